@@ -1,0 +1,7 @@
+"""One module per `mips` subcommand. Each defines ``NAME``, ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int``. Register a new module in ``COMMANDS`` below."""
+
+COMMANDS = [
+    "mips.commands.run",
+    "mips.commands.demo",
+]
