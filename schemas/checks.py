@@ -1,0 +1,173 @@
+"""Row checks declared once, run two ways.
+
+Each check is a pandera ``Check`` (so the input contracts are ordinary pandera schemas that
+validate a pandas frame natively) that also carries, in its ``statistics``, the DuckDB SQL
+twin of the same predicate. Validation of real extracts runs the SQL twins in DuckDB: one
+set-based pass over tens of millions of rows instead of pandera's pandas backend. A
+property test (tests/test_schema_equivalence.py) checks that both give the same verdicts.
+
+Conventions shared by both ways:
+- values arrive as text, already normalized (trimmed; '' -> null; codes upper-case;
+  ICD-10-CM without the dot) by ``normalize_sql`` / ``normalize_series``;
+- a null passes every check (``ignore_na``); presence is the ``nullable`` rule's job.
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pandera.pandas as pa
+
+SQL_KEY = "sql"  # statistics key holding the SQL template; ``{col}`` is replaced by the column expression
+REASON_KEY = "reason"  # statistics key holding a reason that never quotes the value
+
+
+def _check(name: str, series_fn, sql: str, reason: str) -> pa.Check:
+    return pa.Check(series_fn, name=name, error=reason, ignore_na=True,
+                    statistics={SQL_KEY: sql, REASON_KEY: reason})
+
+
+def pattern(name: str, regex: str, reason: str) -> pa.Check:
+    """The whole value matches ``regex`` (anchored both ends in both engines)."""
+    compiled = re.compile(regex)
+    sql_regex = regex.replace("'", "''")
+    return _check(name, lambda s: s.map(lambda v: compiled.fullmatch(v) is not None).astype(bool),
+                  f"regexp_full_match({{col}}, '{sql_regex}')", reason)
+
+
+def one_of(name: str, allowed: list[str], reason: str) -> pa.Check:
+    values = ", ".join("'" + v.replace("'", "''") + "'" for v in allowed)
+    allowed_set = set(allowed)
+    return _check(name, lambda s: s.isin(allowed_set), f"{{col}} IN ({values})", reason)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _is_real_date(value: str) -> bool:
+    if not _ISO_DATE.fullmatch(value):
+        return False
+    try:
+        pd.Timestamp(value)
+    except ValueError:
+        return False
+    return 1800 <= int(value[:4]) <= 2200
+
+
+def iso_date() -> pa.Check:
+    """A real calendar date written YYYY-MM-DD (2024-02-30 fails)."""
+    return _check(
+        "iso_date",
+        lambda s: s.map(_is_real_date).astype(bool),
+        "(regexp_full_match({col}, '\\d{4}-\\d{2}-\\d{2}') AND try_cast({col} AS DATE) IS NOT NULL"
+        " AND year(try_cast({col} AS DATE)) BETWEEN 1800 AND 2200)",
+        "not a real date in YYYY-MM-DD form",
+    )
+
+
+_INTEGER = re.compile(r"[+-]?\d{1,18}")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def integer(minimum: int | None = None) -> pa.Check:
+    def fn(s: pd.Series) -> pd.Series:
+        ok = s.map(lambda v: _INTEGER.fullmatch(v) is not None).astype(bool)
+        if minimum is not None:
+            ok &= pd.to_numeric(s.where(ok), errors="coerce").fillna(minimum) >= minimum
+        return ok
+    sql = "regexp_full_match({col}, '[+-]?\\d{1,18}')"
+    reason = "not a whole number"
+    if minimum is not None:
+        sql = f"({sql} AND try_cast({{col}} AS BIGINT) >= {minimum})"
+        reason = f"not a whole number >= {minimum}"
+    return _check("integer" if minimum is None else f"integer_at_least_{minimum}", fn, sql, reason)
+
+
+def number() -> pa.Check:
+    return _check("number", lambda s: s.map(lambda v: _NUMBER.fullmatch(v) is not None).astype(bool),
+                  "regexp_full_match({col}, '[+-]?(\\d+(\\.\\d*)?|\\.\\d+)')", "not a number")
+
+
+TRUE_WORDS = ["true", "t", "yes", "y", "1"]
+FALSE_WORDS = ["false", "f", "no", "n", "0"]
+
+
+def boolean() -> pa.Check:
+    """true/false, yes/no, y/n, t/f or 1/0 (values are lower-cased by normalization)."""
+    return one_of("boolean", TRUE_WORDS + FALSE_WORDS, "not true/false, yes/no or 1/0")
+
+
+def _npi_ok(value: str) -> bool:
+    if not re.fullmatch(r"\d{10}", value):
+        return False
+    total = 24  # the doubled-and-summed digits of the card-issuer prefix 80840
+    for position, char in enumerate(value[:9]):
+        digit = int(char)
+        if position % 2 == 0:  # 1st, 3rd, ... 9th digit are doubled (rightmost of the base first)
+            digit *= 2
+            digit = digit // 10 + digit % 10
+        total += digit
+    return (10 - total % 10) % 10 == int(value[9])
+
+
+def _npi_sql() -> str:
+    terms = ["24"]
+    for position in range(9):
+        digit = f"CAST(substr({{col}}, {position + 1}, 1) AS INTEGER)"
+        if position % 2 == 0:
+            terms.append(f"((2 * {digit}) // 10 + (2 * {digit}) % 10)")
+        else:
+            terms.append(digit)
+    total = " + ".join(terms)
+    return (f"(regexp_full_match({{col}}, '\\d{{10}}') AND "
+            f"CASE WHEN regexp_full_match({{col}}, '\\d{{10}}') THEN "
+            f"(10 - ({total}) % 10) % 10 = CAST(substr({{col}}, 10, 1) AS INTEGER) END)")
+
+
+def npi() -> pa.Check:
+    """Ten digits whose last is the Luhn check digit over '80840' + the first nine (CMS NPI standard)."""
+    return _check("npi_check_digit", lambda s: s.map(_npi_ok).astype(bool), _npi_sql(),
+                  "not a 10-digit NPI with a valid check digit")
+
+
+def tin() -> pa.Check:
+    return pattern("nine_digit_tin", r"\d{9}", "not a nine-digit TIN")
+
+
+def icd10cm() -> pa.Check:
+    # ICD-10-CM without the dot: a letter, two characters (digit + digit/letter), up to 4 more.
+    return pattern("icd10cm_code", r"[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}", "not an ICD-10-CM code")
+
+
+def hcpcs() -> pa.Check:
+    # CPT (5 digits), CPT II (4 digits + F), CPT III (4 digits + T), HCPCS Level II (letter + 4 digits).
+    return pattern("hcpcs_code", r"(\d{5}|\d{4}[FTU]|[A-Z]\d{4})", "not a CPT/HCPCS code")
+
+
+def place_of_service() -> pa.Check:
+    return pattern("place_of_service_code", r"\d{2}", "not a two-digit place of service code")
+
+
+def modifier() -> pa.Check:
+    return pattern("hcpcs_modifier", r"[0-9A-Z]{2}", "not a two-character modifier")
+
+
+# ---- checks across columns of one row (pandera frame-level checks) ----
+
+def dates_in_order(first: str, second: str, name: str | None = None) -> pa.Check:
+    """``second`` is on or after ``first`` where both are real dates."""
+    rule = name or f"{second}_before_{first}"
+
+    def fn(df: pd.DataFrame) -> pd.Series:
+        a = pd.to_datetime(df[first].where(df[first].map(lambda v: isinstance(v, str) and _is_real_date(v))), errors="coerce")
+        b = pd.to_datetime(df[second].where(df[second].map(lambda v: isinstance(v, str) and _is_real_date(v))), errors="coerce")
+        return ~(a.notna() & b.notna() & (b < a))
+
+    sql = f'NOT coalesce(try_cast("{second}" AS DATE) < try_cast("{first}" AS DATE), false)'
+    return pa.Check(fn, name=rule, error=f"{second} is before {first}",
+                    statistics={SQL_KEY: sql, REASON_KEY: f"{second} is before {first}", "columns": [first, second]})
+
+
+def render_sql(check: pa.Check, column_expression: str) -> str:
+    """The check's SQL predicate applied to a column expression (TRUE or NULL = passes)."""
+    return check.statistics[SQL_KEY].replace("{col}", column_expression)

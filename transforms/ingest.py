@@ -1,0 +1,375 @@
+"""Read input files, validate them against their pandera contracts in DuckDB, keep every row accounted for.
+
+For each file: file-level problems (missing, unreadable, empty, not text, wrong delimiter,
+missing required column) raise ``InputFileError`` naming the file; every data row then ends
+either in the accepted table (typed, named after the contract) or in ``rejects`` with the
+rule and a reason, and ``ingest_summary`` reconciles input_rows = accepted_rows + rejected_rows.
+
+The checks are the pandera schemas' own checks (schemas/inputs.py), run through their SQL
+twins: one set-based pass in DuckDB, fast on tens of millions of rows.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from mips.errors import InputFileError
+from schemas import checks
+from schemas.ingest import INGEST_SUMMARY, INGEST_WARNINGS, REJECTS
+from schemas.inputs import CONTRACTS, InputContract
+
+_SNIFF_BYTES = 64 * 1024
+_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    source_file: str
+    table_name: str
+    input_rows: int
+    accepted_rows: int
+    rejected_rows: int
+
+    @property
+    def rejected_fraction(self) -> float:
+        return self.rejected_rows / self.input_rows if self.input_rows else 0.0
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------- file-level checks
+
+def detect_format(path: Path) -> str:
+    """'csv' or 'parquet', or an InputFileError saying why the file cannot be used."""
+    if not path.exists():
+        raise InputFileError(path, "file not found")
+    if not path.is_file():
+        raise InputFileError(path, "is not a file")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as error:
+        raise InputFileError(path, f"cannot be read ({error.strerror or error})") from None
+    if not head:
+        raise InputFileError(path, "is empty (0 bytes)")
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if b"\x00" in head:
+        raise InputFileError(path, "is not a text (CSV) or Parquet file")
+    try:
+        # a cut in the middle of a multi-byte character at the sniff boundary is not an error
+        head.decode("utf-8-sig") if len(head) < _SNIFF_BYTES else head[:-4].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError(path, "is not UTF-8 text (save the CSV as UTF-8)") from None
+    return "csv"
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        first = handle.readline()
+        second = handle.readline()
+    if not first.strip():
+        raise InputFileError(path, "has no header row (first line is blank)")
+    header = next(csv.reader(io.StringIO(first)))
+    names = [h.strip().lower() for h in header]
+    if len(names) == 1:
+        for delimiter, word in _OTHER_DELIMITERS.items():
+            if delimiter in first:
+                raise InputFileError(path, f"is delimited by {word}s, expected commas (CSV)")
+    duplicated = sorted({n for n in names if names.count(n) > 1 and n})
+    if duplicated:
+        raise InputFileError(path, f"header repeats column(s): {', '.join(duplicated)}")
+    if not second.strip():
+        raise InputFileError(path, "has a header but no data rows")
+    return names
+
+
+def _check_columns(path: Path, present: list[str], contract: InputContract) -> None:
+    missing = [c for c in contract.required_columns if c not in present]
+    if missing:
+        raise InputFileError(path, f"missing required column(s) for {contract.name}: {', '.join(missing)}")
+    declared = set(contract.schema.columns)
+    if not declared.intersection(present):
+        raise InputFileError(path, f"has none of the {contract.name} columns (is it the right file?)")
+
+
+# ---------------------------------------------------------------- raw load
+
+def _load_raw_csv(con, path: Path, header: list[str], raw: str, reader_rejects: str) -> None:
+    """All columns as text, in file order; malformed lines go to ``reader_rejects`` (not lost)."""
+    columns = "{" + ", ".join(f"{_lit(n or f'column{i}')}: 'VARCHAR'" for i, n in enumerate(header)) + "}"
+    scan = f"{reader_rejects}_scan"
+    con.execute(f"DROP TABLE IF EXISTS {reader_rejects}; DROP TABLE IF EXISTS {scan}")
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {raw} AS
+        SELECT * FROM read_csv({_lit(path.as_posix())}, columns={columns}, header=true, auto_detect=false,
+                               delim=',', quote='"', escape='"', encoding='utf-8',
+                               store_rejects=true, rejects_table={_lit(reader_rejects)}, rejects_scan={_lit(scan)})"""
+    )
+
+
+def _load_raw_parquet(con, path: Path, raw: str, contract: InputContract) -> list[str]:
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path.as_posix())})").fetchall()
+    except duckdb.Error:
+        raise InputFileError(path, "is not a readable Parquet file") from None
+    present = {name.lower(): (name, dtype) for name, dtype, *_ in described}
+    selects = []
+    for name, (original, dtype) in present.items():
+        expr = _q(original)
+        if dtype.startswith("TIMESTAMP"):
+            expr = f"CAST({expr} AS DATE)"  # a date stored as a midnight timestamp
+        selects.append(f"CAST({expr} AS VARCHAR) AS {_q(name)}")
+    con.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT {', '.join(selects)} FROM read_parquet({_lit(path.as_posix())})")
+    if con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0] == 0:
+        raise InputFileError(path, "has no data rows")
+    return list(present)
+
+
+# ---------------------------------------------------------------- validation
+
+_NORMALIZE = {
+    "text": "NULLIF(trim({c}), '')",
+    "upper": "NULLIF(upper(trim({c})), '')",
+    "lower": "NULLIF(lower(trim({c})), '')",
+    "icd10": "NULLIF(replace(upper(trim({c})), '.', ''), '')",
+}
+
+_CAST = {
+    "VARCHAR": "{c}",
+    "DATE": "CAST({c} AS DATE)",
+    "INTEGER": "CAST({c} AS INTEGER)",
+    "BIGINT": "CAST({c} AS BIGINT)",
+    "DOUBLE": "CAST({c} AS DOUBLE)",
+    "BOOLEAN": "CASE WHEN {c} IN (" + ", ".join(_lit(w) for w in checks.TRUE_WORDS) + ") THEN true "
+               "WHEN {c} IS NOT NULL THEN false END",
+}
+
+
+def _failure_items(contract: InputContract) -> list[str]:
+    """One SQL item per rule: a struct when the row fails the rule, NULL otherwise."""
+    items = []
+
+    def item(predicate: str, column: str | None, rule: str, reason: str) -> str:
+        column_sql = "NULL" if column is None else _lit(column)
+        return (f"CASE WHEN NOT coalesce({predicate}, true) THEN "
+                f"{{'column': {column_sql}, 'rule': {_lit(rule)}, 'reason': {_lit(reason)}}} END")
+
+    for name, col in contract.schema.columns.items():
+        if not col.nullable:
+            items.append(item(f"{_q(name)} IS NOT NULL", name, "required_value_missing", "required value is empty"))
+        for check in col.checks:
+            # a null passes every value check (ignore_na); presence is the required rule's job
+            items.append(item(f"({_q(name)} IS NULL OR {checks.render_sql(check, _q(name))})", name, check.name,
+                              check.statistics[checks.REASON_KEY]))
+    for check in contract.schema.checks:
+        items.append(item(check.statistics[checks.SQL_KEY], None, check.name, check.statistics[checks.REASON_KEY]))
+    return items
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: InputContract | str, *,
+                table_name: str | None = None) -> IngestResult:
+    """Validate one file and create the typed table ``table_name`` (default: the contract's name).
+
+    Appends the file's rejected rows to the ``rejects`` table and its reconciliation to the
+    ``ingest_summary`` table (both created if absent, without performance_year; the caller
+    adds the period when publishing).
+    """
+    contract = CONTRACTS[contract] if isinstance(contract, str) else contract
+    path = Path(path)
+    target = table_name or contract.name
+    source = str(path)
+    fmt = detect_format(path)
+    raw, reader_rejects, norm = f"_raw_{target}", f"_reader_rejects_{target}", f"_norm_{target}"
+    _ensure_ingest_tables(con)
+
+    if fmt == "csv":
+        header = _csv_header(path)
+        _check_columns(path, header, contract)
+        try:
+            _load_raw_csv(con, path, header, raw, reader_rejects)
+        except duckdb.Error as error:
+            first_line = str(error).splitlines()[0][:200]
+            raise InputFileError(path, f"cannot be parsed as CSV ({first_line})") from None
+        present = header
+        # Data row numbers of accepted rows, accounting for malformed lines the reader set aside:
+        # for accepted row k (0-based), add the count of malformed rows before it.
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _bad_rows AS
+            SELECT line - 1 AS row_number,
+                   CAST(error_type AS VARCHAR) AS error_type,
+                   line - 1 - row_number() OVER (ORDER BY line) AS accepted_before,
+                   row_number() OVER (ORDER BY line) AS bad_so_far
+            FROM (SELECT DISTINCT line, error_type FROM {reader_rejects})""")
+        numbering = f"""
+            (SELECT r.*, r.rowid + 1 + coalesce(b.bad_so_far, 0) AS source_row_number
+             FROM (SELECT *, rowid FROM {raw}) r
+             ASOF LEFT JOIN (SELECT accepted_before, max(bad_so_far) AS bad_so_far FROM _bad_rows GROUP BY 1) b
+               ON r.rowid >= b.accepted_before)"""
+    else:
+        present = _load_raw_parquet(con, path, raw, contract)
+        _check_columns(path, present, contract)
+        con.execute("CREATE OR REPLACE TEMP TABLE _bad_rows (row_number BIGINT, error_type VARCHAR)")
+        numbering = f"(SELECT *, rowid + 1 AS source_row_number FROM {raw})"
+
+    # Normalize (trim, '' -> null, case, ICD-10 dots) every declared column; absent optional ones are null.
+    selects = []
+    for name, col in contract.schema.columns.items():
+        if name in present:
+            selects.append(_NORMALIZE[col.metadata["normalize"]].format(c=_q(name)) + f" AS {_q(name)}")
+        else:
+            selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {norm} AS SELECT {', '.join(selects)}, source_row_number FROM {numbering}")
+    con.execute(f"DROP TABLE IF EXISTS {raw}")
+
+    # Row-level rule failures, one pass.
+    items = ",\n".join(_failure_items(contract))
+    key = ", ".join(_q(k) for k in contract.key)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _failures AS
+        SELECT source_row_number AS row_number, f.column AS "column", f.rule, f.reason
+        FROM (SELECT source_row_number, unnest(list_filter([{items}], lambda x: x IS NOT NULL)) AS f FROM {norm})
+        UNION ALL
+        SELECT source_row_number, NULL, 'duplicate_key',
+               'duplicate of an earlier row with the same ' || {_lit(', '.join(contract.key))}
+        FROM (SELECT source_row_number,
+                     row_number() OVER (PARTITION BY {key} ORDER BY source_row_number) AS occurrence
+              FROM {norm}) WHERE occurrence > 1
+        UNION ALL
+        SELECT row_number, NULL, 'malformed_row',
+               CASE error_type WHEN 'MISSING COLUMNS' THEN 'row has fewer fields than the header'
+                               WHEN 'TOO MANY COLUMNS' THEN 'row has more fields than the header'
+                               WHEN 'INVALID UNICODE' THEN 'row is not valid UTF-8'
+                               ELSE 'row cannot be parsed as CSV (' || lower(error_type) || ')' END
+        FROM _bad_rows""")
+
+    typed = ", ".join(
+        _CAST[col.metadata["type"]].format(c=_q(name)) + f" AS {_q(name)}"
+        for name, col in contract.schema.columns.items()
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {_q(target)} AS
+        SELECT {typed}, {_lit(source)} AS source_file, source_row_number
+        FROM {norm} n
+        WHERE NOT EXISTS (SELECT 1 FROM _failures f WHERE f.row_number = n.source_row_number)
+        ORDER BY source_row_number""")
+    con.execute(f"""INSERT INTO _rejects
+        SELECT {_lit(source)}, {_lit(contract.name)}, row_number, "column", rule, reason FROM _failures""")
+
+    input_rows = con.execute(f"SELECT (SELECT count(*) FROM {norm}) + (SELECT count(*) FROM _bad_rows)").fetchone()[0]
+    accepted = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
+    rejected = con.execute("SELECT count(DISTINCT row_number) FROM _failures").fetchone()[0]
+    con.execute(f"DROP TABLE IF EXISTS {norm}; DROP TABLE IF EXISTS _failures")
+    result = IngestResult(source, contract.name, int(input_rows), int(accepted), int(rejected))
+    _record_summary(con, result)
+    return result
+
+
+def _ensure_ingest_tables(con) -> None:
+    con.execute("""CREATE TABLE IF NOT EXISTS _rejects (source_file VARCHAR, table_name VARCHAR, row_number BIGINT,
+                   "column" VARCHAR, rule VARCHAR, reason VARCHAR)""")
+    con.execute("""CREATE TABLE IF NOT EXISTS _ingest_summary (source_file VARCHAR, table_name VARCHAR,
+                   input_rows BIGINT, accepted_rows BIGINT, rejected_rows BIGINT)""")
+    con.execute("""CREATE TABLE IF NOT EXISTS _ingest_warnings (table_name VARCHAR, rule VARCHAR,
+                   rows_affected BIGINT, description VARCHAR)""")
+
+
+def _record_summary(con, result: IngestResult) -> None:
+    con.execute("DELETE FROM _ingest_summary WHERE source_file = ?", [result.source_file])
+    con.execute("INSERT INTO _ingest_summary VALUES (?, ?, ?, ?, ?)",
+                [result.source_file, result.table_name, result.input_rows, result.accepted_rows, result.rejected_rows])
+
+
+# ---------------------------------------------------------------- rules across tables
+
+def apply_cross_table_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """Rules that need two tables: service dates before the patient's birth are rejected;
+    claims NPIs missing from the roster and persons with no eligibility are warnings."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    if {"medical_claim", "eligibility"} <= tables:
+        _reject_where(con, "medical_claim", "claim_line_start_date", "service_before_birth",
+                      "date of service is before the patient's birth date",
+                      "claim_line_start_date < (SELECT min(e.birth_date) FROM eligibility e WHERE e.person_id = t.person_id)")
+        _warn(con, "medical_claim", "person_without_eligibility",
+              "SELECT count(DISTINCT person_id) FROM medical_claim c WHERE NOT EXISTS "
+              "(SELECT 1 FROM eligibility e WHERE e.person_id = c.person_id)",
+              "persons with claims but no eligibility row: their age and sex are unknown, so age- or sex-limited measures skip them")
+    if {"encounter", "patient"} <= tables:
+        _reject_where(con, "encounter", "encounter_start_date", "service_before_birth",
+                      "date of service is before the patient's birth date",
+                      "encounter_start_date < (SELECT min(p.birth_date) FROM patient p WHERE p.person_id = t.person_id)")
+        _warn(con, "encounter", "person_without_patient_row",
+              "SELECT count(DISTINCT person_id) FROM encounter c WHERE NOT EXISTS "
+              "(SELECT 1 FROM patient p WHERE p.person_id = c.person_id)",
+              "persons with encounters but no patient row")
+    if {"medical_claim", "clinician_roster"} <= tables:
+        _warn(con, "medical_claim", "rendering_npi_not_in_roster",
+              "SELECT count(*) FROM medical_claim c WHERE NOT EXISTS (SELECT 1 FROM clinician_roster r "
+              "WHERE r.npi = c.rendering_npi AND r.tin = c.billing_tin)",
+              "claim lines whose TIN/NPI is not in the clinician roster (kept; flags default to unknown)")
+    for child in ("condition", "procedure"):
+        if {child, "encounter"} <= tables:
+            _warn(con, child, "encounter_not_found",
+                  f"SELECT count(*) FROM {child} c WHERE NOT EXISTS (SELECT 1 FROM encounter e "
+                  "WHERE e.encounter_id = c.encounter_id)",
+                  f"{child} rows whose encounter is not in the encounter file (they cannot count)")
+
+
+def _reject_where(con, table: str, column: str, rule: str, reason: str, predicate: str) -> None:
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _cross AS
+                    SELECT source_file, source_row_number FROM {table} t WHERE {predicate}""")
+    con.execute(f"""INSERT INTO _rejects SELECT source_file, {_lit(table)}, source_row_number, {_lit(column)},
+                    {_lit(rule)}, {_lit(reason)} FROM _cross""")
+    con.execute(f"""DELETE FROM {table} WHERE (source_file, source_row_number) IN
+                    (SELECT (source_file, source_row_number) FROM _cross)""")
+    con.execute(f"""UPDATE _ingest_summary s SET accepted_rows = accepted_rows - x.n, rejected_rows = rejected_rows + x.n
+                    FROM (SELECT source_file, count(*) AS n FROM _cross GROUP BY 1) x
+                    WHERE s.source_file = x.source_file""")
+    con.execute("DROP TABLE _cross")
+
+
+def _warn(con, table: str, rule: str, count_sql: str, description: str) -> None:
+    count = con.execute(count_sql).fetchone()[0]
+    if count:
+        con.execute("INSERT INTO _ingest_warnings VALUES (?, ?, ?, ?)", [table, rule, count, description])
+
+
+# ---------------------------------------------------------------- results
+
+def ingest_tables(con: duckdb.DuckDBPyConnection, performance_year: int) -> dict[str, str]:
+    """Create the published ingest tables (rejects, ingest_summary, ingest_warnings) for the period."""
+    py = int(performance_year)
+    con.execute(f"""CREATE OR REPLACE TABLE rejects AS {REJECTS.select_sql(
+        f"(SELECT {py} AS performance_year, * FROM _rejects)")}""")
+    con.execute(f"""CREATE OR REPLACE TABLE ingest_summary AS {INGEST_SUMMARY.select_sql(
+        f"(SELECT {py} AS performance_year, *, round(100.0 * rejected_rows / greatest(input_rows, 1), 3) "
+        f"AS rejected_percent FROM _ingest_summary)")}""")
+    con.execute(f"""CREATE OR REPLACE TABLE ingest_warnings AS {INGEST_WARNINGS.select_sql(
+        f"(SELECT {py} AS performance_year, * FROM _ingest_warnings)")}""")
+    return {"rejects": "rejects", "ingest_summary": "ingest_summary", "ingest_warnings": "ingest_warnings"}
+
+
+def check_reconciliation(con: duckdb.DuckDBPyConnection) -> None:
+    """Every file: input = accepted + rejected, and the rejects table agrees. A failure here is a bug."""
+    bad = con.execute("""
+        SELECT s.source_file FROM _ingest_summary s
+        LEFT JOIN (SELECT source_file, count(DISTINCT row_number) AS n FROM _rejects GROUP BY 1) r USING (source_file)
+        WHERE s.input_rows <> s.accepted_rows + s.rejected_rows OR s.rejected_rows <> coalesce(r.n, 0)""").fetchall()
+    if bad:
+        raise AssertionError(f"ingest does not reconcile for: {', '.join(b[0] for b in bad)}")
+
+
+def files_over_threshold(con: duckdb.DuckDBPyConnection, max_rejected_percent: float) -> list[tuple[str, float]]:
+    return con.execute("""SELECT source_file, round(100.0 * rejected_rows / input_rows, 2) FROM _ingest_summary
+                          WHERE input_rows > 0 AND 100.0 * rejected_rows / input_rows > ? ORDER BY 1""",
+                       [max_rejected_percent]).fetchall()
