@@ -210,8 +210,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
                    CAST(error_type AS VARCHAR) AS error_type,
                    line - 1 - row_number() OVER (ORDER BY line) AS accepted_before,
                    row_number() OVER (ORDER BY line) AS bad_so_far
-            FROM (SELECT DISTINCT line, error_type FROM {reader_rejects})""")
-        numbering = f"""
+            FROM (SELECT line, min(CAST(error_type AS VARCHAR)) AS error_type FROM {reader_rejects} GROUP BY line)""")
+        numbering = f"(SELECT *, rowid + 1 AS source_row_number FROM {raw})"
+        if con.execute("SELECT count(*) FROM _bad_rows").fetchone()[0]:
+            numbering = f"""
             (SELECT r.*, r.rowid + 1 + coalesce(b.bad_so_far, 0) AS source_row_number
              FROM (SELECT *, rowid FROM {raw}) r
              ASOF LEFT JOIN (SELECT accepted_before, max(bad_so_far) AS bad_so_far FROM _bad_rows GROUP BY 1) b
@@ -223,28 +225,34 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
         numbering = f"(SELECT *, rowid + 1 AS source_row_number FROM {raw})"
 
     # Normalize (trim, '' -> null, case, ICD-10 dots) every declared column; absent optional ones are null.
+    # A view, not a copy: the file's rows are held once (in the raw table).
     selects = []
     for name, col in contract.schema.columns.items():
         if name in present:
             selects.append(_NORMALIZE[col.metadata["normalize"]].format(c=_q(name)) + f" AS {_q(name)}")
         else:
             selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {norm} AS SELECT {', '.join(selects)}, source_row_number FROM {numbering}")
-    con.execute(f"DROP TABLE IF EXISTS {raw}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {norm} AS SELECT {', '.join(selects)}, source_row_number FROM {numbering}")
 
-    # Row-level rule failures, one pass.
-    items = ",\n".join(_failure_items(contract))
+    # Row-level rule failures. Most rows pass, so one cheap pass finds the rows that fail
+    # anything, and only those are checked rule by rule for the reasons.
+    items = _failure_items(contract)
+    any_failure = " OR ".join(f"({i}) IS NOT NULL" for i in items)
     key = ", ".join(_q(k) for k in contract.key)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _failing AS
+                    SELECT * FROM {norm} WHERE {any_failure}""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _failures AS
         SELECT source_row_number AS row_number, f.column AS "column", f.rule, f.reason
-        FROM (SELECT source_row_number, unnest(list_filter([{items}], lambda x: x IS NOT NULL)) AS f FROM {norm})
+        FROM (SELECT source_row_number, unnest(list_filter([{", ".join(items)}], lambda x: x IS NOT NULL)) AS f
+              FROM _failing)
         UNION ALL
         SELECT source_row_number, NULL, 'duplicate_key',
                'duplicate of an earlier row with the same ' || {_lit(', '.join(contract.key))}
         FROM (SELECT source_row_number,
                      row_number() OVER (PARTITION BY {key} ORDER BY source_row_number) AS occurrence
-              FROM {norm}) WHERE occurrence > 1
+              FROM {norm} SEMI JOIN (SELECT {key} FROM {norm} GROUP BY ALL HAVING count(*) > 1) d USING ({key}))
+        WHERE occurrence > 1
         UNION ALL
         SELECT row_number, NULL, 'malformed_row',
                CASE error_type WHEN 'MISSING COLUMNS' THEN 'row has fewer fields than the header'
@@ -252,6 +260,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
                                WHEN 'INVALID UNICODE' THEN 'row is not valid UTF-8'
                                ELSE 'row cannot be parsed as CSV (' || lower(error_type) || ')' END
         FROM _bad_rows""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _failed_rows AS SELECT DISTINCT row_number FROM _failures")
 
     typed = ", ".join(
         _CAST[col.metadata["type"]].format(c=_q(name)) + f" AS {_q(name)}"
@@ -260,16 +269,15 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
     con.execute(f"""
         CREATE OR REPLACE TABLE {_q(target)} AS
         SELECT {typed}, {_lit(source)} AS source_file, source_row_number
-        FROM {norm} n
-        WHERE NOT EXISTS (SELECT 1 FROM _failures f WHERE f.row_number = n.source_row_number)
+        FROM {norm} n ANTI JOIN _failed_rows f ON f.row_number = n.source_row_number
         ORDER BY source_row_number""")
     con.execute(f"""INSERT INTO _rejects
         SELECT {_lit(source)}, {_lit(contract.name)}, row_number, "column", rule, reason FROM _failures""")
 
-    input_rows = con.execute(f"SELECT (SELECT count(*) FROM {norm}) + (SELECT count(*) FROM _bad_rows)").fetchone()[0]
+    input_rows = con.execute(f"SELECT (SELECT count(*) FROM {raw}) + (SELECT count(*) FROM _bad_rows)").fetchone()[0]
     accepted = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
-    rejected = con.execute("SELECT count(DISTINCT row_number) FROM _failures").fetchone()[0]
-    con.execute(f"DROP TABLE IF EXISTS {norm}; DROP TABLE IF EXISTS _failures")
+    rejected = con.execute("SELECT count(*) FROM _failed_rows").fetchone()[0]
+    con.execute(f"DROP VIEW {norm}; DROP TABLE {raw}; DROP TABLE _failures; DROP TABLE _failing; DROP TABLE _failed_rows")
     result = IngestResult(source, contract.name, int(input_rows), int(accepted), int(rejected))
     _record_summary(con, result)
     return result
@@ -373,3 +381,20 @@ def files_over_threshold(con: duckdb.DuckDBPyConnection, max_rejected_percent: f
     return con.execute("""SELECT source_file, round(100.0 * rejected_rows / input_rows, 2) FROM _ingest_summary
                           WHERE input_rows > 0 AND 100.0 * rejected_rows / input_rows > ? ORDER BY 1""",
                        [max_rejected_percent]).fetchall()
+
+
+def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path]) -> list[IngestResult]:
+    """Validate every given input (contract name -> path), then apply the rules across tables.
+
+    Returns one result per file, after cross-table rejections, in the order given.
+    """
+    unknown = sorted(set(files) - set(CONTRACTS))
+    if unknown:
+        raise ValueError(f"unknown input table(s): {', '.join(unknown)}")
+    for name, path in files.items():
+        ingest_file(con, path, CONTRACTS[name])
+    apply_cross_table_rules(con)
+    check_reconciliation(con)
+    rows = con.execute("SELECT source_file, table_name, input_rows, accepted_rows, rejected_rows FROM _ingest_summary").fetchall()
+    by_file = {r[0]: IngestResult(*r) for r in rows}
+    return [by_file[str(Path(p))] for p in files.values()]

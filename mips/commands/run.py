@@ -1,11 +1,70 @@
-"""`mips run`: the pipeline end to end for one reporting period (filled in by the ingest step)."""
+"""`mips run`: the pipeline end to end for one reporting period."""
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from mips.errors import PipelineError
+
 NAME = "run"
-HELP = "Run the pipeline for one reporting period"
+HELP = "Run the pipeline for one reporting period: ingest and validate, then measures and scores"
+
+# --option -> input contract it is read as
+INPUT_OPTIONS = {
+    "medical_claim": "Medicare Part B claim lines (CSV or Parquet)",
+    "eligibility": "enrollment spans with birth date and gender",
+    "patient": "EHR patients (encounter extract)",
+    "encounter": "EHR encounters (all payers)",
+    "condition": "EHR diagnoses of encounters",
+    "procedure": "EHR procedures and quality data codes of encounters",
+    "clinician_roster": "TIN/NPI roster with clinician type and special-status flags",
+    "pi_input": "Promoting Interoperability numerators/denominators/attestations",
+    "ia_input": "improvement activities attested",
+    "cost_input": "cost measure values and case counts",
+}
+OPTION_NAMES = {"clinician_roster": "roster", "pi_input": "pi", "ia_input": "ia", "cost_input": "cost"}
 
 
-def add_arguments(parser):
-    parser.add_argument("--performance-year", type=int, required=True)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--performance-year", type=int, required=True, help="MIPS performance year, e.g. 2024")
+    parser.add_argument("--period-start", type=date.fromisoformat, help="first day of the reporting period "
+                        "(default: January 1 of the performance year)")
+    parser.add_argument("--period-end", type=date.fromisoformat, help="last day (default: December 31)")
+    for table, help_text in INPUT_OPTIONS.items():
+        option = "--" + OPTION_NAMES.get(table, table).replace("_", "-")
+        parser.add_argument(option, dest=table, type=Path, help=help_text)
+    parser.add_argument("--output", type=Path, required=True, help="output folder (Parquet tables by performance year)")
+    parser.add_argument("--max-rejected-percent", type=float, default=5.0,
+                        help="fail the run when more than this percent of any file's rows are rejected (default 5)")
+
+
+def reporting_period(performance_year: int, start: date | None, end: date | None) -> tuple[date, date]:
+    start = start or date(performance_year, 1, 1)
+    end = end or date(performance_year, 12, 31)
+    if start.year != performance_year or end.year != performance_year:
+        raise PipelineError(f"the reporting period {start}..{end} is not inside performance year {performance_year}")
+    if end < start:
+        raise PipelineError(f"the reporting period ends ({end}) before it starts ({start})")
+    return start, end
+
+
+def input_files(args) -> dict[str, Path]:
+    files = {table: getattr(args, table) for table in INPUT_OPTIONS if getattr(args, table, None) is not None}
+    if not files:
+        raise PipelineError("no input files given (e.g. --medical-claim claims.csv --eligibility eligibility.csv)")
+    if "medical_claim" in files and "eligibility" not in files:
+        raise PipelineError("--medical-claim needs --eligibility (age and sex at the date of service come from it)")
+    return files
 
 
 def run(args) -> int:
-    raise NotImplementedError("being built")
+    from mips.pipeline import run_period
+
+    period_start, period_end = reporting_period(args.performance_year, args.period_start, args.period_end)
+    report = run_period(
+        performance_year=args.performance_year, period_start=period_start, period_end=period_end,
+        files=input_files(args), output_root=args.output, max_rejected_percent=args.max_rejected_percent,
+    )
+    print(report)
+    return 0
