@@ -22,9 +22,12 @@ SQL_KEY = "sql"  # statistics key holding the SQL template; ``{col}`` is replace
 REASON_KEY = "reason"  # statistics key holding a reason that never quotes the value
 
 
-def _check(name: str, series_fn, sql: str, reason: str) -> pa.Check:
+COVERS_TYPE_KEY = "covers_type"  # the check also proves the value has the column's type
+
+
+def _check(name: str, series_fn, sql: str, reason: str, covers_type: bool = False) -> pa.Check:
     return pa.Check(series_fn, name=name, error=reason, ignore_na=True,
-                    statistics={SQL_KEY: sql, REASON_KEY: reason})
+                    statistics={SQL_KEY: sql, REASON_KEY: reason, COVERS_TYPE_KEY: covers_type})
 
 
 def pattern(name: str, regex: str, reason: str) -> pa.Check:
@@ -80,7 +83,7 @@ def integer(minimum: int | None = None) -> pa.Check:
     if minimum is not None:
         sql = f"({sql} AND try_cast({{col}} AS BIGINT) >= {minimum})"
         reason = f"not a whole number >= {minimum}"
-    return _check("integer" if minimum is None else f"integer_at_least_{minimum}", fn, sql, reason)
+    return _check("integer" if minimum is None else f"integer_at_least_{minimum}", fn, sql, reason, covers_type=True)
 
 
 def number() -> pa.Check:
@@ -163,7 +166,10 @@ def dates_in_order(first: str, second: str, name: str | None = None) -> pa.Check
         b = pd.to_datetime(df[second].where(df[second].map(lambda v: isinstance(v, str) and _is_real_date(v))), errors="coerce")
         return ~(a.notna() & b.notna() & (b < a))
 
-    sql = f'NOT coalesce(try_cast("{second}" AS DATE) < try_cast("{first}" AS DATE), false)'
+    def as_date(c: str) -> str:
+        return f"""CASE WHEN regexp_full_match("{c}", '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN try_cast("{c}" AS DATE) END"""
+
+    sql = f"NOT coalesce(({as_date(second)}) < ({as_date(first)}), false)"
     return pa.Check(fn, name=rule, error=f"{second} is before {first}",
                     statistics={SQL_KEY: sql, REASON_KEY: f"{second} is before {first}", "columns": [first, second]})
 

@@ -34,8 +34,11 @@ def column(sql_type: str, description: str, *, required: bool = False, normalize
     """
     if sql_type == "BOOLEAN" and normalize == "text":
         normalize = "lower"
+    extra_checks = extra_checks or []
     type_check = TYPE_CHECKS.get(sql_type)
-    column_checks = ([type_check()] if type_check else []) + (extra_checks or [])
+    if any(c.statistics.get(checks.COVERS_TYPE_KEY) for c in extra_checks):
+        type_check = None  # e.g. "a whole number >= 1" already says "a whole number": one reason per fault
+    column_checks = ([type_check()] if type_check else []) + extra_checks
     return pa.Column(
         str, checks=column_checks, nullable=not required, required=required,
         description=description,

@@ -1,0 +1,349 @@
+"""Ingest and validation: every rule and every file-level error with a hand-made file.
+
+Each test reconciles its counts: input rows = accepted rows + rejected rows, and the
+rejects table names the row, column and rule.
+"""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from mips.errors import InputFileError
+from schemas.inputs import CONTRACTS
+from transforms import ingest
+
+CLAIM_HEADER = ["claim_id", "claim_line_number", "claim_type", "person_id", "claim_line_start_date",
+                "claim_line_end_date", "place_of_service_code", "hcpcs_code", "hcpcs_modifier_1", "rendering_npi",
+                "billing_tin", "diagnosis_code_type", "diagnosis_code_1", "diagnosis_code_2", "allowed_amount", "payer"]
+GOOD_NPI = "1234567893"  # CMS's published example of a valid NPI check digit
+GOOD_LINE = {"claim_id": "C1", "claim_line_number": "1", "claim_type": "professional", "person_id": "P1",
+             "claim_line_start_date": "2024-03-01", "claim_line_end_date": "2024-03-01",
+             "place_of_service_code": "11", "hcpcs_code": "99213", "hcpcs_modifier_1": "",
+             "rendering_npi": GOOD_NPI, "billing_tin": "123456789", "diagnosis_code_type": "icd-10-cm",
+             "diagnosis_code_1": "E11.9", "diagnosis_code_2": "I10", "allowed_amount": "92.50", "payer": "medicare"}
+ELIGIBILITY_HEADER = ["person_id", "birth_date", "gender", "enrollment_start_date", "enrollment_end_date"]
+GOOD_PERSON = {"person_id": "P1", "birth_date": "1950-06-15", "gender": "female",
+               "enrollment_start_date": "2024-01-01", "enrollment_end_date": "2024-12-31"}
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def claim_lines(n: int) -> list[dict]:
+    """n valid lines of distinct claims."""
+    return [{**GOOD_LINE, "claim_id": f"C{i}"} for i in range(1, n + 1)]
+
+
+def rejects(con) -> list[tuple]:
+    return con.execute('SELECT row_number, "column", rule, reason FROM _rejects ORDER BY 1, 2, 3').fetchall()
+
+
+def assert_reconciles(result: ingest.IngestResult, con) -> None:
+    assert result.input_rows == result.accepted_rows + result.rejected_rows
+    ingest.check_reconciliation(con)
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+# ------------------------------------------------------------------ good input
+
+def test_good_claims_are_typed_and_normalized(tmp_path, con):
+    lines = claim_lines(3)
+    lines[1]["hcpcs_code"], lines[1]["hcpcs_modifier_1"] = "3044f", "8p"  # lower case is normalized
+    lines[2]["diagnosis_code_1"] = "e119"  # without the dot, lower case
+    result = ingest.ingest_file(con, write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines), "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (3, 3, 0)
+    assert_reconciles(result, con)
+    rows = con.execute("""SELECT claim_id, claim_line_number, claim_line_start_date, hcpcs_code, hcpcs_modifier_1,
+                                 diagnosis_code_1, allowed_amount, diagnosis_code_25, source_row_number
+                          FROM medical_claim ORDER BY source_row_number""").fetchall()
+    assert [r[5] for r in rows] == ["E119", "E119", "E119"]  # dots stripped, upper-cased
+    assert rows[1][3:5] == ("3044F", "8P")
+    assert str(rows[0][2]) == "2024-03-01" and rows[0][1] == 1 and rows[0][6] == 92.5
+    assert rows[0][7] is None  # diagnosis columns absent from the file exist and are null
+    assert [r[8] for r in rows] == [1, 2, 3]
+    types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name='medical_claim'").fetchall())
+    assert types["claim_line_start_date"] == "DATE" and types["claim_line_number"] == "INTEGER"
+    assert types["allowed_amount"] == "DOUBLE"
+
+
+def test_parquet_input_is_validated_like_csv(tmp_path, con):
+    lines = claim_lines(4)
+    lines[3]["rendering_npi"] = "1234567890"  # bad check digit
+    frame = pd.DataFrame(lines)
+    frame["claim_line_start_date"] = pd.to_datetime(frame["claim_line_start_date"])  # a real timestamp column
+    path = tmp_path / "claims.parquet"
+    frame.to_parquet(path)
+    result = ingest.ingest_file(con, path, "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (4, 3, 1)
+    assert rejects(con) == [(4, "rendering_npi", "npi_check_digit", "not a 10-digit NPI with a valid check digit")]
+    assert_reconciles(result, con)
+
+
+# ------------------------------------------------------------------ one rule at a time
+
+CLAIM_RULES = [
+    # (column, bad value, rule)
+    ("claim_line_number", "one", "integer_at_least_1"),
+    ("claim_line_number", "0", "integer_at_least_1"),
+    ("claim_line_start_date", "2024-02-30", "iso_date"),  # not a real day
+    ("claim_line_start_date", "03/01/2024", "iso_date"),  # not ISO
+    ("claim_line_end_date", "2024-13-01", "iso_date"),
+    ("place_of_service_code", "1", "place_of_service_code"),
+    ("hcpcs_code", "9921", "hcpcs_code"),
+    ("hcpcs_code", "99213X", "hcpcs_code"),
+    ("hcpcs_modifier_1", "8PX", "hcpcs_modifier"),
+    ("rendering_npi", "1234567890", "npi_check_digit"),  # Luhn over 80840 + 9 digits fails
+    ("rendering_npi", "123456789", "npi_check_digit"),  # nine digits
+    ("billing_tin", "12-3456789", "nine_digit_tin"),
+    ("diagnosis_code_1", "E11-9", "icd10cm_code"),
+    ("diagnosis_code_2", "250.00", "icd10cm_code"),  # an ICD-9 code
+    ("diagnosis_code_type", "snomed", "diagnosis_code_type"),
+    ("allowed_amount", "12,50", "number"),
+    ("person_id", "", "required_value_missing"),
+    ("hcpcs_code", "  ", "required_value_missing"),  # blank after trimming
+    ("billing_tin", "", "required_value_missing"),
+]
+
+
+@pytest.mark.parametrize("column,bad_value,rule", CLAIM_RULES)
+def test_each_claim_rule_rejects_only_its_row(tmp_path, con, column, bad_value, rule):
+    lines = claim_lines(5)
+    lines[2][column] = bad_value  # data row 3
+    result = ingest.ingest_file(con, write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines), "medical_claim")
+    # 5 rows in, the third rejected for exactly this rule
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (5, 4, 1)
+    found = rejects(con)
+    assert [(r[0], r[1], r[2]) for r in found] == [(3, column, rule)]
+    if bad_value.strip():
+        assert bad_value not in found[0][3]  # the reason never quotes the value
+    assert_reconciles(result, con)
+
+
+def test_end_date_before_start_is_a_row_rule(tmp_path, con):
+    lines = claim_lines(2)
+    lines[0]["claim_line_end_date"] = "2024-02-28"  # start is 2024-03-01
+    result = ingest.ingest_file(con, write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines), "medical_claim")
+    assert (result.accepted_rows, result.rejected_rows) == (1, 1)
+    assert rejects(con) == [(1, None, "claim_line_end_date_before_claim_line_start_date",
+                             "claim_line_end_date is before claim_line_start_date")]
+    assert_reconciles(result, con)
+
+
+def test_duplicate_claim_lines_keep_the_first(tmp_path, con):
+    lines = claim_lines(3) + [dict(GOOD_LINE, claim_id="C2"), dict(GOOD_LINE, claim_id="C2")]
+    # rows 4 and 5 repeat claim C2 line 1 (row 2): the first occurrence stays
+    result = ingest.ingest_file(con, write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines), "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (5, 3, 2)
+    assert [(r[0], r[2]) for r in rejects(con)] == [(4, "duplicate_key"), (5, "duplicate_key")]
+    assert con.execute("SELECT source_row_number FROM medical_claim WHERE claim_id='C2'").fetchall() == [(2,)]
+    assert_reconciles(result, con)
+
+
+def test_a_row_failing_several_rules_counts_once(tmp_path, con):
+    lines = claim_lines(3)
+    lines[0].update(rendering_npi="1", billing_tin="1", hcpcs_code="?")
+    result = ingest.ingest_file(con, write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines), "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (3, 2, 1)
+    assert sorted(r[2] for r in rejects(con)) == ["hcpcs_code", "nine_digit_tin", "npi_check_digit"]
+    assert_reconciles(result, con)
+
+
+def test_malformed_csv_rows_are_rejected_and_numbered(tmp_path, con):
+    path = tmp_path / "c.csv"
+    write_csv(path, CLAIM_HEADER, claim_lines(4))
+    text = path.read_text().splitlines()
+    text.insert(2, "C9,1,professional")  # becomes data row 2: too few fields
+    text.insert(4, ",".join(["x"] * (len(CLAIM_HEADER) + 2)))  # data row 4: too many fields
+    path.write_text("\n".join(text) + "\n")
+    result = ingest.ingest_file(con, path, "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (6, 4, 2)
+    assert [(r[0], r[2], r[3]) for r in rejects(con)] == [
+        (2, "malformed_row", "row has fewer fields than the header"),
+        (4, "malformed_row", "row has more fields than the header")]
+    # accepted rows keep their own data row numbers around the malformed ones
+    assert [r[0] for r in con.execute("SELECT source_row_number FROM medical_claim ORDER BY 1").fetchall()] == [1, 3, 5, 6]
+    assert_reconciles(result, con)
+
+
+ELIGIBILITY_RULES = [
+    ("gender", "M", "gender"),
+    ("birth_date", "", "required_value_missing"),
+    ("enrollment_start_date", "2024-01-32", "iso_date"),
+    ("enrollment_end_date", "2023-12-31", "enrollment_end_date_before_enrollment_start_date"),
+    ("enrollment_start_date", "1949-01-01", "enrollment_start_date_before_birth_date"),
+]
+
+
+@pytest.mark.parametrize("column,bad_value,rule", ELIGIBILITY_RULES)
+def test_each_eligibility_rule(tmp_path, con, column, bad_value, rule):
+    people = [dict(GOOD_PERSON, person_id=f"P{i}") for i in range(1, 4)]
+    people[1][column] = bad_value
+    result = ingest.ingest_file(con, write_csv(tmp_path / "e.csv", ELIGIBILITY_HEADER, people), "eligibility")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (3, 2, 1)
+    assert [(r[0], r[2]) for r in rejects(con)] == [(2, rule)]
+    assert_reconciles(result, con)
+
+
+def test_service_before_birth_is_rejected_across_tables(tmp_path, con):
+    lines = claim_lines(3)
+    lines[2]["person_id"] = "P2"
+    people = [GOOD_PERSON, dict(GOOD_PERSON, person_id="P2", birth_date="2024-05-01",
+                                enrollment_start_date="2024-05-01")]
+    results = ingest.ingest_inputs(con, {
+        "medical_claim": write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines),
+        "eligibility": write_csv(tmp_path / "e.csv", ELIGIBILITY_HEADER, people)})
+    claims = results[0]
+    # the third line (2024-03-01) predates P2's birth (2024-05-01)
+    assert (claims.input_rows, claims.accepted_rows, claims.rejected_rows) == (3, 2, 1)
+    assert [(r[0], r[1], r[2]) for r in rejects(con)] == [(3, "claim_line_start_date", "service_before_birth")]
+    assert con.execute("SELECT count(*) FROM medical_claim").fetchone()[0] == 2
+    ingest.check_reconciliation(con)
+
+
+def test_soft_findings_are_warnings_not_rejects(tmp_path, con):
+    lines = claim_lines(3)
+    lines[0]["person_id"] = "P-no-eligibility"
+    lines[1]["rendering_npi"] = "1245319599"  # valid NPI, not in the roster
+    roster = tmp_path / "r.csv"
+    roster.write_text(f"tin,npi\n123456789,{GOOD_NPI}\n")
+    results = ingest.ingest_inputs(con, {
+        "medical_claim": write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines),
+        "eligibility": write_csv(tmp_path / "e.csv", ELIGIBILITY_HEADER, [GOOD_PERSON]),
+        "clinician_roster": roster})
+    assert results[0].rejected_rows == 0
+    warnings = dict(con.execute("SELECT rule, rows_affected FROM _ingest_warnings").fetchall())
+    assert warnings == {"person_without_eligibility": 1, "rendering_npi_not_in_roster": 1}
+
+
+# ------------------------------------------------------------------ file-level errors
+
+def _file_error(con, path: Path, contract: str = "medical_claim") -> str:
+    with pytest.raises(InputFileError) as caught:
+        ingest.ingest_file(con, path, contract)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and "\n" not in message
+    return message
+
+
+def test_missing_file(tmp_path, con):
+    assert "file not found" in _file_error(con, tmp_path / "nope.csv")
+
+
+def test_empty_file(tmp_path, con):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    assert "is empty" in _file_error(con, path)
+
+
+def test_header_only_file(tmp_path, con):
+    path = tmp_path / "h.csv"
+    path.write_text(",".join(CLAIM_HEADER) + "\n")
+    assert "no data rows" in _file_error(con, path)
+
+
+@pytest.mark.parametrize("delimiter,word", [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
+def test_wrong_delimiter(tmp_path, con, delimiter, word):
+    path = tmp_path / "d.csv"
+    path.write_text(delimiter.join(CLAIM_HEADER) + "\n" + delimiter.join(GOOD_LINE[c] for c in CLAIM_HEADER) + "\n")
+    assert f"delimited by {word}s" in _file_error(con, path)
+
+
+def test_missing_required_column(tmp_path, con):
+    header = [c for c in CLAIM_HEADER if c not in ("rendering_npi", "billing_tin")]
+    message = _file_error(con, write_csv(tmp_path / "m.csv", header, claim_lines(2)))
+    assert "missing required column(s) for medical_claim: rendering_npi, billing_tin" in message
+
+
+def test_binary_file(tmp_path, con):
+    path = tmp_path / "b.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10)
+    assert "not a text (CSV) or Parquet file" in _file_error(con, path)
+
+
+def test_not_utf8(tmp_path, con):
+    path = tmp_path / "l.csv"
+    path.write_bytes((",".join(CLAIM_HEADER) + "\nC1,1,caf\xe9\n").encode("latin-1"))
+    assert "not UTF-8" in _file_error(con, path)
+
+
+def test_broken_parquet(tmp_path, con):
+    path = tmp_path / "p.parquet"
+    path.write_bytes(b"PAR1" + b"garbage" * 10)
+    assert "not a readable Parquet file" in _file_error(con, path)
+
+
+def test_repeated_header_column(tmp_path, con):
+    path = tmp_path / "r.csv"
+    path.write_text(",".join(CLAIM_HEADER + ["hcpcs_code"]) + "\n" + ",".join(["x"] * (len(CLAIM_HEADER) + 1)) + "\n")
+    assert "repeats column(s): hcpcs_code" in _file_error(con, path)
+
+
+def test_wrong_file_for_the_contract(tmp_path, con):
+    # an eligibility file given as claims: required claim columns are missing
+    path = write_csv(tmp_path / "e.csv", ELIGIBILITY_HEADER, [GOOD_PERSON])
+    assert "missing required column(s) for medical_claim" in _file_error(con, path)
+
+
+def test_directory_instead_of_file(tmp_path, con):
+    assert "is not a file" in _file_error(con, tmp_path)
+
+
+# ------------------------------------------------------------------ through the command line
+
+def _mips(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mips.cli", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_cli_file_error_is_one_line_without_traceback(tmp_path):
+    path = tmp_path / "claims.csv"
+    path.write_text("")
+    people = write_csv(tmp_path / "e.csv", ELIGIBILITY_HEADER, [GOOD_PERSON])
+    done = _mips("run", "--performance-year", "2024", "--medical-claim", str(path), "--eligibility", str(people),
+                 "--output", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"mips run: error: {path}: is empty (0 bytes)"
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_cli_rejection_threshold_fails_the_run_but_keeps_the_rejects(tmp_path):
+    lines = claim_lines(10)
+    lines[0]["rendering_npi"] = "1"  # 1 of 10 rows = 10% > 5% default
+    claims = write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines)
+    people = write_csv(tmp_path / "e.csv", ELIGIBILITY_HEADER, [GOOD_PERSON])
+    out = tmp_path / "out"
+    done = _mips("run", "--performance-year", "2024", "--medical-claim", str(claims), "--eligibility", str(people),
+                 "--output", str(out), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "more than 5.0% of rows rejected" in done.stderr and "(10.0% rejected)" in done.stderr
+    summary = duckdb.sql(f"SELECT input_rows, accepted_rows, rejected_rows FROM read_parquet('{out}/ingest_summary/**/*.parquet')"
+                         " WHERE table_name = 'medical_claim'").fetchall()
+    assert summary == [(10, 9, 1)]
+    # the same run passes with a looser threshold
+    done = _mips("run", "--performance-year", "2024", "--medical-claim", str(claims), "--eligibility", str(people),
+                 "--output", str(out), "--max-rejected-percent", "20", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "c.csv" in done.stdout and "10" in done.stdout
+
+
+def test_every_contract_has_grain_and_key():
+    for contract in CONTRACTS.values():
+        assert contract.grain.startswith("one row per")
+        assert set(contract.key) <= set(contract.schema.columns)
+        assert set(contract.required_columns) <= set(contract.schema.columns)
