@@ -97,8 +97,8 @@ MEDICAL_CLAIM = contract(
         "billing_tin": column("VARCHAR", "billing taxpayer identification number", required=True,
                               extra_checks=[checks.tin()]),
         "diagnosis_code_type": column("VARCHAR", "icd-10-cm", normalize="lower",
-                                      extra_checks=[checks.one_of("diagnosis_code_type", ["icd-10-cm", "icd-9-cm"],
-                                                                  "not icd-10-cm or icd-9-cm")]),
+                                      extra_checks=[checks.one_of("diagnosis_code_type", ["icd-10-cm"],
+                                                                  "not icd-10-cm (MIPS measures use ICD-10-CM)")]),
         **{f"diagnosis_code_{i}": column("VARCHAR", f"ICD-10-CM diagnosis {i} (with or without the dot)",
                                          normalize="icd10", extra_checks=[checks.icd10cm()])
            for i in range(1, MAX_DIAGNOSES + 1)},

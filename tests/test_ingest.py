@@ -347,3 +347,9 @@ def test_every_contract_has_grain_and_key():
         assert contract.grain.startswith("one row per")
         assert set(contract.key) <= set(contract.schema.columns)
         assert set(contract.required_columns) <= set(contract.schema.columns)
+
+
+def test_input_docs_are_generated_from_the_contracts():
+    from schemas.docs import inputs_markdown
+    docs = Path(__file__).resolve().parents[1] / "docs" / "inputs.md"
+    assert docs.read_text() == inputs_markdown(), "run: .venv/bin/python -m schemas.docs > docs/inputs.md"
