@@ -353,3 +353,25 @@ def test_input_docs_are_generated_from_the_contracts():
     from schemas.docs import inputs_markdown
     docs = Path(__file__).resolve().parents[1] / "docs" / "inputs.md"
     assert docs.read_text() == inputs_markdown(), "run: .venv/bin/python -m schemas.docs > docs/inputs.md"
+
+
+def test_bom_crlf_quoted_fields_and_header_case_are_fine(tmp_path, con):
+    path = tmp_path / "excel.csv"
+    header = "\ufeffClaim_ID , CLAIM_LINE_NUMBER,person_id,claim_line_start_date,hcpcs_code,rendering_npi,billing_tin,extra"
+    body = ['"C1",1,P1,2024-03-01,99213,1234567893,123456789,ignored',
+            '"C2","1","P,1","2024-03-01","99213","1234567893","123456789",']
+    path.write_bytes(("\r\n".join([header, *body]) + "\r\n\r\n").encode("utf-8"))
+    result = ingest.ingest_file(con, path, "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (2, 2, 0)
+    assert con.execute("SELECT claim_id FROM medical_claim ORDER BY 1").fetchall() == [("C1",), ("C2",)]
+    assert_reconciles(result, con)
+
+
+def test_unclosed_quote_swallowing_the_rest_is_a_file_error(tmp_path, con):
+    path = tmp_path / "q.csv"
+    header = "claim_id,claim_line_number,person_id,claim_line_start_date,hcpcs_code,rendering_npi,billing_tin"
+    rows = ["C1,1,P1,2024-03-01,99213,1234567893,123456789",
+            '"C2,1,P1,2024-03-01,99213,1234567893,123456789',  # opens a quote, never closes it
+            "C3,1,P1,2024-03-01,99213,1234567893,123456789"]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    assert "data row 2 opens a quote that never closes" in _file_error(con, path)

@@ -136,6 +136,27 @@ def _load_raw_parquet(con, path: Path, raw: str, contract: InputContract) -> lis
     return list(present)
 
 
+def _check_no_runaway_quote(con, path: Path, raw: str, reader_rejects: str) -> None:
+    """An opening quote that never closes swallows the rest of the file into one bad row.
+
+    Those rows would vanish from the counts, so compare with the file's physical lines and
+    stop with a file-level error instead of losing them.
+    """
+    quote_errors = con.execute(f"SELECT min(line) FROM {reader_rejects} WHERE CAST(error_type AS VARCHAR) "
+                               "IN ('UNQUOTED VALUE', 'INVALID STATE')").fetchone()[0]
+    if quote_errors is None:
+        return
+    physical = con.execute(
+        f"""SELECT count(*) - 1 FROM read_csv({_lit(path.as_posix())}, columns={{'line': 'VARCHAR'}}, header=false,
+            auto_detect=false, delim='\x1f', quote='', escape='', strict_mode=false) WHERE trim(line) <> ''"""
+    ).fetchone()[0]
+    parsed = con.execute(f"SELECT (SELECT count(*) FROM {raw}) + (SELECT count(DISTINCT line) FROM {reader_rejects})"
+                         ).fetchone()[0]
+    if physical > parsed:
+        raise InputFileError(path, f"data row {quote_errors - 1} opens a quote that never closes, so the "
+                                   f"{physical - parsed} row(s) after it cannot be read")
+
+
 # ---------------------------------------------------------------- validation
 
 _NORMALIZE = {
@@ -211,6 +232,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
                    line - 1 - row_number() OVER (ORDER BY line) AS accepted_before,
                    row_number() OVER (ORDER BY line) AS bad_so_far
             FROM (SELECT line, min(CAST(error_type AS VARCHAR)) AS error_type FROM {reader_rejects} GROUP BY line)""")
+        _check_no_runaway_quote(con, path, raw, reader_rejects)
         numbering = f"(SELECT *, rowid + 1 AS source_row_number FROM {raw})"
         if con.execute("SELECT count(*) FROM _bad_rows").fetchone()[0]:
             numbering = f"""
