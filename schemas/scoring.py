@@ -1,0 +1,119 @@
+"""Output tables of the MIPS scorer (issue 4): grain and typed columns in one place."""
+from __future__ import annotations
+
+from schemas.tables import Column, TableSpec
+
+_ENTITY = (
+    Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
+    Column("level", "VARCHAR", "'individual' (TIN/NPI) or 'group' (TIN)", nullable=False),
+    Column("tin", "VARCHAR", "taxpayer identification number", nullable=False),
+    Column("npi", "VARCHAR", "clinician NPI; NULL for the group level"),
+)
+
+MEASURE_SCORES = TableSpec(
+    name="measure_scores",
+    grain="one row per (performance_year, level, tin, npi, category, measure_id, stratum)",
+    key=("performance_year", "level", "tin", "npi", "category", "measure_id", "stratum"),
+    columns=_ENTITY + (
+        Column("category", "VARCHAR", "'quality' or 'cost'", nullable=False),
+        Column("measure_id", "VARCHAR", "CMS measure id ('001', 'TPCC_1')", nullable=False),
+        Column("stratum", "VARCHAR", "stratum of a multi-strata measure; NULL otherwise"),
+        Column("collection_type", "VARCHAR", "benchmark submission method scored (the best one if several were sent)"),
+        Column("eligible_population", "BIGINT", "quality: eligible population; cost: attributed cases"),
+        Column("performance_met", "BIGINT", "quality: performance met"),
+        Column("performance_not_met", "BIGINT", "quality: performance not met"),
+        Column("performance_rate", "DOUBLE", "quality: 100 * met / (met + not met)"),
+        Column("measure_value", "DOUBLE", "cost: the measure value (USD)"),
+        Column("data_completeness_percent", "DOUBLE", "quality: 100 * reported / eligible population"),
+        Column("meets_data_completeness", "BOOLEAN", "quality: at or above the year's data completeness threshold"),
+        Column("meets_case_minimum", "BOOLEAN", "case minimum met"),
+        Column("has_benchmark", "BOOLEAN", "a benchmark exists for the measure and collection type"),
+        Column("is_inverse", "BOOLEAN", "lower value is better"),
+        Column("topped_out", "BOOLEAN", "the 7-point topped-out cap applies"),
+        Column("decile", "INTEGER", "decile the value falls in (1..10); NULL when not benchmarked"),
+        Column("partial_decile_score", "DOUBLE", "interpolated fraction inside the decile (CMS partialDecileScore, 4 dp)"),
+        Column("decile_score", "DOUBLE", "decile + partial, before floors and caps (CMS decileScore)"),
+        Column("measure_class", "VARCHAR", "'class 1' benchmarked, 'class 2' no benchmark / case minimum, 'class 3' fails data completeness"),
+        Column("achievement_points", "DOUBLE", "points after floors and caps"),
+        Column("high_priority_bonus", "DOUBLE", "outcome/high-priority bonus earned by the measure (before the category cap)"),
+        Column("end_to_end_bonus", "DOUBLE", "end-to-end electronic reporting bonus (before the category cap)"),
+        Column("bonus_points", "DOUBLE", "high_priority_bonus + end_to_end_bonus"),
+        Column("is_outcome", "BOOLEAN", "outcome, intermediate outcome, patient-reported outcome or patient experience measure"),
+        Column("is_high_priority", "BOOLEAN", "high-priority measure"),
+        Column("selected", "BOOLEAN", "counted in the category score (quality: among the top measures; cost: scored)"),
+        Column("explanation", "VARCHAR", "how the points were reached", nullable=False),
+    ),
+    description="Points of every quality and cost measure an entity submitted, with how they were reached.",
+)
+
+CATEGORY_SCORES = TableSpec(
+    name="category_scores",
+    grain="one row per (performance_year, level, tin, npi, category)",
+    key=("performance_year", "level", "tin", "npi", "category"),
+    columns=_ENTITY + (
+        Column("category", "VARCHAR", "quality, pi, ia or cost", nullable=False),
+        Column("score_percent", "DOUBLE", "category score 0..100; NULL when reweighted"),
+        Column("weight_percent", "DOUBLE", "weight in the final score after redistribution", nullable=False),
+        Column("reweighted", "BOOLEAN", "the category's weight was redistributed", nullable=False),
+        Column("reason", "VARCHAR", "why reweighted, or why the score is 0"),
+        Column("points_earned", "DOUBLE", "category points (quality: achievement + bonuses; pi, ia: points; cost: measure points)"),
+        Column("points_possible", "DOUBLE", "denominator of the category score"),
+        Column("bonus_points", "DOUBLE", "bonus points inside the category (after caps)"),
+        Column("explanation", "VARCHAR", "how the score was reached", nullable=False),
+    ),
+    description="Score and weight of each performance category for each entity.",
+)
+
+FINAL_SCORES = TableSpec(
+    name="final_scores",
+    grain="one row per (performance_year, level, tin, npi)",
+    key=("performance_year", "level", "tin", "npi"),
+    columns=_ENTITY + (
+        Column("quality_score", "DOUBLE", "quality category score 0..100 (NULL when reweighted)"),
+        Column("cost_score", "DOUBLE", "cost category score 0..100 (NULL when reweighted)"),
+        Column("ia_score", "DOUBLE", "improvement activities score 0..100 (NULL when reweighted)"),
+        Column("pi_score", "DOUBLE", "Promoting Interoperability score 0..100 (NULL when reweighted)"),
+        Column("quality_weight", "DOUBLE", "weight percent after redistribution", nullable=False),
+        Column("cost_weight", "DOUBLE", "weight percent after redistribution", nullable=False),
+        Column("ia_weight", "DOUBLE", "weight percent after redistribution", nullable=False),
+        Column("pi_weight", "DOUBLE", "weight percent after redistribution", nullable=False),
+        Column("weighted_score", "DOUBLE", "sum of score x weight before final-score bonuses"),
+        Column("small_practice_bonus", "DOUBLE", "final-score small practice bonus (PY2018)"),
+        Column("complex_patient_bonus", "DOUBLE", "complex patient bonus applied (input, capped at the year's maximum)"),
+        Column("final_score", "DOUBLE", "MIPS final score 0..100", nullable=False),
+        Column("performance_threshold", "DOUBLE", "the year's performance threshold", nullable=False),
+        Column("additional_performance_threshold", "DOUBLE", "exceptional performance threshold (PY2017-2022)"),
+        Column("applicable_percent", "DOUBLE", "maximum negative adjustment", nullable=False),
+        Column("scaling_factor", "DOUBLE", "budget-neutrality scaling factor applied to positive adjustments"),
+        Column("exceptional_scaling_factor", "DOUBLE", "scaling factor of the exceptional adjustment (PY2017-2022)"),
+        Column("base_adjustment_percent", "DOUBLE", "MIPS payment adjustment factor (percent)", nullable=False),
+        Column("exceptional_adjustment_percent", "DOUBLE", "additional adjustment for exceptional performance (percent)"),
+        Column("payment_adjustment_percent", "DOUBLE", "total payment adjustment (percent)", nullable=False),
+        Column("part_b_allowed_charges", "DOUBLE", "Part B allowed charges the adjustment applies to (USD)"),
+        Column("payment_adjustment_usd", "DOUBLE", "dollar effect: charges x adjustment"),
+        Column("payment_year", "INTEGER", "MIPS payment year (PY + 2)", nullable=False),
+        Column("mips_eligible", "BOOLEAN", "MIPS eligible (NULL when unknown, e.g. score-only mode)"),
+        Column("explanation", "VARCHAR", "how the final score and the adjustment were reached", nullable=False),
+    ),
+    description="Final score and payment adjustment of each entity, individual and group side by side.",
+)
+
+MIPS_ELIGIBILITY = TableSpec(
+    name="mips_eligibility",
+    grain="one row per (performance_year, level, tin, npi)",
+    key=("performance_year", "level", "tin", "npi"),
+    columns=_ENTITY + (
+        Column("allowed_charges", "DOUBLE", "Part B allowed charges in the performance year (USD)"),
+        Column("beneficiaries", "BIGINT", "distinct Part B beneficiaries seen"),
+        Column("services", "BIGINT", "covered professional services (sum of service units, at least 1 per line)"),
+        Column("clinician_type", "VARCHAR", "roster clinician type (individual level)"),
+        Column("eligible_clinician_type", "BOOLEAN", "clinician type is a MIPS eligible clinician type that year"),
+        Column("newly_enrolled", "BOOLEAN", "first enrolled in Medicare during the performance year"),
+        Column("exceeds_low_volume_threshold", "BOOLEAN", "above every low-volume threshold criterion"),
+        Column("mips_eligible", "BOOLEAN", "required to participate in MIPS", nullable=False),
+        Column("reason", "VARCHAR", "why not eligible"),
+    ),
+    description="MIPS eligibility from claims: low-volume threshold, clinician type, newly enrolled.",
+)
+
+SCORING_TABLES = (MEASURE_SCORES, CATEGORY_SCORES, FINAL_SCORES)

@@ -1,0 +1,140 @@
+"""One scorer for `mips score` and `mips run`: input tables in, measure_scores / category_scores /
+final_scores out (DuckDB tables cast by their TableSpecs). Individual (npi set) and group (npi
+NULL) entities are scored side by side.
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from schemas.scoring import CATEGORY_SCORES, FINAL_SCORES, MEASURE_SCORES
+from transforms.scoring.cost import score_cost
+from transforms.scoring.final import category_rows_sql, final_rows_sql, score_final
+from transforms.scoring.ia import score_ia
+from transforms.scoring.pi import score_pi
+from transforms.scoring.quality import score_quality
+from transforms.scoring.reference import prepare_reference
+from transforms.scoring.rules import load_rules
+
+# Columns each input table must offer (missing optional columns are read as NULL).
+INPUT_COLUMNS = {
+    "entity": {"tin": "VARCHAR", "npi": "VARCHAR", "small_practice": "BOOLEAN", "rural": "BOOLEAN", "hpsa": "BOOLEAN",
+               "non_patient_facing": "BOOLEAN", "hospital_based": "BOOLEAN", "pcmh": "BOOLEAN", "pi_hardship": "BOOLEAN",
+               "complex_patient_bonus": "DOUBLE", "prior_quality_achievement_percent": "DOUBLE",
+               "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN"},
+    "quality": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "collection_type": "VARCHAR",
+                "eligible_population": "BIGINT", "eligible_population_exclusion": "BIGINT",
+                "eligible_population_exception": "BIGINT", "performance_met": "BIGINT", "performance_not_met": "BIGINT",
+                "stratum": "VARCHAR", "end_to_end_reported": "BOOLEAN"},
+    "pi": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "numerator": "BIGINT", "denominator": "BIGINT",
+           "value": "BOOLEAN", "exclusion_claimed": "BOOLEAN"},
+    "ia": {"tin": "VARCHAR", "npi": "VARCHAR", "activity_id": "VARCHAR"},
+    "cost": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "measure_value": "DOUBLE", "case_count": "BIGINT"},
+}
+
+
+def _columns(con, relation: str | None) -> set[str] | None:
+    if relation is None:
+        return None
+    try:
+        return {d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
+    except duckdb.CatalogException:
+        return None
+
+
+def _stage(con, kind: str, relation: str | None, target: str) -> None:
+    """Copy an input table into ``target`` with the declared columns (absent table -> empty = not submitted)."""
+    spec = INPUT_COLUMNS[kind]
+    present = _columns(con, relation)
+    if present is None:
+        cols = ", ".join(f'NULL::{t} AS "{c}"' for c, t in spec.items())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {cols} LIMIT 0")
+        return
+    cols = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' if c in present else f'NULL::{t} AS "{c}"' for c, t in spec.items())
+    # Empty text is "no NPI" (a group row), whatever reader produced the table.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {target} AS
+                    SELECT * REPLACE (nullif(trim(npi), '') AS npi, trim(tin) AS tin) FROM (SELECT {cols} FROM {relation})""")
+
+
+def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, entity: str = "entity_input",
+                   quality: str = "quality_input", pi: str = "pi_input", ia: str = "ia_input", cost: str = "cost_input",
+                   scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None,
+                   benchmarks: str | None = None, quality_measures: str | None = None,
+                   ia_activities: str | None = None) -> None:
+    """Create DuckDB tables measure_scores, category_scores, final_scores for one performance year.
+
+    Entities are every (tin, npi) in the entity table or any category input; a missing input table
+    means that category was not submitted. ``benchmarks``/``quality_measures``/``ia_activities``
+    name hand-made reference tables (tests); by default the compiled reference is used.
+    """
+    rules = load_rules(performance_year)
+    prepare_reference(con, performance_year, benchmarks=benchmarks, quality_measures=quality_measures,
+                      ia_activities=ia_activities)
+    for kind, rel in (("entity", entity), ("quality", quality), ("pi", pi), ("ia", ia), ("cost", cost)):
+        _stage(con, kind, rel, f"_sc_in_{kind}")
+    special = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in rules["ia.special_status_flags"])
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_entities AS
+    WITH keys AS (
+        SELECT tin, npi FROM _sc_in_entity UNION SELECT tin, npi FROM _sc_in_quality UNION SELECT tin, npi FROM _sc_in_pi
+        UNION SELECT tin, npi FROM _sc_in_ia UNION SELECT tin, npi FROM _sc_in_cost)
+    SELECT CASE WHEN k.npi IS NULL THEN 'group' ELSE 'individual' END AS level, k.tin, k.npi,
+           coalesce(e.small_practice, FALSE) AS small_practice, coalesce(e.rural, FALSE) AS rural,
+           coalesce(e.hpsa, FALSE) AS hpsa, coalesce(e.non_patient_facing, FALSE) AS non_patient_facing,
+           coalesce(e.hospital_based, FALSE) AS hospital_based, coalesce(e.pcmh, FALSE) AS pcmh,
+           coalesce(e.pi_hardship, FALSE) AS pi_hardship, e.complex_patient_bonus, e.prior_quality_achievement_percent,
+           e.part_b_allowed_charges, e.mips_eligible, ({special}) AS special_status
+    FROM (SELECT DISTINCT tin, npi FROM keys WHERE tin IS NOT NULL) k
+    LEFT JOIN (SELECT * FROM _sc_in_entity QUALIFY row_number() OVER (PARTITION BY tin, npi) = 1) e
+      ON e.tin = k.tin AND e.npi IS NOT DISTINCT FROM k.npi
+    """)
+    for kind in ("quality", "pi", "ia", "cost"):
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_{kind} AS
+                        SELECT e.level, e.small_practice, i.* FROM _sc_in_{kind} i
+                        JOIN _sc_entities e ON e.tin = i.tin AND e.npi IS NOT DISTINCT FROM i.npi""")
+    score_quality(con, rules)
+    score_cost(con, rules)
+    score_ia(con, rules)
+    score_pi(con, rules)
+    score_final(con, rules, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
+
+    py = int(performance_year)
+    measure_cols = [c for c in MEASURE_SCORES.column_names if c != "performance_year"]
+    union = " UNION ALL ".join(f"SELECT {', '.join(measure_cols)} FROM {t}"
+                               for t in ("_sc_quality_measure_scores", "_sc_cost_measure_scores"))
+    con.execute(f"CREATE OR REPLACE TABLE measure_scores AS "
+                f"{MEASURE_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({union}))')}")
+    con.execute(f"CREATE OR REPLACE TABLE category_scores AS "
+                f"{CATEGORY_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({category_rows_sql()}))')}")
+    final_sql = final_rows_sql(rules, scaling_factor, exceptional_scaling_factor)
+    con.execute(f"CREATE OR REPLACE TABLE final_scores AS "
+                f"{FINAL_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({final_sql}))')}")
+
+
+def score_frames(*, performance_year: int, entities: pd.DataFrame | None = None, quality: pd.DataFrame | None = None,
+                 pi: pd.DataFrame | None = None, ia: pd.DataFrame | None = None, cost: pd.DataFrame | None = None,
+                 scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None,
+                 **reference_frames: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Notebook one-liner: score pandas frames, get {'measure_scores', 'category_scores', 'final_scores'} frames.
+
+    ``reference_frames`` may hold benchmarks / quality_measures / ia_activities frames (scoring's own columns).
+    """
+    con = duckdb.connect()
+    try:
+        names = {}
+        for key, frame in (("entity", entities), ("quality", quality), ("pi", pi), ("ia", ia), ("cost", cost)):
+            if frame is not None:
+                con.register(f"_frame_{key}", frame)
+                names[key] = f"_frame_{key}"
+            else:
+                names[key] = None
+        refs = {}
+        for key in ("benchmarks", "quality_measures", "ia_activities"):
+            if reference_frames.get(key) is not None:
+                con.register(f"_frame_{key}", reference_frames[key])
+                refs[key] = f"_frame_{key}"
+        score_entities(con, performance_year=performance_year, scaling_factor=scaling_factor,
+                       exceptional_scaling_factor=exceptional_scaling_factor, **names, **refs)
+        return {t: con.execute(f"SELECT * FROM {t}").df() for t in ("measure_scores", "category_scores", "final_scores")}
+    finally:
+        con.close()

@@ -1,0 +1,194 @@
+"""Final score and payment adjustment (scoring-rules.md §2.5, §2.6, §4).
+
+Weights with the year's redistribution scenario (small-practice variants first), final-score
+bonuses, cap, fewer-than-two-categories rule; payment adjustment on the linear scale with the
+PT/4 cliff, the scaling factor and (PY2017-2022) the exceptional adjustment.
+Input: _sc_entities and the _sc_*_category tables; output _sc_category_scores, _sc_final_scores.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from transforms.scoring._sql import lit, same_entity
+from transforms.scoring.rules import Rules
+
+CATEGORIES = ("quality", "cost", "ia", "pi")
+
+
+def _scenario_table(con, rules: Rules) -> None:
+    rows = []
+    std = rules["final.weights"]
+    rows.append((False, "", *(float(std[c]) for c in CATEGORIES), rules.leaf("final.weights").source))
+    for key, leaf in rules.under("final.redistribution").items():
+        sp = key.startswith("small_practice:")
+        combo = "+".join(sorted(key.split(":", 1)[-1].split("+")))
+        rows.append((sp, combo, *(float(leaf.value[c]) for c in CATEGORIES), leaf.source))
+    frame = pd.DataFrame(rows, columns=["small_practice", "reweighted_key", *CATEGORIES, "source"])
+    con.register("_sc_frame", frame)
+    con.execute("CREATE OR REPLACE TEMP TABLE _sc_weight_scenarios AS SELECT * FROM _sc_frame")
+    con.unregister("_sc_frame")
+
+
+def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_scaling_factor: float | None) -> None:
+    _scenario_table(con, rules)
+    std = rules["final.weights"]
+    pt = float(rules["payment.performance_threshold"])
+    ap = float(rules["payment.applicable_percent"])
+    apt = rules["payment.additional_performance_threshold"]
+    sf = float(scaling_factor if scaling_factor is not None else rules["payment.default_scaling_factor"])
+    exc = rules["payment.exceptional_adjustment"]
+    esf = exceptional_scaling_factor if exceptional_scaling_factor is not None else rules["payment.default_exceptional_scaling_factor"]
+    sp_final = float(rules["final.small_practice_final_bonus"] or 0)
+    cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
+    cap = float(rules["final.cap"])
+    pi_flags = [f for f in rules["pi.reweight_flags"]]
+    pi_flag_sql = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in pi_flags) or "FALSE"
+    cost_std_zero = float(std["cost"]) == 0
+
+    # Which categories are reweighted, per entity.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_status AS
+    SELECT e.*,
+           q.score_percent AS q_score, c.score_percent AS c_score, i.score_percent AS ia_score, p.score_percent AS pi_score,
+           q.level IS NOT NULL AS q_sent, p.level IS NOT NULL AS pi_sent, i.level IS NOT NULL AS ia_sent,
+           {lit(cost_std_zero)} OR c.level IS NULL AS c_rw,
+           p.level IS NULL AND ({pi_flag_sql}) AS pi_rw,
+           CASE WHEN p.level IS NULL AND coalesce(e.pi_hardship, FALSE) THEN 'PI hardship exception'
+                WHEN p.level IS NULL AND ({pi_flag_sql}) THEN 'special status / small practice: PI reweighted' END AS pi_rw_reason
+    FROM _sc_entities e
+    LEFT JOIN _sc_quality_category q ON {same_entity('q', 'e')}
+    LEFT JOIN _sc_cost_category c ON {same_entity('c', 'e')}
+    LEFT JOIN _sc_ia_category i ON {same_entity('i', 'e')}
+    LEFT JOIN _sc_pi_category p ON {same_entity('p', 'e')}
+    """)
+    # Weights: the listed scenario (small-practice variant first), else share the freed weight proportionally.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_weights AS
+    WITH k AS (
+        SELECT *, concat_ws('+', CASE WHEN c_rw THEN 'cost' END, CASE WHEN pi_rw THEN 'pi' END) AS rw_key FROM _sc_status),
+    pick AS (
+        SELECT k.*, coalesce(sp.quality, ns.quality) AS wq, coalesce(sp.cost, ns.cost) AS wc,
+               coalesce(sp.ia, ns.ia) AS wia, coalesce(sp.pi, ns.pi) AS wpi,
+               coalesce(sp.source, ns.source) AS w_source
+        FROM k
+        LEFT JOIN _sc_weight_scenarios sp ON sp.small_practice AND k.small_practice AND sp.reweighted_key = k.rw_key AND k.rw_key <> ''
+        LEFT JOIN _sc_weight_scenarios ns ON NOT ns.small_practice AND ns.reweighted_key = k.rw_key)
+    SELECT *,
+           -- proportional fallback when the year lists no scenario for this combination ([?] rule final.redistribution_fallback)
+           wq IS NULL AS w_fallback
+    FROM pick
+    """)
+    remaining = f"({std['quality']} + {std['ia']} + CASE WHEN c_rw THEN 0 ELSE {std['cost']} END + CASE WHEN pi_rw THEN 0 ELSE {std['pi']} END)"
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_weights2 AS
+    SELECT * REPLACE (
+        coalesce(wq, 100.0 * {std['quality']} / {remaining}) AS wq,
+        coalesce(wc, CASE WHEN c_rw THEN 0 ELSE 100.0 * {std['cost']} / {remaining} END) AS wc,
+        coalesce(wia, 100.0 * {std['ia']} / {remaining}) AS wia,
+        coalesce(wpi, CASE WHEN pi_rw THEN 0 ELSE 100.0 * {std['pi']} / {remaining} END) AS wpi,
+        coalesce(w_source, 'proportional redistribution [?]') AS w_source)
+    FROM _sc_weights
+    """)
+    excep_sql = "0.0"
+    if apt is not None and exc is not None and esf is not None:
+        excep_sql = (f"CASE WHEN final_score >= {apt} THEN ({exc['min_percent']} + ({exc['max_percent']} - {exc['min_percent']})"
+                     f" * (final_score - {apt}) / (100 - {apt})) * {float(esf)} ELSE 0 END")
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_final AS
+    WITH s AS (
+        SELECT *, (wq > 0)::INT + (wc > 0)::INT + (wia > 0)::INT + (wpi > 0)::INT AS n_weighted,
+               q_sent OR pi_sent OR ia_sent AS data_submitted,
+               (coalesce(q_score, 0) * wq + CASE WHEN c_rw THEN 0 ELSE coalesce(c_score, 0) * wc END
+                + coalesce(ia_score, 0) * wia + CASE WHEN pi_rw THEN 0 ELSE coalesce(pi_score, 0) * wpi END) / 100.0 AS weighted_score
+        FROM _sc_weights2),
+    b AS (
+        SELECT *, CASE WHEN small_practice AND data_submitted THEN {sp_final} ELSE 0 END AS sp_bonus,
+               CASE WHEN data_submitted THEN least(greatest(coalesce(complex_patient_bonus, 0), 0), {cpb_max}) ELSE 0 END AS cpb
+        FROM s),
+    f AS (
+        SELECT *, CASE WHEN n_weighted < 2 THEN {pt} ELSE least({cap}, weighted_score + sp_bonus + cpb) END AS final_score FROM b),
+    adj AS (
+        SELECT *,
+               CASE WHEN final_score >= {pt} THEN {ap} * (final_score - {pt}) / (100 - {pt}) * {sf}
+                    WHEN final_score > {pt} / 4 THEN -{ap} * ({pt} - final_score) / {pt}
+                    ELSE -{ap} END AS base_adjustment_percent,
+               {excep_sql} AS exceptional_adjustment_percent
+        FROM f)
+    SELECT *, base_adjustment_percent + exceptional_adjustment_percent AS payment_adjustment_percent FROM adj
+    """)
+
+
+def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> str:
+    """SELECT over _sc_final giving the final_scores columns (without performance_year)."""
+    pt = float(rules["payment.performance_threshold"])
+    apt = rules["payment.additional_performance_threshold"]
+    sf = float(scaling_factor if scaling_factor is not None else rules["payment.default_scaling_factor"])
+    esf = exceptional_scaling_factor if exceptional_scaling_factor is not None else rules["payment.default_exceptional_scaling_factor"]
+    if apt is None:
+        esf = None
+    return f"""
+    SELECT level, tin, npi,
+           q_score AS quality_score, CASE WHEN c_rw THEN NULL ELSE c_score END AS cost_score,
+           ia_score, CASE WHEN pi_rw THEN NULL ELSE pi_score END AS pi_score,
+           wq AS quality_weight, wc AS cost_weight, wia AS ia_weight, wpi AS pi_weight,
+           weighted_score, sp_bonus AS small_practice_bonus, cpb AS complex_patient_bonus, final_score,
+           {pt} AS performance_threshold, {lit(apt)} AS additional_performance_threshold,
+           {float(rules['payment.applicable_percent'])} AS applicable_percent,
+           {sf} AS scaling_factor, {lit(esf)} AS exceptional_scaling_factor,
+           base_adjustment_percent, exceptional_adjustment_percent, payment_adjustment_percent,
+           part_b_allowed_charges, part_b_allowed_charges * payment_adjustment_percent / 100.0 AS payment_adjustment_usd,
+           {int(rules['payment.payment_year'])} AS payment_year, mips_eligible,
+           concat_ws('; ',
+               printf('weights Q/C/IA/PI %s/%s/%s/%s (%s)', round(wq, 2)::VARCHAR, round(wc, 2)::VARCHAR,
+                      round(wia, 2)::VARCHAR, round(wpi, 2)::VARCHAR, w_source),
+               CASE WHEN n_weighted < 2 THEN printf('fewer than two weighted categories: final score = performance threshold %s', {pt}::VARCHAR)
+                    ELSE printf('weighted %.4f + small practice bonus %s + complex patient bonus %s, cap 100 -> %.4f',
+                                weighted_score, sp_bonus::VARCHAR, round(cpb, 4)::VARCHAR, final_score) END,
+               CASE WHEN final_score >= {pt} THEN printf('at or above threshold %s: +%.4f%% (scaling factor %s)', {pt}::VARCHAR,
+                                                          base_adjustment_percent, {sf}::VARCHAR)
+                    WHEN final_score > {pt} / 4 THEN printf('below threshold %s: %.4f%% on the linear scale', {pt}::VARCHAR, base_adjustment_percent)
+                    ELSE printf('at or below PT/4 = %s: maximum negative adjustment %.4f%%', ({pt} / 4)::VARCHAR, base_adjustment_percent) END,
+               CASE WHEN exceptional_adjustment_percent > 0 THEN printf('exceptional performance adjustment +%.4f%%', exceptional_adjustment_percent) END,
+               CASE WHEN mips_eligible = FALSE THEN 'not MIPS eligible: scored because it opted in' END
+           ) AS explanation
+    FROM _sc_final"""
+
+
+def category_rows_sql() -> str:
+    """SELECT over _sc_final + category tables giving category_scores columns (without performance_year)."""
+    return f"""
+    SELECT f.level, f.tin, f.npi, 'quality' AS category, coalesce(q.score_percent, 0) AS score_percent, f.wq AS weight_percent,
+           FALSE AS reweighted, CASE WHEN q.level IS NULL THEN 'no quality measures submitted' END AS reason,
+           q.achieved + q.hp_bonus + q.e2e_bonus + q.sp_bonus AS points_earned, q.denominator AS points_possible,
+           q.hp_bonus + q.e2e_bonus + q.sp_bonus AS bonus_points,
+           CASE WHEN q.level IS NULL THEN 'no quality measures submitted: 0' ELSE
+           printf('achievement %.4f + high-priority bonus %s + end-to-end bonus %s + small practice bonus %s over denominator %s%s = %.4f%%',
+                  q.achieved, round(q.hp_bonus, 4)::VARCHAR, round(q.e2e_bonus, 4)::VARCHAR, q.sp_bonus::VARCHAR, q.denominator::VARCHAR,
+                  CASE WHEN q.improvement_pp > 0 THEN printf(' + improvement %.4f pp', q.improvement_pp) ELSE '' END,
+                  q.score_percent)
+           || CASE WHEN NOT coalesce(q.has_required_hp, FALSE) THEN '; no outcome/high-priority measure: that required measure scores 0' ELSE '' END
+           END AS explanation
+    FROM _sc_final f LEFT JOIN _sc_quality_category q ON {same_entity('q', 'f')}
+    UNION ALL
+    SELECT f.level, f.tin, f.npi, 'cost', CASE WHEN f.c_rw THEN NULL ELSE c.score_percent END, f.wc, f.c_rw,
+           CASE WHEN f.c_rw AND c.level IS NOT NULL THEN 'cost weight is 0 this year'
+                WHEN f.c_rw THEN 'no cost measure met its case minimum with a benchmark' END,
+           c.achieved, c.denominator, 0.0,
+           CASE WHEN c.level IS NULL THEN 'not scored: reweighted'
+                ELSE printf('average of %d scored cost measures: %.4f / %s = %.4f%%', c.scored, c.achieved, c.denominator::VARCHAR, c.score_percent)
+                     || CASE WHEN f.c_rw THEN '; weight 0' ELSE '' END END
+    FROM _sc_final f LEFT JOIN _sc_cost_category c ON {same_entity('c', 'f')}
+    UNION ALL
+    SELECT f.level, f.tin, f.npi, 'ia', coalesce(i.score_percent, 0), f.wia, FALSE,
+           CASE WHEN i.level IS NULL THEN 'no improvement activities attested' END,
+           coalesce(i.points_earned, 0), 40.0, 0.0, coalesce(i.explanation, 'no improvement activities attested: 0')
+    FROM _sc_final f LEFT JOIN _sc_ia_category i ON {same_entity('i', 'f')}
+    UNION ALL
+    SELECT f.level, f.tin, f.npi, 'pi', CASE WHEN f.pi_rw THEN NULL ELSE coalesce(p.score_percent, 0) END, f.wpi, f.pi_rw,
+           CASE WHEN f.pi_rw THEN f.pi_rw_reason WHEN p.level IS NULL THEN 'no Promoting Interoperability data submitted'
+                ELSE p.reason END,
+           p.points_earned, p.points_possible, p.bonus_points,
+           CASE WHEN f.pi_rw THEN 'reweighted: ' || f.pi_rw_reason WHEN p.level IS NULL THEN 'no PI data submitted: 0'
+                ELSE p.explanation END
+    FROM _sc_final f LEFT JOIN _sc_pi_category p ON {same_entity('p', 'f')}
+    """

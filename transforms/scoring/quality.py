@@ -1,0 +1,241 @@
+"""Quality category: benchmark -> achievement points per measure, floors and caps, top-measure
+selection, bonuses, small practice bonus and improvement scoring (scoring-rules.md §2.1, §3).
+
+Input: ``_sc_quality`` (one row per entity, measure, collection type, stratum, with level and the
+entity's small_practice flag), ``_sc_benchmark_bounds``, ``_sc_quality_measures``.
+Output: ``_sc_quality_measure_scores`` and ``_sc_quality_category``.
+"""
+from __future__ import annotations
+
+from transforms.scoring._sql import lit, lit_list, same_entity
+from transforms.scoring.rules import Rules
+
+
+def score_quality(con, rules: Rules) -> None:
+    r = rules
+    dc = r["quality.data_completeness_percent"]
+    cm = r["quality.case_minimum"]
+    admin_cm = r["quality.admin_claims_case_minimums"] or {}
+    admin_cm_sql = "CASE q.measure_id " + " ".join(f"WHEN {lit(k)} THEN {int(v)}" for k, v in admin_cm.items()) + f" ELSE {cm} END" \
+        if admin_cm else str(cm)
+    basis = r["quality.case_minimum_basis"]
+    case_count = "q.eligible_population" if basis == "eligible_population" else "(q.performance_met + q.performance_not_met)"
+    floor = r["quality.benchmark_floor_points"]
+    below = r["quality.below_lowest_decile_points"]
+    nob = r["quality.no_benchmark_or_case_minimum_points"]
+    fdc = r["quality.fails_data_completeness_points"]
+    cap = r["quality.topped_out_cap"]
+    basis_to = r["quality.topped_out_basis"]
+    exempt = r["quality.topped_out_cap_exempt_collection_types"] or []
+    if cap is None or basis_to is None:
+        topped = "FALSE"
+    elif isinstance(basis_to, dict):
+        topped = f"(list_contains({lit_list(basis_to['named_measures'])}, q.measure_id))"
+    else:
+        topped = "coalesce(bm.is_topped_out_by_program, FALSE)"
+    topped = f"({topped} AND NOT list_contains({lit_list(exempt)}, q.collection_type))"
+    cm_first = r["quality.class_precedence"] == "case_minimum_first"
+    hp = r["quality.high_priority_bonus"]
+    e2e = r["quality.end_to_end_bonus"]
+    outcome_types = r["quality.outcome_measure_types"]
+    required = int(r["quality.required_measures"])
+    per_measure = float(r["quality.points_per_measure"])
+    need_hp = bool(r["quality.require_outcome_or_high_priority"])
+    sp_bonus = float(r["quality.small_practice_bonus"] or 0)
+    imp = r["quality.improvement_scoring"]
+
+    # 1. rates, data completeness, case minimum; benchmark bounds of each row.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_q1 AS
+    SELECT q.*,
+           q.collection_type = 'administrativeClaims' AS is_admin,
+           CASE WHEN q.performance_met + q.performance_not_met > 0
+                THEN 100.0 * q.performance_met / (q.performance_met + q.performance_not_met) END AS performance_rate,
+           CASE WHEN q.collection_type = 'administrativeClaims' THEN NULL
+                WHEN q.eligible_population > 0 THEN 100.0 * (q.performance_met + q.performance_not_met
+                     + coalesce(q.eligible_population_exclusion, 0) + coalesce(q.eligible_population_exception, 0))
+                     / q.eligible_population END AS data_completeness_percent,
+           {case_count} >= (CASE WHEN q.collection_type = 'administrativeClaims' THEN {admin_cm_sql} ELSE {cm} END)
+               AS meets_case_minimum,
+           coalesce(m.is_high_priority, FALSE) AS is_high_priority,
+           coalesce(list_contains({lit_list(outcome_types)}, m.measure_type), FALSE) AS is_outcome,
+           bm.is_inverse AS bm_inverse, bm.has_benchmark, {topped} AS topped_out
+    FROM _sc_quality q
+    LEFT JOIN _sc_quality_measures m USING (measure_id)
+    LEFT JOIN (SELECT measure_id, collection_type, bool_or(is_inverse) AS is_inverse,
+                      bool_or(is_topped_out_by_program) AS is_topped_out_by_program, TRUE AS has_benchmark
+               FROM _sc_benchmark_bounds GROUP BY ALL) bm
+           ON bm.measure_id = q.measure_id AND bm.collection_type = q.collection_type
+    """)
+    # 2. decile: the highest decile whose lower bound the rate reaches (ties -> highest, §3.1), and the next bound.
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE _sc_q2 AS
+    WITH hit AS (
+        SELECT q.rowid AS rid, max(b.decile) AS decile
+        FROM _sc_q1 q JOIN _sc_benchmark_bounds b
+          ON b.measure_id = q.measure_id AND b.collection_type = q.collection_type
+         AND q.performance_rate IS NOT NULL
+         AND ((NOT b.is_inverse AND q.performance_rate >= b.lower_bound) OR (b.is_inverse AND q.performance_rate <= b.lower_bound))
+        GROUP BY ALL)
+    SELECT q.*, h.decile, lo.lower_bound AS bound_low, hi.lower_bound AS bound_next
+    FROM (SELECT rowid AS rid, * FROM _sc_q1) q
+    LEFT JOIN hit h USING (rid)
+    LEFT JOIN _sc_benchmark_bounds lo ON lo.measure_id = q.measure_id AND lo.collection_type = q.collection_type AND lo.decile = h.decile
+    LEFT JOIN _sc_benchmark_bounds hi ON hi.measure_id = q.measure_id AND hi.collection_type = q.collection_type AND hi.decile = h.decile + 1
+    """)
+    fails_dc = "(NOT coalesce(meets_data_completeness, FALSE))"
+    below_cm = "(NOT meets_case_minimum)"
+    if cm_first:
+        measure_class = f"""CASE WHEN {below_cm} THEN 'class 2' WHEN {fails_dc} THEN 'class 3'
+                                 WHEN NOT has_benchmark OR performance_rate IS NULL THEN 'class 2' ELSE 'class 1' END"""
+    else:
+        measure_class = f"""CASE WHEN {fails_dc} THEN 'class 3' WHEN {below_cm} THEN 'class 2'
+                                 WHEN NOT has_benchmark OR performance_rate IS NULL THEN 'class 2' ELSE 'class 1' END"""
+    floor_sql = f"greatest(raw_points, {floor})" if floor is not None else "raw_points"
+    cap_sql = f"CASE WHEN topped_out THEN least(floored, {cap}) ELSE floored END" if cap is not None else "floored"
+    # 3. points.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_q3 AS
+    WITH a AS (
+        SELECT *,
+               CASE WHEN is_admin THEN TRUE ELSE data_completeness_percent >= {dc} END AS meets_data_completeness,
+               CASE WHEN decile IS NULL OR decile = 10 OR bound_next IS NULL OR bound_next = bound_low THEN 0.0
+                    WHEN bm_inverse THEN round((bound_low - performance_rate) / (bound_low - bound_next), 4)
+                    ELSE round((performance_rate - bound_low) / (bound_next - bound_low), 4) END AS partial_decile_score
+        FROM _sc_q2),
+    b AS (
+        SELECT *, {measure_class} AS measure_class,
+               CASE WHEN decile IS NULL THEN NULL ELSE decile + partial_decile_score END AS decile_score
+        FROM a),
+    c AS (
+        SELECT *, coalesce(decile_score, {below}) AS raw_points FROM b),
+    d AS (
+        SELECT *, {floor_sql} AS floored FROM c)
+    SELECT *,
+           CASE measure_class
+               WHEN 'class 1' THEN {cap_sql}
+               WHEN 'class 3' THEN CASE WHEN small_practice THEN {fdc['small_practice']} ELSE {fdc['standard']} END
+               ELSE CASE WHEN small_practice THEN {nob['small_practice']} ELSE {nob['standard']} END
+           END::DOUBLE AS achievement_points
+    FROM d
+    """)
+    # 4. one score per measure: best collection type (CMS scores a measure once); strata of a measure averaged.
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE _sc_q4 AS
+    WITH best_ct AS (
+        SELECT level, tin, npi, measure_id, collection_type,
+               row_number() OVER (PARTITION BY level, tin, npi, measure_id
+                                  ORDER BY avg(achievement_points) DESC, collection_type) AS ct_rank
+        FROM _sc_q3 GROUP BY level, tin, npi, measure_id, collection_type)
+    SELECT q.* FROM _sc_q3 q JOIN best_ct b
+      ON b.level = q.level AND b.tin = q.tin AND b.npi IS NOT DISTINCT FROM q.npi
+     AND b.measure_id = q.measure_id AND b.collection_type = q.collection_type AND b.ct_rank = 1
+    """)
+    # 5. selection: one outcome (else high-priority) measure required, then the best others (§2.1);
+    #    administrative-claims measures are scored on top and add to the denominator.
+    others = required - 1 if need_hp else required
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_q5 AS
+    WITH m AS (
+        SELECT level, tin, npi, measure_id, any_value(is_admin) AS is_admin,
+               avg(achievement_points) AS points, bool_or(is_outcome) AS is_outcome,
+               bool_or(is_high_priority OR is_outcome) AS is_hp,
+               bool_and(meets_case_minimum AND meets_data_completeness) AS bonus_eligible_base,
+               min(performance_rate) AS min_rate, bool_or(coalesce(end_to_end_reported, FALSE)) AS e2e
+        FROM _sc_q4 GROUP BY ALL),
+    req AS (
+        SELECT *, CASE WHEN {lit(need_hp)} AND is_hp AND NOT is_admin
+                       THEN row_number() OVER (PARTITION BY level, tin, npi, (is_hp AND NOT is_admin)
+                                               ORDER BY is_outcome DESC, points DESC, measure_id) END AS hp_rank
+        FROM m),
+    oth AS (
+        SELECT *, CASE WHEN NOT is_admin AND coalesce(hp_rank, 0) <> 1
+                       THEN row_number() OVER (PARTITION BY level, tin, npi, (NOT is_admin AND coalesce(hp_rank, 0) <> 1)
+                                               ORDER BY points DESC, measure_id) END AS other_rank
+        FROM req)
+    SELECT *,
+           CASE WHEN is_admin THEN meets_admin
+                ELSE coalesce(hp_rank = 1, FALSE) OR coalesce(other_rank <= {others}, FALSE) END AS selected
+    FROM (SELECT o.*, (SELECT bool_and(meets_case_minimum AND has_benchmark) FROM _sc_q4 x
+                       WHERE x.level = o.level AND x.tin = o.tin AND x.npi IS NOT DISTINCT FROM o.npi
+                         AND x.measure_id = o.measure_id) AS meets_admin
+          FROM oth o)
+    """)
+    # 6. bonuses per measure (PY2017-2021): +2 outcome/patient experience, +1 other HP, beyond the required one.
+    if hp:
+        pos = "AND coalesce(min_rate, 0) > 0" if hp.get("requires_positive_rate") else ""
+        hp_sql = f"""CASE WHEN is_hp AND NOT is_admin AND coalesce(hp_rank, 0) <> 1 AND bonus_eligible_base {pos}
+                          THEN CASE WHEN is_outcome THEN {hp['outcome']} ELSE {hp['other']} END ELSE 0 END"""
+    else:
+        hp_sql = "0"
+    e2e_sql = f"CASE WHEN e2e AND NOT is_admin THEN {e2e['points']} ELSE 0 END" if e2e else "0"
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_q6 AS
+    SELECT *, ({hp_sql})::DOUBLE AS high_priority_bonus, ({e2e_sql})::DOUBLE AS end_to_end_bonus FROM _sc_q5
+    """)
+    hp_cap = f"{hp['cap_percent_of_denominator']} / 100.0 * denominator" if hp else "0"
+    e2e_cap = f"{e2e['cap_percent_of_denominator']} / 100.0 * denominator" if e2e else "0"
+    if imp:
+        prev = f"greatest(e.prior_quality_achievement_percent, {imp['prior_floor_percent']})"
+        imp_sql = f"""CASE WHEN e.prior_quality_achievement_percent IS NOT NULL AND c.submitted >= {required}
+                           THEN least({imp['max_percentage_points']}, greatest(0,
+                                (100.0 * c.achieved / c.denominator - {prev}) / {prev} * 10)) ELSE 0 END"""
+    else:
+        imp_sql = "0"
+    # 7. category.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_quality_category AS
+    WITH c AS (
+        SELECT level, tin, npi,
+               count(*) FILTER (WHERE NOT is_admin) AS submitted,
+               coalesce(sum(points) FILTER (WHERE selected), 0) AS achieved,
+               {required} * {per_measure} + {per_measure} * count(*) FILTER (WHERE is_admin AND selected) AS denominator,
+               sum(high_priority_bonus) AS hp_sum, sum(end_to_end_bonus) AS e2e_sum,
+               bool_or(hp_rank = 1) AS has_required_hp
+        FROM _sc_q6 GROUP BY ALL),
+    d AS (
+        SELECT c.*, least(hp_sum, {hp_cap}) AS hp_bonus, least(e2e_sum, {e2e_cap}) AS e2e_bonus,
+               CASE WHEN e.small_practice THEN {sp_bonus} ELSE 0 END AS sp_bonus,
+               {imp_sql} AS improvement_pp
+        FROM c JOIN _sc_entities e ON {same_entity('e', 'c')})
+    SELECT level, tin, npi, achieved, denominator, hp_bonus, e2e_bonus, sp_bonus, improvement_pp, submitted, has_required_hp,
+           least(100.0, 100.0 * (achieved + hp_bonus + e2e_bonus + sp_bonus) / denominator + improvement_pp) AS score_percent
+    FROM d
+    """)
+    # 8. measure rows with their explanation.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_quality_measure_scores AS
+    SELECT q.level, q.tin, q.npi, 'quality' AS category, q.measure_id, q.stratum, q.collection_type,
+           q.eligible_population, q.performance_met, q.performance_not_met, q.performance_rate,
+           NULL::DOUBLE AS measure_value, q.data_completeness_percent, q.meets_data_completeness, q.meets_case_minimum,
+           coalesce(q.has_benchmark, FALSE) AS has_benchmark, q.bm_inverse AS is_inverse, q.topped_out,
+           q.decile, CASE WHEN q.decile IS NOT NULL THEN q.partial_decile_score END AS partial_decile_score,
+           q.decile_score, q.measure_class, q.achievement_points,
+           s.high_priority_bonus, s.end_to_end_bonus, s.high_priority_bonus + s.end_to_end_bonus AS bonus_points,
+           q.is_outcome, q.is_high_priority, s.selected,
+           concat_ws('; ',
+             CASE q.measure_class
+               WHEN 'class 3' THEN printf('data completeness %.2f%% below %s%%: %s points%s',
+                    coalesce(q.data_completeness_percent, 0), {lit(str(dc))}, q.achievement_points::VARCHAR,
+                    CASE WHEN q.small_practice THEN ' (small practice)' ELSE '' END)
+               WHEN 'class 2' THEN CASE
+                    WHEN NOT q.meets_case_minimum THEN printf('case minimum not met (%d cases): %s points%s',
+                         q.eligible_population, q.achievement_points::VARCHAR, CASE WHEN q.small_practice THEN ' (small practice)' ELSE '' END)
+                    WHEN q.performance_rate IS NULL THEN printf('no performance met or not met: %s points', q.achievement_points::VARCHAR)
+                    ELSE printf('no benchmark for %s / %s: %s points', q.measure_id, q.collection_type, q.achievement_points::VARCHAR) END
+               ELSE CASE
+                    WHEN q.decile IS NULL THEN printf('rate %.4f below the decile 1 bound: %s points', q.performance_rate, {lit(str(below))})
+                    WHEN q.decile = 10 THEN printf('rate %.4f in decile 10 (lower bound %s): 10 points', q.performance_rate, q.bound_low::VARCHAR)
+                    ELSE printf('rate %.4f in decile %d [%s, %s): partial %.4f -> decile score %.4f',
+                         q.performance_rate, q.decile, q.bound_low::VARCHAR, q.bound_next::VARCHAR, q.partial_decile_score, q.decile_score) END
+                 || CASE WHEN q.raw_points < q.floored THEN printf('; floor %s applied', {lit(str(floor))}) ELSE '' END
+                 || CASE WHEN q.topped_out AND q.floored > {cap if cap is not None else 'NULL'} THEN printf('; topped-out cap %s applied', {lit(str(cap))}) ELSE '' END
+             END,
+             CASE WHEN s.high_priority_bonus > 0 THEN printf('high-priority bonus %s', s.high_priority_bonus::VARCHAR) END,
+             CASE WHEN s.hp_rank = 1 THEN 'required outcome/high-priority measure (no bonus)' END,
+             CASE WHEN s.end_to_end_bonus > 0 THEN printf('end-to-end bonus %s', s.end_to_end_bonus::VARCHAR) END,
+             CASE WHEN q.is_admin THEN 'administrative claims measure: adds 10 to the denominator when scored' END,
+             CASE WHEN s.selected THEN 'selected' ELSE 'not selected' END) AS explanation
+    FROM _sc_q4 q
+    JOIN _sc_q6 s ON s.level = q.level AND s.tin = q.tin AND s.npi IS NOT DISTINCT FROM q.npi AND s.measure_id = q.measure_id
+    """)
