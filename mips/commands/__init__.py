@@ -2,6 +2,7 @@
 and ``run(args) -> int``. Register a new module in ``COMMANDS`` below."""
 
 COMMANDS = [
+    "mips.commands.score",
     "mips.commands.run",
     "mips.commands.demo",
 ]

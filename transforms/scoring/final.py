@@ -49,7 +49,8 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_status AS
     SELECT e.*,
-           q.score_percent AS q_score, c.score_percent AS c_score, i.score_percent AS ia_score, p.score_percent AS pi_score,
+           coalesce(q.score_percent, 0) AS q_score, c.score_percent AS c_score, coalesce(i.score_percent, 0) AS ia_score,
+           coalesce(p.score_percent, 0) AS pi_score,
            q.level IS NOT NULL AS q_sent, p.level IS NOT NULL AS pi_sent, i.level IS NOT NULL AS ia_sent,
            {lit(cost_std_zero)} OR c.level IS NULL AS c_rw,
            p.level IS NULL AND ({pi_flag_sql}) AS pi_rw,

@@ -1,0 +1,91 @@
+"""`mips score`: score-only mode for numbers a practice already has (issue 4 item 9).
+
+Reads ENT.csv and the optional category files through the same validated ingest as `mips run`
+(rejected rows are counted and published), scores them with the shared scorer and writes
+measure_scores/, category_scores/, final_scores/ (plus rejects/ and ingest_summary/) under --output.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mips.errors import PipelineError
+
+NAME = "score"
+HELP = "Score entities from numbers already at hand: final score and payment adjustment per TIN and TIN/NPI"
+
+# option -> input contract (schemas/inputs.py)
+FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--performance-year", type=int, required=True, help="MIPS performance year (2017-2026)")
+    parser.add_argument("--entities", type=Path, required=True,
+                        help="ENT.csv: tin, npi (empty = group), small_practice, rural, hpsa, non_patient_facing, "
+                             "hospital_based, pcmh, pi_hardship, complex_patient_bonus, "
+                             "prior_quality_achievement_percent, part_b_allowed_charges")
+    parser.add_argument("--quality", type=Path, help="Q.csv: quality measure counts per entity")
+    parser.add_argument("--pi", type=Path, help="PI.csv: Promoting Interoperability numerators/denominators/answers")
+    parser.add_argument("--ia", type=Path, help="IA.csv: improvement activities attested")
+    parser.add_argument("--cost", type=Path, help="COST.csv: cost measure values and case counts")
+    parser.add_argument("--scaling-factor", type=float,
+                        help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; "
+                             "default: the rule file's payment.default_scaling_factor)")
+    parser.add_argument("--exceptional-scaling-factor", type=float,
+                        help="scaling factor of the exceptional performance adjustment, PY2017-2022 (0 <= ESF <= 1)")
+    parser.add_argument("--output", type=Path, required=True, help="output folder")
+
+
+def _check_factors(args, rules) -> None:
+    sf, esf = args.scaling_factor, args.exceptional_scaling_factor
+    sf_max = float(rules["payment.scaling_factor_max"])
+    if sf is not None and not (0 < sf <= sf_max):
+        raise PipelineError(f"--scaling-factor must be above 0 and at most {sf_max:g} (got {sf:g})")
+    if esf is not None and not (0 <= esf <= 1):
+        raise PipelineError(f"--exceptional-scaling-factor must be between 0 and 1 (got {esf:g})")
+
+
+def summary(con, performance_year: int, ingest_results, written: dict[str, int], output: Path) -> str:
+    lines = [f"MIPS score-only, performance year {performance_year}", "", "Input files:"]
+    for r in ingest_results:
+        lines.append(f"  {r.source_file}: {r.input_rows:,} rows, {r.accepted_rows:,} accepted, {r.rejected_rows:,} rejected")
+    lines += ["", f"  {'level':<10} {'tin':<9} {'npi':<10} {'Q':>7} {'C':>7} {'IA':>7} {'PI':>7} {'final':>8} {'adj %':>8} {'adj USD':>12}"]
+    fmt = lambda x, w, p=2: f"{x:>{w}.{p}f}" if x is not None else f"{'-':>{w}}"
+    for row in con.execute("""SELECT level, tin, coalesce(npi, ''), quality_score, cost_score, ia_score, pi_score,
+                                     final_score, payment_adjustment_percent, payment_adjustment_usd
+                              FROM final_scores ORDER BY tin, npi NULLS FIRST""").fetchall():
+        level, tin, npi, q, c, ia, pi, fs, adj, usd = row
+        lines.append(f"  {level:<10} {tin:<9} {npi:<10} {fmt(q, 7)} {fmt(c, 7)} {fmt(ia, 7)} {fmt(pi, 7)} {fmt(fs, 8)} "
+                     f"{fmt(adj, 8, 3)} {fmt(usd, 12)}")
+    lines += ["", f"Outputs in {output}:"] + [f"  {name}/ ({rows:,} rows)" for name, rows in written.items()]
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from mips.db import connect
+    from mips.outputs import write_partition
+    from schemas.ingest import INGEST_SUMMARY, REJECTS
+    from schemas.scoring import SCORING_TABLES
+    from transforms import ingest
+    from transforms.scoring import load_rules, score_entities
+
+    rules = load_rules(args.performance_year)
+    _check_factors(args, rules)
+    con = connect()
+    try:
+        results = []
+        for option, contract in FILES.items():
+            path = getattr(args, option)
+            if path is not None:
+                results.append(ingest.ingest_file(con, path, contract))
+        score_entities(con, performance_year=args.performance_year,
+                       scaling_factor=args.scaling_factor, exceptional_scaling_factor=args.exceptional_scaling_factor)
+        written = {spec.name: write_partition(con, spec, spec.name, args.output, args.performance_year)
+                   for spec in SCORING_TABLES}
+        ingest.ingest_tables(con, args.performance_year)
+        for spec, relation in ((REJECTS, "rejects"), (INGEST_SUMMARY, "ingest_summary")):
+            written[spec.name] = write_partition(con, spec, relation, args.output, args.performance_year)
+        print(summary(con, args.performance_year, results, written, args.output))
+        return 0
+    finally:
+        con.close()
