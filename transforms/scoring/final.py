@@ -29,6 +29,28 @@ def _scenario_table(con, rules: Rules) -> None:
     con.unregister("_sc_frame")
 
 
+def adjustment_sql(rules: Rules, fs: str, scaling_factor: float | None = None,
+                   exceptional_scaling_factor: float | None = None) -> tuple[str, str]:
+    """SQL expressions (MIPS payment adjustment factor, exceptional adjustment), in percent, of final score ``fs``.
+
+    §414.1405(b): linear from -AP at 0 to 0 at PT, -AP at or below PT/4 (the cliff), linear from 0 at PT
+    to AP x SF at 100; PY2017-2022 add (0.5 + 9.5 (FS - APT) / (100 - APT)) x ESF at or above APT (spec §4.2).
+    """
+    pt = float(rules["payment.performance_threshold"])
+    ap = float(rules["payment.applicable_percent"])
+    apt = rules["payment.additional_performance_threshold"]
+    exc = rules["payment.exceptional_adjustment"]
+    sf = float(scaling_factor if scaling_factor is not None else rules["payment.default_scaling_factor"])
+    esf = exceptional_scaling_factor if exceptional_scaling_factor is not None else rules["payment.default_exceptional_scaling_factor"]
+    base = (f"CASE WHEN {fs} >= {pt} THEN {ap} * ({fs} - {pt}) / (100 - {pt}) * {sf} "
+            f"WHEN {fs} > {pt} / 4 THEN -{ap} * ({pt} - {fs}) / {pt} ELSE -{ap} END")
+    excep = "0.0"
+    if apt is not None and exc is not None and esf is not None:
+        excep = (f"CASE WHEN {fs} >= {apt} THEN ({exc['min_percent']} + ({exc['max_percent']} - {exc['min_percent']})"
+                 f" * ({fs} - {apt}) / (100 - {apt})) * {float(esf)} ELSE 0.0 END")
+    return base, excep
+
+
 def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_scaling_factor: float | None) -> None:
     _scenario_table(con, rules)
     std = rules["final.weights"]
@@ -90,10 +112,7 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
         coalesce(w_source, 'proportional redistribution [?]') AS w_source)
     FROM _sc_weights
     """)
-    excep_sql = "0.0"
-    if apt is not None and exc is not None and esf is not None:
-        excep_sql = (f"CASE WHEN final_score >= {apt} THEN ({exc['min_percent']} + ({exc['max_percent']} - {exc['min_percent']})"
-                     f" * (final_score - {apt}) / (100 - {apt})) * {float(esf)} ELSE 0 END")
+    base_sql, excep_sql = adjustment_sql(rules, "final_score", scaling_factor, exceptional_scaling_factor)
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_final AS
     WITH s AS (
@@ -110,9 +129,7 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
         SELECT *, CASE WHEN n_weighted < 2 THEN {pt} ELSE least({cap}, weighted_score + sp_bonus + cpb) END AS final_score FROM b),
     adj AS (
         SELECT *,
-               CASE WHEN final_score >= {pt} THEN {ap} * (final_score - {pt}) / (100 - {pt}) * {sf}
-                    WHEN final_score > {pt} / 4 THEN -{ap} * ({pt} - final_score) / {pt}
-                    ELSE -{ap} END AS base_adjustment_percent,
+               {base_sql} AS base_adjustment_percent,
                {excep_sql} AS exceptional_adjustment_percent
         FROM f)
     SELECT *, base_adjustment_percent + exceptional_adjustment_percent AS payment_adjustment_percent FROM adj

@@ -59,7 +59,7 @@ def score_quality(con, rules: Rules) -> None:
                AS meets_case_minimum,
            coalesce(m.is_high_priority, FALSE) AS is_high_priority,
            coalesce(list_contains({lit_list(outcome_types)}, m.measure_type), FALSE) AS is_outcome,
-           bm.is_inverse AS bm_inverse, bm.has_benchmark, {topped} AS topped_out
+           bm.is_inverse AS bm_inverse, coalesce(bm.has_benchmark, FALSE) AS has_benchmark, {topped} AS topped_out
     FROM _sc_quality q
     LEFT JOIN _sc_quality_measures m USING (measure_id)
     LEFT JOIN (SELECT measure_id, collection_type, bool_or(is_inverse) AS is_inverse,
