@@ -1,0 +1,61 @@
+"""Compile CMS qpp-measures-data into the project's own reference tables (data/reference/*.parquet).
+
+    python scripts/compile_reference.py [--source DIR] [--out data/reference]
+
+Writes the catalog tables (mips.reference_compiler.catalog) and, when that module exists, the claims
+specification tables (mips.reference_compiler.claims_spec), then prints each table with its row count.
+The output is deterministic: the same source gives the same rows in the same order (and the same bytes).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:  # runnable from a checkout that is not pip-installed
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from mips.errors import PipelineError  # noqa: E402
+from mips.paths import REFERENCE_DIR, SHARED_REFERENCE  # noqa: E402
+from mips.reference_compiler.catalog import compile_catalog  # noqa: E402
+
+
+def _claims_spec_compiler():
+    """The claims-specification compiler, owned by the measure engine; None until it exists."""
+    try:
+        module = importlib.import_module("mips.reference_compiler.claims_spec")
+    except ModuleNotFoundError as exc:
+        if exc.name != "mips.reference_compiler.claims_spec":
+            raise
+        return None
+    return getattr(module, "compile_claims_spec", None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=SHARED_REFERENCE,
+                        help=f"qpp-measures-data folder (default: {SHARED_REFERENCE})")
+    parser.add_argument("--out", type=Path, default=REFERENCE_DIR, help=f"output folder (default: {REFERENCE_DIR})")
+    parser.add_argument("--catalog-only", action="store_true", help="skip the claims specification tables")
+    args = parser.parse_args(argv)
+    try:
+        written = dict(compile_catalog(args.source, args.out))
+        claims = None if args.catalog_only else _claims_spec_compiler()
+        if claims is not None:
+            written.update(claims(args.source, args.out) or {})
+        elif not args.catalog_only:
+            print("note: mips.reference_compiler.claims_spec.compile_claims_spec not available yet; "
+                  "claims specification tables not compiled")
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    width = max(len(n) for n in written)
+    for name, rows in written.items():
+        print(f"{args.out / (name + '.parquet')}  {name:<{width}}  {rows:>9,} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
