@@ -17,10 +17,10 @@ def score_ia(con, rules: Rules) -> None:
     pcmh = bool(rules["ia.pcmh_full_credit"])
     if "unweighted" in pts:
         base = f"{float(pts['unweighted'])}"
-        known = "a.activity_id IS NOT NULL"
+        known = "(a.activity_id IS NOT NULL)"
     else:
         base = f"CASE a.weight WHEN 'high' THEN {float(pts['high'])} WHEN 'medium' THEN {float(pts['medium'])} ELSE 0 END"
-        known = "a.weight IN ('high', 'medium')"
+        known = "coalesce(a.weight IN ('high', 'medium'), FALSE)"
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_ia_category AS
     WITH act AS (

@@ -26,6 +26,11 @@ def _rule_tables(con, rules: Rules) -> None:
     for obj in rules["pi.required"]:
         for n, option in enumerate(obj["options"]):
             required += [(obj["objective"], n, unit) for unit in option]
+    # Required measures worth no points (security risk analysis, ACI base measures) still have to be reported.
+    defined = {u[0] for u in units}
+    for unit in sorted({r[2] for r in required} - defined):
+        units.append((unit, "required_only", 0.0, False, 1))
+        members.append((unit, unit))
     for red in rules["pi.exclusion_redistribution"]:
         redistribution += [(red["excluded"], target, float(p)) for target, p in red["to"].items()]
     frames = {
