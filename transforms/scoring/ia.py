@@ -24,18 +24,19 @@ def score_ia(con, rules: Rules) -> None:
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_ia_category AS
     WITH act AS (
-        SELECT i.level, i.tin, i.npi, i.activity_id, {known} AS known,
+        SELECT i.level, i.tin, i.npi, i.activity_id, {known} AS known, coalesce(a.is_pcmh, FALSE) AS is_pcmh,
                ({base}) * CASE WHEN e.special_status THEN {mult} ELSE 1 END AS points
         FROM _sc_ia i
         JOIN _sc_entities e ON {same_entity('e', 'i')}
         LEFT JOIN _sc_ia_activities a ON a.activity_id = i.activity_id),
     ent AS (
-        SELECT e.level, e.tin, e.npi, e.pcmh AND {pcmh} AS pcmh_credit, e.special_status,
+        SELECT e.level, e.tin, e.npi, e.pcmh AS pcmh_flag, coalesce(bool_or(act.is_pcmh), FALSE) AS pcmh_attested,
+               e.special_status,
                coalesce(sum(act.points), 0) AS raw_points, count(act.activity_id) AS activities,
                count(act.activity_id) FILTER (WHERE NOT act.known) AS unknown_activities
         FROM _sc_entities e LEFT JOIN act ON {same_entity('e', 'act')}
         GROUP BY ALL)
-    SELECT level, tin, npi,
+    SELECT level, tin, npi, (pcmh_flag OR pcmh_attested) AND {pcmh} AS pcmh_credit,
            CASE WHEN pcmh_credit THEN {cap} ELSE least(raw_points, {cap}) END AS points_earned,
            {cap} AS points_possible,
            100.0 * CASE WHEN pcmh_credit THEN {cap} ELSE least(raw_points, {cap}) END / {cap} AS score_percent,

@@ -32,7 +32,7 @@ def score_quality(con, rules: Rules) -> None:
     elif isinstance(basis_to, dict):
         topped = f"(list_contains({lit_list(basis_to['named_measures'])}, q.measure_id))"
     else:
-        topped = "coalesce(bm.is_topped_out_by_program, FALSE)"
+        topped = "(coalesce(bm.is_topped_out_by_program, FALSE) AND NOT coalesce(bm.cap_removed, FALSE))"
     topped = f"({topped} AND NOT list_contains({lit_list(exempt)}, q.collection_type))"
     cm_first = r["quality.class_precedence"] == "case_minimum_first"
     hp = r["quality.high_priority_bonus"]
@@ -63,7 +63,8 @@ def score_quality(con, rules: Rules) -> None:
     FROM _sc_quality q
     LEFT JOIN _sc_quality_measures m USING (measure_id)
     LEFT JOIN (SELECT measure_id, collection_type, bool_or(is_inverse) AS is_inverse,
-                      bool_or(is_topped_out_by_program) AS is_topped_out_by_program, TRUE AS has_benchmark
+                      bool_or(is_topped_out_by_program) AS is_topped_out_by_program,
+                      bool_or(is_seven_point_cap_removed) AS cap_removed, TRUE AS has_benchmark
                FROM _sc_benchmark_bounds GROUP BY ALL) bm
            ON bm.measure_id = q.measure_id AND bm.collection_type = q.collection_type
     """)

@@ -8,8 +8,8 @@
 - ``_sc_ia_activities``: one row per activity_id: weight ('medium', 'high' or NULL).
 
 Source, in order: tables the caller names (tests use tiny hand-made ones with these columns);
-else the compiled ``ref.*`` views when they expose these columns; else CMS's qpp-measures-data
-JSON under ../shared (a fallback until data/reference/ holds the compiled tables).
+else the compiled ``ref.*`` views (data/reference/, attached here if the caller has not);
+else CMS's qpp-measures-data JSON under ../shared (fallback for a checkout without compiled tables).
 """
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ from mips.paths import SHARED_REFERENCE
 
 BENCHMARK_COLUMNS = ["measure_id", "collection_type", "decile", "lower_bound", "is_inverse", "is_topped_out",
                      "is_topped_out_by_program", "metric_type"]
+# Optional benchmark column: PY2025+ sevenPointCapRemoved for the submission method (no 7-point cap).
+CAP_REMOVED = "is_seven_point_cap_removed"
 QUALITY_MEASURE_COLUMNS = ["measure_id", "measure_type", "is_high_priority", "is_inverse"]
-IA_COLUMNS = ["activity_id", "weight"]
+IA_COLUMNS = ["activity_id", "weight", "is_pcmh"]
 
 # PY2023+ percentile key of each decile's lower bound (scoring-rules.md §3.2, [D]).
 _DIRECT_PERCENTILE = {1: "1", 2: "10", 3: "20", 4: "30", 5: "40", 6: "50", 7: "60", 8: "70", 9: "80", 10: "90"}
@@ -83,7 +85,8 @@ def quality_measures_from_json(performance_year: int, root: Path = SHARED_REFERE
 
 
 def ia_activities_from_json(performance_year: int, root: Path = SHARED_REFERENCE) -> pd.DataFrame:
-    rows = [(m["measureId"], m.get("weight")) for m in _measures_json(performance_year, root) if m.get("category") == "ia"]
+    rows = [(m["measureId"], m.get("weight"), m["measureId"] == "IA_PCMH")
+            for m in _measures_json(performance_year, root) if m.get("category") == "ia"]
     return pd.DataFrame(rows, columns=IA_COLUMNS).drop_duplicates("activity_id")
 
 
@@ -91,15 +94,22 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
-def _install(con, target: str, relation: str | None, frame_factory, columns: list[str], performance_year: int) -> None:
+def _install(con, target: str, relation: str | None, frame_factory, columns: list[str], performance_year: int,
+             optional: dict[str, str] | None = None) -> None:
+    optional = optional or {}
     if relation is not None:
-        where = " WHERE performance_year = $py" if _has_columns(con, relation, ["performance_year"]) else ""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(columns)} FROM {relation}{where}",
+        present = {d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
+        where = " WHERE performance_year = $py" if "performance_year" in present else ""
+        extra = [c if c in present else f"{default} AS {c}" for c, default in optional.items()]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(columns + extra)} FROM {relation}{where}",
                     {"py": performance_year} if where else None)
         return
     frame = frame_factory(performance_year)
     if frame.empty:
         frame = _empty(columns)
+    for c, default in optional.items():
+        if c not in frame.columns:
+            frame[c] = False
     con.register("_sc_frame", frame)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM _sc_frame")
@@ -107,15 +117,31 @@ def _install(con, target: str, relation: str | None, frame_factory, columns: lis
         con.unregister("_sc_frame")
 
 
+def _compiled_reference(con) -> bool:
+    """True when the compiled ref.* views are (or can be) attached from data/reference/."""
+    if _has_columns(con, "ref.benchmarks", ["performance_year", "submission_method", "decile", "lower_bound"]):
+        return True
+    from transforms.reference import attach_reference
+    attach_reference(con)
+    return _has_columns(con, "ref.benchmarks", ["performance_year", "submission_method", "decile", "lower_bound"])
+
+
 def prepare_reference(con: duckdb.DuckDBPyConnection, performance_year: int, *,
                       benchmarks: str | None = None, quality_measures: str | None = None,
                       ia_activities: str | None = None, reference_root: Path = SHARED_REFERENCE) -> None:
     """Create _sc_benchmark_bounds, _sc_quality_measures and _sc_ia_activities for one performance year."""
-    if benchmarks is None and _has_columns(con, "ref.benchmark_deciles", BENCHMARK_COLUMNS + ["performance_year"]):
-        benchmarks = "ref.benchmark_deciles"
+    if _compiled_reference(con):
+        if benchmarks is None:
+            benchmarks = """(SELECT b.*, b.submission_method AS collection_type,
+                                    coalesce(s.is_seven_point_cap_removed, FALSE) AS is_seven_point_cap_removed
+                             FROM ref.benchmarks b LEFT JOIN ref.benchmark_sets s USING (performance_year, measure_id, submission_method))"""
+        if quality_measures is None and _has_columns(con, "ref.quality_measures", QUALITY_MEASURE_COLUMNS):
+            quality_measures = "ref.quality_measures"
+        if ia_activities is None and _has_columns(con, "ref.ia_activities", ["activity_id", "weight"]):
+            ia_activities = "ref.ia_activities"
     _install(con, "_sc_benchmark_bounds", benchmarks, lambda y: benchmark_bounds_from_json(y, reference_root),
-             BENCHMARK_COLUMNS, performance_year)
+             BENCHMARK_COLUMNS, performance_year, {CAP_REMOVED: "FALSE"})
     _install(con, "_sc_quality_measures", quality_measures, lambda y: quality_measures_from_json(y, reference_root),
              QUALITY_MEASURE_COLUMNS, performance_year)
     _install(con, "_sc_ia_activities", ia_activities, lambda y: ia_activities_from_json(y, reference_root),
-             IA_COLUMNS, performance_year)
+             IA_COLUMNS[:2], performance_year, {"is_pcmh": "activity_id = 'IA_PCMH'"})
