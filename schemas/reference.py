@@ -228,3 +228,31 @@ SOURCES: dict[str, str] = {
     "benchmark_exclusions": "benchmarks/<PY>/benchmark-exclusion-reasons.json",
     "cost_national_averages": "benchmarks/<PY>/cost-national-averages.json",
 }
+
+
+def catalog_markdown() -> str:
+    """docs/reference-tables.md: every catalog table with its grain, columns and source file."""
+    parts = [
+        "# Reference tables (CMS catalog)",
+        "",
+        "Generated from `schemas/reference.py` by `python -m schemas.reference > docs/reference-tables.md`; do not edit by hand.",
+        "",
+        "Compiled by `python scripts/compile_reference.py [--source DIR] [--out data/reference]` from CMS "
+        "qpp-measures-data (`../shared/reference/qpp-measures-data`) into `data/reference/<table>.parquet` (zstd, rows "
+        "in key order, committed). `transforms.reference.attach_reference(con)` exposes each file as `ref.<table>`. "
+        "The claims specification tables (`claims_*`) are declared in `schemas/reference_claims.py`.",
+        "",
+        "List-valued CMS fields are comma-joined VARCHAR in source order; empty lists are NULL. "
+        "Benchmarks: PY2017-2022 decile lists (9 values = lower bounds of deciles 2..10 with decile 1 implied at "
+        "0 / 100; 10 values = deciles 1..10) and PY2023+ percentiles (direct: decile 1 = p1, decile d = p(10(d-1)); "
+        "inverse: decile 1 = p99, decile d = p(10(11-d))) all become `benchmarks` rows, decile 1..10 "
+        "(scoring-rules.md §3.1, §3.2).",
+        "",
+    ]
+    for spec in CATALOG_TABLES:
+        parts += [spec.markdown(), f"Source: `{SOURCES[spec.name]}`. Key: {', '.join(spec.key)}.", ""]
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(catalog_markdown(), end="")

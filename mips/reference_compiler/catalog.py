@@ -97,8 +97,9 @@ def _joined(value: Any) -> str | None:
     return ",".join(items) or None
 
 
-def _bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
+def _bool(value: Any) -> Any:
+    """Source flags are JSON booleans; anything else is passed on for the typed load to reject (no truthiness)."""
+    return value
 
 
 # ---------------------------------------------------------------------------------------------- measures
