@@ -44,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         written = dict(compile_catalog(args.source, args.out))
         claims = None if args.catalog_only else _claims_spec_compiler()
         if claims is not None:
-            written.update(claims(args.source, args.out) or {})
+            result = claims(args.source, args.out)
+            if isinstance(result, dict):
+                written.update(result)
+            else:
+                print("claims specification tables compiled (no row counts returned)")
         elif not args.catalog_only:
             print("note: mips.reference_compiler.claims_spec.compile_claims_spec not available yet; "
                   "claims specification tables not compiled")
@@ -52,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     width = max(len(n) for n in written)
+    print(f"wrote {len(written)} tables to {args.out}:")
     for name, rows in written.items():
-        print(f"{args.out / (name + '.parquet')}  {name:<{width}}  {rows:>9,} rows")
+        print(f"  {name:<{width}}  {rows:>9,} rows")
     return 0
 
 

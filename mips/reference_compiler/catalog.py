@@ -441,9 +441,12 @@ def write_parquet(con: duckdb.DuckDBPyConnection, spec: TableSpec, out_dir: Path
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{spec.name}.parquet"
     tmp = out_dir / f".{spec.name}.parquet.tmp"
-    con.execute(f"COPY ({spec.select_sql(chr(34) + spec.name + chr(34))}) TO '{tmp.as_posix()}' "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)")
-    os.replace(tmp, target)
+    try:
+        con.execute(f"COPY ({spec.select_sql(chr(34) + spec.name + chr(34))}) TO '{tmp.as_posix()}' "
+                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)")
+        os.replace(tmp, target)  # readers never see a half-written table
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
 
 
