@@ -15,9 +15,8 @@ from transforms.scoring.rules import load_rules
 
 
 def _has_table(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                            "UNION ALL SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name, name]).fetchall()[0][0]
-                or con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [name]).fetchone()[0])
+    return con.execute("SELECT count(*) FROM (SELECT table_name AS n FROM duckdb_tables() UNION ALL "
+                       "SELECT view_name FROM duckdb_views()) WHERE n = ?", [name]).fetchone()[0] > 0
 
 
 def mips_eligibility(con, performance_year: int) -> None:

@@ -1,0 +1,82 @@
+"""MIPS eligibility from claims (issue 4 item 7) and the `mips run` adapters (item 8)."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from transforms.scoring import entities_from_claims, mips_eligibility, quality_input_from_measure_results
+
+TIN = "123456789"
+NPI_BIG, NPI_SMALL, NPI_NEW, NPI_TYPE = "1000000001", "1000000002", "1000000003", "1000000004"
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE medical_claim (claim_id VARCHAR, person_id VARCHAR, claim_line_start_date DATE,
+                   rendering_npi VARCHAR, billing_tin VARCHAR, allowed_amount DOUBLE, service_unit_quantity DOUBLE)""")
+    # NPI_BIG: 201 beneficiaries x $500 = $100,500 allowed, 201 services -> above every PY2019 criterion.
+    con.execute(f"""INSERT INTO medical_claim SELECT 'c' || i, 'p' || i, DATE '2019-03-01', '{NPI_BIG}', '{TIN}', 500, 1
+                    FROM range(201) t(i)""")
+    # NPI_SMALL: 10 beneficiaries x $100 -> at or below the threshold.
+    con.execute(f"""INSERT INTO medical_claim SELECT 's' || i, 'p' || i, DATE '2019-03-01', '{NPI_SMALL}', '{TIN}', 100, 1
+                    FROM range(10) t(i)""")
+    # NPI_NEW and NPI_TYPE: as big as NPI_BIG but newly enrolled / not an eligible clinician type.
+    for npi in (NPI_NEW, NPI_TYPE):
+        con.execute(f"""INSERT INTO medical_claim SELECT '{npi}' || i, 'q' || i, DATE '2019-05-01', '{npi}', '{TIN}', 500, 1
+                        FROM range(201) t(i)""")
+    # A 2018 line is outside PY2019 and is ignored.
+    con.execute(f"INSERT INTO medical_claim VALUES ('old', 'x', DATE '2018-12-31', '{NPI_SMALL}', '{TIN}', 1e6, 1)")
+    con.execute("""CREATE TABLE clinician_roster (tin VARCHAR, npi VARCHAR, clinician_type VARCHAR, specialty VARCHAR,
+                   medicare_enrollment_date DATE, small_practice BOOLEAN, rural BOOLEAN, hpsa BOOLEAN,
+                   non_patient_facing BOOLEAN, hospital_based BOOLEAN, apm_participant BOOLEAN)""")
+    con.execute(f"""INSERT INTO clinician_roster VALUES
+        ('{TIN}', '{NPI_BIG}', 'physician', NULL, DATE '2010-01-01', TRUE, FALSE, FALSE, FALSE, FALSE, FALSE),
+        ('{TIN}', '{NPI_SMALL}', 'physician', NULL, DATE '2010-01-01', TRUE, FALSE, FALSE, FALSE, FALSE, FALSE),
+        ('{TIN}', '{NPI_NEW}', 'physician', NULL, DATE '2019-02-01', TRUE, TRUE, FALSE, FALSE, FALSE, FALSE),
+        ('{TIN}', '{NPI_TYPE}', 'chiropractor', NULL, DATE '2010-01-01', TRUE, FALSE, FALSE, FALSE, FALSE, FALSE)""")
+    return con
+
+
+def test_low_volume_threshold_clinician_type_and_newly_enrolled(con):
+    mips_eligibility(con, 2019)
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT coalesce(npi, 'group'), allowed_charges, beneficiaries, services, mips_eligible, reason FROM mips_eligibility").fetchall()}
+    assert rows[NPI_BIG][:4] == (100500, 201, 201, True)
+    assert rows[NPI_SMALL][:4] == (1000, 10, 10, False) and "low-volume" in rows[NPI_SMALL][4]
+    assert rows[NPI_NEW][3] is False and "newly enrolled" in rows[NPI_NEW][4]
+    assert rows[NPI_TYPE][3] is False and "clinician type" in rows[NPI_TYPE][4]
+    # The TIN as a group: 100,500 + 1,000 + 2 x 100,500; 201 + 10 distinct + 201 distinct persons ('p'/'q' ids overlap).
+    assert rows["group"][0] == 302500 and rows["group"][3] is True
+
+
+def test_py2017_threshold_has_no_services_criterion():
+    # PY2017 [R]: <= $30,000 or <= 100 beneficiaries; 101 beneficiaries x $300 = $30,300 -> eligible.
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE medical_claim AS SELECT 'c' || i AS claim_id, 'p' || i AS person_id,
+                   DATE '2017-06-01' AS claim_line_start_date, '1000000001' AS rendering_npi, '123456789' AS billing_tin,
+                   300.0 AS allowed_amount, 1.0 AS service_unit_quantity FROM range(101) t(i)""")
+    mips_eligibility(con, 2017)
+    assert con.execute("SELECT bool_and(mips_eligible) FROM mips_eligibility").fetchone()[0] is True
+
+
+def test_entities_from_claims_both_levels_and_opt_in(con):
+    entities_from_claims(con, 2019)
+    got = con.execute("SELECT coalesce(npi, 'group'), small_practice, rural FROM entity_input ORDER BY 1").fetchall()
+    # Only eligible entities: the group and NPI_BIG; roster flags carried (group: any clinician small/rural).
+    assert got == [(NPI_BIG, True, False), ("group", True, True)]
+    entities_from_claims(con, 2019, opt_in=True)
+    assert con.execute("SELECT count(*) FROM entity_input").fetchone()[0] == 5
+
+
+def test_quality_input_from_measure_results():
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE measure_results AS SELECT * FROM (VALUES
+        (2019, 'claims', 'individual', '123456789', '1000000001', '001', NULL, 'claims', 40, 2, 1, 5, 30),
+        (2019, 'claims', 'group', '123456789', NULL, '001', NULL, 'claims', 90, 2, 1, 10, 70),
+        (2018, 'claims', 'group', '123456789', NULL, '001', NULL, 'claims', 1, 0, 0, 1, 0))
+        t(performance_year, source, level, tin, npi, measure_id, stratum, collection_type, eligible_population,
+          eligible_population_exclusion, eligible_population_exception, performance_met, performance_not_met)""")
+    quality_input_from_measure_results(con, 2019)
+    rows = con.execute("SELECT npi, eligible_population, performance_met FROM quality_input ORDER BY npi NULLS FIRST").fetchall()
+    assert rows == [(None, 90, 10), ("1000000001", 40, 5)]
