@@ -96,8 +96,21 @@ def test_nine_value_deciles_are_deciles_2_to_10_with_implied_decile_1(tmp_path):
     assert (s["is_inverse"], s["is_inverse_source"], s["benchmark_source_format"], s["source_value_count"]) == \
         (True, "measure", "deciles", 9)
     assert (s["is_topped_out"], s["is_topped_out_by_program"]) == (True, True)
+    assert s["is_ordered"] and _set(con, 2019, "100", "claims")["is_ordered"]
     # 2 benchmarks x 10 deciles = 20 rows, each decile once per benchmark
     assert con.execute("SELECT count(*), count(DISTINCT (measure_id, decile)) FROM benchmarks").fetchone() == (20, 20)
+
+
+def test_implied_decile_1_never_cuts_into_decile_2_of_a_non_percentage_measure(tmp_path):
+    # PY2018 ACEP32-like inverse nonProportion measure (minutes): decile 2 starts at 281 > 100, so the implied
+    # decile-1 bound is 281 (decile 1 empty), not 100; a direct one starting below 0 gets its own bound.
+    src = _write_source(tmp_path, {2018: [_q(2018, "ACEP32", isInverse=True, metricType="nonProportion"),
+                                          _q(2018, "ACEP50", metricType="nonProportion")]}, {2018: [
+        _bench(measureId="ACEP32", performanceYear=2018, deciles=[281, 212, 189, 177, 169, 158, 148, 140, 129]),
+        _bench(measureId="ACEP50", performanceYear=2018, deciles=[-0.75, -0.5, -0.3, -0.2, 0, 0.1, 0.2, 0.4, 0.6])]})
+    con = _build(src)
+    assert _bounds(con, 2018, "ACEP32", "claims")[:2] == [(1, 281.0, True, None), (2, 281.0, False, None)]
+    assert _bounds(con, 2018, "ACEP50", "claims")[:2] == [(1, -0.75, True, None), (2, -0.75, False, None)]
 
 
 def test_ten_value_deciles_are_deciles_1_to_10_with_nothing_implied(tmp_path):
@@ -404,6 +417,16 @@ def test_every_benchmark_has_ten_monotone_deciles_from_its_own_values(tmp_path_f
     assert bounds == (sorted(bounds, reverse=True) if inverse else sorted(bounds))
     assert set(bounds) <= set(values)
     assert rows[0][3] == (99 if inverse else 1)
+    assert _set(con, 2024, "100", "registry")["is_ordered"]
+
+
+def test_out_of_order_source_values_are_flagged_not_fixed(tmp_path):
+    # PY2017 AQI18-like: the measure says inverse, the values ascend. Kept as is, is_ordered = false.
+    src = _write_source(tmp_path, {2017: [_q(2017, "AQI18", isInverse=True)]}, {2017: [
+        _bench(measureId="AQI18", performanceYear=2017, deciles=[0, 91.06, 94.97, 98.84, 99.64, 100, 100, 100, 100])]})
+    con = _build(src)
+    assert _set(con, 2017, "AQI18", "claims")["is_ordered"] is False
+    assert [b for _, b, _, _ in _bounds(con, 2017, "AQI18", "claims")][:3] == [100, 0, 91.06]
 
 
 # ------------------------------------------------------------------------------------------------ against ../shared
@@ -462,7 +485,8 @@ def test_benchmark_values_equal_the_source_json(ref):
                 if first == 2:
                     m = measures.get(b["measureId"])
                     inv = m["isInverse"] if m else b["deciles"][0] > b["deciles"][-1]
-                    assert got[key + (1,)] == (100 if inv else 0), key
+                    implied = max(100, b["deciles"][0]) if inv else min(0, b["deciles"][0])
+                    assert got[key + (1,)] == implied, key
             checked += 1
     assert checked == ref.execute("SELECT count(*) FROM ref.benchmark_sets").fetchone()[0] == 4043
 
@@ -478,6 +502,15 @@ def test_benchmark_counts_per_year_match_the_spec(ref):
                       2023: 385, 2024: 358, 2025: 380, 2026: 293}
     # every benchmark has exactly deciles 1..10
     assert ref.execute("SELECT count(*) FROM ref.benchmarks").fetchone()[0] == 10 * sum(counts.values())
+
+
+@pytest.mark.shared
+@needs_shared
+def test_only_three_source_benchmarks_are_out_of_order(ref):
+    # PY2017 AQI18 is inverse by its measure but ascends; PY2018 CAHPS_9 and PY2020 ACRAD25 jump back once.
+    assert ref.execute("SELECT performance_year, measure_id, submission_method FROM ref.benchmark_sets "
+                       "WHERE NOT is_ordered ORDER BY 1").fetchall() == [
+        (2017, "AQI18", "registry"), (2018, "CAHPS_9", "certifiedSurveyVendor"), (2020, "ACRAD25", "registry")]
 
 
 @pytest.mark.shared

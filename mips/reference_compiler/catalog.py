@@ -282,9 +282,12 @@ def _benchmark_sql() -> tuple[str, str]:
         WHERE s.list_format = 'deciles'
         UNION ALL
         -- ... and decile 1 of a 9-value list starts at the implied end of the range: 0 direct, 100 inverse
+        -- (schema), widened to decile 2's bound for the few non-percentage measures whose values pass 0..100,
+        -- so that bounds stay ordered
         SELECT s.performance_year, s.measure_id, s.submission_method, 1,
-               CASE WHEN s.is_inverse THEN 100 ELSE 0 END, true, NULL
-        FROM _raw_sets s WHERE s.list_format = 'deciles' AND s.source_value_count = 9
+               CASE WHEN s.is_inverse THEN greatest(100, v.value) ELSE least(0, v.value) END, true, NULL
+        FROM _raw_sets s JOIN _raw_values v USING (performance_year, measure_id, submission_method)
+        WHERE s.list_format = 'deciles' AND s.source_value_count = 9 AND v.position = 0
         UNION ALL
         -- percentiles (PY2023+): mapped by the direct / inverse table; the unused end percentile drops out
         SELECT s.performance_year, s.measure_id, s.submission_method, m.decile, v.value, false, v.percentile
@@ -307,8 +310,18 @@ def _benchmark_sql() -> tuple[str, str]:
             FROM _decile_rows d JOIN _raw_sets s USING (performance_year, measure_id, submission_method)
             WHERE d.decile BETWEEN 4 AND 10
             GROUP BY ALL
+        ), ordered AS (
+            -- bounds may repeat (empty deciles) but never move the wrong way as the decile rises
+            SELECT performance_year, measure_id, submission_method,
+                   bool_and(prev IS NULL OR CASE WHEN is_inverse THEN lower_bound <= prev ELSE lower_bound >= prev END)
+                       AS is_ordered
+            FROM (SELECT d.*, s.is_inverse,
+                         lag(d.lower_bound) OVER (PARTITION BY d.performance_year, d.measure_id, d.submission_method
+                                                  ORDER BY d.decile) AS prev
+                  FROM _decile_rows d JOIN _raw_sets s USING (performance_year, measure_id, submission_method))
+            GROUP BY ALL
         )
-        SELECT s.* EXCLUDE (list_format),
+        SELECT s.* EXCLUDE (list_format), o.is_ordered,
                coalesce(({_values_sql(DEFINED_TOPPED_OUT_DIRECT)}) OR ({_values_sql(DEFINED_TOPPED_OUT_INVERSE)}), false)
                    AS is_defined_topped_out,
                coalesce(f.is_flat, false) AS is_flat,
@@ -321,6 +334,7 @@ def _benchmark_sql() -> tuple[str, str]:
         FROM _raw_sets s
         LEFT JOIN msd USING (performance_year, measure_id, submission_method)
         LEFT JOIN flat f USING (performance_year, measure_id, submission_method)
+        LEFT JOIN ordered o USING (performance_year, measure_id, submission_method)
     """
     return deciles_sql, sets_sql
 
