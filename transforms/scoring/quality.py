@@ -43,6 +43,7 @@ def score_quality(con, rules: Rules) -> None:
     need_hp = bool(r["quality.require_outcome_or_high_priority"])
     sp_bonus = float(r["quality.small_practice_bonus"] or 0)
     imp = r["quality.improvement_scoring"]
+    new_floor = r.get("quality.new_measure_floor")
 
     # 1. rates, data completeness, case minimum; benchmark bounds of each row.
     con.execute(f"""
@@ -57,7 +58,7 @@ def score_quality(con, rules: Rules) -> None:
                      / q.eligible_population END AS data_completeness_percent,
            {case_count} >= (CASE WHEN q.collection_type = 'administrativeClaims' THEN {admin_cm_sql} ELSE {cm} END)
                AS meets_case_minimum,
-           coalesce(m.is_high_priority, FALSE) AS is_high_priority,
+           coalesce(m.is_high_priority, FALSE) AS is_high_priority, m.first_performance_year,
            coalesce(list_contains({lit_list(outcome_types)}, m.measure_type), FALSE) AS is_outcome,
            bm.is_inverse AS bm_inverse, coalesce(bm.has_benchmark, FALSE) AS has_benchmark, {topped} AS topped_out
     FROM _sc_quality q
@@ -94,6 +95,13 @@ def score_quality(con, rules: Rules) -> None:
                                  WHEN NOT has_benchmark OR performance_rate IS NULL THEN 'class 2' ELSE 'class 1' END"""
     floor_sql = f"greatest(raw_points, {floor})" if floor is not None else "raw_points"
     cap_sql = f"CASE WHEN topped_out THEN least(floored, {cap}) ELSE floored END" if cap is not None else "floored"
+    # New measures (PY2022+): floor of 7 points in their first year, 5 in their second, when DC and case minimum are met.
+    if new_floor:
+        age = f"({r.performance_year} - first_performance_year)"
+        new_floor_sql = (f"CASE WHEN meets_case_minimum AND meets_data_completeness AND {age} = 0 THEN {new_floor['first_year']} "
+                         f"WHEN meets_case_minimum AND meets_data_completeness AND {age} = 1 THEN {new_floor['second_year']} END")
+    else:
+        new_floor_sql = "NULL"
     # 3. points.
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_q3 AS
@@ -112,13 +120,17 @@ def score_quality(con, rules: Rules) -> None:
         SELECT *, coalesce(decile_score, {below}) AS raw_points FROM b),
     d AS (
         SELECT *, {floor_sql} AS floored FROM c)
-    SELECT *,
+    , e AS (
+        SELECT *, ({new_floor_sql})::DOUBLE AS new_measure_floor FROM d)
+    SELECT * REPLACE (greatest(achievement_points, coalesce(new_measure_floor, 0)) AS achievement_points),
+           achievement_points < coalesce(new_measure_floor, 0) AS new_floor_applied
+    FROM (SELECT *,
            CASE measure_class
                WHEN 'class 1' THEN {cap_sql}
                WHEN 'class 3' THEN CASE WHEN small_practice THEN {fdc['small_practice']} ELSE {fdc['standard']} END
                ELSE CASE WHEN small_practice THEN {nob['small_practice']} ELSE {nob['standard']} END
            END::DOUBLE AS achievement_points
-    FROM d
+    FROM e)
     """)
     # 4. one score per measure: best collection type (CMS scores a measure once); strata of a measure averaged.
     con.execute("""
@@ -232,6 +244,8 @@ def score_quality(con, rules: Rules) -> None:
                  || CASE WHEN q.raw_points < q.floored THEN printf('; floor %s applied', {lit(str(floor))}) ELSE '' END
                  || CASE WHEN q.topped_out AND q.floored > {cap if cap is not None else 'NULL'} THEN printf('; topped-out cap %s applied', {lit(str(cap))}) ELSE '' END
              END,
+             CASE WHEN q.new_floor_applied THEN printf('new measure (first year %s): floor %s applied',
+                                                        q.first_performance_year::VARCHAR, q.new_measure_floor::VARCHAR) END,
              CASE WHEN s.high_priority_bonus > 0 THEN printf('high-priority bonus %s', s.high_priority_bonus::VARCHAR) END,
              CASE WHEN s.hp_rank = 1 THEN 'required outcome/high-priority measure (no bonus)' END,
              CASE WHEN s.end_to_end_bonus > 0 THEN printf('end-to-end bonus %s', s.end_to_end_bonus::VARCHAR) END,

@@ -79,9 +79,10 @@ def benchmark_bounds_from_json(performance_year: int, root: Path = SHARED_REFERE
 
 
 def quality_measures_from_json(performance_year: int, root: Path = SHARED_REFERENCE) -> pd.DataFrame:
-    rows = [(m["measureId"], m.get("measureType"), bool(m.get("isHighPriority")), bool(m.get("isInverse")))
+    rows = [(m["measureId"], m.get("measureType"), bool(m.get("isHighPriority")), bool(m.get("isInverse")),
+             m.get("firstPerformanceYear"))
             for m in _measures_json(performance_year, root) if m.get("category") == "quality"]
-    return pd.DataFrame(rows, columns=QUALITY_MEASURE_COLUMNS).drop_duplicates("measure_id")
+    return pd.DataFrame(rows, columns=QUALITY_MEASURE_COLUMNS + ["first_performance_year"]).drop_duplicates("measure_id")
 
 
 def ia_activities_from_json(performance_year: int, root: Path = SHARED_REFERENCE) -> pd.DataFrame:
@@ -109,7 +110,7 @@ def _install(con, target: str, relation: str | None, frame_factory, columns: lis
         frame = _empty(columns)
     for c, default in optional.items():
         if c not in frame.columns:
-            frame[c] = False
+            frame[c] = None if default.startswith("NULL") else False
     con.register("_sc_frame", frame)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM _sc_frame")
@@ -142,6 +143,6 @@ def prepare_reference(con: duckdb.DuckDBPyConnection, performance_year: int, *,
     _install(con, "_sc_benchmark_bounds", benchmarks, lambda y: benchmark_bounds_from_json(y, reference_root),
              BENCHMARK_COLUMNS, performance_year, {CAP_REMOVED: "FALSE"})
     _install(con, "_sc_quality_measures", quality_measures, lambda y: quality_measures_from_json(y, reference_root),
-             QUALITY_MEASURE_COLUMNS, performance_year)
+             QUALITY_MEASURE_COLUMNS, performance_year, {"first_performance_year": "NULL::INTEGER"})
     _install(con, "_sc_ia_activities", ia_activities, lambda y: ia_activities_from_json(y, reference_root),
              IA_COLUMNS[:2], performance_year, {"is_pcmh": "activity_id = 'IA_PCMH'"})
