@@ -24,6 +24,20 @@ _SUBMISSION_METHODS = Column("submission_methods", "VARCHAR", "comma-joined CMS 
 _ALLOWED_PROGRAMS = Column("allowed_programs", "VARCHAR", "comma-joined CMS allowedPrograms (PY2024+; NULL before)")
 _SUBMISSION_METHOD = Column("submission_method", "VARCHAR", "CMS benchmark submissionMethod = the collection type the benchmark applies to", nullable=False)
 
+MEASURES = TableSpec(
+    name="measures",
+    grain="one row per (performance_year, measure_id) in measures-data.json, every category",
+    key=("performance_year", "measure_id"),
+    description=("Index of every measure and activity of each year and its category; the category's own table "
+                 "(quality_measures, pi_measures, ia_activities, cost_measures) has the details."),
+    partition_by=(),
+    columns=(
+        _PY, _MEASURE_ID,
+        Column("category", "VARCHAR", "'quality', 'pi' (PY2017 'aci' is written 'pi'), 'ia' or 'cost'", nullable=False),
+        _TITLE, _METRIC_TYPE, _FIRST_PY, _LAST_PY,
+    ),
+)
+
 QUALITY_MEASURES = TableSpec(
     name="quality_measures",
     grain="one row per (performance_year, measure_id) of category 'quality' in measures-data.json (MIPS and QCDR measures)",
@@ -213,12 +227,13 @@ COST_NATIONAL_AVERAGES = TableSpec(
 
 # Order = order of compilation, printing and docs.
 CATALOG_TABLES: tuple[TableSpec, ...] = (
-    QUALITY_MEASURES, QUALITY_MEASURE_STRATA, PI_MEASURES, IA_ACTIVITIES, COST_MEASURES,
+    MEASURES, QUALITY_MEASURES, QUALITY_MEASURE_STRATA, PI_MEASURES, IA_ACTIVITIES, COST_MEASURES,
     BENCHMARK_SETS, BENCHMARKS, BENCHMARK_EXCLUSIONS, COST_NATIONAL_AVERAGES,
 )
 
 # Source file(s) of each table, for docs/reference-tables.md.
 SOURCES: dict[str, str] = {
+    "measures": "measures/<PY>/measures-data.json (all categories)",
     "quality_measures": "measures/<PY>/measures-data.json (category quality)",
     "quality_measure_strata": "measures/<PY>/measures-data.json (strata of quality measures)",
     "pi_measures": "measures/<PY>/measures-data.json (category pi / aci)",

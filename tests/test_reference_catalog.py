@@ -275,6 +275,9 @@ def test_measure_tables_from_measures_data(tmp_path):
                   (2025, "IA_PCMH", None, True, None, None)]
     assert con.execute("SELECT measure_id, is_inverse, submission_methods, data_display_format FROM cost_measures"
                        ).fetchall() == [("COST_KA_1", True, "administrativeClaims", "currency")]
+    # the index has every record of both years (7 + 3), PY2017-style 'aci' filed under 'pi'
+    assert con.execute("SELECT category, count(*) FROM measures GROUP BY 1 ORDER BY 1").fetchall() == \
+        [("cost", 1), ("ia", 3), ("pi", 4), ("quality", 2)]
 
 
 def test_exclusion_reasons_and_national_averages(tmp_path):
@@ -327,7 +330,7 @@ def test_duplicate_benchmark_breaks_the_grain(tmp_path):
 
 
 @pytest.mark.parametrize("rows, message", [
-    ([_q(2019, "100"), _q(2019, "100")], "quality_measures: duplicate key"),
+    ([_q(2019, "100"), _q(2019, "100")], "measures: duplicate key"),
     ([{"category": "quality", "title": "no id"}], "record 0 has no measureId"),
     ([{"measureId": "X", "category": "mvp"}], "unknown category 'mvp'"),
     ([_q(2019, "100", isInverse="yes")], "wrong type"),
@@ -607,6 +610,15 @@ def test_measure_catalog_spot_checks(ref):
     # 001 is an inverse intermediate-outcome, high-priority measure every year it exists
     assert ref.execute("SELECT DISTINCT measure_type, is_inverse, is_high_priority, is_outcome FROM ref.quality_measures "
                        "WHERE measure_id = '001'").fetchall() == [("intermediateOutcome", True, True, True)]
+    # the measures index has every record of measures-data.json: e.g. PY2017 1024 (894 quality, 35 aci, 93 ia, 2 cost)
+    assert ref.execute("SELECT category, count(*) FROM ref.measures WHERE performance_year = 2017 GROUP BY 1 ORDER BY 1"
+                       ).fetchall() == [("cost", 2), ("ia", 93), ("pi", 35), ("quality", 894)]
+    assert ref.execute("""SELECT count(*) FROM ref.measures m
+                          LEFT JOIN (SELECT performance_year, measure_id FROM ref.quality_measures UNION ALL
+                                     SELECT performance_year, measure_id FROM ref.pi_measures UNION ALL
+                                     SELECT performance_year, activity_id FROM ref.ia_activities UNION ALL
+                                     SELECT performance_year, measure_id FROM ref.cost_measures) d
+                          USING (performance_year, measure_id) WHERE d.measure_id IS NULL""").fetchone()[0] == 0
     # cost national averages: group and individual per measure; PY2026 has no file in the source
     assert dict(ref.execute("SELECT performance_year, count(*) FROM ref.cost_national_averages GROUP BY 1").fetchall()) == \
         {2023: 48, 2024: 56, 2025: 70}

@@ -22,7 +22,7 @@ import pyarrow as pa
 from mips.errors import PipelineError
 from schemas.reference import (
     BENCHMARK_EXCLUSIONS, BENCHMARK_SETS, BENCHMARKS, CATALOG_TABLES, COST_MEASURES, COST_NATIONAL_AVERAGES,
-    IA_ACTIVITIES, PI_MEASURES, QUALITY_MEASURE_STRATA, QUALITY_MEASURES,
+    IA_ACTIVITIES, MEASURES, PI_MEASURES, QUALITY_MEASURE_STRATA, QUALITY_MEASURES,
 )
 from schemas.tables import TableSpec
 
@@ -105,8 +105,8 @@ def _bool(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- measures
 
 def _measure_records(source: Path, years: Iterable[int]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {t.name: [] for t in (QUALITY_MEASURES, QUALITY_MEASURE_STRATA, PI_MEASURES,
-                                                       IA_ACTIVITIES, COST_MEASURES)}
+    out: dict[str, list[dict]] = {t.name: [] for t in (MEASURES, QUALITY_MEASURES, QUALITY_MEASURE_STRATA,
+                                                       PI_MEASURES, IA_ACTIVITIES, COST_MEASURES)}
     for py in years:
         path = Path(source) / "measures" / str(py) / "measures-data.json"
         for i, m in enumerate(_read_list(path)):
@@ -118,6 +118,8 @@ def _measure_records(source: Path, years: Iterable[int]) -> dict[str, list[dict]
                 "last_performance_year": m.get("lastPerformanceYear"),
             }
             category = m["category"]
+            out["measures"].append(common | {"measure_id": m["measureId"],
+                                             "category": "pi" if category == "aci" else category})
             if category == "quality":
                 strata = m.get("strata") or []
                 measure_type = m.get("measureType")
