@@ -247,3 +247,21 @@ def test_new_measure_floors_from_py2022():
     meas21 = meas.assign(first_performance_year=[2021, 2020, 2017])
     ms3 = q_points(2021, [quality_row("NEW1", 30, 10)], bench("X", DIRECT), meas21)["measure_scores"]
     assert one(ms3, measure_id="NEW1").achievement_points == 3
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 100), min_size=2, max_size=2), st.sampled_from([2019, 2024]))
+def test_points_never_fall_as_the_rate_rises(rates, year):
+    # §3.1 invariant: for a direct measure, achievement points are non-decreasing in the rate and stay within
+    # [floor, 10] (floor 3 through PY2022, 1 from PY2023).
+    lo, hi = sorted(rates)
+    rows = [quality_row("A", lo, 100 - lo), quality_row("B", hi, 100 - hi)]
+    b = pd.concat([bench("A", [5, 10, 20, 30, 40, 50, 60, 70, 80, 90]), bench("B", [5, 10, 20, 30, 40, 50, 60, 70, 80, 90])])
+    ms = q_points(year, rows, b)["measure_scores"]
+    pa, pb = one(ms, measure_id="A").achievement_points, one(ms, measure_id="B").achievement_points
+    assert pa <= pb + 1e-12
+    assert (3 if year <= 2022 else 1) <= pa <= 10
