@@ -1,0 +1,452 @@
+"""The output store: every table of one reporting period is published together, atomically.
+
+Layout under the output root (analysts read ``<root>/<table>/**/*.parquet`` with
+``hive_partitioning=true``; the catalog file wraps exactly that)::
+
+    <root>/<table>/performance_year=<PY>/data.parquet   symlink -> ../../.periods/<PY>/current/<table>.parquet
+    <root>/run_manifest/performance_year=<PY>/run_manifest.json  (same, beside the manifest table)
+    <root>/.periods/<PY>/current                         symlink -> v-<run id>   (the published version)
+    <root>/.periods/<PY>/v-<run id>/<table>.parquet      one immutable version of every table of the period
+    <root>/.locks/<PY>.lock                              pid of the run holding the period
+    <root>/catalog.duckdb                                one view per table (see mips.catalog)
+
+Why this shape: a version is written and checked in a staging folder, then ``current`` is
+swapped with one ``os.replace`` of a symlink, which is atomic. Every table's
+``data.parquet`` resolves through ``current``, so all tables of a period change at the same
+instant; a reader never sees half a partition or a mix of two runs, and a crash or kill
+before the swap leaves the previous version in place. DuckDB's ``**`` glob lists file
+symlinks (it does not descend into directory symlinks), hence a link per file, not per folder.
+Other periods live in other folders and are never touched.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import duckdb
+
+from mips.errors import PipelineError
+from schemas.tables import Column, TableSpec
+
+PARTITION = "performance_year"
+DATA_FILE = "data.parquet"
+MANIFEST_JSON = "run_manifest.json"
+KEEP_VERSIONS = 2  # the published version and the one before it (a reader may still hold its files open)
+
+RUN_MANIFEST = TableSpec(
+    name="run_manifest",
+    grain="one row per performance year: the run that published the period's current outputs",
+    key=("performance_year",),
+    description="Provenance of each period's outputs: which run, code, rules, reference data and inputs made them. "
+                "The only output table with timestamps; the JSON twin sits beside it as run_manifest.json.",
+    columns=(
+        Column("performance_year", "INTEGER", "performance year of the period", nullable=False),
+        Column("run_id", "VARCHAR", "identifier of the run (also the version folder name)", nullable=False),
+        Column("period_start", "DATE", "first day of the reporting period"),
+        Column("period_end", "DATE", "last day of the reporting period"),
+        Column("started_at", "TIMESTAMP", "run start (UTC)"),
+        Column("finished_at", "TIMESTAMP", "outputs checked and about to be switched in (UTC)"),
+        Column("code_version", "VARCHAR", "git describe of the checkout, else the package version"),
+        Column("rules_version", "VARCHAR", "sha256 (first 16 hex) over the files of data/rules"),
+        Column("reference_version", "VARCHAR", "sha256 (first 16 hex) over the files of data/reference"),
+        Column("parameters", "VARCHAR", "JSON object of the run's parameters (levels, threshold, ...)"),
+        Column("inputs", "VARCHAR", "JSON list of input files: table, file, bytes, sha256, input/accepted/rejected rows"),
+        Column("outputs", "VARCHAR", "JSON object: output table -> row count of this period"),
+    ),
+)
+
+
+class PeriodLocked(PipelineError):
+    """Another run holds the period: two runs of one period must not publish over each other."""
+
+
+class OutputCheckFailed(PipelineError):
+    """A freshly written version failed its checks; nothing was switched in."""
+
+
+# ---------------------------------------------------------------- paths
+
+def period_dir(root: Path, performance_year: int) -> Path:
+    return Path(root) / ".periods" / str(int(performance_year))
+
+
+def table_link(root: Path, table: str, performance_year: int, file_name: str = DATA_FILE) -> Path:
+    return Path(root) / table / f"{PARTITION}={int(performance_year)}" / file_name
+
+
+def current_version(root: Path, performance_year: int) -> Path | None:
+    """The folder of the period's published version, or None when the period was never published."""
+    current = period_dir(root, performance_year) / "current"
+    return current.resolve() if current.is_symlink() and current.resolve().is_dir() else None
+
+
+def published_tables(root: Path, performance_year: int) -> list[str]:
+    version = current_version(root, performance_year)
+    return sorted(p.stem for p in version.glob("*.parquet")) if version else []
+
+
+def published_years(root: Path) -> list[int]:
+    base = Path(root) / ".periods"
+    return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit() and current_version(root, int(p.name))) \
+        if base.is_dir() else []
+
+
+# ---------------------------------------------------------------- the period lock
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+@dataclass
+class PeriodLock:
+    """``<root>/.locks/<PY>.lock``, created exclusively; holds the owner's pid, host and run id.
+
+    A lock whose pid no longer runs on this host is stale (a killed run) and is taken over.
+    """
+    root: Path
+    performance_year: int
+    run_id: str
+    held: bool = False
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root) / ".locks" / f"{int(self.performance_year)}.lock"
+
+    def acquire(self) -> "PeriodLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "run_id": self.run_id,
+                           "started_at": _now().isoformat()})
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is not None and not self._stale(owner):
+                    raise PeriodLocked(
+                        f"performance year {self.performance_year} is already being run in {self.root} "
+                        f"(run {owner.get('run_id')}, pid {owner.get('pid')} on {owner.get('host')}, "
+                        f"since {owner.get('started_at')}); wait for it to finish, or delete {self.path} "
+                        "if that process is gone") from None
+                self.path.unlink(missing_ok=True)  # stale or unreadable: the owner died mid-run
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(body)
+            self.held = True
+            return self
+        raise PeriodLocked(f"could not take the lock {self.path} (another run keeps taking it)")
+
+    def _owner(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None  # half-written by a run killed while taking the lock
+
+    @staticmethod
+    def _stale(owner: dict) -> bool:
+        if owner.get("host") != socket.gethostname():
+            return False  # cannot see that host's processes; an operator decides
+        pid = owner.get("pid")
+        return not isinstance(pid, int) or not _pid_alive(pid)
+
+    def release(self) -> None:
+        if self.held:
+            owner = self._owner()
+            if owner and owner.get("run_id") == self.run_id:
+                self.path.unlink(missing_ok=True)
+            self.held = False
+
+    def __enter__(self) -> "PeriodLock":
+        return self if self.held else self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+@contextmanager
+def period_lock(root: Path, performance_year: int, run_id: str | None = None) -> Iterator[PeriodLock]:
+    lock = PeriodLock(Path(root), int(performance_year), run_id or new_run_id()).acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def new_run_id() -> str:
+    return _now().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+# ---------------------------------------------------------------- provenance
+
+def hash_files(paths: list[Path], base: Path) -> str:
+    """sha256 over (relative path, content) of the files, in path order; first 16 hex digits."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0")
+        digest.update(file_sha256(path).encode() + b"\n")
+    return digest.hexdigest()[:16]
+
+
+def hash_tree(folder: Path) -> str | None:
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    return hash_files([p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")], folder)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def code_version() -> str:
+    """``git describe`` of the checkout (with -dirty), else the installed package version."""
+    import subprocess
+
+    from mips.paths import PROJECT_ROOT
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            return "git:" + out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return "mips-pipeline " + version("mips-pipeline")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# ---------------------------------------------------------------- writing and checking a version
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def file_columns(spec: TableSpec) -> list[Column]:
+    """Columns stored in the file: the partition column comes from the folder name."""
+    return [c for c in spec.columns if c.name not in spec.partition_by]
+
+
+def _write(con, spec: TableSpec, relation: str, target: Path, performance_year: int) -> int:
+    names = {d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
+    missing = [c for c in spec.column_names if c not in names and c != PARTITION]
+    if missing:
+        raise OutputCheckFailed(f"{spec.name}: the relation lacks declared column(s) {', '.join(missing)}")
+    if PARTITION in names:
+        other = con.execute(f"SELECT count(*) FROM {relation} WHERE {PARTITION} IS DISTINCT FROM {int(performance_year)}"
+                            ).fetchone()[0]
+        if other:
+            raise OutputCheckFailed(f"{spec.name}: {other} row(s) belong to another performance year than "
+                                    f"{performance_year}")
+        source = relation
+    else:
+        source = f"(SELECT {int(performance_year)} AS {PARTITION}, * FROM {relation})"
+    quoted = ", ".join(_q(c.name) for c in file_columns(spec))
+    con.execute(f"COPY (SELECT {quoted} FROM ({spec.select_sql(source)})) TO {_lit(target.as_posix())} "
+                "(FORMAT parquet, COMPRESSION zstd)")
+    return int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
+
+
+def check_file(con, spec: TableSpec, path: Path, expected_rows: int | None) -> int:
+    """Row count, declared columns and types in order, non-null columns, unique key. Returns the row count."""
+    src = f"read_parquet({_lit(path.as_posix())})"
+    described = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+    declared = [(c.name, c.type) for c in file_columns(spec)]
+    if described != declared:
+        raise OutputCheckFailed(f"{spec.name}: written columns {described} differ from the declared {declared}")
+    rows = int(con.execute(f"SELECT count(*) FROM {src}").fetchone()[0])
+    if expected_rows is not None and rows != expected_rows:
+        raise OutputCheckFailed(f"{spec.name}: {rows} rows written, {expected_rows} expected")
+    not_null = [c.name for c in file_columns(spec) if not c.nullable]
+    if not_null:
+        nulls = con.execute(f"SELECT {', '.join(f'count(*) - count({_q(c)})' for c in not_null)} FROM {src}").fetchone()
+        bad = [f"{c} ({n})" for c, n in zip(not_null, nulls) if n]
+        if bad:
+            raise OutputCheckFailed(f"{spec.name}: nulls in non-null column(s) {', '.join(bad)}")
+    key = [k for k in spec.key if k not in spec.partition_by]
+    if key:
+        dupes = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {src} GROUP BY {', '.join(map(_q, key))} "
+                            "HAVING count(*) > 1)").fetchone()[0]
+        if dupes:
+            raise OutputCheckFailed(f"{spec.name}: {dupes} key value(s) of ({', '.join(key)}) occur more than once "
+                                    f"(grain: {spec.grain})")
+    return rows
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _symlink_replace(target: str, link: Path) -> None:
+    """Point ``link`` at ``target`` atomically (a new link renamed over the old link or file)."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    tmp = link.parent / f".{link.name}.{uuid.uuid4().hex}.tmp"
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _manifest_row(manifest: dict, performance_year: int, run_id: str, outputs: dict[str, int]) -> dict:
+    row = {c.name: manifest.get(c.name) for c in RUN_MANIFEST.columns}
+    row.update(performance_year=int(performance_year), run_id=run_id, outputs=outputs)
+    for name in ("parameters", "inputs", "outputs"):
+        row[name] = json.dumps(row[name], sort_keys=True, default=str)
+    for name in ("period_start", "period_end", "started_at", "finished_at"):
+        row[name] = None if row[name] is None else str(row[name])
+    return row
+
+
+@dataclass(frozen=True)
+class Published:
+    performance_year: int
+    run_id: str
+    version_dir: Path
+    rows: dict[str, int]
+
+
+def _before_switch(staging: Path) -> None:
+    """Point between a checked version and its switch (tests inject a crash here)."""
+
+
+def publish_period(con: duckdb.DuckDBPyConnection, root: Path, performance_year: int,
+                   tables: Mapping[TableSpec, str], *, run_id: str | None = None, manifest: dict | None = None,
+                   merge: bool = False, lock: PeriodLock | None = None, catalog: bool = True) -> Published:
+    """Publish ``tables`` (TableSpec -> DuckDB relation with that period's rows) as the period's new version.
+
+    Every table is written to a staging folder, checked against its spec, then the period's
+    ``current`` pointer is switched once. ``merge=False`` (a period run): the version holds exactly
+    these tables; ``merge=True``: tables of the current version not given here are carried over
+    unchanged (hard links). ``manifest`` (see RUN_MANIFEST's columns) adds the run_manifest table
+    and JSON with the output row counts filled in. Takes the period lock unless ``lock`` is held.
+    """
+    root = Path(root)
+    py = int(performance_year)
+    run_id = run_id or (lock.run_id if lock else new_run_id())
+    if lock is None:
+        with period_lock(root, py, run_id) as own:
+            return publish_period(con, root, py, tables, run_id=run_id, manifest=manifest, merge=merge,
+                                  lock=own, catalog=catalog)
+    if not lock.held or lock.performance_year != py or Path(lock.root) != root:
+        raise PipelineError(f"publishing performance year {py} needs that period's lock in {root}")
+
+    base = period_dir(root, py)
+    base.mkdir(parents=True, exist_ok=True)
+    _clean(base, keep=None)  # leftovers of killed runs (we hold the lock, nobody else writes here)
+    staging = base / f".staging-{run_id}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        specs: dict[str, TableSpec] = {}
+        rows: dict[str, int] = {}
+        for spec, relation in tables.items():
+            if spec.name == RUN_MANIFEST.name or spec.name in specs:
+                raise PipelineError(f"table {spec.name} given twice (or reserved)")
+            specs[spec.name] = spec
+            expected = _write(con, spec, relation, staging / f"{spec.name}.parquet", py)
+            rows[spec.name] = check_file(con, spec, staging / f"{spec.name}.parquet", expected)
+        old = current_version(root, py)
+        if merge and old is not None:
+            for carried in sorted(old.glob("*.parquet")):
+                if carried.stem not in specs and carried.stem != RUN_MANIFEST.name:
+                    os.link(carried, staging / carried.name)
+                    rows[carried.stem] = int(con.execute(
+                        f"SELECT count(*) FROM read_parquet({_lit(carried.as_posix())})").fetchone()[0])
+        if manifest is not None:
+            row = _manifest_row({**manifest, "finished_at": manifest.get("finished_at") or _now()}, py, run_id,
+                                dict(sorted(rows.items())))
+            (staging / MANIFEST_JSON).write_text(json.dumps({**row, **{k: json.loads(row[k]) for k in
+                                                            ("parameters", "inputs", "outputs")}},
+                                                           indent=2, sort_keys=True) + "\n")
+            _write_manifest_table(con, row, staging / f"{RUN_MANIFEST.name}.parquet", py)
+            rows[RUN_MANIFEST.name] = check_file(con, RUN_MANIFEST, staging / f"{RUN_MANIFEST.name}.parquet", 1)
+        for path in staging.iterdir():
+            _fsync(path)
+        _fsync(staging)
+        version = base / f"v-{run_id}"
+        os.rename(staging, version)
+        _before_switch(version)
+        new_tables = sorted(p.stem for p in version.glob("*.parquet"))
+        # A table the new version no longer has: drop its link first so no reader follows a dead link.
+        for gone in sorted(set(published_tables(root, py)) - set(new_tables)):
+            table_link(root, gone, py).unlink(missing_ok=True)
+            table_link(root, gone, py, MANIFEST_JSON).unlink(missing_ok=True)
+        _symlink_replace(version.name, base / "current")  # the switch: one atomic rename
+        _fsync(base)
+        for table in new_tables:
+            _link_table(root, table, py)
+        if (version / MANIFEST_JSON).exists():
+            _symlink_replace(f"../../.periods/{py}/current/{MANIFEST_JSON}",
+                             table_link(root, RUN_MANIFEST.name, py, MANIFEST_JSON))
+        _clean(base, keep=KEEP_VERSIONS)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if catalog:
+        from mips.catalog import build_catalog
+        build_catalog(root)
+    return Published(py, run_id, version, dict(sorted(rows.items())))
+
+
+def _write_manifest_table(con, row: dict, target: Path, py: int) -> None:
+    values = ", ".join(f"CAST(? AS {c.type}) AS {_q(c.name)}" for c in RUN_MANIFEST.columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _store_manifest AS SELECT {values}",
+                [row[c.name] for c in RUN_MANIFEST.columns])
+    _write(con, RUN_MANIFEST, "_store_manifest", target, py)
+    con.execute("DROP TABLE _store_manifest")
+
+
+def _link_table(root: Path, table: str, py: int) -> None:
+    link = table_link(root, table, py)
+    target = f"../../.periods/{py}/current/{table}.parquet"
+    if not (link.is_symlink() and os.readlink(link) == target):
+        _symlink_replace(target, link)  # also replaces a plain file left by an older writer
+
+
+def _clean(base: Path, keep: int | None) -> None:
+    """Remove staging leftovers; with ``keep``, also versions beyond the newest ``keep`` (current kept)."""
+    current = (base / "current").resolve() if (base / "current").is_symlink() else None
+    for path in base.iterdir():
+        if path.name.startswith(".staging-") or (path.name.startswith(".current") and path.is_symlink()):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() and not path.is_symlink() else path.unlink()
+    if keep is None:
+        return
+    versions = sorted((p for p in base.glob("v-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    kept = {current} | set(versions[:keep])
+    for old in versions:
+        if old not in kept:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(root: Path, performance_year: int) -> dict | None:
+    version = current_version(root, performance_year)
+    path = version / MANIFEST_JSON if version else None
+    return json.loads(path.read_text()) if path and path.exists() else None

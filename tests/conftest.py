@@ -1,0 +1,24 @@
+"""Shared fixtures.
+
+``prefect_harness``: ONE temporary Prefect server (``prefect_test_harness``) for the whole pytest
+session, started only when a test asks for it (starting one costs ~13 s). Tests that run a flow
+take it and are marked ``@pytest.mark.flow``; every other test runs the library without Prefect.
+"""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test that takes the harness is a flow test, whether or not it was marked.
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.flow)
