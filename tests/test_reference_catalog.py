@@ -207,18 +207,20 @@ def test_defined_topped_out_and_flat_benchmarks_are_flagged(tmp_path):
     common = {"submissionMethod": "registry", "benchmarkYear": 2023, "performanceYear": 2025,
               "metricType": "singlePerformanceRate", "isToppedOutByProgram": False}
     ms = [_q(2025, "143"), _q(2025, "406", isInverse=True), _q(2025, "001", isInverse=True), _q(2025, "236"),
-          _q(2025, "999")]
+          _q(2025, "999"), _q(2025, "998")]
     src = _write_source(tmp_path, {2025: ms}, {2025: [
         common | {"measureId": "143", "isInverse": False, "isToppedOut": True, "percentiles": dto},
         common | {"measureId": "406", "isInverse": True, "isToppedOut": True, "percentiles": dto_inv},
         common | {"measureId": "001", "isInverse": True, "isToppedOut": False, "percentiles": flat},
         common | {"measureId": "236", "isInverse": False, "isToppedOut": False, "percentiles": flat},
-        common | {"measureId": "999", "isInverse": False, "isToppedOut": False, "percentiles": ordinary}]})
+        common | {"measureId": "999", "isInverse": False, "isToppedOut": False, "percentiles": ordinary},
+        # the inverse fixed set on a direct measure is not the defined topped-out benchmark
+        common | {"measureId": "998", "isInverse": False, "isToppedOut": False, "percentiles": dto_inv}]})
     con = _build(src)
     flags = {r[0]: r[1:] for r in con.execute(
         "SELECT measure_id, is_defined_topped_out, is_flat FROM benchmark_sets").fetchall()}
     assert flags == {"143": (True, False), "406": (True, False), "001": (False, True), "236": (False, True),
-                     "999": (False, False)}
+                     "999": (False, False), "998": (False, False)}
     # inverse flat 001: decile 10 = p10 = 10 (<= 10 % earns decile 10), decile 1 = p99 = 99
     b001 = {d: v for d, v, _, _ in _bounds(con, 2025, "001", "registry")}
     assert (b001[1], b001[2], b001[10]) == (99, 90, 10)

@@ -324,8 +324,8 @@ def _benchmark_sql() -> tuple[str, str]:
             GROUP BY ALL
         )
         SELECT s.* EXCLUDE (list_format), o.is_ordered,
-               coalesce(({_values_sql(DEFINED_TOPPED_OUT_DIRECT)}) OR ({_values_sql(DEFINED_TOPPED_OUT_INVERSE)}), false)
-                   AS is_defined_topped_out,
+               coalesce(CASE WHEN s.is_inverse THEN {_values_sql(DEFINED_TOPPED_OUT_INVERSE)}
+                             ELSE {_values_sql(DEFINED_TOPPED_OUT_DIRECT)} END, false) AS is_defined_topped_out,
                coalesce(f.is_flat, false) AS is_flat,
                CASE WHEN s.list_format = 'deciles' THEN 'deciles'
                     WHEN s.metric_type = 'costScore' AND msd.sd > 0 AND {fit} THEN 'median_sd'
