@@ -112,3 +112,16 @@ def test_out_of_range_scaling_factors_are_refused(files, capsys, flag, value):
     tmp, ent, _, _ = files
     assert main(["score", "--performance-year", "2019", "--entities", str(ent), flag, value, "--output", str(tmp / "o")]) == 2
     assert flag in capsys.readouterr().err
+
+
+def test_collection_type_spellings_and_unpadded_measure_ids(files):
+    # 'EHR' is CMS's electronicHealthRecord and '1' is measure 001; PY2019 eCQM 001 has a benchmark, so it is class 1.
+    tmp, ent, _, _ = files
+    q = write(tmp / "q.csv", """
+tin,npi,measure_id,collection_type,eligible_population,performance_met,performance_not_met
+123456789,,1,EHR,100,10,90
+""")
+    out = tmp / "out"
+    assert main(["score", "--performance-year", "2019", "--entities", str(ent), "--quality", str(q), "--output", str(out)]) == 0
+    m = read(out, "measure_scores").iloc[0]
+    assert (m.measure_id, m.collection_type, m.measure_class) == ("001", "electronicHealthRecord", "class 1")

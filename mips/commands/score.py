@@ -53,10 +53,13 @@ def summary(con, performance_year: int, ingest_results, written: dict[str, int],
     fmt = lambda x, w, p=2: f"{x:>{w}.{p}f}" if x is not None else f"{'-':>{w}}"
     for row in con.execute("""SELECT level, tin, coalesce(npi, ''), quality_score, cost_score, ia_score, pi_score,
                                      final_score, payment_adjustment_percent, payment_adjustment_usd
-                              FROM final_scores ORDER BY tin, npi NULLS FIRST""").fetchall():
+                              FROM final_scores ORDER BY tin, npi NULLS FIRST LIMIT 50""").fetchall():
         level, tin, npi, q, c, ia, pi, fs, adj, usd = row
         lines.append(f"  {level:<10} {tin:<9} {npi:<10} {fmt(q, 7)} {fmt(c, 7)} {fmt(ia, 7)} {fmt(pi, 7)} {fmt(fs, 8)} "
                      f"{fmt(adj, 8, 3)} {fmt(usd, 12)}")
+    total = con.execute("SELECT count(*) FROM final_scores").fetchone()[0]
+    if total > 50:
+        lines.append(f"  ... {total - 50:,} more entities in final_scores/")
     lines += ["", f"Outputs in {output}:"] + [f"  {name}/ ({rows:,} rows)" for name, rows in written.items()]
     return "\n".join(lines)
 

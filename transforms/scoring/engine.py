@@ -33,6 +33,15 @@ INPUT_COLUMNS = {
 }
 
 
+_COLLECTION_TYPES = {
+    "claims": "claims", "medicarepartbclaims": "claims", "registry": "registry", "mipscqm": "registry", "cqm": "registry",
+    "qcdr": "registry", "electronichealthrecord": "electronicHealthRecord", "ehr": "electronicHealthRecord",
+    "ecqm": "electronicHealthRecord", "cmswebinterface": "cmsWebInterface", "webinterface": "cmsWebInterface",
+    "certifiedsurveyvendor": "certifiedSurveyVendor", "cahps": "certifiedSurveyVendor",
+    "administrativeclaims": "administrativeClaims",
+}
+
+
 def _columns(con, relation: str | None) -> set[str] | None:
     if relation is None:
         return None
@@ -88,6 +97,15 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     LEFT JOIN (SELECT * FROM _sc_in_entity QUALIFY row_number() OVER (PARTITION BY tin, npi) = 1) e
       ON e.tin = k.tin AND e.npi IS NOT DISTINCT FROM k.npi
     """)
+    # Spellings of CMS submission methods users write ('EHR', 'MIPS CQM') and unpadded ids ('1' -> '001').
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _sc_in_quality AS
+    SELECT * REPLACE (
+        CASE WHEN regexp_matches(measure_id, '^[0-9]{{1,2}}$') THEN lpad(measure_id, 3, '0') ELSE measure_id END AS measure_id,
+        CASE regexp_replace(lower(collection_type), '[^a-z]', '', 'g')
+            {" ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _COLLECTION_TYPES.items())}
+            ELSE collection_type END AS collection_type)
+    FROM _sc_in_quality""")
     for kind in ("quality", "pi", "ia", "cost"):
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_{kind} AS
                         SELECT e.level, e.small_practice, i.* FROM _sc_in_{kind} i
