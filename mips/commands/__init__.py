@@ -5,4 +5,5 @@ COMMANDS = [
     "mips.commands.score",
     "mips.commands.run",
     "mips.commands.demo",
+    "mips.commands.sql",
 ]
