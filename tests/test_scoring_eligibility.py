@@ -80,3 +80,22 @@ def test_quality_input_from_measure_results():
     quality_input_from_measure_results(con, 2019)
     rows = con.execute("SELECT npi, eligible_population, performance_met FROM quality_input ORDER BY npi NULLS FIRST").fetchall()
     assert rows == [(None, 90, 10), ("1000000001", 40, 5)]
+
+
+def test_score_from_claims_scores_both_levels(con):
+    # Issue 4 items 7-8: eligible entities from claims (the group and NPI_BIG) scored side by side with
+    # the measure engine's results; NPI_BIG is a small practice -> PY2019 small practice bonus 6 on quality.
+    from transforms.scoring import score_from_claims
+    con.execute(f"""CREATE TABLE measure_results AS SELECT * FROM (VALUES
+        (2019, 'claims', 'individual', '{TIN}', '{NPI_BIG}', '001', NULL, 'claims', 100, 0, 0, 10, 90),
+        (2019, 'claims', 'group', '{TIN}', NULL, '001', NULL, 'claims', 300, 0, 0, 30, 270))
+        t(performance_year, source, level, tin, npi, measure_id, stratum, collection_type, eligible_population,
+          eligible_population_exclusion, eligible_population_exception, performance_met, performance_not_met)""")
+    tables = score_from_claims(con, performance_year=2019)
+    assert tables[0] == "mips_eligibility"
+    got = con.execute("SELECT level, quality_score, mips_eligible FROM final_scores ORDER BY level").fetchall()
+    assert [g[0] for g in got] == ["group", "individual"]
+    assert all(g[2] for g in got)
+    # 001 claims PY2019 at 10%: inverse deciles [.., 11.11 (d7), 8.33 (d8) ..] -> 7 + (11.11-10)/(11.11-8.33) = 7.3993;
+    # + small practice 6 -> (7.3993 + 6) / 60.
+    assert got[1][1] == pytest.approx(100 * (7.3993 + 6) / 60, abs=1e-3)

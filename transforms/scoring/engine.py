@@ -156,3 +156,21 @@ def score_frames(*, performance_year: int, entities: pd.DataFrame | None = None,
         return {t: con.execute(f"SELECT * FROM {t}").df() for t in ("measure_scores", "category_scores", "final_scores")}
     finally:
         con.close()
+
+
+def score_from_claims(con: duckdb.DuckDBPyConnection, *, performance_year: int, opt_in: bool = False,
+                      scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None) -> list[str]:
+    """The `mips run` path: entities (both levels) and eligibility from medical_claim + clinician_roster,
+    quality from measure_results when present, pi/ia/cost inputs when ingested; then the same scorer
+    as `mips score`. Returns the names of the tables created, to publish with their TableSpecs
+    (schemas.scoring: MIPS_ELIGIBILITY + SCORING_TABLES)."""
+    from transforms.scoring.eligibility import entities_from_claims, quality_input_from_measure_results
+
+    entities_from_claims(con, performance_year, opt_in=opt_in)
+    quality = None
+    if _columns(con, "measure_results") is not None:
+        quality_input_from_measure_results(con, performance_year)
+        quality = "quality_input"
+    score_entities(con, performance_year=performance_year, entity="entity_input", quality=quality,
+                   scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
+    return ["mips_eligibility", "measure_scores", "category_scores", "final_scores"]
