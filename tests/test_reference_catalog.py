@@ -624,3 +624,16 @@ def test_measure_catalog_spot_checks(ref):
     # cost national averages: group and individual per measure; PY2026 has no file in the source
     assert dict(ref.execute("SELECT performance_year, count(*) FROM ref.cost_national_averages GROUP BY 1").fetchall()) == \
         {2023: 48, 2024: 56, 2025: 70}
+
+
+@pytest.mark.shared
+@needs_shared
+def test_committed_tables_pass_their_pandera_contracts(ref):
+    # The TableSpec's pandera schema: exact columns in order, types, non-null columns, unique grain key.
+    import pandas as pd
+    import pyarrow as pa
+    to_pandas = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(),
+                 pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype()}.get
+    for spec in CATALOG_TABLES:
+        frame = ref.sql(f"SELECT * FROM ref.{spec.name}").to_arrow_table().to_pandas(types_mapper=to_pandas)
+        spec.pandera_schema().validate(frame)
