@@ -1,0 +1,174 @@
+"""Quality-measure engine: every CMS claims measure of a performance year, in DuckDB SQL (sql/*.sql).
+
+``compute_measures`` reads the validated input tables (claims: ``medical_claim`` + ``eligibility``; encounters:
+``patient``, ``encounter``, ``condition``, ``procedure``; optional ``facility_event``) and the compiled claims
+specification (``ref.claims_*``, see schemas/reference_claims.py), and creates the DuckDB tables
+``measure_results`` and ``measure_instances`` (schemas/measures.py). Counting follows
+../shared/spec/claims-measure-logic.md; the counting class of each measure is data (claims_measures).
+
+Optional input ``facility_event`` (one row per facility event of a patient): person_id VARCHAR,
+event_type VARCHAR ('inpatient_discharge' for 046, 'ed_ct_scan' for 415/416, 'mssa_stay' for 407),
+event_date DATE. An eligible claim of the measure dated event_date .. event_date + facility_window_days belongs
+to the event's instance. Without it those measures get rows with computed = FALSE and NULL counts.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from mips.errors import PipelineError
+from mips.paths import REFERENCE_DIR, RULES_DIR
+from schemas.measures import MEASURE_INSTANCES, MEASURE_RESULTS
+from transforms.reference import attach_reference
+
+SQL_DIR = Path(__file__).parent / "sql"
+SOURCES = ("claims", "encounters")
+LEVELS = ("individual", "group")
+
+# scoring-rules.md §1 data completeness thresholds, used only when data/rules/<PY>.yaml is absent.
+_DC_FALLBACK = {2017: 50, 2018: 60, 2019: 60, 2020: 70, 2021: 70, 2022: 70, 2023: 70, 2024: 75, 2025: 75, 2026: 75}
+_CASE_MINIMUM_FALLBACK = 20  # scoring-rules.md §1: 20 cases
+
+_EMPTY = {
+    "eligibility": "(SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS gender WHERE FALSE)",
+    "patient": "(SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS sex WHERE FALSE)",
+    "condition": "(SELECT NULL::VARCHAR AS encounter_id, NULL::VARCHAR AS source_code WHERE FALSE)",
+    "procedure": "(SELECT NULL::VARCHAR AS encounter_id, NULL::VARCHAR AS procedure_id, NULL::VARCHAR AS source_code, "
+                 + ", ".join(f"NULL::VARCHAR AS modifier_{i}" for i in range(1, 6)) + " WHERE FALSE)",
+}
+
+_FACILITY_UNION = """
+UNION ALL
+-- facility: one instance per facility event with an eligible claim of the unit inside the event's window
+SELECT u.*, u.person_id || '|' || f.event_type || '|' || strftime(f.event_date, '%Y-%m-%d')
+FROM m_unit_claims u
+JOIN m_measures m ON m.measure_id = u.measure_id
+JOIN (SELECT DISTINCT person_id, event_type, CAST(event_date AS DATE) AS event_date FROM facility_event) f
+  ON f.person_id = u.person_id AND f.event_type = m.facility_event_type
+ AND u.dos BETWEEN f.event_date AND f.event_date + coalesce(m.facility_window_days, 0)
+WHERE u.counting_class = 'facility'"""
+
+_NOT_COMPUTED_UNION = """
+UNION ALL
+-- facility measures without the facility_event input: say so instead of reporting zeros
+SELECT {performance_year}, DATE '{period_start}', DATE '{period_end}', u.source, u.level, u.tin, u.unit_npi,
+       u.measure_id, u.stratum, CASE u.source WHEN 'claims' THEN 'claims' ELSE 'registry' END,
+       m.is_inverse, m.is_high_priority, m.measure_type,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FALSE,
+       'needs facility events (' || m.facility_event_type || '): no facility_event input given'
+FROM (SELECT DISTINCT source, level, tin, unit_npi, measure_id, stratum FROM m_unit_claims WHERE counting_class = 'facility') u
+JOIN m_measures m USING (measure_id)"""
+
+_WORK_TABLES = (
+    "m_measures", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_claims", "m_lines", "m_dx",
+    "m_persons", "m_proc_hits", "m_cand", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig", "m_elig_claims",
+    "m_perf_hits", "m_perf_match", "m_claim_results", "m_unit_claims", "m_ep_edges", "m_ep_label",
+    "m_ep_label_next", "m_w_dates", "m_w_next", "m_w_starts", "m_w_assign", "m_inst_claims", "m_inst_ranked",
+    "m_instances", "m_results",
+)
+
+
+def quality_thresholds(performance_year: int, rules_dir: Path = RULES_DIR) -> tuple[float, int]:
+    """(data completeness percent, case minimum) of the year: data/rules/<PY>.yaml, else scoring-rules.md §1."""
+    path = Path(rules_dir) / f"{performance_year}.yaml"
+    if path.exists():
+        with open(path, encoding="utf-8") as fh:
+            quality = (yaml.safe_load(fh) or {}).get("quality") or {}
+        dc = (quality.get("data_completeness_percent") or {}).get("value")
+        cm = (quality.get("case_minimum") or {}).get("value")
+        if dc is not None and cm is not None:
+            return float(dc), int(cm)
+    if performance_year not in _DC_FALLBACK:
+        raise PipelineError(f"no data completeness threshold known for performance year {performance_year}")
+    return float(_DC_FALLBACK[performance_year]), _CASE_MINIMUM_FALLBACK
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema IN ('main', 'temp')").fetchall()}
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, **params) -> None:
+    sql = (SQL_DIR / name).read_text(encoding="utf-8")
+    for key, value in params.items():
+        sql = sql.replace("{" + key + "}", str(value))
+    con.execute(sql)
+
+
+def compute_measures(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    performance_year: int,
+    period_start: date,
+    period_end: date,
+    sources: tuple[str, ...] = SOURCES,
+    levels: tuple[str, ...] = LEVELS,
+    reference_dir: Path | None = None,
+    rules_dir: Path = RULES_DIR,
+) -> None:
+    """Create ``measure_results`` and ``measure_instances`` for the reporting period [period_start, period_end]."""
+    if not isinstance(period_start, date) or not isinstance(period_end, date):
+        raise PipelineError("period_start and period_end must be dates")
+    if period_start > period_end:
+        raise PipelineError(f"reporting period starts after it ends ({period_start} > {period_end})")
+    if period_start.year != performance_year or period_end.year != performance_year:
+        raise PipelineError(f"reporting period {period_start}..{period_end} is not inside performance year {performance_year}")
+    bad = [s for s in sources if s not in SOURCES] + [lv for lv in levels if lv not in LEVELS]
+    if bad:
+        raise PipelineError(f"unknown source or level: {', '.join(bad)}")
+
+    has_ref = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ref' "
+                          "AND table_name = 'claims_measures'").fetchone()[0]
+    if not has_ref:
+        attach_reference(con, reference_dir or REFERENCE_DIR)
+    dc_percent, case_minimum = quality_thresholds(performance_year, rules_dir)
+    params = dict(performance_year=int(performance_year), period_start=period_start.isoformat(),
+                  period_end=period_end.isoformat(), data_completeness_percent=dc_percent, case_minimum=case_minimum)
+
+    _run(con, "01_spec.sql", **params)
+    if not con.execute("SELECT count(*) FROM m_measures").fetchone()[0]:
+        raise PipelineError(f"no claims measure specification for performance year {performance_year}")
+
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE m_claims (source VARCHAR, claim_id VARCHAR, tin VARCHAR, npi VARCHAR, person_id VARCHAR, dos DATE);
+        CREATE OR REPLACE TEMP TABLE m_lines (source VARCHAR, claim_id VARCHAR, tin VARCHAR, npi VARCHAR, line_key VARCHAR,
+                                              code VARCHAR, pos VARCHAR, mods VARCHAR[]);
+        CREATE OR REPLACE TEMP TABLE m_dx (source VARCHAR, claim_id VARCHAR, tin VARCHAR, npi VARCHAR, code VARCHAR);
+        CREATE OR REPLACE TEMP TABLE m_persons (source VARCHAR, person_id VARCHAR, birth_date DATE, sex_code VARCHAR);
+    """)
+    present = _tables(con)
+    relations = {name: (f'"{name}"' if name in present else _EMPTY[name]) for name in _EMPTY}
+    if "claims" in sources and "medical_claim" in present:
+        _run(con, "02_claims_source.sql", **params, eligibility=relations["eligibility"])
+    if "encounters" in sources and "encounter" in present:
+        _run(con, "02_encounters_source.sql", **params, **{k: relations[k] for k in ("patient", "condition", "procedure")})
+
+    _run(con, "03_eligibility.sql", **params)
+    _run(con, "04_claim_results.sql", **params)
+    _run(con, "05_units.sql", levels_values=", ".join(f"('{lv}')" for lv in levels))
+    _run(con, "05a_episode_edges.sql")
+    # Connected components by label propagation: set-based steps, repeated until no claim's label changes.
+    for _ in range(100):
+        _run(con, "05a_episode_step.sql")
+        changed = con.execute("""SELECT count(*) FROM m_ep_label a JOIN m_ep_label_next b USING (part_key, node)
+                                 WHERE a.label <> b.label""").fetchone()[0]
+        con.execute("CREATE OR REPLACE TEMP TABLE m_ep_label AS SELECT * FROM m_ep_label_next")
+        if not changed:
+            break
+    _run(con, "05b_windows.sql")
+    has_facility = "facility_event" in present
+    _run(con, "06_instances.sql", facility_union=_FACILITY_UNION if has_facility else "")
+    not_computed = "" if has_facility else _NOT_COMPUTED_UNION
+    for key, value in params.items():
+        not_computed = not_computed.replace("{" + key + "}", str(value))
+    _run(con, "07_results.sql", **params, not_computed_union=not_computed)
+
+    con.execute(f"CREATE OR REPLACE TABLE measure_results AS {MEASURE_RESULTS.select_sql('m_results')}")
+    con.execute(f"""CREATE OR REPLACE TABLE measure_instances AS {MEASURE_INSTANCES.select_sql(
+        f"(SELECT {int(performance_year)} AS performance_year, DATE '{params['period_start']}' AS period_start, "
+        f"DATE '{params['period_end']}' AS period_end, * FROM m_instances)")}""")
+    for name in _WORK_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
