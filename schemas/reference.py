@@ -168,8 +168,8 @@ BENCHMARK_SETS = TableSpec(
         Column("source_value_count", "INTEGER", "values in the source: 9 (deciles 2..10), 10 (deciles 1..10) or 11 (percentiles)", nullable=False),
         Column("median", "DOUBLE", "median m of a 'median_sd' benchmark ((p30 + p40) / 2); NULL otherwise"),
         Column("sd", "DOUBLE", "standard deviation s of a 'median_sd' benchmark (p40 - p30); NULL otherwise"),
-        Column("percentile_1", "DOUBLE", "source percentile 1 (PY2023+); unused for points on direct measures' upper side, placeholder 0 in median_sd"),
-        Column("percentile_99", "DOUBLE", "source percentile 99 (PY2023+)"),
+        Column("percentile_1", "DOUBLE", "source percentile 1 (PY2023+): decile 1 of a direct measure; unused for inverse ones (a 0 placeholder in median_sd)"),
+        Column("percentile_99", "DOUBLE", "source percentile 99 (PY2023+): decile 1 of an inverse measure; unused for direct ones"),
         Column("average_performance_rate", "DOUBLE", "CMS averagePerformanceRate (PY2023+)"),
     ),
 )
