@@ -406,23 +406,32 @@ _values = st.lists(st.floats(min_value=0, max_value=100, allow_nan=False).map(la
                    min_size=11, max_size=11).map(sorted)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(values=_values, inverse=st.booleans())
-def test_every_benchmark_has_ten_monotone_deciles_from_its_own_values(tmp_path_factory, values, inverse):
-    # Invariants of §3.2: deciles 1..10 once each; bounds rise with the decile for direct measures and fall for
-    # inverse ones (source percentiles rise with the key); every bound is a source value.
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=_values, inverse=st.booleans(), shape=st.sampled_from(["percentiles", "deciles9", "deciles10"]))
+def test_every_benchmark_has_ten_ordered_deciles_from_its_own_values(tmp_path_factory, values, inverse, shape):
+    # Invariants of §3.1/§3.2 whatever the source shape: deciles 1..10 once each; bounds rise with the decile for
+    # direct measures and fall for inverse ones; every bound is a source value, or the implied decile-1 end.
     root = tmp_path_factory.mktemp("prop")
-    src = _write_source(root, {2024: [_q(2024, "100", isInverse=inverse)]}, {2024: [
-        {"measureId": "100", "submissionMethod": "registry", "performanceYear": 2024, "benchmarkYear": 2022,
-         "isInverse": inverse, "metricType": "singlePerformanceRate", "percentiles": _pct(values)}]})
+    py = 2024 if shape == "percentiles" else 2019
+    record = {"measureId": "100", "submissionMethod": "registry", "performanceYear": py, "benchmarkYear": py - 2}
+    if shape == "percentiles":   # CMS percentiles rise with the key whatever the direction
+        record |= {"isInverse": inverse, "percentiles": _pct(values)}
+    else:                        # CMS decile lists run from the worst value to the best
+        n = 9 if shape == "deciles9" else 10
+        record |= {"deciles": (sorted(values, reverse=True) if inverse else values)[:n]}
+    src = _write_source(root, {py: [_q(py, "100", isInverse=inverse)]}, {py: [record]})
     con = _build(src)
-    rows = _bounds(con, 2024, "100", "registry")
+    rows = _bounds(con, py, "100", "registry")
     assert [d for d, _, _, _ in rows] == list(range(1, 11))
     bounds = [b for _, b, _, _ in rows]
     assert bounds == (sorted(bounds, reverse=True) if inverse else sorted(bounds))
-    assert set(bounds) <= set(values)
-    assert rows[0][3] == (99 if inverse else 1)
-    assert _set(con, 2024, "100", "registry")["is_ordered"]
+    assert _set(con, py, "100", "registry")["is_ordered"]
+    implied = [b for _, b, is_implied, _ in rows if is_implied]
+    assert len(implied) == (1 if shape == "deciles9" else 0)
+    assert set(bounds) - set(implied) <= set(values)
+    assert implied in ([], [100.0 if inverse else 0.0])     # values here lie in 0..100
+    if shape == "percentiles":
+        assert rows[0][3] == (99 if inverse else 1)
 
 
 def test_out_of_order_source_values_are_flagged_not_fixed(tmp_path):
