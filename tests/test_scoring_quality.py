@@ -265,3 +265,26 @@ def test_points_never_fall_as_the_rate_rises(rates, year):
     pa, pb = one(ms, measure_id="A").achievement_points, one(ms, measure_id="B").achievement_points
     assert pa <= pb + 1e-12
     assert (3 if year <= 2022 else 1) <= pa <= 10
+
+
+@pytest.mark.parametrize("algorithm, rate", [
+    ("simpleAverage", 70.0),            # (90% + 50%) / 2
+    ("weightedAverage", 100 * 59 / 110),  # pooled: (9 + 50) / (10 + 100)
+])
+def test_strata_combined_by_overall_algorithm(algorithm, rate):
+    # CMS overallAlgorithm (measures-data): strata rows of one measure are scored as one measure.
+    meas = pd.DataFrame({"measure_id": ["S"], "measure_type": ["process"], "is_high_priority": [False],
+                         "is_inverse": [False], "overall_algorithm": [algorithm]})
+    rows = [dict(quality_row("S", 9, 1), stratum="a"), dict(quality_row("S", 50, 50), stratum="b")]
+    ms = q_points(2022, rows, bench("S", DIRECT), meas)["measure_scores"]
+    row = one(ms, measure_id="S")
+    assert pd.isna(row.stratum) and row.performance_rate == pytest.approx(rate)
+    assert row.eligible_population == 110 and "2 strata combined" in row.explanation
+
+
+def test_overall_stratum_only_scores_the_overall_row():
+    meas = pd.DataFrame({"measure_id": ["S"], "measure_type": ["process"], "is_high_priority": [False],
+                         "is_inverse": [False], "overall_algorithm": ["overallStratumOnly"]})
+    rows = [dict(quality_row("S", 45, 55), stratum="overall"), dict(quality_row("S", 99, 1), stratum="other")]
+    ms = q_points(2022, rows, bench("S", DIRECT), meas)["measure_scores"]
+    assert one(ms, measure_id="S").stratum == "overall" and one(ms, measure_id="S").achievement_points == pytest.approx(5.5)

@@ -45,13 +45,42 @@ def score_quality(con, rules: Rules) -> None:
     imp = r["quality.improvement_scoring"]
     new_floor = r.get("quality.new_measure_floor")
 
+    # 0. Strata of a multi-rate measure sent as several rows become one measure row, as CMS's overallAlgorithm says:
+    #    simpleAverage -> mean of the strata rates; overallStratumOnly -> the 'overall' stratum; split -> each
+    #    stratum stays its own row; weightedAverage / sumNumerators / unknown -> pooled counts.
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE _sc_quality_in AS
+    WITH t AS (
+        SELECT q.*, m.overall_algorithm,
+               count(*) OVER (PARTITION BY q.level, q.tin, q.npi, q.measure_id, q.collection_type) AS n_strata,
+               bool_or(lower(q.stratum) = 'overall') OVER (PARTITION BY q.level, q.tin, q.npi, q.measure_id, q.collection_type) AS has_overall
+        FROM _sc_quality q LEFT JOIN _sc_quality_measures m USING (measure_id)),
+    keep AS (  -- rows scored as they are
+        SELECT * FROM t WHERE n_strata = 1 OR overall_algorithm = 'split'
+                           OR (overall_algorithm = 'overallStratumOnly' AND has_overall AND lower(stratum) = 'overall'))
+    SELECT level, tin, npi, measure_id, collection_type, small_practice, stratum, eligible_population,
+           eligible_population_exclusion, eligible_population_exception, performance_met, performance_not_met,
+           end_to_end_reported, NULL::DOUBLE AS combined_rate, NULL::VARCHAR AS strata_note
+    FROM keep
+    UNION ALL
+    SELECT level, tin, npi, measure_id, collection_type, any_value(small_practice), NULL,
+           sum(eligible_population), sum(eligible_population_exclusion), sum(eligible_population_exception),
+           sum(performance_met), sum(performance_not_met), bool_or(end_to_end_reported),
+           CASE WHEN any_value(overall_algorithm) = 'simpleAverage'
+                THEN avg(100.0 * performance_met / nullif(performance_met + performance_not_met, 0)) END,
+           printf('%d strata combined (%s)', count(*), coalesce(any_value(overall_algorithm), 'pooled counts'))
+    FROM t
+    WHERE n_strata > 1 AND coalesce(overall_algorithm, '') <> 'split'
+      AND NOT (coalesce(overall_algorithm, '') = 'overallStratumOnly' AND has_overall)
+    GROUP BY level, tin, npi, measure_id, collection_type
+    """)
     # 1. rates, data completeness, case minimum; benchmark bounds of each row.
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_q1 AS
     SELECT q.*,
            q.collection_type = 'administrativeClaims' AS is_admin,
-           CASE WHEN q.performance_met + q.performance_not_met > 0
-                THEN 100.0 * q.performance_met / (q.performance_met + q.performance_not_met) END AS performance_rate,
+           coalesce(q.combined_rate, CASE WHEN q.performance_met + q.performance_not_met > 0
+                THEN 100.0 * q.performance_met / (q.performance_met + q.performance_not_met) END) AS performance_rate,
            CASE WHEN q.collection_type = 'administrativeClaims' THEN NULL
                 WHEN q.eligible_population > 0 THEN 100.0 * (q.performance_met + q.performance_not_met
                      + coalesce(q.eligible_population_exclusion, 0) + coalesce(q.eligible_population_exception, 0))
@@ -61,7 +90,7 @@ def score_quality(con, rules: Rules) -> None:
            coalesce(m.is_high_priority, FALSE) AS is_high_priority, m.first_performance_year,
            coalesce(list_contains({lit_list(outcome_types)}, m.measure_type), FALSE) AS is_outcome,
            bm.is_inverse AS bm_inverse, coalesce(bm.has_benchmark, FALSE) AS has_benchmark, {topped} AS topped_out
-    FROM _sc_quality q
+    FROM _sc_quality_in q
     LEFT JOIN _sc_quality_measures m USING (measure_id)
     LEFT JOIN (SELECT measure_id, collection_type, bool_or(is_inverse) AS is_inverse,
                       bool_or(is_topped_out_by_program) AS is_topped_out_by_program,
@@ -226,7 +255,7 @@ def score_quality(con, rules: Rules) -> None:
            q.decile_score, q.measure_class, q.achievement_points,
            s.high_priority_bonus, s.end_to_end_bonus, s.high_priority_bonus + s.end_to_end_bonus AS bonus_points,
            q.is_outcome, q.is_high_priority, s.selected,
-           concat_ws('; ',
+           concat_ws('; ', q.strata_note,
              CASE q.measure_class
                WHEN 'class 3' THEN printf('data completeness %.2f%% below %s%%: %s points%s',
                     coalesce(q.data_completeness_percent, 0), {lit(str(dc))}, q.achievement_points::VARCHAR,

@@ -80,9 +80,10 @@ def benchmark_bounds_from_json(performance_year: int, root: Path = SHARED_REFERE
 
 def quality_measures_from_json(performance_year: int, root: Path = SHARED_REFERENCE) -> pd.DataFrame:
     rows = [(m["measureId"], m.get("measureType"), bool(m.get("isHighPriority")), bool(m.get("isInverse")),
-             m.get("firstPerformanceYear"))
+             m.get("firstPerformanceYear"), m.get("overallAlgorithm"))
             for m in _measures_json(performance_year, root) if m.get("category") == "quality"]
-    return pd.DataFrame(rows, columns=QUALITY_MEASURE_COLUMNS + ["first_performance_year"]).drop_duplicates("measure_id")
+    return pd.DataFrame(rows, columns=QUALITY_MEASURE_COLUMNS + ["first_performance_year", "overall_algorithm"]
+                        ).drop_duplicates("measure_id")
 
 
 def ia_activities_from_json(performance_year: int, root: Path = SHARED_REFERENCE) -> pd.DataFrame:
@@ -143,6 +144,7 @@ def prepare_reference(con: duckdb.DuckDBPyConnection, performance_year: int, *,
     _install(con, "_sc_benchmark_bounds", benchmarks, lambda y: benchmark_bounds_from_json(y, reference_root),
              BENCHMARK_COLUMNS, performance_year, {CAP_REMOVED: "FALSE"})
     _install(con, "_sc_quality_measures", quality_measures, lambda y: quality_measures_from_json(y, reference_root),
-             QUALITY_MEASURE_COLUMNS, performance_year, {"first_performance_year": "NULL::INTEGER"})
+             QUALITY_MEASURE_COLUMNS, performance_year, {"first_performance_year": "NULL::INTEGER",
+                                                         "overall_algorithm": "NULL::VARCHAR"})
     _install(con, "_sc_ia_activities", ia_activities, lambda y: ia_activities_from_json(y, reference_root),
              IA_COLUMNS[:2], performance_year, {"is_pcmh": "activity_id = 'IA_PCMH'"})
