@@ -79,8 +79,9 @@ def score_quality(con, rules: Rules) -> None:
     CREATE OR REPLACE TEMP TABLE _sc_q1 AS
     SELECT q.*,
            q.collection_type = 'administrativeClaims' AS is_admin,
-           coalesce(q.combined_rate, CASE WHEN q.performance_met + q.performance_not_met > 0
-                THEN 100.0 * q.performance_met / (q.performance_met + q.performance_not_met) END) AS performance_rate,
+           -- rounded to 10 dp so a rate equal to a decile bound is not pushed across it by float noise
+           round(coalesce(q.combined_rate, CASE WHEN q.performance_met + q.performance_not_met > 0
+                THEN 100.0 * q.performance_met / (q.performance_met + q.performance_not_met) END), 10) AS performance_rate,
            CASE WHEN q.collection_type = 'administrativeClaims' THEN NULL
                 WHEN q.eligible_population > 0 THEN 100.0 * (q.performance_met + q.performance_not_met
                      + coalesce(q.eligible_population_exclusion, 0) + coalesce(q.eligible_population_exception, 0))
