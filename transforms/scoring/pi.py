@@ -52,10 +52,14 @@ def score_pi(con, rules: Rules) -> None:
     model = rules["pi.model"]
     cap = float(rules["pi.cap"])
     base = float(rules.get("pi.base_score") or 0)
-    if model == "performance_points":
+    rounding = rules.get("pi.rate_rounding") or rules.get("pi.rate_band_rounding")
+    if rounding == "whole_number":
         prop = "round(rate * (u.points + extra))"  # CMS engine: each measure's points to a whole number
+    elif rounding == "ceil_rate_times_points":
+        # 1-10% -> 1 point, 11-20% -> 2, ... for a 10-point measure; 1 point per 5% for a 20-point one
+        prop = "ceil(round(rate * (u.points + extra), 6))"
     else:
-        prop = "ceil(round(rate * 100, 6) / 10) * (u.points + extra) / 10"  # 1-10% -> 1 point, 11-20% -> 2, ...
+        prop = "rate * (u.points + extra)"
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_pi_unit_status AS
     WITH ent AS (SELECT DISTINCT level, tin, npi FROM _sc_pi),
