@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_scoring_support import NPI, bench, entity, measures, one, quality_row, score
+from tests.test_scoring_support import bench, entity, measures, one, quality_row, score
 from transforms.scoring import load_rules
 from transforms.scoring.final import adjustment_sql
 

@@ -1,8 +1,6 @@
 """Promoting Interoperability (scoring-rules.md §2.4) and improvement activities (§2.3)."""
 from __future__ import annotations
 
-import pytest
-
 from tests.test_scoring_support import TIN, entity, one, score
 
 

@@ -40,7 +40,7 @@ def entity(npi=None, **flags) -> dict:
 IA_REF = pd.DataFrame({"activity_id": ["IA_M1", "IA_M2", "IA_M3", "IA_M4", "IA_H1", "IA_H2"],
                        "weight": ["medium"] * 4 + ["high"] * 2})
 EMPTY_BENCH = bench("X", [0] * 10).iloc[0:0]
-EMPTY_MEASURES = measures([]).iloc[0:0] if False else pd.DataFrame(
+EMPTY_MEASURES = pd.DataFrame(
     {"measure_id": pd.Series(dtype="object"), "measure_type": pd.Series(dtype="object"),
      "is_high_priority": pd.Series(dtype="bool"), "is_inverse": pd.Series(dtype="bool")})
 

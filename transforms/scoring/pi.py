@@ -49,7 +49,6 @@ def _rule_tables(con, rules: Rules) -> None:
 
 def score_pi(con, rules: Rules) -> None:
     _rule_tables(con, rules)
-    model = rules["pi.model"]
     cap = float(rules["pi.cap"])
     base = float(rules.get("pi.base_score") or 0)
     rounding = rules.get("pi.rate_rounding") or rules.get("pi.rate_band_rounding")
