@@ -392,7 +392,8 @@ def publish_period(con: duckdb.DuckDBPyConnection, root: Path, performance_year:
         for path in staging.iterdir():
             _fsync(path)
         _fsync(staging)
-        version = base / f"v-{run_id}"
+        # unique per attempt: a retried publish of the same run never collides with its first try
+        version = base / f"v-{run_id}-{uuid.uuid4().hex[:6]}"
         os.rename(staging, version)
         _before_switch(version)
         new_tables = sorted(p.stem for p in version.glob("*.parquet"))

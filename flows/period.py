@@ -1,0 +1,201 @@
+"""Prefect flows: one reporting period (``period_flow``) and several years in a row (``backfill_flow``).
+
+Each task calls one plain step of ``mips.period`` (the same steps ``run_period_steps`` runs
+without Prefect). Tasks that read or write files retry on transient I/O errors. Logs and the
+run's markdown artifact carry counts, file names, measure ids, TINs and NPIs only.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal, Optional
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from mips.errors import PipelineError
+from mips.period import (LEVELS, SOURCES, Period, PeriodRun, RunReport, find_inputs, finish_run, ingest_step,
+                         input_provenance, measures_step, publish_step, report_of, run_parameters, scores_step,
+                         start_run, summary_markdown, validate_step)
+
+Source = Literal["claims", "encounters"]
+Level = Literal["individual", "group"]
+_NOT_TRANSIENT = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def transient_io(task, task_run, state) -> bool:
+    """Retry only I/O errors that may pass (a network share, a full disk being cleaned), not user errors."""
+    try:
+        state.result()
+    except PipelineError:
+        return False
+    except _NOT_TRANSIENT:
+        return False
+    except OSError:
+        return True
+    except BaseException:
+        return False
+    return False
+
+
+_IO_RETRIES = dict(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=transient_io)
+
+
+@task(name="start", cache_policy=NO_CACHE)
+def start_task(period: Period, files: dict[str, Path], output: Path, parameters: dict) -> PeriodRun:
+    run = start_run(period, files, output, parameters=parameters)
+    get_run_logger().info("run %s holds performance year %s; %d input file(s)", run.run_id,
+                          period.performance_year, len(files))
+    return run
+
+
+@task(name="input checksums", cache_policy=NO_CACHE, **_IO_RETRIES)
+def provenance_task(run: PeriodRun) -> None:
+    inputs = input_provenance(run)
+    get_run_logger().info("checksummed %d file(s), %d bytes", len(inputs), sum(i["bytes"] for i in inputs))
+
+
+@task(name="ingest", cache_policy=NO_CACHE, **_IO_RETRIES)
+def ingest_task(run: PeriodRun) -> None:
+    logger = get_run_logger()
+    for r in ingest_step(run):
+        logger.info("%s (%s): %d rows, %d accepted, %d rejected", r.source_file, r.table_name, r.input_rows,
+                    r.accepted_rows, r.rejected_rows)
+    for table, rule, count, _ in run.warnings:
+        logger.warning("%s: %s: %d", table, rule, count)
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate_task(run: PeriodRun, max_rejected_percent: float) -> None:
+    counts = validate_step(run, max_rejected_percent)
+    get_run_logger().info("ingest tables: %s", _fmt(counts))
+
+
+@task(name="measures", cache_policy=NO_CACHE)
+def measures_task(run: PeriodRun, sources: list[str], levels: list[str]) -> None:
+    counts = measures_step(run, sources, levels)
+    get_run_logger().info("measures: %s", _fmt(counts) or "skipped")
+
+
+@task(name="scores", cache_policy=NO_CACHE)
+def scores_task(run: PeriodRun) -> None:
+    counts = scores_step(run)
+    get_run_logger().info("scores: %s", _fmt(counts) or "skipped")
+
+
+@task(name="publish", cache_policy=NO_CACHE, **_IO_RETRIES)
+def publish_task(run: PeriodRun) -> None:
+    published = publish_step(run)
+    get_run_logger().info("published performance year %s (%s)", published.performance_year, _fmt(published.rows))
+
+
+def _fmt(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {rows:,}" for name, rows in counts.items())
+
+
+def _period_run_name() -> str:
+    p = flow_run.parameters
+    year = p.get("performance_year") or f"current-{p.get('years_before_current', 0)}"
+    return f"mips-{year}"
+
+
+def resolve_year(performance_year: int | None, years_before_current: int, today: date | None = None) -> int:
+    """The scheduled runs name a year relative to the run date (a nightly run follows the calendar)."""
+    return int(performance_year) if performance_year is not None else (today or date.today()).year - years_before_current
+
+
+def resolve_inputs(year: int, input_dir: str | None, inputs: dict[str, str] | None) -> dict[str, Path]:
+    """Files by contract name: explicit ``inputs`` win over those found in ``input_dir`` ({year} is filled in)."""
+    files: dict[str, Path] = {}
+    if input_dir:
+        files.update(find_inputs(Path(input_dir.replace("{year}", str(year)))))
+    files.update({name: Path(path) for name, path in (inputs or {}).items()})
+    return files
+
+
+@flow(name="mips-period", flow_run_name=_period_run_name, validate_parameters=True)
+def period_flow(performance_year: Optional[int] = None, output: str = "out", input_dir: Optional[str] = None,
+                inputs: Optional[dict[str, str]] = None, period_start: Optional[date] = None,
+                period_end: Optional[date] = None, years_before_current: int = 0,
+                sources: Optional[list[Source]] = None, levels: Optional[list[Level]] = None,
+                max_rejected_percent: float = 5.0) -> RunReport:
+    """One reporting period: ingest → validate → measures → scores → publish (atomic; run manifest; catalog).
+
+    performance_year: the MIPS performance year; when empty, the current calendar year minus
+    ``years_before_current`` (scheduled runs). input_dir: folder of <table>.csv/.parquet files
+    ({year} is replaced by the year); inputs: table -> file, overriding input_dir. period_start /
+    period_end narrow the reporting period inside the year. max_rejected_percent: stop (publishing
+    nothing) when more than this percent of any file's rows are rejected.
+    """
+    logger = get_run_logger()
+    year = resolve_year(performance_year, years_before_current)
+    period = Period.of(year, period_start, period_end)
+    sources = list(sources or SOURCES)
+    levels = list(levels or LEVELS)
+    parameters = run_parameters(sources, levels, max_rejected_percent)
+    files = resolve_inputs(year, input_dir, inputs)
+    run = start_task(period, files, Path(output), parameters)
+    try:
+        provenance_task(run)
+        ingest_task(run)
+        validate_task(run, max_rejected_percent)
+        measures_task(run, sources, levels)
+        scores_task(run)
+        publish_task(run)
+        report = report_of(run)
+        create_markdown_artifact(key=f"mips-run-{year}", markdown=report.markdown,
+                                 description=f"MIPS performance year {year}: inputs, outputs, data completeness, scores")
+        return report
+    except Exception as error:
+        # the operator sees why in the UI too; the message holds no patient data (PipelineError rule)
+        summary = summary_markdown(run) + f"\n## Failed\n\n{type(error).__name__}: {error}\n"
+        create_markdown_artifact(key=f"mips-run-{year}", markdown=summary,
+                                 description=f"MIPS performance year {year}: run failed, outputs unchanged")
+        logger.error("run %s failed; the published outputs of %s are unchanged", run.run_id, year)
+        raise
+    finally:
+        finish_run(run)
+
+
+def run_period_flow(*, performance_year: int, files: dict[str, Path], output_root: Path,
+                    period_start: date | None = None, period_end: date | None = None,
+                    sources: list[str] | None = None, levels: list[str] | None = None,
+                    max_rejected_percent: float = 5.0) -> RunReport:
+    """`mips run` through Prefect: the period flow with explicit files (no server needed; Prefect
+    starts a temporary one unless PREFECT_API_URL points at a server, where the run then shows)."""
+    return period_flow(performance_year=performance_year, output=str(output_root),
+                       inputs={name: str(path) for name, path in files.items()}, period_start=period_start,
+                       period_end=period_end, sources=sources, levels=levels,
+                       max_rejected_percent=max_rejected_percent)
+
+
+@flow(name="mips-backfill", validate_parameters=True)
+def backfill_flow(first_year: int, last_year: int, input_dir: str, output: str = "out",
+                  levels: Optional[list[Level]] = None, sources: Optional[list[Source]] = None,
+                  max_rejected_percent: float = 5.0) -> dict[int, str]:
+    """Run ``period_flow`` for each year first_year..last_year in turn ({year} in input_dir is filled in).
+
+    A failing year does not stop the others; the backfill fails at the end, naming those years.
+    """
+    if last_year < first_year:
+        raise PipelineError(f"the last year ({last_year}) is before the first ({first_year})")
+    logger = get_run_logger()
+    outcome: dict[int, str] = {}
+    for year in range(first_year, last_year + 1):
+        state = period_flow(performance_year=year, output=output, input_dir=input_dir, levels=levels,
+                            sources=sources, max_rejected_percent=max_rejected_percent, return_state=True)
+        if state.is_completed():
+            outcome[year] = "published"
+        else:
+            try:
+                state.result()
+                outcome[year] = f"failed: {state.name}"
+            except Exception as error:  # the flow's own error, a one-line PipelineError for user problems
+                outcome[year] = f"failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+        logger.info("performance year %s: %s", year, outcome[year])
+    failed = [y for y, o in outcome.items() if o != "published"]
+    if failed:
+        raise PipelineError("backfill: " + "; ".join(f"{y} {outcome[y]}" for y in failed))
+    return outcome

@@ -1,0 +1,391 @@
+"""One reporting period's run as plain steps: start → ingest → validate → measures → scores → publish.
+
+The Prefect flow (flows/period.py) wraps each step in a task; ``run_period_steps`` runs the same
+steps without Prefect (unit tests, and anyone who wants no orchestration). Steps share a
+``PeriodRun``: the run's DuckDB connection, the period lock and what each step produced. A step
+touches rows only through DuckDB SQL (in transforms/) and reports counts, never patient ids.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+
+from mips.db import connect
+from mips.errors import PipelineError, RejectionThresholdExceeded
+from mips.paths import REFERENCE_DIR, RULES_DIR
+from mips.store import (PeriodLock, Published, code_version, file_sha256, hash_tree, new_run_id, publish_period)
+from schemas.tables import TableSpec
+
+# Inputs of a period run, in the order they are read (contract names; files <name>.csv / .parquet in an input folder).
+RUN_INPUTS = ("medical_claim", "eligibility", "patient", "encounter", "condition", "procedure",
+              "clinician_roster", "pi_input", "ia_input", "cost_input")
+SOURCES = ("claims", "encounters")
+LEVELS = ("individual", "group")
+FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
+
+
+@dataclass(frozen=True)
+class Period:
+    performance_year: int
+    start: date
+    end: date
+
+    @classmethod
+    def of(cls, performance_year: int, start: date | None = None, end: date | None = None) -> "Period":
+        """The period, January 1 .. December 31 of the year unless narrowed; a user error when outside the year."""
+        py = int(performance_year)
+        start = start or date(py, 1, 1)
+        end = end or date(py, 12, 31)
+        if start.year != py or end.year != py:
+            raise PipelineError(f"the reporting period {start}..{end} is not inside performance year {py}")
+        if end < start:
+            raise PipelineError(f"the reporting period ends ({end}) before it starts ({start})")
+        return cls(py, start, end)
+
+
+def find_inputs(input_dir: Path) -> dict[str, Path]:
+    """Input files of a folder by name: ``<contract>.csv`` or ``<contract>.parquet`` (e.g. medical_claim.csv)."""
+    folder = Path(input_dir)
+    if not folder.is_dir():
+        raise PipelineError(f"input folder {folder} not found")
+    found: dict[str, Path] = {}
+    for name in RUN_INPUTS:
+        candidates = [folder / f"{name}{ext}" for ext in (".csv", ".parquet") if (folder / f"{name}{ext}").is_file()]
+        if len(candidates) > 1:
+            raise PipelineError(f"{folder}: both {candidates[0].name} and {candidates[1].name}; keep one")
+        if candidates:
+            found[name] = candidates[0]
+    return found
+
+
+def check_inputs(files: dict[str, Path]) -> dict[str, Path]:
+    unknown = sorted(set(files) - set(RUN_INPUTS))
+    if unknown:
+        raise PipelineError(f"unknown input table(s) {', '.join(unknown)}; known: {', '.join(RUN_INPUTS)}")
+    if not files:
+        raise PipelineError("no input files given (e.g. medical_claim.csv and eligibility.csv)")
+    if "medical_claim" in files and "eligibility" not in files:
+        raise PipelineError("medical_claim needs eligibility (age and sex at the date of service come from it)")
+    return {name: Path(files[name]) for name in RUN_INPUTS if name in files}
+
+
+@dataclass
+class PeriodRun:
+    """State shared by the steps of one run."""
+    period: Period
+    output_root: Path
+    files: dict[str, Path]
+    run_id: str
+    lock: PeriodLock
+    con: duckdb.DuckDBPyConnection
+    work_dir: Path
+    started_at: datetime
+    parameters: dict = field(default_factory=dict)
+    inputs: list[dict] = field(default_factory=list)       # provenance of each input file
+    ingest: list = field(default_factory=list)             # transforms.ingest.IngestResult per file
+    warnings: list[tuple] = field(default_factory=list)    # (table, rule, rows affected, description)
+    outputs: dict[str, TableSpec] = field(default_factory=dict)  # DuckDB table -> its spec, to publish
+    notes: list[str] = field(default_factory=list)         # steps skipped and why
+    published: Published | None = None
+
+
+def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_id: str | None = None,
+              parameters: dict | None = None, work_dir: Path | None = None) -> PeriodRun:
+    """Take the period lock (refused while another run holds it), open the run's work database."""
+    files = check_inputs(files)
+    output_root = Path(output_root)
+    run_id = run_id or new_run_id()
+    lock = PeriodLock(output_root, period.performance_year, run_id).acquire()
+    try:
+        work = Path(work_dir or output_root / ".work" / f"{period.performance_year}-{run_id}")
+        con = connect(work)
+    except BaseException:
+        lock.release()
+        raise
+    return PeriodRun(period, output_root, files, run_id, lock, con, work, datetime.now(timezone.utc),
+                     dict(parameters or {}))
+
+
+def finish_run(run: PeriodRun) -> None:
+    """Close and remove the work database, release the lock (always, also after a failure)."""
+    try:
+        run.con.close()
+    finally:
+        shutil.rmtree(run.work_dir, ignore_errors=True)
+        run.lock.release()
+
+
+# ---------------------------------------------------------------- steps
+
+def input_provenance(run: PeriodRun) -> list[dict]:
+    """Size and sha256 of every input file (read once more: a transient I/O failure here is retried)."""
+    run.inputs = [{"table": name, "file": str(path), "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+                  for name, path in run.files.items()]
+    return run.inputs
+
+
+def ingest_step(run: PeriodRun) -> list:
+    """Read and validate every input into its contract table; every row accepted or rejected."""
+    from transforms import ingest
+
+    for (table,) in run.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall():
+        run.con.execute(f'DROP TABLE "{table}"')  # a retried ingest starts from an empty work database
+    run.ingest = ingest.ingest_inputs(run.con, run.files)
+    run.warnings = run.con.execute("SELECT table_name, rule, rows_affected, description FROM _ingest_warnings "
+                                   "ORDER BY 1, 2").fetchall()
+    by_file = {r.source_file: r for r in run.ingest}
+    for item in run.inputs:
+        result = by_file.get(str(Path(item["file"])))
+        if result is not None:
+            item.update(input_rows=result.input_rows, accepted_rows=result.accepted_rows,
+                        rejected_rows=result.rejected_rows)
+    return run.ingest
+
+
+def validate_step(run: PeriodRun, max_rejected_percent: float) -> dict[str, int]:
+    """Create the ingest output tables; stop the run when a file has too many rejected rows.
+
+    A stopped run publishes nothing: the period's outputs stay those of the last good run, and
+    this run's rejects and reconciliation go to ``<output>/_failed_run/<PY>/`` for the operator.
+    """
+    from schemas.ingest import INGEST_SUMMARY, INGEST_WARNINGS, REJECTS
+    from transforms import ingest
+
+    ingest.ingest_tables(run.con, run.period.performance_year)
+    specs = {REJECTS.name: REJECTS, INGEST_SUMMARY.name: INGEST_SUMMARY, INGEST_WARNINGS.name: INGEST_WARNINGS}
+    run.outputs.update(specs)
+    over = ingest.files_over_threshold(run.con, max_rejected_percent)
+    if over:
+        folder = _write_failed_run(run, specs.values())
+        listed = ", ".join(f"{f} ({pct}% rejected)" for f, pct in over)
+        raise RejectionThresholdExceeded(
+            f"more than {max_rejected_percent}% of rows rejected in: {listed}; outputs of performance year "
+            f"{run.period.performance_year} left unchanged; this run's rejects are in {folder}/")
+    return _counts(run.con, specs)
+
+
+def _write_failed_run(run: PeriodRun, specs) -> Path:
+    from mips.store import _write  # same cast, order and checks as a published table
+
+    base = run.output_root / FAILED_RUN_DIR
+    final = base / str(run.period.performance_year)
+    staging = base / f".staging-{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    for spec in specs:
+        _write(run.con, spec, spec.name, staging / f"{spec.name}.parquet", run.period.performance_year)
+    (staging / "run.json").write_text(json.dumps({"run_id": run.run_id, "inputs": run.inputs}, indent=2) + "\n")
+    old = base / f".old-{uuid.uuid4().hex}"
+    if final.exists():
+        os.rename(final, old)
+    os.rename(staging, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS) -> dict[str, int]:
+    """Quality measures of the period (measure_results, measure_instances)."""
+    compute = _optional("transforms.measures", "compute_measures")
+    specs = _optional_specs("schemas.measures", "MEASURE_RESULTS", "MEASURE_INSTANCES")
+    if compute is None or not specs:
+        run.notes.append("measures: the measure engine is not installed in this checkout; skipped")
+        return {}
+    if not {"medical_claim", "encounter"} & set(run.files):
+        run.notes.append("measures: no medical_claim or encounter input; skipped")
+        return {}
+    compute(run.con, performance_year=run.period.performance_year, period_start=run.period.start,
+            period_end=run.period.end, sources=tuple(sources), levels=tuple(levels))
+    run.outputs.update(specs)
+    return _counts(run.con, specs)
+
+
+def scores_step(run: PeriodRun) -> dict[str, int]:
+    """MIPS eligibility, measure/category/final scores and the payment adjustment."""
+    score_from_claims = _optional("transforms.scoring", "score_from_claims")
+    score_entities = _optional("transforms.scoring", "score_entities")
+    scoring = importlib.import_module("schemas.scoring")
+    tables = _tables(run.con)
+    if score_from_claims is not None and "medical_claim" in tables:
+        created = score_from_claims(run.con, performance_year=run.period.performance_year)
+    elif score_entities is not None and tables & {"measure_results", "pi_input", "ia_input", "cost_input"}:
+        quality = None
+        if "measure_results" in tables:
+            importlib.import_module("transforms.scoring").quality_input_from_measure_results(
+                run.con, run.period.performance_year)
+            quality = "quality_input"
+        score_entities(run.con, performance_year=run.period.performance_year, quality=quality)
+        created = [s.name for s in scoring.SCORING_TABLES]
+    else:
+        run.notes.append("scores: nothing to score (no claims, measures or category inputs); skipped")
+        return {}
+    specs = {s.name: s for s in vars(scoring).values() if isinstance(s, TableSpec) and s.name in created}
+    run.outputs.update(specs)
+    return _counts(run.con, specs)
+
+
+def publish_step(run: PeriodRun) -> Published:
+    """Write, check and switch in every output table of the period at once, with the run manifest."""
+    manifest = {
+        "period_start": run.period.start, "period_end": run.period.end,
+        "started_at": run.started_at.replace(microsecond=0, tzinfo=None),
+        "finished_at": datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None),
+        "code_version": code_version(), "rules_version": hash_tree(RULES_DIR),
+        "reference_version": hash_tree(REFERENCE_DIR), "parameters": run.parameters, "inputs": run.inputs,
+    }
+    tables = {spec: f'"{name}"' for name, spec in sorted(run.outputs.items())}
+    run.published = publish_period(run.con, run.output_root, run.period.performance_year, tables,
+                                   run_id=run.run_id, manifest=manifest, lock=run.lock)
+    return run.published
+
+
+# ---------------------------------------------------------------- summaries (counts only, no patient ids)
+
+def summary_markdown(run: PeriodRun, max_rows: int = 50) -> str:
+    p = run.period
+    lines = [f"# MIPS run, performance year {p.performance_year}", "",
+             f"Reporting period {p.start} to {p.end}; run `{run.run_id}`; output `{run.output_root}`.", ""]
+    if run.ingest:
+        lines += ["## Inputs", "", "| file | table | input | accepted | rejected | % rejected |", "|---|---|---:|---:|---:|---:|"]
+        lines += [f"| {r.source_file} | {r.table_name} | {r.input_rows:,} | {r.accepted_rows:,} | {r.rejected_rows:,} "
+                  f"| {100 * r.rejected_fraction:.2f} |" for r in run.ingest]
+        lines.append("")
+    if run.warnings:
+        lines += ["## Warnings (rows kept)", ""] + [f"- {t}: {rule}: {n:,} ({d})" for t, rule, n, d in run.warnings] + [""]
+    if run.published:
+        lines += ["## Output tables", "", "| table | rows |", "|---|---:|"]
+        lines += [f"| {name} | {rows:,} |" for name, rows in run.published.rows.items()] + [""]
+    tables = _tables(run.con)
+    if "measure_results" in tables:
+        rows = run.con.execute("""
+            SELECT tin, level, count(*) AS measures, string_agg(DISTINCT measure_id, ', ' ORDER BY measure_id)
+            FROM measure_results WHERE computed AND NOT meets_data_completeness
+            GROUP BY tin, level ORDER BY tin, level""").fetchall()
+        lines += ["## Measures below data completeness, by TIN", ""]
+        if rows:
+            lines += ["| TIN | level | measures | measure ids |", "|---|---|---:|---|"]
+            lines += [f"| {tin} | {level} | {n} | {ids} |" for tin, level, n, ids in rows[:max_rows]]
+            if len(rows) > max_rows:
+                lines.append(f"\n({len(rows) - max_rows} more; query measure_results)")
+        else:
+            lines.append("None.")
+        lines.append("")
+    if "final_scores" in tables:
+        rows = run.con.execute("""SELECT tin, final_score, payment_adjustment_percent FROM final_scores
+                                  WHERE level = 'group' ORDER BY tin""").fetchall()
+        lines += ["## Final scores by TIN (group level)", "", "| TIN | final score | payment adjustment % |",
+                  "|---|---:|---:|"]
+        lines += [f"| {tin} | {_num(fs)} | {_num(adj, 3)} |" for tin, fs, adj in rows[:max_rows]]
+        if len(rows) > max_rows:
+            lines.append(f"\n({len(rows) - max_rows} more; query final_scores)")
+        lines.append("")
+    if run.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in run.notes] + [""]
+    return "\n".join(lines)
+
+
+def _num(value, places: int = 2) -> str:
+    return "" if value is None else f"{value:.{places}f}"
+
+
+@dataclass
+class RunReport:
+    """What `mips run` prints: per-file reconciliation, warnings, notes and the published tables."""
+    period: Period
+    output_root: Path
+    run_id: str
+    ingest: list
+    warnings: list
+    notes: list
+    rows: dict[str, int]
+    markdown: str = ""
+
+    def __str__(self) -> str:
+        p = self.period
+        lines = [f"MIPS pipeline, performance year {p.performance_year} ({p.start} to {p.end}), run {self.run_id}", "",
+                 "Input files (every row is accepted or rejected with a reason):"]
+        width = max([len(r.source_file) for r in self.ingest] + [4])
+        lines.append(f"  {'file':<{width}}  {'table':<16} {'input':>10} {'accepted':>10} {'rejected':>10}")
+        for r in self.ingest:
+            lines.append(f"  {r.source_file:<{width}}  {r.table_name:<16} {r.input_rows:>10,} {r.accepted_rows:>10,} "
+                         f"{r.rejected_rows:>10,}  ({100 * r.rejected_fraction:.2f}%)")
+        if self.warnings:
+            lines += ["", "Warnings (rows kept):"]
+            lines += [f"  {t}: {rule}: {n:,} ({d})" for t, rule, n, d in self.warnings]
+        if self.notes:
+            lines += ["", "Notes:"] + [f"  {n}" for n in self.notes]
+        lines += ["", f"Outputs in {self.output_root} (catalog: {self.output_root / 'catalog.duckdb'}):"]
+        lines += [f"  {name}/ ({rows:,} rows)" for name, rows in self.rows.items()]
+        return "\n".join(lines)
+
+
+def report_of(run: PeriodRun) -> RunReport:
+    return RunReport(run.period, run.output_root, run.run_id, list(run.ingest), list(run.warnings), list(run.notes),
+                     dict(run.published.rows) if run.published else {}, summary_markdown(run))
+
+
+def run_period_steps(*, performance_year: int, files: dict[str, Path], output_root: Path,
+                     period_start: date | None = None, period_end: date | None = None,
+                     sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS,
+                     max_rejected_percent: float = 5.0) -> RunReport:
+    """The whole period run without Prefect: the same steps, in the same order, as the flow."""
+    period = Period.of(performance_year, period_start, period_end)
+    run = start_run(period, files, output_root, parameters=run_parameters(sources, levels, max_rejected_percent))
+    try:
+        input_provenance(run)
+        ingest_step(run)
+        validate_step(run, max_rejected_percent)
+        measures_step(run, sources, levels)
+        scores_step(run)
+        publish_step(run)
+        return report_of(run)
+    finally:
+        finish_run(run)
+
+
+def run_parameters(sources, levels, max_rejected_percent) -> dict:
+    bad = [s for s in sources if s not in SOURCES] + [lv for lv in levels if lv not in LEVELS]
+    if bad:
+        raise PipelineError(f"unknown source or level: {', '.join(bad)} (sources: {', '.join(SOURCES)}; "
+                            f"levels: {', '.join(LEVELS)})")
+    if not 0 <= max_rejected_percent <= 100:
+        raise PipelineError(f"the rejection threshold must be between 0 and 100 percent (got {max_rejected_percent})")
+    return {"sources": list(sources), "levels": list(levels), "max_rejected_percent": max_rejected_percent}
+
+
+# ---------------------------------------------------------------- helpers
+
+def _tables(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+
+
+def _counts(con, specs: dict[str, TableSpec]) -> dict[str, int]:
+    return {name: int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]) for name in specs}
+
+
+def _optional(module: str, attribute: str):
+    """A library function that may not exist yet in this checkout (steps land one by one)."""
+    try:
+        return getattr(importlib.import_module(module), attribute, None)
+    except ModuleNotFoundError as error:
+        if error.name != module:
+            raise
+        return None
+
+
+def _optional_specs(module: str, *names: str) -> dict[str, TableSpec]:
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name != module:
+            raise
+        return {}
+    specs = [getattr(found, n, None) for n in names]
+    return {s.name: s for s in specs if s is not None}
