@@ -288,3 +288,23 @@ def test_overall_stratum_only_scores_the_overall_row():
     rows = [dict(quality_row("S", 45, 55), stratum="overall"), dict(quality_row("S", 99, 1), stratum="other")]
     ms = q_points(2022, rows, bench("S", DIRECT), meas)["measure_scores"]
     assert one(ms, measure_id="S").stratum == "overall" and one(ms, measure_id="S").achievement_points == pytest.approx(5.5)
+
+
+def test_duplicate_quality_rows_are_refused():
+    # Bad input: the same (tin, npi, measure, collection type, stratum) twice would be scored twice.
+    from mips.errors import PipelineError
+    rows = [quality_row("100", 45, 55), quality_row("100", 50, 50)]
+    with pytest.raises(PipelineError, match="quality input: 1 duplicate row"):
+        q_points(2022, rows, bench("100", DIRECT))
+
+
+def test_rows_without_tin_are_refused():
+    from mips.errors import PipelineError
+    with pytest.raises(PipelineError, match="quality input: 1 row\\(s\\) without a tin"):
+        q_points(2022, [dict(quality_row("100", 45, 55), tin=" ")], bench("100", DIRECT))
+
+
+def test_more_reported_than_eligible_is_scored_but_flagged():
+    # DC = 120 / 100 = 120%: meets DC; the explanation asks to check the counts.
+    row = one(q_points(2022, [quality_row("100", 60, 60, eligible=100)], bench("100", DIRECT))["measure_scores"], measure_id="100")
+    assert row.meets_data_completeness and "more cases reported than the eligible population" in row.explanation

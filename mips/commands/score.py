@@ -36,15 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, required=True, help="output folder")
 
 
-def _check_factors(args, rules) -> None:
-    sf, esf = args.scaling_factor, args.exceptional_scaling_factor
-    sf_max = float(rules["payment.scaling_factor_max"])
-    if sf is not None and not (0 < sf <= sf_max):
-        raise PipelineError(f"--scaling-factor must be above 0 and at most {sf_max:g} (got {sf:g})")
-    if esf is not None and not (0 <= esf <= 1):
-        raise PipelineError(f"--exceptional-scaling-factor must be between 0 and 1 (got {esf:g})")
-
-
 def summary(con, performance_year: int, ingest_results, written: dict[str, int], output: Path) -> str:
     lines = [f"MIPS score-only, performance year {performance_year}", "", "Input files:"]
     for r in ingest_results:
@@ -71,9 +62,10 @@ def run(args) -> int:
     from schemas.scoring import SCORING_TABLES
     from transforms import ingest
     from transforms.scoring import load_rules, score_entities
+    from transforms.scoring.engine import check_scaling_factors
 
-    rules = load_rules(args.performance_year)
-    _check_factors(args, rules)
+    # Year and factors first: a bad option fails before any file is read.
+    check_scaling_factors(load_rules(args.performance_year), args.scaling_factor, args.exceptional_scaling_factor)
     con = connect()
     try:
         results = []

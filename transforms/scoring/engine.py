@@ -7,6 +7,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from mips.errors import PipelineError
 from schemas.scoring import CATEGORY_SCORES, FINAL_SCORES, MEASURE_SCORES
 from transforms.scoring.cost import score_cost
 from transforms.scoring.final import category_rows_sql, final_rows_sql, score_final
@@ -42,6 +43,11 @@ _COLLECTION_TYPES = {
 }
 
 
+# The grain of each input (as schemas/inputs.py): a repeated key would be scored twice.
+INPUT_KEYS = {"entity": ("tin", "npi"), "quality": ("tin", "npi", "measure_id", "collection_type", "stratum"),
+              "pi": ("tin", "npi", "measure_id"), "ia": ("tin", "npi", "activity_id"), "cost": ("tin", "npi", "measure_id")}
+
+
 def _columns(con, relation: str | None) -> set[str] | None:
     if relation is None:
         return None
@@ -62,7 +68,24 @@ def _stage(con, kind: str, relation: str | None, target: str) -> None:
     cols = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' if c in present else f'NULL::{t} AS "{c}"' for c, t in spec.items())
     # Empty text is "no NPI" (a group row), whatever reader produced the table.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {target} AS
-                    SELECT * REPLACE (nullif(trim(npi), '') AS npi, trim(tin) AS tin) FROM (SELECT {cols} FROM {relation})""")
+                    SELECT * REPLACE (nullif(trim(npi), '') AS npi, nullif(trim(tin), '') AS tin) FROM (SELECT {cols} FROM {relation})""")
+    key = ", ".join(INPUT_KEYS[kind])
+    missing_tin, duplicates = con.execute(f"""
+        SELECT (SELECT count(*) FROM {target} WHERE tin IS NULL),
+               (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {target} GROUP BY {key}) WHERE n > 1)""").fetchone()
+    if missing_tin:
+        raise PipelineError(f"{kind} input: {missing_tin} row(s) without a tin")
+    if duplicates:
+        raise PipelineError(f"{kind} input: {duplicates} duplicate row(s) for the same ({key})")
+
+
+def check_scaling_factors(rules, scaling_factor: float | None, exceptional_scaling_factor: float | None) -> None:
+    """§414.1405(b)(3): 0 < SF <= 3; the exceptional factor is at most 1 (spec §4.2)."""
+    sf_max = float(rules["payment.scaling_factor_max"])
+    if scaling_factor is not None and not (0 < scaling_factor <= sf_max):
+        raise PipelineError(f"--scaling-factor must be above 0 and at most {sf_max:g} (got {scaling_factor:g})")
+    if exceptional_scaling_factor is not None and not (0 <= exceptional_scaling_factor <= 1):
+        raise PipelineError(f"--exceptional-scaling-factor must be between 0 and 1 (got {exceptional_scaling_factor:g})")
 
 
 def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, entity: str = "entity_input",
@@ -77,6 +100,7 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     name hand-made reference tables (tests); by default the compiled reference is used.
     """
     rules = load_rules(performance_year)
+    check_scaling_factors(rules, scaling_factor, exceptional_scaling_factor)
     prepare_reference(con, performance_year, benchmarks=benchmarks, quality_measures=quality_measures,
                       ia_activities=ia_activities)
     for kind, rel in (("entity", entity), ("quality", quality), ("pi", pi), ("ia", ia), ("cost", cost)):

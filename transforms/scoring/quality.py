@@ -257,6 +257,7 @@ def score_quality(con, rules: Rules) -> None:
            s.high_priority_bonus, s.end_to_end_bonus, s.high_priority_bonus + s.end_to_end_bonus AS bonus_points,
            q.is_outcome, q.is_high_priority, s.selected,
            concat_ws('; ', q.strata_note,
+             CASE WHEN q.data_completeness_percent > 100 THEN 'more cases reported than the eligible population (check the counts)' END,
              CASE q.measure_class
                WHEN 'class 3' THEN printf('data completeness %.2f%% below %s%%: %s points%s',
                     coalesce(q.data_completeness_percent, 0), {lit(str(dc))}, q.achievement_points::VARCHAR,
