@@ -1,0 +1,1 @@
+"""Test-only reference implementations (oracles) used in differential tests of the library."""
