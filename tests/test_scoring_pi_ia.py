@@ -119,3 +119,12 @@ def test_ia_unweighted_from_py2025():
 def test_ia_unknown_activity_earns_nothing():
     ia = ia_score(2024, ["IA_NOT_A_REAL_ONE"])
     assert ia.score_percent == 0 and "not in the year" in ia.explanation
+
+
+def test_exclusion_sent_as_its_cms_id_py2019():
+    # measures-data: PI_LVPP_1 is the e-Prescribing exclusion; a 'yes' row claims it -> same 67 as exclusion_claimed.
+    rows = [r for r in ENGINE_2019 if r[0] != "PI_EP_1"] + [("PI_LVPP_1", None, None, True)]
+    from transforms.scoring import score_frames
+    import pandas as pd
+    out = score_frames(performance_year=2019, entities=pd.DataFrame([entity()]), pi=pd.DataFrame(pi_rows(*rows)))
+    assert one(out["category_scores"], category="pi").score_percent == 67

@@ -59,15 +59,26 @@ def score_pi(con, rules: Rules) -> None:
         prop = "ceil(round(rate * (u.points + extra), 6))"
     else:
         prop = "rate * (u.points + extra)"
+    # A row for a CMS exclusion id (PI_LVPP_1, PI_EP_2_EX_1 ...) answered yes claims the exclusion of its measure.
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE _sc_pi_norm AS
+    SELECT p.level, p.tin, p.npi, coalesce(x.measure_id, p.measure_id) AS measure_id,
+           max(p.numerator) FILTER (WHERE x.measure_id IS NULL) AS numerator,
+           max(p.denominator) FILTER (WHERE x.measure_id IS NULL) AS denominator,
+           bool_or(p.value) FILTER (WHERE x.measure_id IS NULL) AS value,
+           bool_or(coalesce(p.exclusion_claimed, FALSE) OR (x.measure_id IS NOT NULL AND coalesce(p.value, FALSE))) AS exclusion_claimed
+    FROM _sc_pi p LEFT JOIN (SELECT DISTINCT exclusion_id, measure_id FROM _sc_pi_exclusions) x ON x.exclusion_id = p.measure_id
+    GROUP BY ALL
+    """)
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_pi_unit_status AS
-    WITH ent AS (SELECT DISTINCT level, tin, npi FROM _sc_pi),
+    WITH ent AS (SELECT DISTINCT level, tin, npi FROM _sc_pi_norm),
     per_measure AS (
         SELECT p.level, p.tin, p.npi, mb.unit_id, p.measure_id,
                coalesce(p.exclusion_claimed, FALSE) AS excluded,
                coalesce(p.value, FALSE) OR coalesce(p.numerator, 0) >= 1 AS yes,
                CASE WHEN p.denominator > 0 THEN least(1.0, p.numerator::DOUBLE / p.denominator) END AS rate
-        FROM _sc_pi p JOIN _sc_pi_members mb ON mb.measure_id = p.measure_id),
+        FROM _sc_pi_norm p JOIN _sc_pi_members mb ON mb.measure_id = p.measure_id),
     unit AS (
         SELECT e.level, e.tin, e.npi, u.unit_id, u.metric, u.points, u.bonus, u.yes_needed,
                count(pm.measure_id) FILTER (WHERE pm.yes AND NOT pm.excluded) AS yes_count,

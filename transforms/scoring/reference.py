@@ -5,7 +5,8 @@
   9 lower bounds of deciles 2..10 (decile 1 starts at the implied 0 / 100); cost and non-proportion
   measures give 10; PY2023+ percentiles map to deciles as in scoring-rules.md §3.2.
 - ``_sc_quality_measures``: one row per quality measure_id: measure_type, is_high_priority, is_inverse.
-- ``_sc_ia_activities``: one row per activity_id: weight ('medium', 'high' or NULL).
+- ``_sc_ia_activities``: one row per activity_id: weight ('medium', 'high' or NULL), is_pcmh.
+- ``_sc_pi_exclusions``: one row per PI exclusion id (PI_LVPP_1, PI_EP_2_EX_1, ...): the measure it excludes.
 
 Source, in order: tables the caller names (tests use tiny hand-made ones with these columns);
 else the compiled ``ref.*`` views (data/reference/, attached here if the caller has not);
@@ -27,6 +28,7 @@ BENCHMARK_COLUMNS = ["measure_id", "collection_type", "decile", "lower_bound", "
 CAP_REMOVED = "is_seven_point_cap_removed"
 QUALITY_MEASURE_COLUMNS = ["measure_id", "measure_type", "is_high_priority", "is_inverse"]
 IA_COLUMNS = ["activity_id", "weight", "is_pcmh"]
+PI_EXCLUSION_COLUMNS = ["exclusion_id", "measure_id"]
 
 # PY2023+ percentile key of each decile's lower bound (scoring-rules.md §3.2, [D]).
 _DIRECT_PERCENTILE = {1: "1", 2: "10", 3: "20", 4: "30", 5: "40", 6: "50", 7: "60", 8: "70", 9: "80", 10: "90"}
@@ -92,6 +94,15 @@ def ia_activities_from_json(performance_year: int, root: Path = SHARED_REFERENCE
     return pd.DataFrame(rows, columns=IA_COLUMNS).drop_duplicates("activity_id")
 
 
+def pi_exclusions_from_json(performance_year: int, root: Path = SHARED_REFERENCE) -> pd.DataFrame:
+    rows = []
+    for m in _measures_json(performance_year, root):
+        if m.get("category") in ("pi", "aci") and m.get("exclusion"):
+            ex = m["exclusion"] if isinstance(m["exclusion"], list) else [m["exclusion"]]
+            rows += [(e, m["measureId"]) for e in ex]
+    return pd.DataFrame(rows, columns=PI_EXCLUSION_COLUMNS)
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
@@ -130,8 +141,9 @@ def _compiled_reference(con) -> bool:
 
 def prepare_reference(con: duckdb.DuckDBPyConnection, performance_year: int, *,
                       benchmarks: str | None = None, quality_measures: str | None = None,
-                      ia_activities: str | None = None, reference_root: Path = SHARED_REFERENCE) -> None:
-    """Create _sc_benchmark_bounds, _sc_quality_measures and _sc_ia_activities for one performance year."""
+                      ia_activities: str | None = None, pi_exclusions: str | None = None,
+                      reference_root: Path = SHARED_REFERENCE) -> None:
+    """Create _sc_benchmark_bounds, _sc_quality_measures, _sc_ia_activities and _sc_pi_exclusions for one year."""
     if _compiled_reference(con):
         if benchmarks is None:
             benchmarks = """(SELECT b.*, b.submission_method AS collection_type,
@@ -141,6 +153,9 @@ def prepare_reference(con: duckdb.DuckDBPyConnection, performance_year: int, *,
             quality_measures = "ref.quality_measures"
         if ia_activities is None and _has_columns(con, "ref.ia_activities", ["activity_id", "weight"]):
             ia_activities = "ref.ia_activities"
+        if pi_exclusions is None and _has_columns(con, "ref.pi_measures", ["exclusion_measure_ids", "performance_year"]):
+            pi_exclusions = """(SELECT performance_year, unnest(string_split(exclusion_measure_ids, ',')) AS exclusion_id, measure_id
+                               FROM ref.pi_measures WHERE exclusion_measure_ids IS NOT NULL)"""
     _install(con, "_sc_benchmark_bounds", benchmarks, lambda y: benchmark_bounds_from_json(y, reference_root),
              BENCHMARK_COLUMNS, performance_year, {CAP_REMOVED: "FALSE"})
     _install(con, "_sc_quality_measures", quality_measures, lambda y: quality_measures_from_json(y, reference_root),
@@ -148,3 +163,5 @@ def prepare_reference(con: duckdb.DuckDBPyConnection, performance_year: int, *,
                                                          "overall_algorithm": "NULL::VARCHAR"})
     _install(con, "_sc_ia_activities", ia_activities, lambda y: ia_activities_from_json(y, reference_root),
              IA_COLUMNS[:2], performance_year, {"is_pcmh": "activity_id = 'IA_PCMH'"})
+    _install(con, "_sc_pi_exclusions", pi_exclusions, lambda y: pi_exclusions_from_json(y, reference_root),
+             PI_EXCLUSION_COLUMNS, performance_year)
