@@ -51,6 +51,16 @@ def summary(con, performance_year: int, ingest_results, written: dict[str, int],
     total = con.execute("SELECT count(*) FROM final_scores").fetchone()[0]
     if total > 50:
         lines.append(f"  ... {total - 50:,} more entities in final_scores/")
+    compare = con.execute("""
+        SELECT g.tin, g.final_score, g.payment_adjustment_percent, g.payment_adjustment_usd,
+               count(i.npi), avg(i.final_score), sum(i.payment_adjustment_usd)
+        FROM final_scores g JOIN final_scores i ON i.tin = g.tin AND i.level = 'individual'
+        WHERE g.level = 'group' GROUP BY ALL ORDER BY g.tin LIMIT 50""").fetchall()
+    if compare:
+        lines += ["", "Group vs individual reporting (issue 4 item 8):"]
+        for tin, gfs, gadj, gusd, n, ifs, iusd in compare:
+            usd = "" if gusd is None or iusd is None else f"; USD group {gusd:,.2f} vs individuals {iusd:,.2f}"
+            lines.append(f"  TIN {tin}: group final {gfs:.2f} ({gadj:+.3f}%) vs {n} individual(s) mean final {ifs:.2f}{usd}")
     lines += ["", f"Outputs in {output}:"] + [f"  {name}/ ({rows:,} rows)" for name, rows in written.items()]
     return "\n".join(lines)
 
