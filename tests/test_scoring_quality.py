@@ -308,3 +308,26 @@ def test_more_reported_than_eligible_is_scored_but_flagged():
     # DC = 120 / 100 = 120%: meets DC; the explanation asks to check the counts.
     row = one(q_points(2022, [quality_row("100", 60, 60, eligible=100)], bench("100", DIRECT))["measure_scores"], measure_id="100")
     assert row.meets_data_completeness and "more cases reported than the eligible population" in row.explanation
+
+
+def _real(year, rows, **ent):
+    from transforms.scoring import score_frames
+    return score_frames(performance_year=year, entities=pd.DataFrame([entity(**ent)]), quality=pd.DataFrame(rows))
+
+
+def test_engine_example_2017_rate_100_decile_10():
+    # §3.1 [V] 2017 engine: rate 100, decile 10, partialPoints 9.09 (= 100 - 90.91), partialDecileScore 0, decileScore 10.
+    # PY2017 005 eCQM benchmark: decile 10 starts at 90.91.
+    ms = _real(2017, [quality_row("005", 50, 0, collection_type="electronicHealthRecord")])["measure_scores"]
+    row = one(ms, measure_id="005")
+    assert row.decile == 10 and row.partial_decile_score == 0 and row.decile_score == 10 and row.achievement_points == 10
+    assert "lower bound 90.91" in row.explanation
+
+
+def test_engine_example_2019_applied_minimum_decile_score():
+    # §1 fn5 [V]: PY2019 engine applies 'Applied minimum decile score' = 3 to measure 046 at a rate of 82.31.
+    # 046 registry PY2019: decile 3 starts at 94.24, so 82.31 is decile 2 (2 + 82.31/94.24 = 2.8734) -> floor 3.
+    ms = _real(2019, [quality_row("046", 8231, 1769)])["measure_scores"]
+    row = one(ms, measure_id="046")
+    assert row.decile == 2 and row.decile_score == pytest.approx(2.8734, abs=1e-4)
+    assert row.achievement_points == 3 and "floor 3 applied" in row.explanation
