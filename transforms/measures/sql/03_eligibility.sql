@@ -15,7 +15,7 @@ CREATE OR REPLACE MACRO m_pos_pass(pos, places, exclusions) AS
 
 -- Lines that satisfy a procedure entry of an option (kept: the visit class counts them).
 CREATE OR REPLACE TEMP TABLE m_proc_hits AS
-SELECT l.source, l.claim_id, l.tin, l.npi, l.line_key, c.measure_id, c.eligibility_option
+SELECT l.claim_key, l.line_key, c.measure_id, c.eligibility_option
 FROM m_lines l
 JOIN m_elig_codes c ON c.code = l.code AND c.code_role = 'procedure'
 WHERE m_pos_pass(l.pos, c.places_of_service, c.places_of_service_exclusions)
@@ -24,30 +24,29 @@ WHERE m_pos_pass(l.pos, c.places_of_service, c.places_of_service_exclusions)
 -- Candidate (claim, option) pairs passing age and sex. Age in completed months at the date of service:
 -- an integer maxAge N includes the whole year N ("75" = under 76); minAge 0.5 = six months.
 CREATE OR REPLACE TEMP TABLE m_cand AS
-SELECT h.source, h.claim_id, h.tin, h.npi, h.measure_id, h.eligibility_option,
+SELECT h.claim_key, h.measure_id, h.eligibility_option,
        o.stratum, o.option_group, o.diagnosis_code_count, o.diagnosis_exclusion_code_count,
        o.additional_diagnosis_code_count, o.additional_procedure_code_count
-FROM (SELECT DISTINCT source, claim_id, tin, npi, measure_id, eligibility_option FROM m_proc_hits) h
+FROM (SELECT DISTINCT claim_key, measure_id, eligibility_option FROM m_proc_hits) h
 JOIN m_elig_opts o USING (measure_id, eligibility_option)
-JOIN m_claims c USING (source, claim_id, tin, npi)
-LEFT JOIN m_persons p ON p.source = c.source AND p.person_id = c.person_id
-WHERE (o.min_age IS NULL OR date_sub('month', p.birth_date, c.dos) >= o.min_age * 12)
+JOIN m_claims c USING (claim_key)
+WHERE (o.min_age IS NULL OR date_sub('month', c.birth_date, c.dos) >= o.min_age * 12)
   AND (o.max_age IS NULL OR
-       CASE WHEN o.max_age = floor(o.max_age) THEN date_sub('month', p.birth_date, c.dos) < (o.max_age + 1) * 12
-            ELSE date_sub('month', p.birth_date, c.dos) <= o.max_age * 12 END)
-  AND (o.sex_code IS NULL OR o.sex_code = p.sex_code);
+       CASE WHEN o.max_age = floor(o.max_age) THEN date_sub('month', c.birth_date, c.dos) < (o.max_age + 1) * 12
+            ELSE date_sub('month', c.birth_date, c.dos) <= o.max_age * 12 END)
+  AND (o.sex_code IS NULL OR o.sex_code = c.sex_code);
 
 -- Diagnosis roles of candidate options matched against the claim's diagnoses.
 CREATE OR REPLACE TEMP TABLE m_dx_hits AS
-SELECT k.source, k.claim_id, k.tin, k.npi, k.measure_id, k.eligibility_option, c.code_role, d.code
+SELECT k.claim_key, k.measure_id, k.eligibility_option, c.code_role, d.code
 FROM m_cand k
-JOIN m_dx d USING (source, claim_id, tin, npi)
+JOIN m_dx d USING (claim_key)
 JOIN m_elig_codes c ON c.measure_id = k.measure_id AND c.eligibility_option = k.eligibility_option AND c.code = d.code
 WHERE c.code_role IN ('diagnosis', 'diagnosis_exclusion', 'additional_diagnosis')
   AND (k.diagnosis_code_count + k.diagnosis_exclusion_code_count + k.additional_diagnosis_code_count) > 0;
 
 CREATE OR REPLACE TEMP TABLE m_dx_counts AS
-SELECT source, claim_id, tin, npi, measure_id, eligibility_option,
+SELECT claim_key, measure_id, eligibility_option,
        count(DISTINCT code) FILTER (WHERE code_role = 'diagnosis') AS n_dx,
        count(DISTINCT code) FILTER (WHERE code_role = 'diagnosis_exclusion') AS n_excl,
        count(DISTINCT code) FILTER (WHERE code_role = 'additional_diagnosis') AS n_add,
@@ -57,9 +56,9 @@ GROUP BY ALL;
 
 -- Additional procedure codes: every one on a line of the claim (same place-of-service and modifier rules).
 CREATE OR REPLACE TEMP TABLE m_apc_counts AS
-SELECT k.source, k.claim_id, k.tin, k.npi, k.measure_id, k.eligibility_option, count(DISTINCT c.code) AS n_apc
+SELECT k.claim_key, k.measure_id, k.eligibility_option, count(DISTINCT c.code) AS n_apc
 FROM m_cand k
-JOIN m_lines l USING (source, claim_id, tin, npi)
+JOIN m_lines l USING (claim_key)
 JOIN m_elig_codes c ON c.measure_id = k.measure_id AND c.eligibility_option = k.eligibility_option
                    AND c.code_role = 'additional_procedure' AND c.code = l.code
 WHERE k.additional_procedure_code_count > 0
@@ -71,10 +70,10 @@ GROUP BY ALL;
 -- additional diagnosis that is a second, different code (some d1 in diagnosis, d2 in additional, d1 <> d2,
 -- i.e. both non-empty and at least two distinct codes among them); all additional procedure codes.
 CREATE OR REPLACE TEMP TABLE m_elig AS
-SELECT k.source, k.claim_id, k.tin, k.npi, k.measure_id, k.eligibility_option, k.stratum, k.option_group
+SELECT k.claim_key, k.measure_id, k.eligibility_option, k.stratum, k.option_group
 FROM m_cand k
-LEFT JOIN m_dx_counts d USING (source, claim_id, tin, npi, measure_id, eligibility_option)
-LEFT JOIN m_apc_counts a USING (source, claim_id, tin, npi, measure_id, eligibility_option)
+LEFT JOIN m_dx_counts d USING (claim_key, measure_id, eligibility_option)
+LEFT JOIN m_apc_counts a USING (claim_key, measure_id, eligibility_option)
 WHERE (k.diagnosis_code_count = 0 OR coalesce(d.n_dx, 0) >= 1)
   AND coalesce(d.n_excl, 0) = 0
   AND (k.additional_diagnosis_code_count = 0

@@ -2,13 +2,11 @@
 -- diagnosis (a 'diagnosis' code of an option the claim is eligible through); episodes are the connected components,
 -- labelled by their smallest diagnosis code (propagated by the engine until stable).
 CREATE OR REPLACE TEMP TABLE m_ep_edges AS
-SELECT DISTINCT u.part_key, u.claim_id || '|' || u.claim_npi AS node, h.code
+SELECT DISTINCT u.part_key, u.claim_key AS node, h.code
 FROM m_unit_claims u
-JOIN m_elig e ON e.source = u.source AND e.claim_id = u.claim_id AND e.tin = u.tin AND e.npi = u.claim_npi
-             AND e.measure_id = u.measure_id AND e.stratum IS NOT DISTINCT FROM u.stratum
-JOIN m_dx_hits h ON h.source = e.source AND h.claim_id = e.claim_id AND h.tin = e.tin AND h.npi = e.npi
-                AND h.measure_id = e.measure_id AND h.eligibility_option = e.eligibility_option
-                AND h.code_role = 'diagnosis'
+JOIN m_elig e ON e.claim_key = u.claim_key AND e.measure_id = u.measure_id AND e.stratum IS NOT DISTINCT FROM u.stratum
+JOIN m_dx_hits h ON h.claim_key = e.claim_key AND h.measure_id = e.measure_id
+                AND h.eligibility_option = e.eligibility_option AND h.code_role = 'diagnosis'
 WHERE u.counting_class = 'episode';
 
 CREATE OR REPLACE TEMP TABLE m_ep_label AS

@@ -23,3 +23,9 @@ CREATE OR REPLACE TEMP TABLE m_w_assign AS
 SELECT d.part_key, d.dos, max(s.window_start) AS window_start
 FROM m_w_dates d JOIN m_w_starts s ON s.part_key = d.part_key AND s.window_start <= d.dos
 GROUP BY ALL;
+
+-- Second encounter: the patient's first eligible date (it only qualifies).
+CREATE OR REPLACE TEMP TABLE m_first_dates AS
+SELECT part_key, min(dos) AS first_dos, count(DISTINCT dos) AS n_dates
+FROM m_unit_claims WHERE counting_class = 'second_encounter'
+GROUP BY part_key;

@@ -1,0 +1,102 @@
+"""Time and peak memory of every claims measure of one year on N generated claim lines.
+
+    .venv/bin/python benchmarks/bench_measures.py [--lines 10000000] [--year 2023] [--threads 2]
+
+Claim lines are generated inside DuckDB from the year's compiled claims specification (4 lines per claim:
+two procedure codes of the year's eligibility options, two quality data codes; three diagnoses per claim drawn
+from the options' diagnosis codes; 500 clinicians in 50 TINs; one patient per ~10 claims), then
+``compute_measures`` runs for claims at both levels. Prints generation time, measure time, rows and the peak
+resident memory of the process (ru_maxrss). Writes nothing to the project.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+import duckdb  # noqa: E402
+
+from mips.paths import REFERENCE_DIR  # noqa: E402
+from transforms.measures import compute_measures  # noqa: E402
+from transforms.reference import attach_reference  # noqa: E402
+
+
+def generate(con: duckdb.DuckDBPyConnection, lines: int, year: int) -> None:
+    con.execute(f"""
+        CREATE TEMP TABLE bench_codes AS SELECT
+          (SELECT list(DISTINCT code) FROM ref.claims_eligibility_codes WHERE performance_year = {year} AND code_role = 'procedure') AS procs,
+          (SELECT list(DISTINCT code) FROM ref.claims_eligibility_codes WHERE performance_year = {year} AND code_role = 'diagnosis') AS dxs,
+          (SELECT list(DISTINCT code) FROM ref.claims_performance_codes WHERE performance_year = {year} AND code_kind = 'procedure') AS qdcs
+    """)
+    n_claims = max(1, lines // 4)
+    dx_cols = ", ".join(
+        f"CASE WHEN {i} <= 3 THEN dxs[1 + CAST(hash(c.i * 31 + {i}) % len(dxs) AS BIGINT)] END AS diagnosis_code_{i}" for i in range(1, 26))
+    con.execute(f"""
+        CREATE TABLE medical_claim AS
+        WITH c AS (
+            SELECT i, (i % 500) AS clin, (i % {max(1, n_claims // 10)}) AS pat,
+                   DATE '{year}-01-01' + CAST(hash(i) % 365 AS INTEGER) AS dos
+            FROM range({n_claims}) t(i)
+        )
+        SELECT 'C' || c.i AS claim_id, CAST(l.j AS INTEGER) AS claim_line_number, 'professional' AS claim_type,
+               'P' || c.pat AS person_id, c.dos AS claim_line_start_date, c.dos AS claim_line_end_date,
+               CASE WHEN hash(c.i) % 20 = 0 THEN '02' ELSE '11' END AS place_of_service_code,
+               CASE WHEN l.j <= 2 THEN procs[1 + CAST(hash(c.i * 7 + l.j) % len(procs) AS BIGINT)]
+                    ELSE qdcs[1 + CAST(hash(c.i * 13 + l.j) % len(qdcs) AS BIGINT)] END AS hcpcs_code,
+               CASE WHEN l.j > 2 AND hash(c.i + l.j) % 5 = 0 THEN '8P' END AS hcpcs_modifier_1,
+               NULL::VARCHAR AS hcpcs_modifier_2, NULL::VARCHAR AS hcpcs_modifier_3,
+               NULL::VARCHAR AS hcpcs_modifier_4, NULL::VARCHAR AS hcpcs_modifier_5,
+               CAST(1000000000 + c.clin AS VARCHAR) AS rendering_npi, CAST(100000000 + c.clin % 50 AS VARCHAR) AS billing_tin,
+               'icd-10-cm' AS diagnosis_code_type, {dx_cols},
+               100.0 AS allowed_amount, 80.0 AS paid_amount, 1.0 AS service_unit_quantity, 'medicare' AS payer,
+               'bench' AS source_file, c.i * 4 + l.j AS source_row_number
+        FROM c CROSS JOIN range(1, 5) l(j) CROSS JOIN bench_codes
+    """)
+    con.execute(f"""
+        CREATE TABLE eligibility AS
+        SELECT 'P' || p AS person_id, DATE '{year - 40}-01-01' - CAST(hash(p) % 18000 AS INTEGER) AS birth_date,
+               CASE WHEN p % 2 = 0 THEN 'female' ELSE 'male' END AS gender,
+               DATE '{year}-01-01' AS enrollment_start_date, DATE '{year}-12-31' AS enrollment_end_date,
+               NULL::VARCHAR AS dual_status_code, NULL::DATE AS death_date, 'medicare' AS payer,
+               'bench' AS source_file, p + 1 AS source_row_number
+        FROM range({max(1, n_claims // 10)}) t(p)
+    """)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--year", type=int, default=2023)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-limit", default="3GB", help="DuckDB memory_limit (spills to disk beyond it)")
+    args = parser.parse_args(argv)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}; SET memory_limit = '{args.memory_limit}'; "
+                "SET preserve_insertion_order = false")
+    attach_reference(con, REFERENCE_DIR)
+    t0 = time.perf_counter()
+    generate(con, args.lines, args.year)
+    t1 = time.perf_counter()
+    compute_measures(con, performance_year=args.year, period_start=date(args.year, 1, 1),
+                     period_end=date(args.year, 12, 31), sources=("claims",))
+    t2 = time.perf_counter()
+    n_lines = con.execute("SELECT count(*) FROM medical_claim").fetchone()[0]
+    n_results, n_instances = con.execute(
+        "SELECT (SELECT count(*) FROM measure_results), (SELECT count(*) FROM measure_instances)").fetchone()
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    print(f"PY{args.year}: {n_lines:,} claim lines generated in {t1 - t0:.1f} s")
+    print(f"compute_measures (claims, individual + group): {t2 - t1:.1f} s -> {n_results:,} measure_results rows, "
+          f"{n_instances:,} measure_instances rows")
+    print(f"peak resident memory: {peak_gib:.2f} GiB (threads={args.threads}, memory_limit={args.memory_limit})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
