@@ -164,3 +164,28 @@ def test_dollar_effect_from_part_b_allowed_charges():
     f = one(out["final_scores"])
     assert f.payment_adjustment_usd == pytest.approx(-18000)
     assert f.payment_year == 2026
+
+
+@pytest.mark.parametrize("year, final, adjustment", [
+    # spec §1 master table, one scenario through every year: IA full credit (PCMH), PI hardship + no cost
+    # (Q 85 / IA 15), six quality measures without benchmarks meeting DC and case minimum:
+    # 3 points each through PY2022 (18/60 = 30%), 0 from PY2023.  FS = 0.85 Q + 15.
+    (2017, 40.5, 4 * (40.5 - 3) / 97),      # PT 3, AP 4, SF 1 (default)
+    (2018, 40.5, 5 * (40.5 - 15) / 85),     # PT 15, AP 5
+    (2019, 40.5, 7 * (40.5 - 30) / 70),     # PT 30, AP 7
+    (2020, 40.5, -9 * (45 - 40.5) / 45),    # PT 45: below the threshold
+    (2021, 40.5, -9 * (60 - 40.5) / 60),    # PT 60
+    (2022, 40.5, -9 * (75 - 40.5) / 75),    # PT 75
+    (2023, 15.0, -9),                        # 0 points for no benchmark; 15 <= PT/4 = 18.75 -> -AP
+    (2024, 15.0, -9),
+    (2025, 15.0, -9),
+    (2026, 15.0, -9),
+])
+def test_one_scenario_through_every_year(year, final, adjustment):
+    rows = [quality_row(f"M{i}", 30, 10) for i in range(6)]
+    meas = measures([("M0", "outcome", True)] + [(f"M{i}", "process", False) for i in range(1, 6)])
+    out = score(year, entities=[entity(pcmh=True, pi_hardship=True)], quality=rows, quality_measures=meas)
+    f = one(out["final_scores"])
+    assert (f.quality_weight, f.ia_weight) == (85, 15)
+    assert f.final_score == pytest.approx(final)
+    assert f.payment_adjustment_percent == pytest.approx(adjustment)
