@@ -375,3 +375,13 @@ def test_unclosed_quote_swallowing_the_rest_is_a_file_error(tmp_path, con):
             "C3,1,P1,2024-03-01,99213,1234567893,123456789"]
     path.write_text("\n".join([header, *rows]) + "\n")
     assert "data row 2 opens a quote that never closes" in _file_error(con, path)
+
+
+def test_duplicates_with_an_empty_optional_key_column(tmp_path, con):
+    # payer is part of the eligibility key but optional: two spans with no payer are still duplicates
+    people = [dict(GOOD_PERSON), dict(GOOD_PERSON)]
+    header = ELIGIBILITY_HEADER + ["payer"]
+    result = ingest.ingest_file(con, write_csv(tmp_path / "e.csv", header, people), "eligibility")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (2, 1, 1)
+    assert [(r[0], r[2]) for r in rejects(con)] == [(2, "duplicate_key")]
+    assert_reconciles(result, con)

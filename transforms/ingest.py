@@ -261,6 +261,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
     items = _failure_items(contract)
     any_failure = " OR ".join(f"({i}) IS NOT NULL" for i in items)
     key = ", ".join(_q(k) for k in contract.key)
+    # an empty optional key column (e.g. payer) still identifies duplicates: nulls compare equal here
+    key_match = " AND ".join(f"n.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in contract.key)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _failing AS
                     SELECT * FROM {norm} WHERE {any_failure}""")
     con.execute(f"""
@@ -273,7 +275,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
                'duplicate of an earlier row with the same ' || {_lit(', '.join(contract.key))}
         FROM (SELECT source_row_number,
                      row_number() OVER (PARTITION BY {key} ORDER BY source_row_number) AS occurrence
-              FROM {norm} SEMI JOIN (SELECT {key} FROM {norm} GROUP BY ALL HAVING count(*) > 1) d USING ({key}))
+              FROM {norm} n SEMI JOIN (SELECT {key} FROM {norm} GROUP BY ALL HAVING count(*) > 1) d
+                ON {key_match})
         WHERE occurrence > 1
         UNION ALL
         SELECT row_number, NULL, 'malformed_row',
