@@ -189,3 +189,23 @@ def test_one_scenario_through_every_year(year, final, adjustment):
     assert (f.quality_weight, f.ia_weight) == (85, 15)
     assert f.final_score == pytest.approx(final)
     assert f.payment_adjustment_percent == pytest.approx(adjustment)
+
+
+@settings(max_examples=15, deadline=None)
+@given(year=st.sampled_from(range(2017, 2027)), small=st.booleans(), hardship=st.booleans(), pcmh=st.booleans(),
+       cpb=st.floats(0, 20), rates=st.lists(st.integers(0, 100), min_size=0, max_size=7))
+def test_final_score_invariants(year, small, hardship, pcmh, cpb, rates):
+    # §2.5/§2.6/§4.1 invariants: weights sum to 100; 0 <= final <= 100; the adjustment lies in [-AP, AP x SF + exceptional].
+    rows = [quality_row(f"M{i}", r, 100 - r) for i, r in enumerate(rates)]
+    b = pd.concat([bench(f"M{i}", DIRECT) for i in range(len(rates))]) if rates else None
+    out = score(year, entities=[entity(small_practice=small, pi_hardship=hardship, pcmh=pcmh, complex_patient_bonus=cpb)],
+                quality=rows or None, benchmarks=b)
+    f = one(out["final_scores"])
+    assert f.quality_weight + f.cost_weight + f.ia_weight + f.pi_weight == pytest.approx(100)
+    assert 0 <= f.final_score <= 100
+    rules = load_rules(year)
+    assert -rules["payment.applicable_percent"] - 1e-9 <= f.base_adjustment_percent
+    assert f.base_adjustment_percent <= rules["payment.applicable_percent"] * f.scaling_factor + 1e-9
+    cats = out["category_scores"]
+    scored = cats[cats.score_percent.notna()]
+    assert ((scored.score_percent >= 0) & (scored.score_percent <= 100)).all()
