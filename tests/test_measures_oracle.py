@@ -128,6 +128,8 @@ class Gen:
             return date(y, 12, r.randint(29, 31))               # last days of the period
         if u < 0.14:
             return date(y, 1, r.randint(1, 2))                  # first days of the period
+        if u < 0.18:
+            return r.choice([date(y, 3, 31), date(y, 4, 1), date(y, 9, 30), date(y, 10, 1)])  # season/mid-year edges
         return date(y, 1, 1) + timedelta(days=r.randint(0, 364))
 
     def _birth(self, opt, dos):
@@ -200,9 +202,9 @@ class Gen:
         elif u < 0.3:
             mods = ["25"]
         lines = [(self._line_text(code, mods), pos, None, [])]
-        if r.random() < 0.15:                   # a second eligible procedure line
+        if r.random() < 0.2:                    # a second procedure line, sometimes at another place of service
             c2 = r.choice(sorted(opt.procedures))
-            lines.append((c2, pos, None, []))
+            lines.append((c2, r.choice([pos, pos, "11", "23", "02", "21"]), None, []))
         dx = []
         if opt.dx and r.random() < 0.92:
             dx += r.sample(sorted(opt.dx), k=min(len(opt.dx), r.choice([1, 1, 2])))
@@ -216,7 +218,7 @@ class Gen:
             if r.random() < 0.8:
                 lines.append((self._line_text(a.code, ["1P"] if r.random() < 0.15 else []), pos, None, []))
         qlines, qdx = [], []
-        if r.random() < 0.8:
+        if r.random() < 0.85:
             qlines, qdx = self._qdc(m, {opt.group})
             if r.random() < 0.12:
                 l2, d2 = self._qdc(m, {opt.group})
@@ -245,7 +247,7 @@ class Gen:
         if len(lines) > 1 and r.random() < 0.2:
             t, p_, d_, ld = lines[-1]
             lines[-1] = (t, p_, dos + timedelta(days=1), ld)
-        if len(lines) > 1 and r.random() < 0.1:
+        if len(lines) > 1 and (r.random() < 0.1 or (dos.month, dos.day) in ((1, 1), (4, 1), (10, 1))):
             # a later-listed line dated earlier: it becomes the claim's date of service
             t, p_, d_, ld = lines[-1]
             lines[-1] = (t, p_, dos - timedelta(days=1), ld)
@@ -273,7 +275,7 @@ class Gen:
             o = opt if r.random() < 0.8 else r.choice(m.elig)
             self.claims_for(m, pid, o, d, unit)
 
-    def build(self, patients_per_measure=3, measure_ids=None):
+    def build(self, patients_per_measure=6, measure_ids=None):
         for mid, m in sorted(self.spec.items()):
             if m.counting_class == "facility" or (measure_ids and mid not in measure_ids):
                 continue
@@ -306,3 +308,193 @@ def test_random_claims_match_oracle(year, seed):
 def test_random_claims_match_oracle_mid_year_period(year):
     b = Gen(year, 7).build(patients_per_measure=2)
     assert_same(b, year, date(year, 4, 1), date(year, 9, 30))
+
+
+# --- hand-made minimal cases: rules the random sets reach rarely --------------------------------------------------
+# Each states the expected counts (eligible_population, exclusion, exception, met, not_met) from the spec text and
+# checks the oracle and the engine against them.
+
+def expect(b: Builder, year: int, measure_id: str, expected: dict, start=None, end=None):
+    """expected: {(level, tin, npi, stratum) or 'individual'/'group' shorthand for T1/N1: counts or None}."""
+    ora = b.oracle(year, start, end)
+    eng = b.engine(year, start, end)
+    for key, want in expected.items():
+        level, tin, npi, stratum = (key, T1, N1, None) if isinstance(key, str) else key
+        assert one(ora, measure_id, level, tin, npi, stratum) == want, ("oracle", key)
+    for key, want in expected.items():
+        level, tin, npi, stratum = (key, T1, N1, None) if isinstance(key, str) else key
+        assert one(eng, measure_id, level, tin, npi, stratum) == want, ("engine", key, one(eng, measure_id, level, tin, npi, stratum))
+
+
+def test_three_character_icd10_quality_codes_match_diagnoses_2023_111():
+    # 2023 measure 111 lists B20, Z21 ... (ICD-10-CM categories, which have no dot) as exclusion quality codes.
+    # They are diagnoses (spec: ICD-10 codes in performanceOptions match the claim's diagnoses), so p1 with dx B20
+    # on an eligible dialysis claim (90945, age >= 66) is an exclusion; p2 without it is unreported.
+    b = Builder()
+    b.person("p1", "1950-01-01")
+    b.person("p2", "1950-01-01")
+    b.claim("c1", "p1", "2023-05-01", ["90945"], ["B20"])
+    b.claim("c2", "p2", "2023-05-01", ["90945"], ["Z0000"])
+    expect(b, 2023, "111", {"individual": (2, 1, 0, 0, 0), "group": (2, 1, 0, 0, 0)})
+
+
+def test_three_character_icd10_quality_codes_match_diagnoses_2021_001():
+    # 2021 measure 001 (inverse, intermediate outcome): R54 (age-related debility, a 3-character ICD-10-CM code) is
+    # listed as a denominator exclusion; the diabetic patient with R54 on the visit is excluded: (1, 1, 0, 0, 0).
+    b = Builder()
+    b.person("p1", "1960-01-01")
+    b.claim("c1", "p1", "2021-05-01", ["99213"], ["E119", "R54"])
+    expect(b, 2021, "001", {"individual": (1, 1, 0, 0, 0)})
+
+
+def test_second_encounter_2019_435():
+    # 435 (second encounter): a patient seen on at least two dates; the first date only qualifies, results come
+    # from later claims.  p1: G9634 (met) on the first date only, nothing later -> eligible, unreported.
+    # p2: first visit then a later visit with G9636 (not met) -> not met.  p3: two claims the same day (one date)
+    # -> not eligible.  Expected (2, 0, 0, 0, 1).
+    b = Builder()
+    for p in ("p1", "p2", "p3"):
+        b.person(p, "1980-01-01")
+    b.claim("a1", "p1", "2019-02-01", ["99213", "G9634"], ["G43001"])
+    b.claim("a2", "p1", "2019-03-01", ["99213"], ["G43001"])
+    b.claim("b1", "p2", "2019-02-01", ["99213"], ["G43001"])
+    b.claim("b2", "p2", "2019-04-01", ["99213", "G9636"], ["G43001"])
+    b.claim("d1", "p3", "2019-02-01", ["99213"], ["G43001"])
+    b.claim("d2", "p3", "2019-02-01", ["99213", "G9634"], ["G43001"])
+    expect(b, 2019, "435", {"individual": (2, 0, 0, 0, 1)})
+
+
+def test_intermediate_outcome_latest_qdc_date_wins_2019_001():
+    # 001 (inverse, intermediate outcome): the result is the most recent date of service carrying a QDC.
+    # p1: G9687 exclusion in March, 3044F (not met) in June -> not met.  p2: 3046F (met) in March, visit without
+    # QDC in June -> met.  p3: 3044F and 3046F the same latest day -> best for an inverse measure = not met.
+    # Expected (3, 0, 0, 1, 2).
+    b = Builder()
+    for p in ("p1", "p2", "p3"):
+        b.person(p, "1960-01-01")
+    b.claim("a1", "p1", "2019-03-01", ["99213", "G9687"], ["E119"])
+    b.claim("a2", "p1", "2019-06-01", ["99213", "3044F"], ["E119"])
+    b.claim("b1", "p2", "2019-03-01", ["99213", "3046F"], ["E119"])
+    b.claim("b2", "p2", "2019-06-01", ["99213"], ["E119"])
+    b.claim("d1", "p3", "2019-06-01", ["99213", "3046F"], ["E119"])
+    b.claim("d2", "p3", "2019-06-01", ["99214", "3044F"], ["E119"])
+    expect(b, 2019, "001", {"individual": (3, 0, 0, 1, 2)})
+
+
+def test_episode_of_a_diagnosis_chains_shared_diagnoses_2019_024():
+    # 024 (episode of a diagnosis): claims sharing a qualifying diagnosis are one episode.  c1 {M4840XA}, c2
+    # {M4840XA, M4841XA}, c3 {M4841XA} form one episode through c2; c4 {M4842XA} is a second episode.
+    # c3 carries 5015F (met) -> episode 1 met; episode 2 unreported.  Expected (2, 0, 0, 1, 0).
+    b = Builder()
+    b.person("p1", "1950-01-01")
+    b.claim("c1", "p1", "2019-02-01", ["99213"], ["M4840XA"])
+    b.claim("c2", "p1", "2019-03-01", ["99213"], ["M4840XA", "M4841XA"])
+    b.claim("c3", "p1", "2019-04-01", ["99213", "5015F"], ["M4841XA"])
+    b.claim("c4", "p1", "2019-05-01", ["99213"], ["M4842XA"])
+    expect(b, 2019, "024", {"individual": (2, 0, 0, 1, 0)})
+
+
+def test_visit_class_counts_each_eligible_line_2019_130():
+    # 130 (visit): each eligible encounter line is an instance.  One claim with two eligible E/M lines and G8427
+    # (met) -> 2 instances, both met; a second claim with an eligible line at an excluded modifier... none here:
+    # plain second claim without QDC -> 1 unreported.  Expected (3, 0, 0, 2, 0).
+    b = Builder()
+    b.person("p1", "1960-01-01")
+    b.claim("c1", "p1", "2019-02-01", ["99213", "99214", "G8427"])
+    b.claim("c2", "p1", "2019-03-01", ["99213"])
+    expect(b, 2019, "130", {"individual": (3, 0, 0, 2, 0), "group": (3, 0, 0, 2, 0)})
+
+
+def test_flu_season_two_seasons_per_year_2019_110():
+    # 110 (flu season): a patient per flu season inside the period (Jan-Mar, Oct-Dec).  p1 visits in February
+    # (G8482 met), in June (not in a season: no instance) and in November (no QDC) -> 2 instances, 1 met.
+    b = Builder()
+    b.person("p1", "1960-01-01")
+    b.claim("c1", "p1", "2019-02-01", ["99213", "G8482"])
+    b.claim("c2", "p1", "2019-06-01", ["99213", "G8484"])
+    b.claim("c3", "p1", "2019-11-01", ["99213"])
+    expect(b, 2019, "110", {"individual": (2, 0, 0, 1, 0)})
+
+
+def test_thirty_day_episode_earliest_result_2019_091():
+    # 091 (30-day episode): a window opened by an eligible claim covers its day and the 29 days after; the
+    # earliest result inside the window counts.  Window 1 = Feb 1..Mar 2: Feb 1 without QDC, Feb 10 4130F-8P (not
+    # met), Mar 2 4130F (met, later) -> not met.  Mar 3 opens window 2: 4130F -> met.  Expected (2, 0, 0, 1, 1).
+    b = Builder()
+    b.person("p1", "1980-01-01")
+    b.claim("c1", "p1", "2019-02-01", ["99213"], ["H60311"])
+    b.claim("c2", "p1", "2019-02-10", ["99213", "4130F-8P"], ["H60311"])
+    b.claim("c3", "p1", "2019-03-02", ["99213", "4130F"], ["H60311"])
+    b.claim("c4", "p1", "2019-03-03", ["99213", "4130F"], ["H60311"])
+    expect(b, 2019, "091", {"individual": (2, 0, 0, 1, 1)})
+
+
+def test_additional_procedure_code_with_performance_modifier_2019_155():
+    # 155 requires additionalProcedureCodes 1100F; a 1100F-1P line does not satisfy it (modifier convention).
+    # p1: 92540 + 1100F + 0518F (met); p2: 92540 + 1100F-1P + 0518F -> not eligible.  Expected (1, 0, 0, 1, 0).
+    b = Builder()
+    b.person("p1", "1940-01-01")
+    b.person("p2", "1940-01-01")
+    b.claim("c1", "p1", "2019-02-01", ["92540", "1100F", "0518F"])
+    b.claim("c2", "p2", "2019-02-01", ["92540", "1100F-1P", "0518F"])
+    expect(b, 2019, "155", {"individual": (1, 0, 0, 1, 0)})
+
+
+def test_quality_code_places_of_service_not_a_condition_2019_112():
+    # PY2019 112 lists G9898 (exclusion) with placesOfService 32/33/34/35/56.  The spec's matching rule for
+    # performance options has no place-of-service condition, so G9898 on an office claim (POS 11) still excludes.
+    # Expected (1, 1, 0, 0, 0).
+    b = Builder()
+    b.person("p1", "1960-01-01")
+    b.claim("c1", "p1", "2019-02-01", ["99213", "G9898"], pos="11")
+    expect(b, 2019, "112", {"individual": (1, 1, 0, 0, 0)})
+
+
+def test_same_claim_id_other_rendering_npi_is_another_claim_2019_047():
+    # Claim = claim id + TIN + rendering NPI.  The visit by N1 and the 1123F line under the same claim id but
+    # rendered by N2 are two claims: N1's instance is unreported (1, 0, 0, 0, 0); N2 has no eligible claim; the
+    # group has one patient, unreported.
+    b = Builder()
+    b.person("p1", "1940-01-01")
+    b.claim("c1", "p1", "2019-02-01", ["99213"], npi=N1)
+    b.claim("c1", "p1", "2019-02-01", ["1123F"], npi=N2)
+    expect(b, 2019, "047", {"individual": (1, 0, 0, 0, 0), ("individual", T1, N2, None): None, "group": (1, 0, 0, 0, 0)})
+
+
+def test_claim_date_is_earliest_line_across_period_start_2019_047():
+    # DOS = earliest line from-date.  A claim whose first-listed line is Jan 2 but whose second line is Dec 31 of
+    # the prior year is dated Dec 31 -> outside the period: not counted.  A claim with lines Jan 1 and Jan 3 is in.
+    b = Builder()
+    b.person("p1", "1940-01-01")
+    b.person("p2", "1940-01-01")
+    b.claim("c1", "p1", "2019-01-02", ["99213", ("1123F", None, "2018-12-31")])
+    b.claim("c2", "p2", "2019-01-01", ["99213", ("1123F", None, "2019-01-03")])
+    expect(b, 2019, "047", {"individual": (1, 0, 0, 1, 0)})
+
+
+def test_age_bounds_2019_001_max_age_inclusive_of_whole_year():
+    # 001 ages 18..75: 75 includes 75y11m.  p1 turns 76 the day after the visit (eligible); p2 turned 76 on the
+    # visit day (not); p3 turns 18 on the visit day (eligible); p4 turns 18 the day after (not).  Expected (2,...).
+    b = Builder()
+    b.person("p1", "1943-06-02")
+    b.person("p2", "1943-06-01")
+    b.person("p3", "2001-06-01")
+    b.person("p4", "2001-06-02")
+    for p in ("p1", "p2", "p3", "p4"):
+        b.claim("c" + p, p, "2019-06-01", ["99213"], ["E119"])
+    expect(b, 2019, "001", {"individual": (2, 0, 0, 0, 0)})
+
+
+def test_226_strata_2019_and_2023():
+    # 226 (multiple strata): each stratum is its own patient-level sub-measure.  PY2019 (options fixed per the
+    # PY2018 file): p1 screened G9903 (met, stratum 1) and intervention-eligible with G9902 + G9906 (stratum 2 met).
+    b = Builder()
+    b.person("p1", "1960-01-01")
+    b.person("p2", "1960-01-01")
+    b.claim("c1", "p1", "2019-02-01", ["99213", "G9902", "G9906"])
+    b.claim("c2", "p2", "2019-02-01", ["99213", "G9905"])
+    # stratum 1 (screenedForUse): p1 met (G9902), p2 not met (G9905); stratum 2 (overall = intervention): only p1
+    # has G9902 -> eligible, G9906 met; stratum 3 (tobacco): both eligible, no 1036F/4004F/G9909 -> unreported.
+    expect(b, 2019, "226", {("individual", T1, N1, "screenedForUse"): (2, 0, 0, 1, 1),
+                            ("individual", T1, N1, "overall"): (1, 0, 0, 1, 0),
+                            ("individual", T1, N1, "tobacco"): (2, 0, 0, 0, 0)})
