@@ -1,12 +1,9 @@
-"""Scoring's view of the reference: the compiled ref.* tables, and the JSON fallback agreeing with them."""
+"""Scoring's view of the compiled reference tables (ref.*)."""
 from __future__ import annotations
 
 import duckdb
-import pytest
 
-from mips.paths import SHARED_REFERENCE
-from transforms.reference import attach_reference
-from transforms.scoring.reference import benchmark_bounds_from_json, prepare_reference
+from transforms.scoring.reference import prepare_reference
 
 
 def test_prepare_reference_uses_the_compiled_tables():
@@ -20,16 +17,9 @@ def test_prepare_reference_uses_the_compiled_tables():
     assert weight == "high"
 
 
-@pytest.mark.shared
-@pytest.mark.skipif(not SHARED_REFERENCE.exists(), reason="../shared/reference is not beside the project")
-@pytest.mark.parametrize("year", [2017, 2022, 2023, 2025])
-def test_json_fallback_matches_the_compiled_benchmarks(year):
+def test_pi_exclusion_ids_from_the_compiled_pi_measures():
+    # measures-data PY2023: PI_EP_2 exclusions PI_EP_2_EX_1..3; PI_HIE_4 exclusion PI_LVITC_2.
     con = duckdb.connect()
-    attach_reference(con)
-    con.register("j", benchmark_bounds_from_json(year))
-    diff = con.execute("""SELECT count(*) FROM (SELECT * FROM ref.benchmarks WHERE performance_year = ?) r
-        FULL JOIN j ON r.measure_id = j.measure_id AND r.submission_method = j.collection_type AND r.decile = j.decile
-        WHERE r.measure_id IS NULL OR j.measure_id IS NULL OR r.is_inverse <> j.is_inverse
-           -- implied decile-1 bounds of non-proportion measures: the compiler picks its own (e.g. ACEP50 246, not 100)
-           OR (abs(r.lower_bound - j.lower_bound) > 1e-9 AND NOT (r.is_implied AND r.lower_bound > 100))""", [year]).fetchone()[0]
-    assert diff == 0
+    prepare_reference(con, 2023)
+    got = dict(con.execute("SELECT exclusion_id, measure_id FROM _sc_pi_exclusions").fetchall())
+    assert got["PI_EP_2_EX_1"] == "PI_EP_2" and got["PI_LVITC_2"] == "PI_HIE_4"
