@@ -1,0 +1,64 @@
+"""`mips generate`: deterministic synthetic input files for a performance year (sample data, benchmarks)."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from mips.errors import PipelineError
+
+NAME = "generate"
+HELP = "Write synthetic input files (claims, eligibility, EHR extract, roster, PI/IA/cost) for a performance year"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--performance-year", type=int, required=True,
+                        help="performance year whose claims measure specifications the codes come from (2018-2025)")
+    parser.add_argument("--claim-lines", type=int, required=True, help="number of Medicare claim lines (exact)")
+    parser.add_argument("--seed", type=int, default=1, help="seed: the same seed, size and year give identical files")
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file format (default csv)")
+    parser.add_argument("--output", type=Path, required=True, help="folder for the files (<output>/<table>.csv ...)")
+    parser.add_argument("--encounters", action=argparse.BooleanOptionalAction, default=True,
+                        help="also write the EHR extract: patient, encounter, condition, procedure (default on)")
+    parser.add_argument("--bad-rows-percent", type=float, default=0.0,
+                        help="spoil about this percent of rows on purpose (bad NPI check digit, impossible date, "
+                             "unknown gender, duplicate claim line ...) so that validation shows rejects (default 0)")
+
+
+def run(args) -> int:
+    import duckdb
+
+    from transforms.generate import build_synthetic_inputs
+    from transforms.reference import attach_reference
+
+    if args.claim_lines < 1:
+        raise PipelineError("--claim-lines must be at least 1")
+    if not 0 <= args.bad_rows_percent <= 50:
+        raise PipelineError("--bad-rows-percent must be between 0 and 50")
+    started = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    attach_reference(con)
+    years = [r[0] for r in con.execute(
+        "SELECT DISTINCT performance_year FROM ref.claims_eligibility_options ORDER BY 1").fetchall()]
+    if args.performance_year not in years:
+        raise PipelineError(f"no claims measure specifications for performance year {args.performance_year} "
+                            f"(compiled years: {', '.join(map(str, years))})")
+    generated = build_synthetic_inputs(
+        con, performance_year=args.performance_year, claim_lines=args.claim_lines, seed=args.seed,
+        encounters=args.encounters, bad_rows_percent=args.bad_rows_percent)
+    args.output.mkdir(parents=True, exist_ok=True)
+    options = "FORMAT csv, HEADER true" if args.format == "csv" else "FORMAT parquet, COMPRESSION zstd"
+    print(f"mips generate: performance year {args.performance_year}, seed {args.seed}, "
+          f"{len(generated.targeted_measures)} claims measures targeted")
+    for name, view in generated.tables.items():
+        path = args.output / f"{name}.{args.format}"
+        tmp = path.with_name(path.name + ".tmp")
+        con.execute(f"COPY (SELECT * FROM {view}) TO '{tmp.as_posix()}' ({options})")
+        tmp.replace(path)
+        rows = con.execute(f"SELECT count(*) FROM read_{args.format}('{path.as_posix()}')").fetchall()[0][0]
+        print(f"  {path}  {rows:,} rows")
+    for measure_id, why in generated.untargeted_measures:
+        print(f"  measure {measure_id} not targeted: {why}")
+    print(f"done in {time.perf_counter() - started:.1f} s")
+    return 0
