@@ -43,7 +43,7 @@ _EMPTY = {
 _FACILITY_UNION = """
 UNION ALL
 -- facility: one instance per facility event with an eligible claim of the unit inside the event's window
-SELECT u.level, u.source, u.tin, u.unit_npi, u.measure_id, u.stratum, u.counting_class, u.person_id,
+SELECT u.part_key, u.level, u.source, u.tin, u.unit_npi, u.measure_id, u.stratum, u.counting_class, u.person_id,
        u.claim_key, u.claim_id, u.claim_npi, u.dos, f.event_type || '|' || strftime(f.event_date, '%Y-%m-%d'),
        u.result, u.result_rank
 FROM m_unit_claims u
@@ -69,7 +69,7 @@ _WORK_TABLES = (
     "m_proc_hits", "m_cand", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig", "m_elig_claims",
     "m_perf_hits", "m_perf_match", "m_claim_results", "m_unit_claims", "m_ep_edges", "m_ep_label",
     "m_ep_label_next", "m_w_dates", "m_w_next", "m_w_starts", "m_w_assign", "m_first_dates", "m_inst_claims",
-    "m_instances", "m_results",
+    "m_inst_pick", "m_instances", "m_results",
 )
 
 
@@ -91,10 +91,6 @@ def quality_thresholds(performance_year: int, rules_dir: Path = RULES_DIR) -> tu
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema IN ('main', 'temp')").fetchall()}
-
-
-def _next_key(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("SELECT coalesce(max(claim_key), 0) FROM m_claims").fetchone()[0]
 
 
 def _used_diagnosis_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -151,18 +147,18 @@ def compute_measures(
         raise PipelineError(f"no claims measure specification for performance year {performance_year}")
 
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE m_claims (claim_key BIGINT, source VARCHAR, claim_id VARCHAR, tin VARCHAR, npi VARCHAR,
+        CREATE OR REPLACE TEMP TABLE m_claims (claim_key UBIGINT, source VARCHAR, claim_id VARCHAR, tin VARCHAR, npi VARCHAR,
                                                person_id VARCHAR, dos DATE, birth_date DATE, sex_code VARCHAR);
-        CREATE OR REPLACE TEMP TABLE m_lines (claim_key BIGINT, line_key VARCHAR, code VARCHAR, pos VARCHAR, mods VARCHAR[]);
-        CREATE OR REPLACE TEMP TABLE m_dx (claim_key BIGINT, code VARCHAR);
+        CREATE OR REPLACE TEMP TABLE m_lines (claim_key UBIGINT, line_key VARCHAR, code VARCHAR, pos VARCHAR, mods VARCHAR[]);
+        CREATE OR REPLACE TEMP TABLE m_dx (claim_key UBIGINT, code VARCHAR);
     """)
     present = _tables(con)
     relations = {name: (f'"{name}"' if name in present else _EMPTY[name]) for name in _EMPTY}
     if "claims" in sources and "medical_claim" in present:
-        _run(con, "02_claims_source.sql", **params, key_offset=_next_key(con), eligibility=relations["eligibility"],
+        _run(con, "02_claims_source.sql", **params, eligibility=relations["eligibility"],
              dx_columns=", ".join(_used_diagnosis_columns(con)) or "NULL::VARCHAR")
     if "encounters" in sources and "encounter" in present:
-        _run(con, "02_encounters_source.sql", **params, key_offset=_next_key(con),
+        _run(con, "02_encounters_source.sql", **params,
              **{k: relations[k] for k in ("patient", "condition", "procedure")})
 
     _run(con, "03_eligibility.sql", **params)
@@ -188,7 +184,6 @@ def compute_measures(
     con.execute(f"CREATE OR REPLACE TABLE measure_results AS {MEASURE_RESULTS.select_sql('m_results')}")
     con.execute(f"""CREATE OR REPLACE TABLE measure_instances AS {MEASURE_INSTANCES.select_sql(
         f"(SELECT {int(performance_year)} AS performance_year, DATE '{params['period_start']}' AS period_start, "
-        f"DATE '{params['period_end']}' AS period_end, * EXCLUDE (pick), pick.result AS result, "
-        f"pick.claim_id AS decided_by_claim_id, pick.dos AS decided_by_date, pick.npi AS decided_by_npi FROM m_instances)")}""")
+        f"DATE '{params['period_end']}' AS period_end, * FROM m_instances)")}""")
     for name in _WORK_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")

@@ -1,8 +1,9 @@
 -- Claims source: a claim is all lines with the same claim_id billed by the same TIN and rendering NPI;
 -- its date of service is the earliest line from-date; only claims dated inside the reporting period count.
--- claim_key numbers the claims so every later join is on one integer.
+-- claim_key = 64-bit hash of (source, claim_id, TIN, NPI): lines and diagnoses get it without a join (lines of
+-- claims outside the period drop out where they meet m_claims).
 INSERT INTO m_claims
-SELECT {key_offset} + row_number() OVER (), 'claims', g.claim_id, g.tin, g.npi, g.person_id, g.dos, p.birth_date, p.sex_code
+SELECT hash('claims', g.claim_id, g.tin, g.npi), 'claims', g.claim_id, g.tin, g.npi, g.person_id, g.dos, p.birth_date, p.sex_code
 FROM (
     SELECT claim_id, billing_tin AS tin, rendering_npi AS npi, min(person_id) AS person_id, min(claim_line_start_date) AS dos
     FROM medical_claim
@@ -18,23 +19,16 @@ LEFT JOIN (
     GROUP BY person_id
 ) p USING (person_id);
 
-CREATE OR REPLACE TEMP TABLE m_raw AS
-SELECT c.claim_key, l.claim_line_number, l.hcpcs_code, l.place_of_service_code,
-       l.hcpcs_modifier_1, l.hcpcs_modifier_2, l.hcpcs_modifier_3, l.hcpcs_modifier_4, l.hcpcs_modifier_5,
-       [{dx_columns}] AS dx
-FROM medical_claim l
-JOIN m_claims c ON c.source = 'claims' AND c.claim_id = l.claim_id AND c.tin = l.billing_tin AND c.npi = l.rendering_npi;
-
 INSERT INTO m_lines
-SELECT claim_key, CAST(claim_line_number AS VARCHAR), hcpcs_code, place_of_service_code,
+SELECT hash('claims', claim_id, billing_tin, rendering_npi), CAST(claim_line_number AS VARCHAR), hcpcs_code, place_of_service_code,
        list_filter([hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4, hcpcs_modifier_5], lambda x: x IS NOT NULL)
-FROM m_raw
-WHERE hcpcs_code IS NOT NULL;
+FROM medical_claim
+WHERE hcpcs_code IS NOT NULL AND claim_id IS NOT NULL AND billing_tin IS NOT NULL AND rendering_npi IS NOT NULL;
 
 -- Diagnoses are claim-level: the union of every line's diagnosis codes.
 INSERT INTO m_dx
 SELECT DISTINCT claim_key, replace(code, '.', '')
-FROM (SELECT claim_key, unnest(dx) AS code FROM m_raw)
+FROM (SELECT hash('claims', claim_id, billing_tin, rendering_npi) AS claim_key, unnest([{dx_columns}]) AS code
+      FROM medical_claim
+      WHERE claim_id IS NOT NULL AND billing_tin IS NOT NULL AND rendering_npi IS NOT NULL)
 WHERE code IS NOT NULL;
-
-DROP TABLE m_raw;

@@ -1,7 +1,7 @@
 -- Encounters source: an encounter plays the role of a claim (its conditions are its diagnoses, its procedures
--- are its lines); date of service = encounter start date.
+-- are its lines); date of service = encounter start date. claim_key as for claims.
 INSERT INTO m_claims
-SELECT {key_offset} + row_number() OVER (), 'encounters', g.encounter_id, g.tin, g.npi, g.person_id, g.dos, p.birth_date, p.sex_code
+SELECT hash('encounters', g.encounter_id, g.tin, g.npi), 'encounters', g.encounter_id, g.tin, g.npi, g.person_id, g.dos, p.birth_date, p.sex_code
 FROM (
     SELECT encounter_id, billing_tin AS tin, rendering_npi AS npi, min(person_id) AS person_id, min(encounter_start_date) AS dos
     FROM encounter
@@ -16,16 +16,15 @@ LEFT JOIN (
 ) p USING (person_id);
 
 INSERT INTO m_lines
-SELECT c.claim_key, CAST(p.procedure_id AS VARCHAR), p.source_code, e.place_of_service_code,
+SELECT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi), CAST(p.procedure_id AS VARCHAR), p.source_code,
+       e.place_of_service_code,
        list_filter([p.modifier_1, p.modifier_2, p.modifier_3, p.modifier_4, p.modifier_5], lambda x: x IS NOT NULL)
 FROM {procedure} p
 JOIN encounter e ON e.encounter_id = p.encounter_id
-JOIN m_claims c ON c.source = 'encounters' AND c.claim_id = e.encounter_id AND c.tin = e.billing_tin AND c.npi = e.rendering_npi
 WHERE p.source_code IS NOT NULL;
 
 INSERT INTO m_dx
-SELECT DISTINCT c.claim_key, replace(d.source_code, '.', '')
+SELECT DISTINCT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi), replace(d.source_code, '.', '')
 FROM {condition} d
 JOIN encounter e ON e.encounter_id = d.encounter_id
-JOIN m_claims c ON c.source = 'encounters' AND c.claim_id = e.encounter_id AND c.tin = e.billing_tin AND c.npi = e.rendering_npi
 WHERE d.source_code IS NOT NULL;

@@ -1,7 +1,7 @@
 -- Instance per counting class (claims-measure-logic.md "Counting classes"); the class comes from the reference
 -- table claims_measures, never from a measure id. inst_part is what, besides the patient, tells instances apart.
 CREATE OR REPLACE TEMP TABLE m_inst_claims AS
-SELECT u.level, u.source, u.tin, u.unit_npi, u.measure_id, u.stratum, u.counting_class, u.person_id,
+SELECT u.part_key, u.level, u.source, u.tin, u.unit_npi, u.measure_id, u.stratum, u.counting_class, u.person_id,
        u.claim_key, u.claim_id, u.claim_npi, u.dos,
        CASE u.counting_class
            WHEN 'procedure' THEN strftime(u.dos, '%Y-%m-%d')
@@ -21,7 +21,7 @@ WHERE u.counting_class NOT IN ('visit', 'facility')
   AND (u.counting_class <> 'second_encounter' OR f.n_dates >= 2)
 UNION ALL
 -- visit: each eligible encounter line (a line satisfying the procedure codes of an option the claim is eligible through)
-SELECT DISTINCT u.level, u.source, u.tin, u.unit_npi, u.measure_id, u.stratum, u.counting_class, u.person_id,
+SELECT DISTINCT u.part_key, u.level, u.source, u.tin, u.unit_npi, u.measure_id, u.stratum, u.counting_class, u.person_id,
        u.claim_key, u.claim_id, u.claim_npi, u.dos, u.claim_id || '|' || u.claim_npi || '|' || h.line_key,
        u.result, u.result_rank
 FROM m_unit_claims u
@@ -32,17 +32,25 @@ WHERE u.counting_class = 'visit'
 
 -- Which claim decides: the most advantageous result (patient, procedure, visit, episode, flu season, strata,
 -- second encounter, facility); the most recent date with a result (intermediate outcome); the earliest result
--- inside the window (30-day episode). Ties: earlier date, then claim.
-CREATE OR REPLACE TEMP TABLE m_instances AS
-SELECT level, source, tin, unit_npi AS npi, measure_id, stratum,
-       person_id || CASE WHEN inst_part = '' THEN '' ELSE '|' || inst_part END AS instance_key,
-       counting_class, person_id, min(dos) AS instance_date,
-       arg_min({'result': result, 'claim_id': claim_id, 'dos': dos, 'npi': claim_npi},
-               (result IS NULL,
-                CASE WHEN result IS NULL THEN 0
-                     WHEN counting_class = 'patient_intermediate_outcome' THEN -epoch(dos)
-                     WHEN counting_class = 'episode_30_day' THEN epoch(dos)
-                     ELSE 0 END,
-                result_rank, dos, claim_key)) AS pick
+-- inside the window (30-day episode). Ties: earlier date, then claim_key. The order is packed into one HUGEINT
+-- (high bits: no result, date order, rank, date; low 64 bits: claim_key) so one min() picks the claim.
+CREATE OR REPLACE TEMP TABLE m_inst_pick AS
+SELECT part_key, inst_part, min(dos) AS instance_date,
+       CAST(min(
+           CAST(((CAST(result IS NULL AS BIGINT) * 262144
+                  + CASE WHEN result IS NULL THEN 0
+                         WHEN counting_class = 'patient_intermediate_outcome' THEN 200000 - (dos - DATE '1970-01-01')
+                         WHEN counting_class = 'episode_30_day' THEN dos - DATE '1970-01-01'
+                         ELSE 0 END) * 16 + result_rank) * 262144 + (dos - DATE '1970-01-01') AS HUGEINT)
+           * CAST('18446744073709551616' AS HUGEINT) + CAST(claim_key AS HUGEINT)
+       ) % CAST('18446744073709551616' AS HUGEINT) AS UBIGINT) AS pick_claim_key
 FROM m_inst_claims
-GROUP BY level, source, tin, unit_npi, measure_id, stratum, counting_class, person_id, inst_part;
+GROUP BY part_key, inst_part;
+
+CREATE OR REPLACE TEMP TABLE m_instances AS
+SELECT c.level, c.source, c.tin, c.unit_npi AS npi, c.measure_id, c.stratum,
+       c.person_id || CASE WHEN c.inst_part = '' THEN '' ELSE '|' || c.inst_part END AS instance_key,
+       c.counting_class, c.person_id, p.instance_date, c.result,
+       c.claim_id AS decided_by_claim_id, c.dos AS decided_by_date, c.claim_npi AS decided_by_npi
+FROM m_inst_pick p
+JOIN m_inst_claims c ON c.part_key = p.part_key AND c.inst_part = p.inst_part AND c.claim_key = p.pick_claim_key;

@@ -6,15 +6,15 @@ SELECT {performance_year} AS performance_year, DATE '{period_start}' AS period_s
        CASE i.source WHEN 'claims' THEN 'claims' ELSE 'registry' END AS collection_type,
        m.is_inverse, m.is_high_priority, m.measure_type,
        count(*) AS eligible_population,
-       count(*) FILTER (WHERE i.pick.result = 'eligible_population_exclusion') AS eligible_population_exclusion,
-       count(*) FILTER (WHERE i.pick.result = 'eligible_population_exception') AS eligible_population_exception,
-       count(*) FILTER (WHERE i.pick.result = 'performance_met') AS performance_met,
-       count(*) FILTER (WHERE i.pick.result = 'performance_not_met') AS performance_not_met,
-       100.0 * count(i.pick.result) / count(*) AS reporting_rate,
-       CASE WHEN count(*) FILTER (WHERE i.pick.result IN ('performance_met', 'performance_not_met')) > 0
-            THEN 100.0 * count(*) FILTER (WHERE i.pick.result = 'performance_met')
-                 / count(*) FILTER (WHERE i.pick.result IN ('performance_met', 'performance_not_met')) END AS performance_rate,
-       100.0 * count(i.pick.result) / count(*) >= {data_completeness_percent} AS meets_data_completeness,
+       count(*) FILTER (WHERE i.result = 'eligible_population_exclusion') AS eligible_population_exclusion,
+       count(*) FILTER (WHERE i.result = 'eligible_population_exception') AS eligible_population_exception,
+       count(*) FILTER (WHERE i.result = 'performance_met') AS performance_met,
+       count(*) FILTER (WHERE i.result = 'performance_not_met') AS performance_not_met,
+       100.0 * count(i.result) / count(*) AS reporting_rate,
+       CASE WHEN count(*) FILTER (WHERE i.result IN ('performance_met', 'performance_not_met')) > 0
+            THEN 100.0 * count(*) FILTER (WHERE i.result = 'performance_met')
+                 / count(*) FILTER (WHERE i.result IN ('performance_met', 'performance_not_met')) END AS performance_rate,
+       100.0 * count(i.result) / count(*) >= {data_completeness_percent} AS meets_data_completeness,
        count(*) >= {case_minimum} AS meets_case_minimum,
        TRUE AS computed, CAST(NULL AS VARCHAR) AS not_computed_reason
 FROM m_instances i
