@@ -8,9 +8,9 @@ deterministic too. With faults on, every column is written as text (a bad date i
 """
 from __future__ import annotations
 
-import zlib
-
 import duckdb
+
+from transforms.generate.rand import Draws
 
 
 def _next_check_digit(column: str) -> str:
@@ -49,9 +49,9 @@ def spoil_sql(con: duckdb.DuckDBPyConnection, table: str, sql: str, *, seed: int
         return sql
     columns = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0").description]
     names = list(kinds)
-    salt = zlib.crc32(f"fault:{table}".encode())
+    draws = Draws(seed)
     threshold = int(round(percent * 10_000))  # draws are on [0, 1,000,000)
-    pick = f"['" + "', '".join(names) + f"'][1 + CAST(hash({int(seed)}, {salt}, 1, _row) % {len(names)} AS BIGINT)]"
+    pick = f"['" + "', '".join(names) + f"'][1 + {draws.integer(f'fault_kind_{table}', str(len(names)), '_row')}]"
 
     def text(column: str) -> str:
         overrides = [f"WHEN '{k}' THEN {repl[column]}" for k, repl in kinds.items() if column in repl]
@@ -70,7 +70,7 @@ def spoil_sql(con: duckdb.DuckDBPyConnection, table: str, sql: str, *, seed: int
     return f"""
         WITH numbered AS (SELECT *, row_number() OVER () AS _row FROM ({sql}) src),
         spoiled AS (
-            SELECT *, CASE WHEN hash({int(seed)}, {salt}, 0, _row) % 1000000 < {threshold} THEN {pick} END AS _fault
+            SELECT *, CASE WHEN {draws.hash(f'fault_{table}', '_row')} % 1000000 < {threshold} THEN {pick} END AS _fault
             FROM numbered
         )
         SELECT {body} FROM spoiled

@@ -18,8 +18,10 @@ class Draws:
         self.seed = int(seed)
 
     def hash(self, salt: str, *keys: str) -> str:
-        # The salt enters as an integer literal: hashing integers only is several times faster.
-        return f"hash({self.seed}, {zlib.crc32(salt.encode())}, {', '.join(keys)})"
+        # DuckDB combines the hashes of several arguments linearly (XOR), so draws that differ only
+        # by a salt argument would be correlated; re-hashing the row's hash XOR the salt mixes them.
+        # The salt is an integer literal: hashing integers is several times faster than strings.
+        return f"hash(xor(hash({self.seed}, {', '.join(keys)}), CAST({zlib.crc32(salt.encode())} AS UBIGINT)))"
 
     def uniform(self, salt: str, *keys: str) -> str:
         """A DOUBLE on [0, 1)."""
