@@ -90,3 +90,79 @@ def build_catalog(root: Path) -> Path:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
     return final
+
+
+# ---------------------------------------------------------------- docs/outputs.md (generated: python -m mips.catalog)
+
+EXAMPLE_QUERIES = (
+    ("Measures below data completeness, by TIN (group level)", """\
+SELECT performance_year, tin, count(*) AS measures,
+       string_agg(measure_id, ', ' ORDER BY measure_id) AS measure_ids
+FROM measure_results
+WHERE level = 'group' AND computed AND NOT meets_data_completeness
+GROUP BY ALL ORDER BY ALL"""),
+    ("Final score and payment adjustment by year (groups)", """\
+SELECT performance_year, tin, final_score, payment_adjustment_percent
+FROM final_scores
+WHERE level = 'group'
+ORDER BY performance_year, tin"""),
+    ("Unreported instances per clinician (no quality data code: the care gaps to close)", """\
+SELECT performance_year, tin, npi, measure_id,
+       count(*) FILTER (WHERE result IS NULL) AS unreported, count(*) AS instances
+FROM measure_instances
+WHERE level = 'individual'
+GROUP BY ALL
+ORDER BY unreported DESC, performance_year, tin, npi, measure_id
+LIMIT 20"""),
+    ("Which run made each year's outputs", """\
+SELECT performance_year, run_id, period_start, period_end, finished_at, code_version, rules_version
+FROM run_manifest ORDER BY performance_year"""),
+)
+
+_LAYOUT = """\
+# Output tables
+
+Every run of a reporting period publishes all of that period's tables at once under the output
+folder (default `out/`), one Parquet partition per performance year:
+
+    out/<table>/performance_year=<PY>/data.parquet      what analysts read (a link into the current version)
+    out/run_manifest/performance_year=<PY>/run_manifest.json
+    out/catalog.duckdb                                  one view per table, rebuilt after each run
+    out/.periods/<PY>/current -> v-<run id>-...         the published version of the period (do not edit)
+    out/.locks/<PY>.lock                                present while a run of that period is going on
+    out/_failed_run/<PY>/                               rejects of the last run stopped by the rejection threshold
+
+Read a table over every published year with DuckDB:
+
+    SELECT * FROM read_parquet('out/final_scores/**/*.parquet', hive_partitioning = true);
+
+or open the catalog (`duckdb -readonly out/catalog.duckdb`, or `duckdb.connect('out/catalog.duckdb',
+read_only=True)` from Python), or use `mips sql`:
+
+    mips sql --output out "select performance_year, count(*) from final_scores group by 1"
+
+A new run of a period replaces that period's partition of every table in one atomic switch
+(other years are untouched); a failed or killed run leaves the previous outputs as they were.
+The same inputs and code give byte-identical data files; only `run_manifest` carries timestamps.
+`table_docs` in the catalog lists the columns below. The catalog stores absolute paths: after
+moving the output folder, the next run (or `python -c "from mips.catalog import build_catalog;
+build_catalog('NEW/PATH')"`) rebuilds it; `mips sql` needs no rebuild.
+
+## Example queries
+
+"""
+
+
+def outputs_markdown() -> str:
+    parts = [_LAYOUT]
+    for title, sql in EXAMPLE_QUERIES:
+        parts.append(f"### {title}\n\n```sql\n{sql};\n```\n\n")
+    parts.append("## Tables\n\nGenerated from the TableSpecs (`python -m mips.catalog > docs/outputs.md`). "
+                 "Every table is partitioned by `performance_year` (the folder name; first column in the catalog "
+                 "views).\n\n")
+    parts += [spec.markdown() + "\n" for spec in known_specs().values()]
+    return "".join(parts).rstrip("\n") + "\n"
+
+
+if __name__ == "__main__":
+    print(outputs_markdown(), end="")

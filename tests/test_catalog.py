@@ -112,3 +112,11 @@ def test_mips_sql_bad_query_is_one_line(out, capsys, query, message):
 def test_mips_sql_without_output_folder(tmp_path, capsys):
     assert main(["sql", "--output", str(tmp_path / "nothing"), "select 1"]) == 2
     assert "no output folder" in capsys.readouterr().err
+
+
+def test_output_docs_are_generated_from_the_table_specs():
+    from pathlib import Path
+
+    from mips.catalog import outputs_markdown
+    docs = Path(__file__).resolve().parents[1] / "docs" / "outputs.md"
+    assert docs.read_text() == outputs_markdown(), "run: .venv/bin/python -m mips.catalog > docs/outputs.md"

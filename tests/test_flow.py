@@ -120,6 +120,22 @@ def test_measure_001_counts_and_the_summary(first_run):
     assert "## Final scores by TIN (group level)" in md and f"| {TIN} |" in md.split("## Final scores")[1]
 
 
+def test_the_documented_example_queries_run_on_the_outputs(first_run):
+    from mips.catalog import EXAMPLE_QUERIES, create_views
+
+    out, _ = first_run
+    con = duckdb.connect()
+    create_views(con, out)
+    results = {title: con.execute(sql).fetchall() for title, sql in EXAMPLE_QUERIES}
+    below = results["Measures below data completeness, by TIN (group level)"]
+    assert below[0][:2] == (2024, TIN) and "001" in below[0][3].split(", ")
+    assert [r[:2] for r in results["Final score and payment adjustment by year (groups)"]] == [(2024, TIN)]
+    unreported = results["Unreported instances per clinician (no quality data code: the care gaps to close)"]
+    # 001: PERSONB's instance is unreported, PERSONA's is not
+    assert (2024, TIN, NPI, "001", 1, 2) in unreported
+    assert len(results["Which run made each year's outputs"]) == 1
+
+
 def test_no_patient_identifiers_in_summary_manifest_or_report(first_run):
     out, report = first_run
     text = report.markdown + str(report) + all_files_text(out)
@@ -242,3 +258,67 @@ def test_backfill_runs_years_in_turn_and_names_the_failures(prefect_harness, tmp
                       output=str(tmp_path / "out"))
     assert json.loads((tmp_path / "out" / "run_manifest" / "performance_year=2024" / "run_manifest.json"
                        ).read_text())["performance_year"] == 2024
+
+
+# ---------------------------------------------------------------- schedules and commands (no server needed)
+
+def _deployments(**options):
+    from flows.serve import build_deployments
+    return {d.name: d for d in build_deployments(input_dir="/data/{year}", output="/srv/out", **options)}
+
+
+def test_schedules_nightly_current_year_and_monthly_prior_year_in_the_submission_window():
+    made = _deployments()
+    nightly, prior = made["nightly-current-year"], made["monthly-prior-year"]
+    assert [s.schedule.cron for s in nightly.schedules] == ["0 2 * * *"]
+    assert [s.schedule.cron for s in prior.schedules] == ["0 3 1 1-3 *"]  # 1st of January, February, March
+    assert nightly.parameters["years_before_current"] == 0 and prior.parameters["years_before_current"] == 1
+    assert nightly.parameters["input_dir"] == "/data/{year}" and nightly.entrypoint == "flows.period.period_flow"
+    custom = _deployments(nightly_cron="30 1 * * 1-5", prior_year_cron="0 4 15 1-3 *", timezone="America/New_York",
+                          levels=["group"])
+    assert custom["nightly-current-year"].schedules[0].schedule.timezone == "America/New_York"
+    assert custom["monthly-prior-year"].schedules[0].schedule.cron == "0 4 15 1-3 *"
+    assert custom["monthly-prior-year"].parameters["levels"] == ["group"]
+
+
+def test_scheduled_runs_resolve_the_year_when_they_start():
+    from flows.period import resolve_year
+
+    assert resolve_year(None, 0, today=date(2025, 1, 1)) == 2025
+    assert resolve_year(None, 1, today=date(2025, 3, 1)) == 2024  # submission window of PY2024
+    assert resolve_year(2021, 1, today=date(2025, 3, 1)) == 2021  # an explicit year wins
+
+
+def test_flow_inputs_fill_in_the_year_and_explicit_files_win(tmp_path, inputs):
+    from flows.period import resolve_inputs
+
+    folder = inputs["medical_claim"].parent
+    assert resolve_inputs(2024, str(folder), None) == inputs  # a folder without {year}: used as is
+    (tmp_path / "2024").mkdir()
+    other = write_csv(tmp_path / "2024" / "eligibility.csv", ELIGIBILITY_HEADER, [])
+    assert resolve_inputs(2024, str(tmp_path / "{year}"), {"medical_claim": str(inputs["medical_claim"])}) == {
+        "eligibility": other, "medical_claim": inputs["medical_claim"]}
+
+
+def test_mips_serve_checks_its_options_and_needs_a_server(monkeypatch, capsys, tmp_path):
+    import flows.serve
+    import mips.commands.serve as serve_command
+    from mips.cli import main
+
+    served = []
+    monkeypatch.setattr(flows.serve, "serve_schedules", lambda **options: served.append(options))
+    assert main(["serve", "--input-dir", "/data/{year}", "--nightly-cron", "every night"]) == 2
+    assert "Invalid cron string" in capsys.readouterr().err and not served
+    monkeypatch.setattr(serve_command, "server_url", lambda: None)
+    assert main(["serve", "--input-dir", "/data/{year}"]) == 2
+    assert "prefect server start" in capsys.readouterr().err and not served
+    monkeypatch.setattr(serve_command, "server_url", lambda: "http://127.0.0.1:4200/api")
+    assert main(["serve", "--input-dir", "/data/{year}", "--output", str(tmp_path), "--timezone", "Europe/Paris"]) == 0
+    assert served[0]["timezone"] == "Europe/Paris" and served[0]["output"] == str(tmp_path.resolve())
+
+
+def test_mips_backfill_refuses_a_reversed_range(capsys):
+    from mips.cli import main
+
+    assert main(["backfill", "2025", "2019", "--input-dir", "x"]) == 2
+    assert "the last year (2019) is before the first (2025)" in capsys.readouterr().err

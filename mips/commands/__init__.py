@@ -5,5 +5,8 @@ COMMANDS = [
     "mips.commands.score",
     "mips.commands.run",
     "mips.commands.demo",
+    "mips.commands.generate",
     "mips.commands.sql",
+    "mips.commands.serve",
+    "mips.commands.backfill",
 ]

@@ -1,0 +1,39 @@
+"""`mips backfill 2019 2025`: run several performance years in turn through the period flow."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mips.errors import PipelineError
+
+NAME = "backfill"
+HELP = "Run the pipeline for each performance year FIRST..LAST in turn (one flow run per year)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("first_year", type=int, help="first performance year, e.g. 2019")
+    parser.add_argument("last_year", type=int, help="last performance year, e.g. 2025")
+    parser.add_argument("--input-dir", required=True,
+                        help="folder of the input files <table>.csv/.parquet; {year} is replaced by each year "
+                             "(e.g. data/inputs/{year}); without {year} every year reads the same folder")
+    parser.add_argument("--output", type=Path, default=Path("out"), help="output folder (default out/)")
+    parser.add_argument("--level", dest="levels", action="append", choices=["individual", "group"],
+                        help="measure level to compute (repeatable; default both)")
+    parser.add_argument("--max-rejected-percent", type=float, default=5.0,
+                        help="stop a year's run when more than this percent of any file's rows are rejected")
+
+
+def run(args) -> int:
+    if args.last_year < args.first_year:
+        raise PipelineError(f"the last year ({args.last_year}) is before the first ({args.first_year})")
+    if args.last_year - args.first_year > 20:
+        raise PipelineError("at most 21 years in one backfill")
+    from flows.period import backfill_flow
+
+    outcome = backfill_flow(first_year=args.first_year, last_year=args.last_year, input_dir=args.input_dir,
+                            output=str(args.output), levels=args.levels,
+                            max_rejected_percent=args.max_rejected_percent)
+    for year, result in outcome.items():
+        print(f"performance year {year}: {result}")
+    print(f"Outputs in {args.output} (query them with: mips sql --output {args.output} \"select ...\")")
+    return 0
