@@ -265,13 +265,15 @@ def summary_markdown(run: PeriodRun, max_rows: int = 50) -> str:
     tables = _tables(run.con)
     if "measure_results" in tables:
         rows = run.con.execute("""
-            SELECT tin, level, count(*) AS measures, string_agg(DISTINCT measure_id, ', ' ORDER BY measure_id)
+            SELECT tin, level, count(DISTINCT measure_id), count(*),
+                   string_agg(DISTINCT measure_id, ', ' ORDER BY measure_id)
             FROM measure_results WHERE computed AND NOT meets_data_completeness
             GROUP BY tin, level ORDER BY tin, level""").fetchall()
-        lines += ["## Measures below data completeness, by TIN", ""]
+        lines += ["## Measures below data completeness, by TIN", "",
+                  "(result rows: one per source, clinician and stratum of a measure)", ""]
         if rows:
-            lines += ["| TIN | level | measures | measure ids |", "|---|---|---:|---|"]
-            lines += [f"| {tin} | {level} | {n} | {ids} |" for tin, level, n, ids in rows[:max_rows]]
+            lines += ["| TIN | level | measures | result rows | measure ids |", "|---|---|---:|---:|---|"]
+            lines += [f"| {tin} | {level} | {n} | {r} | {ids} |" for tin, level, n, r, ids in rows[:max_rows]]
             if len(rows) > max_rows:
                 lines.append(f"\n({len(rows) - max_rows} more; query measure_results)")
         else:
