@@ -333,3 +333,14 @@ def test_no_patient_identifiers_in_measure_results():
     run(con, 2023)
     text = str(con.execute("SELECT * FROM measure_results").fetchall())
     assert "SECRET-PERSON" not in text and "1950" not in text
+
+
+def test_110_2023_age_in_completed_months_at_month_end():
+    # minAge 0.5 = six completed months; a month is complete once the birth day-of-month is reached.
+    con = new_db()
+    person(con, "b1", "2022-08-30")
+    person(con, "b2", "2022-08-28")
+    claim(con, "y1", "b1", "2023-02-28", ["99213", "G8482"])   # born Aug 30: 5 months on Feb 28 (no day 30): not eligible
+    claim(con, "y2", "b2", "2023-02-28", ["99213", "G8482"])   # born Aug 28: 6 months on Feb 28: eligible, met
+    run(con, 2023)
+    assert counts(con, "110") == (1, 0, 0, 1, 0)

@@ -9,6 +9,12 @@ CREATE OR REPLACE MACRO m_modifiers_pass(line_mods, modifiers, modifier_exclusio
     AND len(list_intersect(list_distinct(list_filter(line_mods, lambda m: m IN ('1P', '2P', '3P', '8P'))), modifiers))
         = len(list_distinct(list_filter(line_mods, lambda m: m IN ('1P', '2P', '3P', '8P'))));
 
+-- Completed months of age: a month counts once the day of the month of birth is reached (born the 30th is not
+-- a month older on the 28th of February; born 29 February turns a year older on 1 March in other years).
+CREATE OR REPLACE MACRO m_age_months(birth, on_date) AS
+    (year(on_date) - year(birth)) * 12 + (month(on_date) - month(birth))
+    - CASE WHEN day(on_date) < day(birth) THEN 1 ELSE 0 END;
+
 CREATE OR REPLACE MACRO m_pos_pass(pos, places, exclusions) AS
     (len(places) = 0 OR coalesce(list_contains(places, pos), FALSE))
     AND NOT coalesce(list_contains(exclusions, pos), FALSE);
@@ -30,10 +36,10 @@ SELECT h.claim_key, h.measure_id, h.eligibility_option,
 FROM (SELECT DISTINCT claim_key, measure_id, eligibility_option FROM m_proc_hits) h
 JOIN m_elig_opts o USING (measure_id, eligibility_option)
 JOIN m_claims c USING (claim_key)
-WHERE (o.min_age IS NULL OR date_sub('month', c.birth_date, c.dos) >= o.min_age * 12)
+WHERE (o.min_age IS NULL OR m_age_months(c.birth_date, c.dos) >= o.min_age * 12)
   AND (o.max_age IS NULL OR
-       CASE WHEN o.max_age = floor(o.max_age) THEN date_sub('month', c.birth_date, c.dos) < (o.max_age + 1) * 12
-            ELSE date_sub('month', c.birth_date, c.dos) <= o.max_age * 12 END)
+       CASE WHEN o.max_age = floor(o.max_age) THEN m_age_months(c.birth_date, c.dos) < (o.max_age + 1) * 12
+            ELSE m_age_months(c.birth_date, c.dos) <= o.max_age * 12 END)
   AND (o.sex_code IS NULL OR o.sex_code = c.sex_code);
 
 -- Diagnosis roles of candidate options matched against the claim's diagnoses.

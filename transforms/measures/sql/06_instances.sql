@@ -33,24 +33,36 @@ WHERE u.counting_class = 'visit'
 -- Which claim decides: the most advantageous result (patient, procedure, visit, episode, flu season, strata,
 -- second encounter, facility); the most recent date with a result (intermediate outcome); the earliest result
 -- inside the window (30-day episode). Ties: earlier date, then claim_key. The order is packed into one HUGEINT
--- (high bits: no result, date order, rank, date; low 64 bits: claim_key) so one min() picks the claim.
+-- (bits from the top: no result, date order, rank, date; low 64 bits: claim_key) so one min() picks the claim,
+-- and rank, date and claim are read back from it.
 CREATE OR REPLACE TEMP TABLE m_inst_pick AS
-SELECT part_key, inst_part, min(dos) AS instance_date,
-       CAST(min(
-           CAST(((CAST(result IS NULL AS BIGINT) * 262144
+SELECT part_key, inst_part, any_value(level) AS level, any_value(source) AS source, any_value(tin) AS tin,
+       any_value(unit_npi) AS unit_npi, any_value(measure_id) AS measure_id, any_value(stratum) AS stratum,
+       any_value(counting_class) AS counting_class, any_value(person_id) AS person_id, min(dos) AS instance_date,
+       min(CAST(((CAST(result IS NULL AS BIGINT) * 262144
                   + CASE WHEN result IS NULL THEN 0
                          WHEN counting_class = 'patient_intermediate_outcome' THEN 200000 - (dos - DATE '1970-01-01')
                          WHEN counting_class = 'episode_30_day' THEN dos - DATE '1970-01-01'
                          ELSE 0 END) * 16 + result_rank) * 262144 + (dos - DATE '1970-01-01') AS HUGEINT)
-           * CAST('18446744073709551616' AS HUGEINT) + CAST(claim_key AS HUGEINT)
-       ) % CAST('18446744073709551616' AS HUGEINT) AS UBIGINT) AS pick_claim_key
+           * CAST('18446744073709551616' AS HUGEINT) + CAST(claim_key AS HUGEINT)) AS pick
 FROM m_inst_claims
 GROUP BY part_key, inst_part;
 
 CREATE OR REPLACE TEMP TABLE m_instances AS
-SELECT c.level, c.source, c.tin, c.unit_npi AS npi, c.measure_id, c.stratum,
-       c.person_id || CASE WHEN c.inst_part = '' THEN '' ELSE '|' || c.inst_part END AS instance_key,
-       c.counting_class, c.person_id, p.instance_date, c.result,
-       c.claim_id AS decided_by_claim_id, c.dos AS decided_by_date, c.claim_npi AS decided_by_npi
-FROM m_inst_pick p
-JOIN m_inst_claims c ON c.part_key = p.part_key AND c.inst_part = p.inst_part AND c.claim_key = p.pick_claim_key;
+WITH p AS (
+    SELECT *, CAST(pick % CAST('18446744073709551616' AS HUGEINT) AS UBIGINT) AS claim_key,
+           CAST((pick // CAST('18446744073709551616' AS HUGEINT)) // 262144 % 16 AS INTEGER) AS result_rank,
+           DATE '1970-01-01' + CAST((pick // CAST('18446744073709551616' AS HUGEINT)) % 262144 AS INTEGER) AS decided_by_date
+    FROM m_inst_pick
+)
+SELECT p.level, p.source, p.tin, p.unit_npi AS npi, p.measure_id, p.stratum,
+       p.person_id || CASE WHEN p.inst_part = '' THEN '' ELSE '|' || p.inst_part END AS instance_key,
+       p.counting_class, p.person_id, p.instance_date,
+       CASE WHEN p.result_rank = 9 THEN NULL
+            WHEN m.is_inverse THEN ['performance_not_met', 'eligible_population_exception', 'eligible_population_exclusion', 'performance_met'][p.result_rank]
+            ELSE ['performance_met', 'eligible_population_exclusion', 'eligible_population_exception', 'performance_not_met'][p.result_rank]
+       END AS result,
+       c.claim_id AS decided_by_claim_id, p.decided_by_date, c.npi AS decided_by_npi
+FROM p
+JOIN m_measures m USING (measure_id)
+JOIN m_claims c USING (claim_key);
