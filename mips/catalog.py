@@ -136,6 +136,7 @@ Read a table over every published year with DuckDB:
 
     SELECT * FROM read_parquet('out/final_scores/**/*.parquet', hive_partitioning = true);
 
+or with pandas / pyarrow (`pandas.read_parquet('out/final_scores')` reads the hive partitions),
 or open the catalog (`duckdb -readonly out/catalog.duckdb`, or `duckdb.connect('out/catalog.duckdb',
 read_only=True)` from Python), or use `mips sql`:
 
@@ -144,6 +145,8 @@ read_only=True)` from Python), or use `mips sql`:
 A new run of a period replaces that period's partition of every table in one atomic switch
 (other years are untouched); a failed or killed run leaves the previous outputs as they were.
 The same inputs and code give byte-identical data files; only `run_manifest` carries timestamps.
+The partition files are symbolic links (the output folder needs a file system with symlinks, as
+local Linux/macOS disks and NFS have); copy the folder with `cp -rL` to get plain files.
 `table_docs` in the catalog lists the columns below. The catalog stores absolute paths: after
 moving the output folder, the next run (or `python -c "from mips.catalog import build_catalog;
 build_catalog('NEW/PATH')"`) rebuilds it; `mips sql` needs no rebuild.

@@ -106,6 +106,8 @@ def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_
     run_id = run_id or new_run_id()
     lock = PeriodLock(output_root, period.performance_year, run_id).acquire()
     try:
+        for leftover in (output_root / ".work").glob(f"{period.performance_year}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # a killed run's work database (we hold the period)
         work = Path(work_dir or output_root / ".work" / f"{period.performance_year}-{run_id}")
         con = connect(work)
     except BaseException:
@@ -243,6 +245,8 @@ def publish_step(run: PeriodRun) -> Published:
     tables = {spec: f'"{name}"' for name, spec in sorted(run.outputs.items())}
     run.published = publish_period(run.con, run.output_root, run.period.performance_year, tables,
                                    run_id=run.run_id, manifest=manifest, lock=run.lock)
+    # the rejects of an earlier stopped run no longer describe what is published
+    shutil.rmtree(run.output_root / FAILED_RUN_DIR / str(run.period.performance_year), ignore_errors=True)
     return run.published
 
 

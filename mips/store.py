@@ -112,6 +112,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _process_start(pid: int) -> str | None:
+    """Start time of a process (Linux /proc, clock ticks since boot): tells a reused pid from the lock's owner."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
 @dataclass
 class PeriodLock:
     """``<root>/.locks/<PY>.lock``, created exclusively; holds the owner's pid, host and run id.
@@ -129,8 +138,8 @@ class PeriodLock:
 
     def acquire(self) -> "PeriodLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "run_id": self.run_id,
-                           "started_at": _now().isoformat()})
+        body = json.dumps({"pid": os.getpid(), "process_start": _process_start(os.getpid()),
+                           "host": socket.gethostname(), "run_id": self.run_id, "started_at": _now().isoformat()})
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -161,7 +170,11 @@ class PeriodLock:
         if owner.get("host") != socket.gethostname():
             return False  # cannot see that host's processes; an operator decides
         pid = owner.get("pid")
-        return not isinstance(pid, int) or not _pid_alive(pid)
+        if not isinstance(pid, int) or not _pid_alive(pid):
+            return True
+        # the pid runs, but is it still the owner? (pids are reused after a kill and a reboot)
+        started = owner.get("process_start")
+        return started is not None and _process_start(pid) not in (None, started)
 
     def release(self) -> None:
         if self.held:

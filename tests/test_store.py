@@ -264,6 +264,16 @@ def test_lock_of_a_dead_process_is_stale(tmp_path):
     assert not lock_file.exists()
 
 
+def test_lock_of_a_reused_pid_is_stale(tmp_path):
+    # the lock's pid is alive (it is this test's pid) but was started at another time: not the owner
+    lock_file = tmp_path / ".locks" / "2024.lock"
+    lock_file.parent.mkdir(parents=True)
+    lock_file.write_text(json.dumps({"pid": os.getpid(), "process_start": "1", "host": socket.gethostname(),
+                                     "run_id": "before-reboot"}))
+    with period_lock(tmp_path, 2024, "new") as lock:
+        assert json.loads(lock.path.read_text())["process_start"] == store._process_start(os.getpid())
+
+
 @pytest.mark.parametrize("content", ["", "{not json"])
 def test_half_written_lock_file_is_stale(tmp_path, content):
     # a run killed between creating the lock file and writing its pid
