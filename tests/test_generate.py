@@ -341,3 +341,15 @@ def test_encounter_tables_only_with_encounters(tmp_path):
 def test_dates_are_iso(sample):
     first = (sample / "medical_claim.csv").read_text().splitlines()[1].split(",")
     assert date.fromisoformat(first[4]).year == YEAR
+
+
+def test_files_come_out_in_key_order(con):
+    # Rows are written in claim and line order without a sort (see claims._lines_from); a file out
+    # of order would also make the output depend on thread timing.
+    for table, key in [("medical_claim", "claim_id, CAST(claim_line_number AS INTEGER)"),
+                       ("encounter", "encounter_id"), ("condition", "encounter_id, condition_id"),
+                       ("procedure", "encounter_id, CAST(split_part(procedure_id, '-P', 2) AS INTEGER)"),
+                       ("eligibility", "person_id"), ("clinician_roster", "tin, npi")]:
+        out_of_order = rows(con, f"""SELECT count(*) FROM (SELECT ({key}) AS k, lag(({key})) OVER () AS previous FROM {table})
+                                     WHERE k < previous""")[0][0]
+        assert out_of_order == 0, table

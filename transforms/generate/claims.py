@@ -28,8 +28,8 @@ from transforms.generate.rand import Draws
 
 MEASURES_PER_CLINICIAN = 6
 SECOND_CLAIM_SHARE = 0.3
-MAX_ADDITIONAL_PROCEDURES = 2  # the specs list at most one (PY2018-2024)
-MAX_QUALITY_CODES = 5          # the specs list at most two, except PY2019 measure 226 (five)
+MAX_ADDITIONAL_PROCEDURES = 1  # the compiled specs list at most one (PY2018-2024); options needing more are skipped
+MAX_QUALITY_CODES = 2          # the compiled performance options have at most two codes (PY2018-2025)
 # Outcome mix of a claim; "none" (no quality data code: unreported) takes the rest.
 # Cumulative shares, in the result-code order of ``specs.RESULT_CODES`` (met, not met, exclusion, exception).
 OUTCOME_CUTS = (0.45, 0.65, 0.72, 0.80)
@@ -251,8 +251,14 @@ def _line_code_sql(field: str) -> str:
 
 
 def _lines_from(where: str = "TRUE") -> str:
-    # One scan of gen_claim with a per-claim range of line indexes j (0-based); callers order by (claim_seq, j).
-    return f"(SELECT c.*, j FROM gen_claim c CROSS JOIN unnest(range(c.line_count)) u(j) WHERE {where}) c"
+    """Each claim's line indexes j (0-based), in claim and line order.
+
+    A scan of ``gen_claim`` (stored in claim_seq order) with a select-list UNNEST: a streaming
+    projection that keeps the scan's order, so 10 million lines need no sort. (A lateral
+    ``CROSS JOIN unnest(...)`` would be planned as a join and lose the order.) The tests check
+    the files come out sorted.
+    """
+    return f"(SELECT c.*, unnest(range(c.line_count)) AS j FROM gen_claim c WHERE {where}) c"
 
 
 def _diagnosis_columns(count: int) -> list[str]:
@@ -286,7 +292,6 @@ def medical_claim_sql(draws: Draws, max_diagnoses: int = 25) -> str:
                {amount} AS allowed_amount, round(0.8 * {amount}, 2) AS paid_amount,
                1.0 AS service_unit_quantity, 'medicare' AS payer
         FROM {_lines_from("c.population = 'medicare'")}
-        ORDER BY c.claim_seq, j
     """
 
 
@@ -300,7 +305,7 @@ def encounter_sql() -> str:
         SELECT {_encounter_id()} AS encounter_id, c.person_id, {_ENCOUNTER_TYPES} AS encounter_type,
                c.service_date AS encounter_start_date, c.service_date AS encounter_end_date,
                c.place_of_service_code, c.npi AS rendering_npi, c.tin AS billing_tin, c.payer
-        FROM gen_claim c ORDER BY c.claim_seq
+        FROM gen_claim c
     """
 
 
@@ -308,13 +313,14 @@ def condition_sql() -> str:
     """One row per diagnosis of each encounter, in the order the claim lists them."""
     code = _diagnosis_columns(3)
     return f"""
-        SELECT * FROM (
-            SELECT {_encounter_id()} || '-D' || CAST(j + 1 AS VARCHAR) AS condition_id, c.person_id,
-                   {_encounter_id()} AS encounter_id, c.service_date AS recorded_date,
-                   'icd-10-cm' AS source_code_type,
-                   CASE j WHEN 0 THEN {code[0]} WHEN 1 THEN {code[1]} ELSE {code[2]} END AS source_code
-            FROM gen_claim c CROSS JOIN unnest(range(3)) u(j)
-        ) WHERE source_code IS NOT NULL ORDER BY encounter_id, condition_id
+        SELECT {_encounter_id()} || '-D' || CAST(j + 1 AS VARCHAR) AS condition_id, c.person_id,
+               {_encounter_id()} AS encounter_id, c.service_date AS recorded_date,
+               'icd-10-cm' AS source_code_type,
+               CASE j WHEN 0 THEN {code[0]} WHEN 1 THEN {code[1]} ELSE {code[2]} END AS source_code
+        FROM (SELECT c.*, unnest(range(CAST(c.diagnosis IS NOT NULL AS INTEGER)
+                                       + CAST(c.additional_diagnosis IS NOT NULL AS INTEGER)
+                                       + CAST(c.quality_diagnosis IS NOT NULL AS INTEGER))) AS j
+              FROM gen_claim c) c
     """
 
 
@@ -327,5 +333,4 @@ def procedure_sql() -> str:
                {_line_code_sql('code')} AS source_code, {_line_code_sql('modifier')} AS modifier_1, {modifiers},
                c.npi AS practitioner_id
         FROM {_lines_from()}
-        ORDER BY c.claim_seq, j
     """
