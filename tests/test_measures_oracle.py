@@ -124,6 +124,7 @@ class Gen:
         self.spec = oracle.load_spec(year)
         self.b = Builder()
         self.n = 0
+        self.pools: dict = {}
 
     def _id(self, prefix):
         self.n += 1
@@ -222,7 +223,10 @@ class Gen:
             lines.append((c2, r.choice([pos, pos, "11", "23", "02", "21"]), None, []))
         dx = []
         if opt.dx and r.random() < 0.92:
-            dx += r.sample(sorted(opt.dx), k=min(len(opt.dx), r.choice([1, 1, 2])))
+            # mostly from a small per-patient pool, so that claims share diagnoses (episodes of a diagnosis)
+            pool = sorted(opt.dx) if r.random() < 0.3 else self.pools.setdefault(
+                (pid, id(opt)), r.sample(sorted(opt.dx), k=min(len(opt.dx), 3)))
+            dx += r.sample(pool, k=min(len(pool), r.choice([1, 1, 2])))
         if opt.dx_exclusions and r.random() < 0.2:
             dx.append(r.choice(sorted(opt.dx_exclusions)))
         if opt.dx_additional and r.random() < 0.75:
