@@ -1,8 +1,13 @@
 """Time and peak memory of every claims measure of one year on N generated claim lines.
 
     .venv/bin/python benchmarks/bench_measures.py [--lines 10000000] [--year 2023] [--threads 2]
+    .venv/bin/python benchmarks/bench_measures.py --end-to-end [--lines 10000000] [--year 2023]
 
-Claim lines are generated inside DuckDB from the year's compiled claims specification (4 lines per claim:
+--end-to-end: `mips generate` writes Parquet claims and eligibility (once per size/year, under benchmarks/work/),
+then a fresh process ingests and validates them (transforms.ingest, file-backed work database as in `mips run`)
+and computes the measures; prints each step's time and the child's peak memory.
+
+Default mode: claim lines are generated inside DuckDB from the year's compiled claims specification (4 lines per claim:
 two procedure codes of the year's eligibility options, two quality data codes; three diagnoses per claim drawn
 from the options' diagnosis codes; 500 clinicians in 50 TINs; one patient per ~10 claims), then
 ``compute_measures`` runs for claims at both levels. Prints generation time, measure time, rows and the peak
@@ -31,9 +36,9 @@ from transforms.reference import attach_reference  # noqa: E402
 def generate(con: duckdb.DuckDBPyConnection, lines: int, year: int) -> None:
     con.execute(f"""
         CREATE TEMP TABLE bench_codes AS SELECT
-          (SELECT list(DISTINCT code) FROM ref.claims_eligibility_codes WHERE performance_year = {year} AND code_role = 'procedure') AS procs,
-          (SELECT list(DISTINCT code) FROM ref.claims_eligibility_codes WHERE performance_year = {year} AND code_role = 'diagnosis') AS dxs,
-          (SELECT list(DISTINCT code) FROM ref.claims_performance_codes WHERE performance_year = {year} AND code_kind = 'procedure') AS qdcs
+          (SELECT list(DISTINCT code ORDER BY code) FROM ref.claims_eligibility_codes WHERE performance_year = {year} AND code_role = 'procedure') AS procs,
+          (SELECT list(DISTINCT code ORDER BY code) FROM ref.claims_eligibility_codes WHERE performance_year = {year} AND code_role = 'diagnosis') AS dxs,
+          (SELECT list(DISTINCT code ORDER BY code) FROM ref.claims_performance_codes WHERE performance_year = {year} AND code_kind = 'procedure') AS qdcs
     """)
     n_claims = max(1, lines // 4)
     dx_cols = ", ".join(
@@ -70,13 +75,63 @@ def generate(con: duckdb.DuckDBPyConnection, lines: int, year: int) -> None:
     """)
 
 
+WORK = PROJECT_ROOT / "benchmarks" / "work"
+
+CHILD = r"""
+import json, resource, sys, time
+from datetime import date
+from pathlib import Path
+from mips.db import connect
+from transforms import ingest
+from transforms.measures import compute_measures
+from transforms.reference import attach_reference
+data, work, year = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+con = connect(work)
+t0 = time.perf_counter()
+ingest.ingest_inputs(con, {"medical_claim": data / "medical_claim.parquet", "eligibility": data / "eligibility.parquet"})
+t1 = time.perf_counter()
+attach_reference(con)
+compute_measures(con, performance_year=year, period_start=date(year, 1, 1), period_end=date(year, 12, 31))
+t2 = time.perf_counter()
+print(json.dumps({"ingest_s": t1 - t0, "measures_s": t2 - t1,
+                  "lines": con.execute("SELECT count(*) FROM medical_claim").fetchone()[0],
+                  "results": con.execute("SELECT count(*) FROM measure_results").fetchone()[0],
+                  "instances": con.execute("SELECT count(*) FROM measure_instances").fetchone()[0],
+                  "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024}))
+"""
+
+
+def end_to_end(lines: int, year: int) -> int:
+    import json
+    import subprocess
+
+    data = WORK / f"measures-{year}-{lines}"
+    if not (data / "medical_claim.parquet").exists():
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mips.cli", "generate", "--performance-year", str(year),
+                        "--claim-lines", str(lines), "--format", "parquet", "--no-encounters", "--output", str(data)],
+                       check=True, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
+        print(f"mips generate: {lines:,} claim lines in {time.perf_counter() - t:.1f} s ({data})")
+    out = subprocess.run([sys.executable, "-c", CHILD, str(data), str(WORK / "measures-run"), str(year)],
+                         check=True, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"PY{year} end to end on {r['lines']:,} accepted claim lines: ingest + validation {r['ingest_s']:.1f} s, "
+          f"measures {r['measures_s']:.1f} s, total {r['ingest_s'] + r['measures_s']:.1f} s; "
+          f"{r['results']:,} measure_results rows, {r['instances']:,} measure_instances rows; "
+          f"peak resident memory {r['peak_rss_gib']:.2f} GiB")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--year", type=int, default=2023)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="3GB", help="DuckDB memory_limit (spills to disk beyond it)")
+    parser.add_argument("--end-to-end", action="store_true", help="mips generate files, then ingest + measures")
     args = parser.parse_args(argv)
+    if args.end_to_end:
+        return end_to_end(args.lines, args.year)
     con = duckdb.connect()
     con.execute(f"SET threads = {args.threads}; SET memory_limit = '{args.memory_limit}'; "
                 "SET preserve_insertion_order = false")
