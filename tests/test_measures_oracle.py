@@ -303,10 +303,19 @@ class Gen:
         return self.b
 
 
+# Engine discrepancies already recorded by an xfail test below, left out of the random comparison so that the
+# random sets keep checking everything else: {year: {(measure_id, stratum)}}.
+KNOWN_ENGINE_BUGS = {
+    # test_226_intervention_stratum_needs_g9902_when_the_file_drops_it
+    2021: {("226", "overall")}, 2022: {("226", "overall")}, 2025: {("226", "performance")},
+}
+
+
 def assert_same(b: Builder, year, start=None, end=None):
     eng = b.engine(year, start, end)
     ora = b.oracle(year, start, end)
-    d = diff(eng, ora)
+    known = KNOWN_ENGINE_BUGS.get(year, set())
+    d = [x for x in diff(eng, ora) if (x[0][3], x[0][4]) not in known]
     assert not d, f"{len(d)} differing rows of {len(ora)} (oracle) / {len(eng)} (engine):\n" + "\n".join(map(str, d[:30]))
     return ora
 
@@ -550,3 +559,22 @@ def test_age_in_completed_months_at_month_end_2022():
     b.claim("c3", "p3", "2022-02-28", ["70490"])
     expect(b, 2022, "110", {"individual": (1, 0, 0, 1, 0)})
     expect(b, 2022, "406", {"individual": None})
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: 226 intervention stratum counts every screened visit in PY2021, "
+                                       "PY2022 and PY2025, whose files dropped the G9902 additionalProcedureCodes "
+                                       "(spec Known defects: the intervention stratum needs its code on the claim)")
+@pytest.mark.parametrize("year,stratum", [(2021, "overall"), (2022, "overall"), (2025, "performance")])
+def test_226_intervention_stratum_needs_g9902_when_the_file_drops_it(year, stratum):
+    # spec Known defects: 226's strata are screening, intervention (needs the intervention code on the claim) and
+    # overall.  PY2018-2020 and PY2023-2024 files require G9902 (tobacco user identified) on the claim for the
+    # intervention stratum (additionalProcedureCodes); PY2021, PY2022 and PY2025 files lost that requirement, so the
+    # rule has to be applied by the engine, as the modifier convention is.
+    # p1: visit + G9903 (screened, non-user): screening stratum only.  p2: visit + G9902 + G9906 (user, intervention
+    # given): intervention stratum met.  Intervention stratum expected (1, 0, 0, 1, 0): p1 is not in it.
+    b = Builder()
+    b.person("p1", "1960-01-01")
+    b.person("p2", "1960-01-01")
+    b.claim("c1", "p1", f"{year}-02-01", ["99213", "G9903"])
+    b.claim("c2", "p2", f"{year}-02-01", ["99213", "G9902", "G9906"])
+    expect(b, year, "226", {("individual", T1, N1, stratum): (1, 0, 0, 1, 0)})

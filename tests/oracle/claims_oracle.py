@@ -148,6 +148,11 @@ def load_spec(performance_year: int, root: Path = SHARED_REFERENCE) -> dict:
         strata = []
         if cls == "strata":
             groups = sorted({e.group for e in elig})
+            # spec Known defects: 226's intervention stratum (the second) needs the intervention-qualifying code
+            # G9902 on the claim; the PY2021, PY2022 and PY2025 files dropped its additionalProcedureCodes
+            for e in elig:
+                if e.group == groups[1] and not e.additional:
+                    e.additional = [Entry("G9902")]
             names = [s.get("name") for s in md.get("strata") or ()]
             strata = list(zip(groups, names))
         measures[mid] = Measure(mid, bool(md.get("isInverse")), cls, elig, perf, strata)
