@@ -3,7 +3,9 @@
 Compiled by ``mips.reference_compiler.claims_spec.compile_claims_spec`` from CMS's
 ``claims-single-source/qpp-single-source-<PY>.json`` (PY2018-2025) plus two small hand-authored project tables
 under ``data/claims_spec/`` (the counting class per measure, from ``claims-measure-logic.md`` "Counting classes",
-and the measure-226 performance options of PY2018-2020, whose source shape is defective).
+the measure-226 performance options of PY2018-2020, whose source shape is defective, and
+``eligibility_code_additions.csv``: codes a source file dropped from an eligibility option, such as 226's
+intervention-stratum G9902 in PY2021, 2022 and 2025).
 
 Conventions shared by every table here:
 - ICD-10-CM codes are stored WITHOUT the dot ('E11.9' -> 'E119'), like the validated inputs.

@@ -344,3 +344,17 @@ def test_110_2023_age_in_completed_months_at_month_end():
     claim(con, "y2", "b2", "2023-02-28", ["99213", "G8482"])   # born Aug 28: 6 months on Feb 28: eligible, met
     run(con, 2023)
     assert counts(con, "110") == (1, 0, 0, 1, 0)
+
+
+def test_226_2025_intervention_stratum_needs_g9902_although_the_file_dropped_it():
+    # spec Known defects: the intervention stratum needs its code on the claim; PY2025's file lost the G9902
+    # additionalProcedureCodes that PY2023 lists, restored by data/claims_spec/eligibility_code_additions.csv.
+    con = new_db()
+    person(con, "p1", "1960-01-01")
+    person(con, "p2", "1960-01-01")
+    claim(con, "t1", "p1", "2025-02-01", ["99213", "G9903"])            # non-user: 'reporting' stratum only
+    claim(con, "t2", "p2", "2025-02-01", ["99213", "G9902", "G9906"])   # user + intervention: 'performance' met
+    run(con, 2025)
+    assert counts(con, "226", stratum="reporting") == (2, 0, 0, 2, 0)
+    assert counts(con, "226", stratum="performance") == (1, 0, 0, 1, 0)
+    assert counts(con, "226", stratum="combinedPopulations") == (2, 0, 0, 0, 0)

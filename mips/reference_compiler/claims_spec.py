@@ -2,7 +2,8 @@
 
 Reads ``<source>/claims-single-source/qpp-single-source-<PY>.json`` (PY2018-2025), ``<source>/measures/<PY>/
 measures-data.json`` (inverse, high-priority, type, strata names) and the project's hand-authored tables in
-``data/claims_spec/`` (counting class per measure; measure-226 performance options of PY2018-2020). Writes one
+``data/claims_spec/`` (counting class per measure; measure-226 performance options of PY2018-2020; codes the
+source files dropped from an eligibility option, e.g. 226's intervention G9902 in PY2021, 2022 and 2025). Writes one
 zstd Parquet file per table, rows in key order, so the same source gives the same bytes.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mips.errors import PipelineError
 from mips.paths import DATA_DIR
 from schemas.reference_claims import (
     CLAIMS_ELIGIBILITY_CODES, CLAIMS_ELIGIBILITY_OPTIONS, CLAIMS_MEASURES, CLAIMS_PERFORMANCE_CODES,
-    CLAIMS_PERFORMANCE_OPTIONS, CLAIMS_SPEC_TABLES, COUNTING_CLASSES, PERFORMANCE_RESULTS,
+    CLAIMS_PERFORMANCE_OPTIONS, CLAIMS_SPEC_TABLES, COUNTING_CLASSES, ELIGIBILITY_CODE_ROLES, PERFORMANCE_RESULTS,
 )
 from schemas.tables import TableSpec
 
@@ -84,6 +85,12 @@ def build_records(source: Path, years=YEARS, spec_dir: Path = CLAIMS_SPEC_DIR) -
             raise PipelineError(f"performance_option_overrides.csv: unknown result {r['performance_result']!r}")
         overrides.setdefault((int(r["performance_year"]), r["measure_id"]), []).append(r)
 
+    additions: dict[tuple[int, str, int], list[dict]] = {}
+    for r in _read_csv(spec_dir / "eligibility_code_additions.csv"):
+        if r["code_role"] not in ELIGIBILITY_CODE_ROLES:
+            raise PipelineError(f"eligibility_code_additions.csv: unknown code role {r['code_role']!r}")
+        additions.setdefault((int(r["performance_year"]), r["measure_id"], int(r["eligibility_option"])), []).append(r)
+
     out: dict[str, list[dict]] = {t.name: [] for t in CLAIMS_SPEC_TABLES}
     for year in years:
         path = source / "claims-single-source" / f"qpp-single-source-{year}.json"
@@ -115,8 +122,11 @@ def build_records(source: Path, years=YEARS, spec_dir: Path = CLAIMS_SPEC_DIR) -
                     "diagnosis_exclusion": [{"code": _dx(c)} for c in e.get("diagnosisExclusionCodes") or []],
                     "additional_diagnosis": [{"code": _dx(c)} for c in e.get("additionalDiagnosisCodes") or []],
                     "procedure": e.get("procedureCodes") or [],
-                    "additional_procedure": e.get("additionalProcedureCodes") or [],
+                    "additional_procedure": list(e.get("additionalProcedureCodes") or []),
                 }
+                for r in additions.get((year, mid, opt), []):  # project corrections of defective source options
+                    if all(c["code"] != r["code"] for c in roles[r["code_role"]]):
+                        roles[r["code_role"]].append({"code": r["code"]})
                 sex = e.get("sexCode")
                 out["claims_eligibility_options"].append({
                     "performance_year": year, "measure_id": mid, "eligibility_option": opt,

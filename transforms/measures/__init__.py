@@ -43,9 +43,8 @@ _EMPTY = {
 _FACILITY_UNION = """
 UNION ALL
 -- facility: one instance per facility event with an eligible claim of the unit inside the event's window
-SELECT u.part_key, u.level, u.source, u.tin, u.unit_npi, u.measure_id, u.stratum, u.counting_class, u.person_id,
-       u.claim_key, u.claim_id, u.claim_npi, u.dos, f.event_type || '|' || strftime(f.event_date, '%Y-%m-%d'),
-       u.result, u.result_rank
+SELECT u.part_key, u.level, u.measure_id, u.stratum, u.counting_class, u.claim_key, u.dos,
+       f.event_type || '|' || strftime(f.event_date, '%Y-%m-%d'), u.result_rank
 FROM m_unit_claims u
 JOIN m_measures m ON m.measure_id = u.measure_id
 JOIN (SELECT DISTINCT person_id, event_type, CAST(event_date AS DATE) AS event_date FROM facility_event) f
@@ -56,12 +55,13 @@ WHERE u.counting_class = 'facility'"""
 _NOT_COMPUTED_UNION = """
 UNION ALL
 -- facility measures without the facility_event input: say so instead of reporting zeros
-SELECT {performance_year}, DATE '{period_start}', DATE '{period_end}', u.source, u.level, u.tin, u.unit_npi,
+SELECT {performance_year}, DATE '{period_start}', DATE '{period_end}', u.source, u.level, u.tin, u.npi,
        u.measure_id, u.stratum, CASE u.source WHEN 'claims' THEN 'claims' ELSE 'registry' END,
        m.is_inverse, m.is_high_priority, m.measure_type,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FALSE,
        'needs facility events (' || m.facility_event_type || '): no facility_event input given'
-FROM (SELECT DISTINCT source, level, tin, unit_npi, measure_id, stratum FROM m_unit_claims WHERE counting_class = 'facility') u
+FROM (SELECT DISTINCT u.level, c.source, c.tin, CASE WHEN u.level = 'individual' THEN c.npi END AS npi, u.measure_id, u.stratum
+      FROM m_unit_claims u JOIN m_claims c USING (claim_key) WHERE u.counting_class = 'facility') u
 JOIN m_measures m USING (measure_id)"""
 
 _WORK_TABLES = (

@@ -1,10 +1,8 @@
 -- Counting levels: individual = TIN + rendering NPI; group = TIN, with instances re-formed over all the TIN's
--- claims (the claim rows are repeated with unit_npi NULL). part_key names one patient inside one
--- (level, source, unit, measure, stratum): a 64-bit hash used only to chain episodes and windows.
+-- claims (each claim result is repeated per level). part_key names one patient inside one
+-- (level, source, unit, measure, stratum): a 64-bit hash, so later steps group on one integer.
 CREATE OR REPLACE TEMP TABLE m_unit_claims AS
-SELECT v.level, c.source, c.tin, CASE WHEN v.level = 'individual' THEN c.npi END AS unit_npi,
-       c.npi AS claim_npi, c.claim_id, r.claim_key, c.person_id, c.dos, r.measure_id, r.stratum, m.counting_class,
-       r.result, r.result_rank,
+SELECT v.level, r.claim_key, c.person_id, c.dos, r.measure_id, r.stratum, m.counting_class, r.result, r.result_rank,
        hash(v.level, c.source, c.tin, CASE WHEN v.level = 'individual' THEN c.npi END, r.measure_id, r.stratum, c.person_id) AS part_key
 FROM m_claim_results r
 JOIN m_claims c USING (claim_key)
