@@ -6,6 +6,9 @@ run's markdown artifact carry counts, file names, measure ids, TINs and NPIs onl
 """
 from __future__ import annotations
 
+import logging
+import os
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Literal, Optional
@@ -40,54 +43,59 @@ def transient_io(task, task_run, state) -> bool:
     return False
 
 
+# Runs in progress in this process, by run id. Tasks get the id, not the run: the run holds a DuckDB
+# connection, which must not be kept or serialised by Prefect (task parameters and results).
+_ACTIVE: dict[str, PeriodRun] = {}
+
+def _step(step, run_id: str, *args):
+    """Call a plain step on the run; its error goes on without the library's frames (they hold the
+    DuckDB connection, which Prefect would keep alive in the failed state)."""
+    try:
+        return step(_ACTIVE[run_id], *args)
+    except Exception as error:
+        raise error.with_traceback(None) from None
+
+
 _IO_RETRIES = dict(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=transient_io)
 
 
-@task(name="start", cache_policy=NO_CACHE)
-def start_task(period: Period, files: dict[str, Path], output: Path, parameters: dict) -> PeriodRun:
-    run = start_run(period, files, output, parameters=parameters)
-    get_run_logger().info("run %s holds performance year %s; %d input file(s)", run.run_id,
-                          period.performance_year, len(files))
-    return run
-
-
 @task(name="input checksums", cache_policy=NO_CACHE, **_IO_RETRIES)
-def provenance_task(run: PeriodRun) -> None:
-    inputs = input_provenance(run)
+def provenance_task(run_id: str) -> None:
+    inputs = _step(input_provenance, run_id)
     get_run_logger().info("checksummed %d file(s), %d bytes", len(inputs), sum(i["bytes"] for i in inputs))
 
 
 @task(name="ingest", cache_policy=NO_CACHE, **_IO_RETRIES)
-def ingest_task(run: PeriodRun) -> None:
+def ingest_task(run_id: str) -> None:
     logger = get_run_logger()
-    for r in ingest_step(run):
+    for r in _step(ingest_step, run_id):
         logger.info("%s (%s): %d rows, %d accepted, %d rejected", r.source_file, r.table_name, r.input_rows,
                     r.accepted_rows, r.rejected_rows)
-    for table, rule, count, _ in run.warnings:
+    for table, rule, count, _ in _ACTIVE[run_id].warnings:
         logger.warning("%s: %s: %d", table, rule, count)
 
 
 @task(name="validate", cache_policy=NO_CACHE)
-def validate_task(run: PeriodRun, max_rejected_percent: float) -> None:
-    counts = validate_step(run, max_rejected_percent)
+def validate_task(run_id: str, max_rejected_percent: float) -> None:
+    counts = _step(validate_step, run_id, max_rejected_percent)
     get_run_logger().info("ingest tables: %s", _fmt(counts))
 
 
 @task(name="measures", cache_policy=NO_CACHE)
-def measures_task(run: PeriodRun, sources: list[str], levels: list[str]) -> None:
-    counts = measures_step(run, sources, levels)
+def measures_task(run_id: str, sources: list[str], levels: list[str]) -> None:
+    counts = _step(measures_step, run_id, sources, levels)
     get_run_logger().info("measures: %s", _fmt(counts) or "skipped")
 
 
 @task(name="scores", cache_policy=NO_CACHE)
-def scores_task(run: PeriodRun) -> None:
-    counts = scores_step(run)
+def scores_task(run_id: str) -> None:
+    counts = _step(scores_step, run_id)
     get_run_logger().info("scores: %s", _fmt(counts) or "skipped")
 
 
 @task(name="publish", cache_policy=NO_CACHE, **_IO_RETRIES)
-def publish_task(run: PeriodRun) -> None:
-    published = publish_step(run)
+def publish_task(run_id: str) -> None:
+    published = _step(publish_step, run_id)
     get_run_logger().info("published performance year %s (%s)", published.performance_year, _fmt(published.rows))
 
 
@@ -136,14 +144,16 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
     levels = list(levels or LEVELS)
     parameters = run_parameters(sources, levels, max_rejected_percent)
     files = resolve_inputs(year, input_dir, inputs)
-    run = start_task(period, files, Path(output), parameters)
+    run = start_run(period, files, Path(output), parameters=parameters)
+    _ACTIVE[run.run_id] = run
+    logger.info("run %s holds performance year %s; %d input file(s)", run.run_id, year, len(files))
     try:
-        provenance_task(run)
-        ingest_task(run)
-        validate_task(run, max_rejected_percent)
-        measures_task(run, sources, levels)
-        scores_task(run)
-        publish_task(run)
+        provenance_task(run.run_id)
+        ingest_task(run.run_id)
+        validate_task(run.run_id, max_rejected_percent)
+        measures_task(run.run_id, sources, levels)
+        scores_task(run.run_id)
+        publish_task(run.run_id)
         report = report_of(run)
         create_markdown_artifact(key=f"mips-run-{year}", markdown=report.markdown,
                                  description=f"MIPS performance year {year}: inputs, outputs, data completeness, scores")
@@ -156,19 +166,47 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
         logger.error("run %s failed; the published outputs of %s are unchanged", run.run_id, year)
         raise
     finally:
+        _ACTIVE.pop(run.run_id, None)
         finish_run(run)
+
+
+@contextmanager
+def console_logs(shown: bool):
+    """Hide Prefect's console output (not the logs sent to the server) while a command prints its own
+    summary: a failed run must end in the command's one-line error, not in Prefect's traceback.
+    Afterwards the console shows Prefect's warnings only, for the rest of the process."""
+    if shown:
+        yield
+        return
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)]
+    handlers = {h for lg in loggers for h in getattr(lg, "handlers", []) if isinstance(h, PrefectConsoleHandler)}
+    levels = {h: h.level for h in handlers}
+    for handler in handlers:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        # back to warnings only, not to INFO: the temporary server's "Stopping" line comes at exit
+        for handler, level in levels.items():
+            handler.setLevel(max(level, logging.WARNING))
 
 
 def run_period_flow(*, performance_year: int, files: dict[str, Path], output_root: Path,
                     period_start: date | None = None, period_end: date | None = None,
                     sources: list[str] | None = None, levels: list[str] | None = None,
-                    max_rejected_percent: float = 5.0) -> RunReport:
+                    max_rejected_percent: float = 5.0, show_prefect_logs: bool = False) -> RunReport:
     """`mips run` through Prefect: the period flow with explicit files (no server needed; Prefect
-    starts a temporary one unless PREFECT_API_URL points at a server, where the run then shows)."""
-    return period_flow(performance_year=performance_year, output=str(output_root),
-                       inputs={name: str(path) for name, path in files.items()}, period_start=period_start,
-                       period_end=period_end, sources=sources, levels=levels,
-                       max_rejected_percent=max_rejected_percent)
+    starts a temporary one unless PREFECT_API_URL points at a server, where the run then shows).
+    Raises the flow's error (a PipelineError for user problems) like the plain steps do."""
+    # no telemetry from a temporary server (it logs an error on machines without internet)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    with console_logs(show_prefect_logs):
+        return period_flow(performance_year=performance_year, output=str(output_root),
+                           inputs={name: str(path) for name, path in files.items()}, period_start=period_start,
+                           period_end=period_end, sources=sources, levels=levels,
+                           max_rejected_percent=max_rejected_percent)
 
 
 @flow(name="mips-backfill", validate_parameters=True)

@@ -121,6 +121,7 @@ def finish_run(run: PeriodRun) -> None:
     """Close and remove the work database, release the lock (always, also after a failure)."""
     try:
         run.con.close()
+        run.con = None  # drop the closed connection now (a failed run's traceback may outlive the run)
     finally:
         shutil.rmtree(run.work_dir, ignore_errors=True)
         run.lock.release()

@@ -258,6 +258,20 @@ def test_period_flow_end_to_end_with_artifact(prefect_harness, inputs, tmp_path)
     assert read_manifest(tmp_path, 2024)["parameters"]["levels"] == ["individual", "group"]
 
 
+def test_run_period_flow_fails_with_the_one_line_error_and_no_prefect_traceback(prefect_harness, inputs, tmp_path,
+                                                                               capfd):
+    from flows.period import run_period_flow
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(PipelineError, match="empty.csv: is empty"):
+        run_period_flow(performance_year=2024, files={"medical_claim": empty, "eligibility": inputs["eligibility"]},
+                        output_root=tmp_path / "out")
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Encountered exception" not in err
+    assert not (tmp_path / "out" / ".locks" / "2024.lock").exists()
+
+
 def test_backfill_runs_years_in_turn_and_names_the_failures(prefect_harness, tmp_path):
     from flows.period import backfill_flow
 
