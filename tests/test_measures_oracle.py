@@ -310,11 +310,8 @@ class Gen:
 
 
 # Engine discrepancies already recorded by an xfail test below, left out of the random comparison so that the
-# random sets keep checking everything else: {year: {(measure_id, stratum)}}.
-KNOWN_ENGINE_BUGS = {
-    # test_226_intervention_stratum_needs_g9902_when_the_file_drops_it
-    2021: {("226", "overall")}, 2022: {("226", "overall")}, 2025: {("226", "performance")},
-}
+# random sets keep checking everything else: {year: {(measure_id, stratum)}}.  Empty: both found so far are fixed.
+KNOWN_ENGINE_BUGS: dict = {}
 
 
 def assert_same(b: Builder, year, start=None, end=None):
@@ -571,11 +568,9 @@ def test_age_in_completed_months_at_month_end_2022():
     expect(b, 2022, "406", {"individual": None})
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: 226 intervention stratum counts every screened visit in PY2021, "
-                                       "PY2022 and PY2025, whose files dropped the G9902 additionalProcedureCodes "
-                                       "(spec Known defects: the intervention stratum needs its code on the claim)")
 @pytest.mark.parametrize("year,stratum", [(2021, "overall"), (2022, "overall"), (2025, "performance")])
 def test_226_intervention_stratum_needs_g9902_when_the_file_drops_it(year, stratum):
+    # Found by the oracle (engine followed the files; fixed in 3db9ba2).
     # spec Known defects: 226's strata are screening, intervention (needs the intervention code on the claim) and
     # overall.  PY2018-2020 and PY2023-2024 files require G9902 (tobacco user identified) on the claim for the
     # intervention stratum (additionalProcedureCodes); PY2021, PY2022 and PY2025 files lost that requirement, so the
