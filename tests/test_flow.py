@@ -152,19 +152,22 @@ def test_no_patient_identifiers_in_summary_manifest_or_report(first_run):
         assert person not in text and birth not in text
 
 
-def test_two_runs_of_the_same_inputs_give_identical_rows(first_run, inputs, tmp_path):
-    """Reproducible: every data table (the manifest aside) has the same rows, types and order, and
-    the very same Parquet bytes, when the same inputs are run again into another folder."""
-    out, first = first_run
-    second = run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path)
-    assert second.rows == first.rows
+def test_two_runs_of_the_same_inputs_give_identical_rows(tmp_path):
+    """Reproducible: two runs of the bundled sample into two folders give every data table (the
+    manifest aside) with the same rows, types and order, and the very same Parquet bytes."""
+    from mips.paths import SAMPLE_DIR
+
+    files = find_inputs(SAMPLE_DIR)
+    first = run_period_steps(performance_year=2024, files=files, output_root=tmp_path / "one")
+    second = run_period_steps(performance_year=2024, files=files, output_root=tmp_path / "two")
+    assert second.rows == first.rows and first.rows["measure_instances"] > 1000
     for name in first.rows:
         if name == "run_manifest":
             continue
-        a = (out / name / "performance_year=2024" / "data.parquet").resolve()
-        b = (tmp_path / name / "performance_year=2024" / "data.parquet").resolve()
-        assert duckdb.sql(f"DESCRIBE SELECT * FROM '{a}'").fetchall() == duckdb.sql(f"DESCRIBE SELECT * FROM '{b}'").fetchall()
-        assert duckdb.sql(f"SELECT * FROM '{a}'").fetchall() == duckdb.sql(f"SELECT * FROM '{b}'").fetchall(), name
+        a, b = (tmp_path / run / name / "performance_year=2024" / "data.parquet" for run in ("one", "two"))
+        assert duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{a}', hive_partitioning = false)").fetchall() == \
+            duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{b}', hive_partitioning = false)").fetchall()
+        assert table(tmp_path / "one", name) == table(tmp_path / "two", name), name
         assert a.read_bytes() == b.read_bytes(), name
 
 
@@ -240,19 +243,34 @@ def test_period_defaults_to_the_whole_year():
 
 # ---------------------------------------------------------------- through Prefect (few: each run costs seconds)
 
-def test_period_flow_end_to_end_with_artifact(prefect_harness, inputs, tmp_path):
+def test_period_flow_end_to_end_on_the_bundled_sample_with_artifact(prefect_harness, tmp_path):
+    """The quick start's data through the flow: 10 files, ~2% deliberately bad claim rows (under the
+    5% threshold, so the run publishes), every step's tables, the artifact without patient ids."""
     from prefect.client.orchestration import get_client
 
     from flows.period import period_flow
+    from mips.paths import SAMPLE_DIR
 
-    report = period_flow(performance_year=2024, output=str(tmp_path), input_dir=str(inputs["medical_claim"].parent))
-    assert report.rows["final_scores"] == len(table(tmp_path, "final_scores"))
+    report = period_flow(performance_year=2024, output=str(tmp_path), input_dir=str(SAMPLE_DIR))
+    assert len(report.ingest) == 10
+    assert all(r.input_rows == r.accepted_rows + r.rejected_rows for r in report.ingest)
+    rejected = sum(r.rejected_rows for r in report.ingest)
+    assert 0 < rejected < 0.05 * sum(r.input_rows for r in report.ingest)
+    # a rejected row can fail several rules: one rejects row per rule, one rejected row per (file, row)
+    assert duckdb.sql(f"SELECT count(*) FROM (SELECT DISTINCT source_file, row_number FROM read_parquet("
+                      f"'{tmp_path}/rejects/**/*.parquet'))").fetchall() == [(rejected,)]
+    for name, rows in report.rows.items():
+        assert len(table(tmp_path, name)) == rows, name
+    assert report.rows["measure_results"] > 0 and report.rows["final_scores"] > 0
     # Artifact.get sends null filters that this Prefect/FastAPI pair rejects (422), so ask the API directly
     with get_client(sync_client=True) as client:
         found = client._client.post("/artifacts/filter", json={"artifacts": {"key": {"any_": ["mips-run-2024"]}},
                                                                "limit": 1, "offset": 0}).json()
     markdown = found[0]["data"]
-    assert "Measures below data completeness" in markdown and "PERSONA" not in markdown
+    assert "Measures below data completeness" in markdown and "Final scores by TIN" in markdown
+    persons = duckdb.sql(f"SELECT DISTINCT person_id FROM read_csv('{SAMPLE_DIR}/eligibility.csv', all_varchar = true)"
+                         ).fetchall()
+    assert len(persons) > 100 and not [p for (p,) in persons if p and p in markdown]
     assert (tmp_path / "catalog.duckdb").exists()
     # the manifest records the flow's parameters
     assert read_manifest(tmp_path, 2024)["parameters"]["levels"] == ["individual", "group"]
