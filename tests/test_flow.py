@@ -199,6 +199,49 @@ def test_rejection_threshold_stops_the_run_and_keeps_the_previous_outputs(tmp_pa
     assert report.rows["rejects"] == 1 and not (work / "_failed_run" / "2024").exists()
 
 
+KILLED_RUN = """
+import sys, time
+from pathlib import Path
+from mips import store
+from mips.period import run_period_steps
+def pause(version):
+    print("WRITTEN", flush=True)  # every table written and checked, not yet switched in
+    time.sleep(600)
+store._before_switch = pause
+run_period_steps(performance_year=2024, output_root=Path(sys.argv[1]),
+                 files={"medical_claim": Path(sys.argv[2]), "eligibility": Path(sys.argv[3])})
+"""
+
+
+def test_a_period_run_killed_before_the_switch_leaves_the_previous_outputs(inputs, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path)
+    before = {name: table(tmp_path, name) for name in ("measure_results", "final_scores", "run_manifest")}
+    # a second run with one claim line fewer, killed (SIGKILL) between writing its version and the switch
+    fewer = make_inputs(tmp_path / "fewer")
+    fewer["medical_claim"].write_text("\n".join(fewer["medical_claim"].read_text().splitlines()[:-1]) + "\n")
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(tmp_path), str(fewer["medical_claim"]),
+                             str(fewer["eligibility"])], cwd=Path(__file__).resolve().parents[1],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "WRITTEN", proc.stderr.read()
+        with pytest.raises(PeriodLocked):  # meanwhile a concurrent run is refused
+            run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert {name: table(tmp_path, name) for name in before} == before
+    with duckdb.connect(str(tmp_path / "catalog.duckdb"), read_only=True) as catalog:
+        assert catalog.execute("SELECT count(*) FROM measure_results").fetchall() == [(len(before["measure_results"]),)]
+    # the next run takes over the dead run's lock and cleans its work folder and version
+    run_period_steps(performance_year=2024, files=fewer, output_root=tmp_path)
+    assert read_manifest(tmp_path, 2024)["inputs"][0]["input_rows"] == 4
+    assert not list((tmp_path / ".work").iterdir())
+
+
 def test_a_concurrent_run_of_the_period_is_refused(inputs, tmp_path):
     with period_lock(tmp_path, 2024, "nightly-run"):
         with pytest.raises(PeriodLocked, match="performance year 2024 is already being run.*run nightly-run"):
