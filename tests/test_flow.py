@@ -406,3 +406,27 @@ def test_mips_backfill_refuses_a_reversed_range(capsys):
 
     assert main(["backfill", "2025", "2019", "--input-dir", "x"]) == 2
     assert "the last year (2019) is before the first (2025)" in capsys.readouterr().err
+
+
+class _FailedState:
+    def __init__(self, error):
+        self.error = error
+
+    def result(self):
+        raise self.error
+
+
+@pytest.mark.parametrize("error, retried", [
+    (OSError(5, "Input/output error"), True),              # a flaky disk or network share: try again
+    (TimeoutError("share did not answer"), True),          # an OSError too
+    (FileNotFoundError(2, "No such file"), False),         # will not appear by waiting
+    (PermissionError(13, "Permission denied"), False),
+    (PipelineError("claims.csv: is empty (0 bytes)"), False),  # the user's to fix
+    (ValueError("bug"), False),
+])
+def test_only_transient_io_errors_are_retried(error, retried):
+    from flows.period import ingest_task, provenance_task, publish_task, transient_io, validate_task
+
+    assert transient_io(None, None, _FailedState(error)) is retried
+    assert ingest_task.retries == provenance_task.retries == publish_task.retries == 2
+    assert not validate_task.retries  # a rejected-rows stop is not transient
