@@ -76,27 +76,30 @@ def build_pick_tables(con: duckdb.DuckDBPyConnection) -> int:
 def _episodes_sql(population: str, count: int, n_measures: int, draws: Draws) -> str:
     per = min(MEASURES_PER_CLINICIAN, n_measures)
     d = draws
-    key = f"{POPULATIONS[population]}, e"
+    base = "episode_hash"
     return f"""
-        WITH e AS (
-            SELECT e, {d.integer('clinician', '(SELECT count(*) FROM gen_clinician)', key)} AS clinician_idx
-            FROM range({count}) r(e)
+        WITH e0 AS (
+            SELECT e, {d.row_hash(str(POPULATIONS[population]), 'e')} AS episode_hash FROM range({count}) r(e)
+        ), e AS (
+            SELECT e, episode_hash,
+                   {d.integer('clinician', '(SELECT count(*) FROM gen_clinician)', base=base)} AS clinician_idx
+            FROM e0
         ), m AS (
             SELECT e.*, mp.measure_id
             FROM e JOIN gen_measure_pick mp
-              ON mp.measure_rank = (e.clinician_idx * {per} + {d.integer('measure', str(per), key)}) % {n_measures}
+              ON mp.measure_rank = (e.clinician_idx * {per} + {d.integer('measure', str(per), base=base)}) % {n_measures}
         ), o AS (
             SELECT m.*, op.option_key,
-                   {d.integer('person', 'op.female_persons + op.male_persons', key)} AS person_draw,
+                   {d.integer('person', 'op.female_persons + op.male_persons', base=base)} AS person_draw,
                    op.female_persons, op.female_first_pos, op.male_first_pos
             FROM m JOIN gen_option_pick op
               ON op.population = '{population}' AND op.measure_id = m.measure_id
-             AND op.option_rank = {d.integer('option', 'op.options', key)}
+             AND op.option_rank = {d.integer('option', 'op.options', base=base)}
         )
         SELECT e, clinician_idx, option_key,
                CASE WHEN person_draw < female_persons THEN female_first_pos + person_draw
                     ELSE male_first_pos + person_draw - female_persons END AS person_rank,
-               CASE WHEN {d.uniform('second_claim', key)} < {SECOND_CLAIM_SHARE} THEN 2 ELSE 1 END AS claims
+               CASE WHEN {d.uniform('second_claim', base=base)} < {SECOND_CLAIM_SHARE} THEN 2 ELSE 1 END AS claims
         FROM o
     """
 
@@ -106,27 +109,32 @@ def _claim_keys_sql(episodes: str, population: str, performance_year: int, draws
     performance option it carries (resolved to codes by ``_resolve_sql``)."""
     py = int(performance_year)
     d = draws
-    key = f"{POPULATIONS[population]}, ep.e, k"
-    episode_key = f"{POPULATIONS[population]}, ep.e"
-    result = "CASE " + " ".join(f"WHEN {d.uniform('outcome', key)} < {cut} THEN {code}"
+    # One base hash per claim and per episode; each draw re-mixes it with its own salt.
+    claim, episode = "c0.claim_hash", "c0.episode_hash"
+    outcome = d.uniform("outcome", base=claim)
+    result = "CASE " + " ".join(f"WHEN {outcome} < {cut} THEN {code}"
                                 for code, cut in enumerate(OUTCOME_CUTS)) + f" ELSE {len(OUTCOME_CUTS)} END"
     days = f"(DATE '{py}-12-31' - DATE '{py}-01-01' + 1)"
     return f"""
-        WITH c AS (
-            SELECT ep.e, k, 2 * ep.e + k + 1 AS claim_seq, ep.clinician_idx, ep.person_rank, ep.option_key,
-                   least(DATE '{py}-01-01' + CAST({d.integer('day', days, episode_key)} AS INTEGER)
-                         + CAST(k * (14 + {d.integer('follow_up', '60', episode_key)}) AS INTEGER),
+        WITH c0 AS (
+            SELECT *, {d.row_hash(str(POPULATIONS[population]), 'e', 'k')} AS claim_hash,
+                   {d.row_hash(str(POPULATIONS[population]), 'e')} AS episode_hash
+            -- a select-list UNNEST streams; a lateral CROSS JOIN unnest would be planned as a join
+            FROM (SELECT ep.*, unnest(range(ep.claims)) AS k FROM {episodes} ep)
+        ), c AS (
+            SELECT c0.e, c0.k, 2 * c0.e + c0.k + 1 AS claim_seq, c0.clinician_idx, c0.person_rank, c0.option_key,
+                   least(DATE '{py}-01-01' + CAST({d.integer('day', days, base=episode)} AS INTEGER)
+                         + CAST(c0.k * (14 + {d.integer('follow_up', '60', base=episode)}) AS INTEGER),
                          DATE '{py}-12-31') AS service_date,
                    {result} AS result_code,
-                   {d.integer('procedure', 'o.procedures', key)} AS procedure_rank,
-                   CASE WHEN o.diagnoses > 0 THEN {d.integer('diagnosis', 'o.diagnoses', key)} END AS diagnosis_rank,
+                   {d.integer('procedure', 'o.procedures', base=claim)} AS procedure_rank,
+                   CASE WHEN o.diagnoses > 0 THEN {d.integer('diagnosis', 'o.diagnoses', base=claim)} END AS diagnosis_rank,
                    CASE WHEN o.additional_diagnoses > 0
-                        THEN {d.integer('additional_diagnosis', 'o.additional_diagnoses', key)} END AS additional_rank,
-                   {d.hash('performance', key)} AS performance_draw,
-                   {d.hash('pos', key)} AS pos_draw,
+                        THEN {d.integer('additional_diagnosis', 'o.additional_diagnoses', base=claim)} END AS additional_rank,
+                   {d.hash('performance', base=claim)} AS performance_draw,
+                   {d.hash('pos', base=claim)} AS pos_draw,
                    o.additional_procedures
-            FROM {episodes} ep CROSS JOIN unnest(range(ep.claims)) u(k)
-            JOIN gen_option o ON o.option_key = ep.option_key
+            FROM c0 JOIN gen_option o ON o.option_key = c0.option_key
         ), p AS (
             SELECT c.*, op.first_perf_key + CAST(c.performance_draw % op.performances AS BIGINT) AS perf_key
             FROM c LEFT JOIN gen_option_performance op
@@ -142,7 +150,7 @@ def _claim_keys_sql(episodes: str, population: str, performance_year: int, draws
     """
 
 
-def _resolve_sql(keys: str, population: str) -> str:
+def _resolve_sql(keys: str, population: str, draws: Draws) -> str:
     """Codes, clinician and person of each claim key row, stored in claim_seq order."""
     additional = ", ".join(f"o.additional_code_{i}, o.additional_modifier_{i}"
                            for i in range(1, MAX_ADDITIONAL_PROCEDURES + 1))
@@ -150,6 +158,7 @@ def _resolve_sql(keys: str, population: str) -> str:
     return f"""
         SELECT '{population}' AS population, k.claim_seq, k.line_count, k.service_date, k.option_key,
                o.measure_id, gp.result_code,
+               round(40 + 260 * {draws.uniform('amount', 'k.claim_seq')}, 2) AS charge,
                p.person_id, p.payer, cl.npi, cl.tin,
                pos.code AS place_of_service_code, pr.code AS procedure_code, pr.modifier AS procedure_modifier,
                o.additional_procedures, {additional},
@@ -229,9 +238,9 @@ def build_claims(con: duckdb.DuckDBPyConnection, *, performance_year: int, claim
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE gen_claim AS
         SELECT * FROM (
-            {_resolve_sql('gen_claim_key_medicare', 'medicare')}
+            {_resolve_sql('gen_claim_key_medicare', 'medicare', draws)}
             UNION ALL
-            {_resolve_sql('gen_claim_key_other', 'other')}
+            {_resolve_sql('gen_claim_key_other', 'other', draws)}
         ) ORDER BY claim_seq
     """)
     for table in ("gen_claim_key", "gen_claim_key_medicare", "gen_claim_key_other", "gen_episode", "gen_episode_other"):
@@ -277,8 +286,7 @@ def medical_claim_sql(draws: Draws, max_diagnoses: int = 25) -> str:
     diagnoses = ",\n".join(f"{e} AS diagnosis_code_{i}" for i, e in enumerate(_diagnosis_columns(max_diagnoses), 1))
     modifiers = ",\n".join(f"CAST(NULL AS VARCHAR) AS hcpcs_modifier_{i}" for i in range(2, 6))
     # Quality data code lines carry no charge, as CMS asks; the procedure lines a plausible one.
-    amount = (f"CASE WHEN {_line_code_sql('billable')} "
-              f"THEN round(40 + 260 * {draws.uniform('amount', 'c.claim_seq', 'j')}, 2) ELSE 0.0 END")
+    amount = f"CASE WHEN {_line_code_sql('billable')} THEN c.charge ELSE 0.0 END"
     return f"""
         SELECT 'CL' || lpad(CAST(c.claim_seq AS VARCHAR), 10, '0') AS claim_id,
                CAST(j + 1 AS INTEGER) AS claim_line_number,

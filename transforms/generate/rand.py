@@ -17,19 +17,24 @@ class Draws:
     def __init__(self, seed: int):
         self.seed = int(seed)
 
-    def hash(self, salt: str, *keys: str) -> str:
+    def row_hash(self, *keys: str) -> str:
+        """The row's base hash; compute it once per row and pass it as ``base=`` to many draws."""
+        return f"hash({self.seed}, {', '.join(keys)})"
+
+    def hash(self, salt: str, *keys: str, base: str | None = None) -> str:
         # DuckDB combines the hashes of several arguments linearly (XOR), so draws that differ only
         # by a salt argument would be correlated; re-hashing the row's hash XOR the salt mixes them.
         # The salt is an integer literal: hashing integers is several times faster than strings.
-        return f"hash(xor(hash({self.seed}, {', '.join(keys)}), CAST({zlib.crc32(salt.encode())} AS UBIGINT)))"
+        base = base or self.row_hash(*keys)
+        return f"hash(xor({base}, CAST({zlib.crc32(salt.encode())} AS UBIGINT)))"
 
-    def uniform(self, salt: str, *keys: str) -> str:
+    def uniform(self, salt: str, *keys: str, base: str | None = None) -> str:
         """A DOUBLE on [0, 1)."""
-        return f"(({self.hash(salt, *keys)} % {_RESOLUTION}) / {_RESOLUTION}.0)"
+        return f"(({self.hash(salt, *keys, base=base)} % {_RESOLUTION}) / {_RESOLUTION}.0)"
 
-    def integer(self, salt: str, n: str, *keys: str) -> str:
+    def integer(self, salt: str, n: str, *keys: str, base: str | None = None) -> str:
         """A BIGINT on [0, n); ``n`` is a SQL expression (> 0)."""
-        return f"CAST({self.hash(salt, *keys)} % CAST({n} AS UBIGINT) AS BIGINT)"
+        return f"CAST({self.hash(salt, *keys, base=base)} % CAST({n} AS UBIGINT) AS BIGINT)"
 
     def pick(self, salt: str, values: list[str], *keys: str) -> str:
         """One of ``values`` (SQL literals), uniformly."""
