@@ -69,6 +69,19 @@ def _stage(con, kind: str, relation: str | None, target: str) -> None:
     # Empty text is "no NPI" (a group row), whatever reader produced the table.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {target} AS
                     SELECT * REPLACE (nullif(trim(npi), '') AS npi, nullif(trim(tin), '') AS tin) FROM (SELECT {cols} FROM {relation})""")
+    if kind == "quality":
+        # Spellings of CMS submission methods users write ('EHR', 'MIPS CQM') and unpadded ids ('1' -> '001'),
+        # before the duplicate check: '1'/'MIPS CQM' and '001'/'registry' are the same row, not two strata.
+        con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {target} AS
+        SELECT * REPLACE (
+            CASE WHEN regexp_matches(trim(measure_id), '^[0-9]{{1,2}}$') THEN lpad(trim(measure_id), 3, '0')
+                 ELSE trim(measure_id) END AS measure_id,
+            CASE regexp_replace(lower(collection_type), '[^a-z]', '', 'g')
+                {" ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _COLLECTION_TYPES.items())}
+                ELSE trim(collection_type) END AS collection_type,
+            nullif(trim(stratum), '') AS stratum)
+        FROM {target}""")
     key = ", ".join(INPUT_KEYS[kind])
     missing_tin, duplicates = con.execute(f"""
         SELECT (SELECT count(*) FROM {target} WHERE tin IS NULL),
@@ -121,15 +134,6 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     LEFT JOIN (SELECT * FROM _sc_in_entity QUALIFY row_number() OVER (PARTITION BY tin, npi) = 1) e
       ON e.tin = k.tin AND e.npi IS NOT DISTINCT FROM k.npi
     """)
-    # Spellings of CMS submission methods users write ('EHR', 'MIPS CQM') and unpadded ids ('1' -> '001').
-    con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE _sc_in_quality AS
-    SELECT * REPLACE (
-        CASE WHEN regexp_matches(measure_id, '^[0-9]{{1,2}}$') THEN lpad(measure_id, 3, '0') ELSE measure_id END AS measure_id,
-        CASE regexp_replace(lower(collection_type), '[^a-z]', '', 'g')
-            {" ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _COLLECTION_TYPES.items())}
-            ELSE collection_type END AS collection_type)
-    FROM _sc_in_quality""")
     for kind in ("quality", "pi", "ia", "cost"):
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_{kind} AS
                         SELECT e.level, e.small_practice, i.* FROM _sc_in_{kind} i
