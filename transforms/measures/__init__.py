@@ -65,7 +65,8 @@ FROM (SELECT DISTINCT u.level, c.source, c.tin, CASE WHEN u.level = 'individual'
 JOIN m_measures m USING (measure_id)"""
 
 _WORK_TABLES = (
-    "m_measures", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_claims", "m_lines", "m_dx",
+    "m_measures", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_line_codes", "m_dx_codes",
+    "m_claims", "m_lines", "m_dx",
     "m_proc_hits", "m_cand", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig", "m_elig_claims",
     "m_perf_hits", "m_perf_match", "m_claim_results", "m_unit_claims", "m_ep_edges", "m_ep_label",
     "m_ep_label_next", "m_w_dates", "m_w_next", "m_w_starts", "m_w_assign", "m_first_dates", "m_inst_claims",

@@ -21,10 +21,10 @@ SELECT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi), CAST(
        list_filter([p.modifier_1, p.modifier_2, p.modifier_3, p.modifier_4, p.modifier_5], lambda x: x IS NOT NULL)
 FROM {procedure} p
 JOIN encounter e ON e.encounter_id = p.encounter_id
-WHERE p.source_code IS NOT NULL;
+SEMI JOIN m_line_codes k ON k.code = p.source_code;
 
 INSERT INTO m_dx
 SELECT DISTINCT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi), replace(d.source_code, '.', '')
 FROM {condition} d
 JOIN encounter e ON e.encounter_id = d.encounter_id
-WHERE d.source_code IS NOT NULL;
+SEMI JOIN m_dx_codes k ON k.code = replace(d.source_code, '.', '');
