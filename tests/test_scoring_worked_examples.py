@@ -112,6 +112,7 @@ INPUTS = {
 201700001,{NPI1},,,,,,,,,,
 201700003,,,,,,,,true,,,
 201700004,,,,,,,,,,,10000
+201700005,,,,,,,,,,,
 """,
         "quality": f"""{Q_HEAD}
 201700001,,001,registry,100,0,0,20,80,,true
@@ -121,6 +122,7 @@ INPUTS = {
 201700001,,226,registry,100,0,0,30,10,,
 201700001,,009,registry,30,0,0,20,10,,
 201700003,,236,registry,50,0,0,40,10,,
+201700005,,226,registry,100,0,0,30,10,,
 """,
         "pi": f"""{PI_HEAD}
 201700001,,ACI_PPHI_1,,,true,
@@ -442,6 +444,12 @@ def test_py2017_aci_hardship_reweighted():
     # Q = 8.5446 / 60 = 14.241 %; FS = 0.85 x 14.241 = 12.1048; 4 x (12.1048 - 3)/97 = 0.3755 %
     fs = 0.85 * 100 * 8.5446 / 60
     assert f.final_score == approx(fs) and f.payment_adjustment_percent == approx(4 * (fs - 3) / 97)
+
+
+def test_py2017_final_score_at_the_threshold_gets_zero():
+    """§414.1405(b)(1): FS = PT -> 0 %. 226 fails DC (40 % < 50 %) -> 3 points -> 3/60 = 5 % x 0.6 = 3.0 = PT."""
+    f = scored(2017).final("201700005")
+    assert f.final_score == approx(3.0) and f.payment_adjustment_percent == approx(0, 1e-9)
 
 
 # ------------------------------------------------------------------ PY2018 -------------------------------------
@@ -811,3 +819,75 @@ def test_py2026_two_activities_reach_40():
     # FS = 0.55 x 15 + 0.15 x 100 = 23.25 -> -9 x 51.75/75 = -6.21 %
     assert f.final_score == approx(23.25) and f.payment_adjustment_percent == approx(-6.21)
     assert int(f.payment_year) == 2028
+
+
+# ------------------------------------------------------------------ awkward but valid input -------------------
+AWKWARD = {
+    # ENT with only some optional columns, a bad TIN (counted reject), a group and an individual of one TIN;
+    # Q without the optional columns; measure ids '1' and '001'; several collection_type spellings.
+    "entities": f"""tin,npi,small_practice
+202410001,,
+202410001,{NPI1},
+202410002,,false
+202410003,,
+202410004,,
+202410005,,
+12345,,
+""",
+    "quality": f"""tin,npi,measure_id,collection_type,eligible_population,performance_met,performance_not_met
+202410001,,1,MIPS CQM,100,35,65
+202410001,{NPI1},001,eCQM,100,30,70
+202410002,,001,Registry,100,35,65
+202410003,,236,claims,100,85,15
+202410004,,001,electronicHealthRecord,100,30,70
+202410005,,130,claims,100,90,10
+202410006,,236,Medicare Part B Claims,100,85,15
+""",
+}
+
+
+@lru_cache(maxsize=None)
+def awkward() -> Result:
+    return Result(run_cli(2024, AWKWARD))
+
+
+def test_awkward_inputs_only_entities_and_quality():
+    """Issue 4 item 9: only ENT + Q; empty optional columns; '1' = '001'; 'MIPS CQM' = registry, 'eCQM' =
+    electronicHealthRecord, 'Medicare Part B Claims' = claims; an entity only in Q is still scored."""
+    r = awkward()
+    # 001 registry PY2024 flat inverse L = [99,90,...,20,10]: 35 -> d7 [40, 30): 7 + 5/10 = 7.5
+    for tin in ("202410001", "202410002"):
+        m = r.measure(tin, "001")
+        assert (m.collection_type, m.achievement_points) == ("registry", approx(7.5, 1e-4))
+    # 001 eCQM L = [99.5,93.62,72.21,53.18,41.62,34.15,29.05,...]: 30 -> d6: 6 + 4.15/5.1 = 6.8137
+    m = r.measure("202410001", "001", NPI1)
+    assert (m.collection_type, m.achievement_points) == ("electronicHealthRecord", approx(6.8137, 1e-4))
+    assert r.measure("202410004", "001").achievement_points == approx(6.8137, 1e-4)
+    # 236 claims flat: 85 -> 9.5 (both 'claims' and 'Medicare Part B Claims')
+    assert r.measure("202410003", "236").achievement_points == approx(9.5, 1e-4)
+    assert r.measure("202410006", "236").collection_type == "claims"
+    # 130 has no claims benchmark in PY2024 -> class 2 -> 0 points (not small practice, master table)
+    m = r.measure("202410005", "130")
+    assert (m.has_benchmark, m.measure_class, m.achievement_points) == (False, "class 2", 0)
+    # No PI/IA/cost file: PI 0 (not reweighted, no flag), IA 0, cost reweighted -> 55/0/15/30.
+    # Group 202410001: 7.5/60 = 12.5 % x 0.55 = 6.875 <= 18.75 -> -9 %
+    f = r.final("202410001")
+    assert (f.quality_weight, f.cost_weight, f.ia_weight, f.pi_weight) == (55, 0, 15, 30)
+    assert f.final_score == approx(6.875) and f.payment_adjustment_percent == approx(-9)
+    assert r.final("202410001", NPI1).level == "individual"
+    # The bad TIN row is a counted reject, not a traceback.
+    assert "7 rows, 6 accepted, 1 rejected" in r.stdout
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path):
+    """CONTRIBUTING: user-fixable problems are one-line errors without a traceback."""
+    ent = "tin,npi\n202410001,\n"
+    missing = run_cli(2024, {"entities": ent, "quality": "tin,npi,measure_id,collection_type,eligible_population,"
+                                                           "performance_not_met\n202410001,,001,registry,100,65\n"})
+    assert missing.returncode == 2 and "performance_met" in missing.stderr and "Traceback" not in missing.stderr
+    # '1' as MIPS CQM and '001' as registry are the same measure row twice: refused, not pooled as strata.
+    dup = run_cli(2024, {"entities": ent, "quality": "tin,npi,measure_id,collection_type,eligible_population,"
+                                                       "performance_met,performance_not_met\n"
+                                                       "202410001,,1,MIPS CQM,100,35,65\n202410001,,001,registry,100,30,70\n"})
+    assert dup.returncode == 2 and "duplicate" in dup.stderr and "Traceback" not in dup.stderr
+    assert len(dup.stderr.strip().splitlines()) == 1
