@@ -358,3 +358,72 @@ def test_226_2025_intervention_stratum_needs_g9902_although_the_file_dropped_it(
     assert counts(con, "226", stratum="reporting") == (2, 0, 0, 2, 0)
     assert counts(con, "226", stratum="performance") == (1, 0, 0, 1, 0)
     assert counts(con, "226", stratum="combinedPopulations") == (2, 0, 0, 0, 0)
+
+
+# --- bad and awkward input -------------------------------------------------------------------------------------
+
+def test_claim_date_is_earliest_line_and_claim_identity_includes_tin_and_npi():
+    con = new_db()
+    person(con, "p1", "1950-01-01")
+    person(con, "p2", "1950-01-01")
+    # lines dated 2022-12-31 and 2023-01-02: the claim's date of service is 2022-12-31, outside PY2023
+    claim(con, "k1", "p1", "2023-01-02", [("99213", None, "2022-12-31"), ("1123F", None, "2023-01-02")])
+    # the same claim_id under another NPI is another claim: its QDC does not reach NPI's claim
+    claim(con, "k2", "p2", "2023-03-01", ["99213"], npi=NPI)
+    claim(con, "k2", "p2", "2023-03-01", ["1123F"], npi=NPI2)
+    run(con, 2023)
+    assert counts(con, "047") == (1, 0, 0, 0, 0)          # p2 at NPI, unreported; p1 not in the period
+    assert counts(con, "047", npi=NPI2) is None            # NPI2's claim has no eligible procedure line
+
+
+def test_repeated_lines_and_missing_enrollment_rows():
+    con = new_db()
+    person(con, "p1", "1950-01-01")
+    claim(con, "r1", "p1", "2023-03-01", ["99213", "1123F", "1123F", "99213"])   # repeated lines: still one patient
+    claim(con, "r2", "ghost", "2023-03-01", ["99213", "1123F"])                  # no eligibility row: age unknown
+    run(con, 2023)
+    assert counts(con, "047") == (1, 0, 0, 1, 0)
+
+
+def test_sources_whose_tables_are_absent_are_skipped():
+    import duckdb
+
+    from mips.paths import REFERENCE_DIR
+    from transforms.reference import attach_reference
+    con = duckdb.connect()
+    attach_reference(con, REFERENCE_DIR)
+    run(con, 2023)   # neither medical_claim nor encounter: empty outputs, no error
+    assert con.execute("SELECT count(*) FROM measure_results").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM measure_instances").fetchone()[0] == 0
+    con = new_db()   # claims without the eligibility table: nobody's age is known, nobody is eligible
+    con.execute("DROP TABLE eligibility")
+    claim(con, "c1", "p1", "2023-03-01", ["99213", "1123F"])
+    run(con, 2023)
+    assert con.execute("SELECT count(*) FROM measure_results").fetchone()[0] == 0
+
+
+def test_measure_instances_carry_the_deciding_claim_and_respect_the_grain():
+    con = new_db()
+    person(con, "p1", "1950-01-01")
+    claim(con, "i1", "p1", "2023-02-01", ["99213", "1123F-8P"])
+    claim(con, "i2", "p1", "2023-05-01", ["99213", "1123F"], npi=NPI2)
+    run(con, 2023)
+    rows = con.execute("SELECT level, npi, instance_key, instance_date, result, decided_by_claim_id, decided_by_npi "
+                       "FROM measure_instances WHERE measure_id = '047' ORDER BY level, npi NULLS FIRST").fetchall()
+    assert rows == [
+        ("group", None, "p1", date(2023, 2, 1), "performance_met", "i2", NPI2),     # best result across the TIN
+        ("individual", NPI, "p1", date(2023, 2, 1), "performance_not_met", "i1", NPI),
+        ("individual", NPI2, "p1", date(2023, 5, 1), "performance_met", "i2", NPI2),
+    ]
+    # the TableSpec's pandera schema: exact columns in order, types, non-null columns, unique grain key
+    import pandas as pd
+    import pyarrow as pa
+
+    from schemas.measures import MEASURE_INSTANCES, MEASURE_RESULTS
+    to_pandas = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(),
+                 pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype()}.get
+    for spec in (MEASURE_RESULTS, MEASURE_INSTANCES):
+        cols = ", ".join(f'CAST("{c.name}" AS TIMESTAMP_NS) AS "{c.name}"' if c.type == "DATE" else f'"{c.name}"'
+                         for c in spec.columns)
+        frame = con.sql(f"SELECT {cols} FROM {spec.name}").to_arrow_table().to_pandas(types_mapper=to_pandas)
+        spec.pandera_schema().validate(frame)
