@@ -146,6 +146,14 @@ INPUTS = {
 201800002,,true,,,,,,,,,
 201800003,,,,,,,,,7,,
 201800004,,,,,true,,,,,,
+201800005,,,,,,,,,,,
+""",
+        "pi": f"""{PI_HEAD}
+201800005,,ACI_PPHI_1,,,true,
+201800005,,ACI_EP_1,1,1,,
+201800005,,ACI_PEA_1,100,100,,
+201800005,,ACI_HIE_1,55,100,,
+201800005,,ACI_HIE_2,1,100,,
 """,
         "cost": f"""{COST_HEAD}
 201800004,,TPCC_1,13447.8,25
@@ -502,6 +510,16 @@ def test_py2018_pi_reweighted_with_cost_scored():
     assert (f.quality_weight, f.cost_weight, f.ia_weight, f.pi_weight) == (75, 10, 15, 0)
     # IA medium x 2 (non-patient-facing = special status) = 50 %; FS = 0.10 x 50 + 0.15 x 50 = 12.5 -> -0.8333 %
     assert f.final_score == approx(12.5) and f.payment_adjustment_percent == approx(-5 * 2.5 / 15)
+
+
+def test_py2018_pi_base_performance_with_aci_ids():
+    """PY2018 PI base/performance (§414.1380(a)(1)(iv)); a file using the PY2017 ACI_ ids is read as PI_ ids.
+    Base 50 + PEA 100 % -> 10 + HIE_1 55 % -> ceil(5.5) = 6 + HIE_2 1 % -> 1 = 67 (band rule, spec §2.4 [S])."""
+    r = scored(2018)
+    assert r.category("201800005", "pi").score_percent == approx(67)
+    # FS = 0.25 x 67 = 16.75 (cost reweighted 60/0/15/25) >= 15 -> 5 x 1.75/85 = 0.1029 %
+    f = r.final("201800005")
+    assert f.final_score == approx(16.75) and f.payment_adjustment_percent == approx(5 * 1.75 / 85, 1e-6)
 
 
 # ------------------------------------------------------------------ PY2019 -------------------------------------

@@ -118,6 +118,16 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                       ia_activities=ia_activities)
     for kind, rel in (("entity", entity), ("quality", quality), ("pi", pi), ("ia", ia), ("cost", cost)):
         _stage(con, kind, rel, f"_sc_in_{kind}")
+    # ACI (PY2017) was renamed PI in PY2018 with the same suffixes (ACI_EP_1 = PI_EP_1): a file written with
+    # the other year's prefix is read with the prefix of this year's rule data rather than scored 0.
+    ids = [m["measure_id"] for m in rules["pi.measures"]]
+    prefix = "ACI_" if any(i.startswith("ACI_") for i in ids) else "PI_"
+    other = "PI_" if prefix == "ACI_" else "ACI_"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_in_pi AS
+                    SELECT * REPLACE (CASE WHEN starts_with(upper(trim(measure_id)), '{other}')
+                                           THEN '{prefix}' || substr(upper(trim(measure_id)), {len(other) + 1})
+                                           ELSE upper(trim(measure_id)) END AS measure_id)
+                    FROM _sc_in_pi""")
     special = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in rules["ia.special_status_flags"])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_entities AS
