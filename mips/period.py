@@ -216,19 +216,27 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
     score_entities = _optional("transforms.scoring", "score_entities")
     scoring = importlib.import_module("schemas.scoring")
     tables = _tables(run.con)
-    if score_from_claims is not None and "medical_claim" in tables:
-        created = score_from_claims(run.con, performance_year=run.period.performance_year)
-    elif score_entities is not None and tables & {"measure_results", "pi_input", "ia_input", "cost_input"}:
-        quality = None
-        if "measure_results" in tables:
-            importlib.import_module("transforms.scoring").quality_input_from_measure_results(
-                run.con, run.period.performance_year)
-            quality = "quality_input"
-        score_entities(run.con, performance_year=run.period.performance_year, quality=quality)
-        created = [s.name for s in scoring.SCORING_TABLES]
-    else:
+    if not ((score_from_claims is not None and "medical_claim" in tables) or
+            (score_entities is not None and tables & {"measure_results", "pi_input", "ia_input", "cost_input"})):
         run.notes.append("scores: nothing to score (no claims, measures or category inputs); skipped")
         return {}
+    # Scores add up doubles; with several threads the order of the additions (and so the last bits)
+    # varies between runs. The scoring tables are small: one thread makes them reproducible for free.
+    threads = run.con.execute("SELECT current_setting('threads')").fetchone()[0]
+    run.con.execute("SET threads = 1")
+    try:
+        if score_from_claims is not None and "medical_claim" in tables:
+            created = score_from_claims(run.con, performance_year=run.period.performance_year)
+        else:
+            quality = None
+            if "measure_results" in tables:
+                importlib.import_module("transforms.scoring").quality_input_from_measure_results(
+                    run.con, run.period.performance_year)
+                quality = "quality_input"
+            score_entities(run.con, performance_year=run.period.performance_year, quality=quality)
+            created = [s.name for s in scoring.SCORING_TABLES]
+    finally:
+        run.con.execute(f"SET threads = {int(threads)}")
     specs = {s.name: s for s in vars(scoring).values() if isinstance(s, TableSpec) and s.name in created}
     run.outputs.update(specs)
     return _counts(run.con, specs)
@@ -313,6 +321,7 @@ class RunReport:
     notes: list
     rows: dict[str, int]
     markdown: str = ""
+    group_scores: list = field(default_factory=list)  # (tin, final score, payment adjustment %) per TIN
 
     def __str__(self) -> str:
         p = self.period
@@ -328,14 +337,23 @@ class RunReport:
             lines += [f"  {t}: {rule}: {n:,} ({d})" for t, rule, n, d in self.warnings]
         if self.notes:
             lines += ["", "Notes:"] + [f"  {n}" for n in self.notes]
+        if self.group_scores:
+            lines += ["", "Final score by TIN (group level; individuals in final_scores):",
+                      f"  {'tin':<9} {'final score':>12} {'adjustment %':>13}"]
+            lines += [f"  {tin:<9} {_num(fs):>12} {_num(adj, 3):>13}" for tin, fs, adj in self.group_scores[:20]]
+            if len(self.group_scores) > 20:
+                lines.append(f"  ... {len(self.group_scores) - 20} more")
         lines += ["", f"Outputs in {self.output_root} (catalog: {self.output_root / 'catalog.duckdb'}):"]
         lines += [f"  {name}/ ({rows:,} rows)" for name, rows in self.rows.items()]
         return "\n".join(lines)
 
 
 def report_of(run: PeriodRun) -> RunReport:
+    scores = run.con.execute("""SELECT tin, final_score, payment_adjustment_percent FROM final_scores
+                                WHERE level = 'group' ORDER BY tin""").fetchall() \
+        if "final_scores" in _tables(run.con) else []
     return RunReport(run.period, run.output_root, run.run_id, list(run.ingest), list(run.warnings), list(run.notes),
-                     dict(run.published.rows) if run.published else {}, summary_markdown(run))
+                     dict(run.published.rows) if run.published else {}, summary_markdown(run), scores)
 
 
 def run_period_steps(*, performance_year: int, files: dict[str, Path], output_root: Path,

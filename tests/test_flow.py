@@ -145,6 +145,15 @@ def test_the_documented_example_queries_run_on_the_outputs(first_run):
     assert len(results["Which run made each year's outputs"]) == 1
 
 
+def test_printed_report_reconciles_files_and_shows_group_scores(first_run):
+    _, report = first_run
+    printed = str(report).splitlines()
+    claims = next(l for l in printed if "medical_claim.csv" in l).split()
+    assert claims[1:5] == ["medical_claim", "5", "5", "0"]
+    assert any(l.split()[:1] == [TIN] for l in printed[printed.index(
+        "Final score by TIN (group level; individuals in final_scores):"):])
+
+
 def test_no_patient_identifiers_in_summary_manifest_or_report(first_run):
     out, report = first_run
     text = report.markdown + str(report) + all_files_text(out)
