@@ -13,7 +13,7 @@ to the event's instance. Without it those measures get rows with computed = FALS
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -127,6 +127,8 @@ def compute_measures(
     """Create ``measure_results`` and ``measure_instances`` for the reporting period [period_start, period_end]."""
     if not isinstance(period_start, date) or not isinstance(period_end, date):
         raise PipelineError("period_start and period_end must be dates")
+    period_start = period_start.date() if isinstance(period_start, datetime) else period_start
+    period_end = period_end.date() if isinstance(period_end, datetime) else period_end
     if period_start > period_end:
         raise PipelineError(f"reporting period starts after it ends ({period_start} > {period_end})")
     if period_start.year != performance_year or period_end.year != performance_year:

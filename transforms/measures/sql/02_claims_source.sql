@@ -20,7 +20,7 @@ LEFT JOIN (
 ) p USING (person_id);
 
 INSERT INTO m_lines
-SELECT hash('claims', claim_id, billing_tin, rendering_npi), CAST(claim_line_number AS VARCHAR), hcpcs_code, place_of_service_code,
+SELECT hash('claims', claim_id, billing_tin, rendering_npi), coalesce(CAST(claim_line_number AS VARCHAR), ''), hcpcs_code, place_of_service_code,
        list_filter([hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4, hcpcs_modifier_5], lambda x: x IS NOT NULL)
 FROM medical_claim
 SEMI JOIN m_line_codes k ON k.code = medical_claim.hcpcs_code

@@ -16,7 +16,7 @@ LEFT JOIN (
 ) p USING (person_id);
 
 INSERT INTO m_lines
-SELECT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi), CAST(p.procedure_id AS VARCHAR), p.source_code,
+SELECT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi), coalesce(CAST(p.procedure_id AS VARCHAR), ''), p.source_code,
        e.place_of_service_code,
        list_filter([p.modifier_1, p.modifier_2, p.modifier_3, p.modifier_4, p.modifier_5], lambda x: x IS NOT NULL)
 FROM {procedure} p
