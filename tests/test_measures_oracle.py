@@ -43,6 +43,7 @@ class Builder:
     def __init__(self):
         self.lines: list[dict] = []
         self.elig: list[dict] = []
+        self.last_line: dict = {}
 
     def person(self, pid, birth, gender="female", rows=1):
         for k in range(rows):
@@ -56,7 +57,8 @@ class Builder:
         dos = date.fromisoformat(str(dos))
         # (claim_id, claim_line_number) is the contract's key: a claim id reused by another clinician continues
         # the numbering
-        first = 1 + max((r["claim_line_number"] for r in self.lines if r["claim_id"] == cid), default=0)
+        first = 1 + self.last_line.get(cid, 0)
+        self.last_line[cid] = first + len(lines) - 1
         for n, line in enumerate(lines, start=first):
             if isinstance(line, tuple):
                 text, lpos, ldate, ldx = (tuple(line) + (None, None, None))[:4]
@@ -645,3 +647,46 @@ def test_random_encounters_match_oracle(year, seed):
     ora = oracle.compute(year, date(year, 1, 1), date(year, 12, 31), lines, b.elig)
     d = diff(engine_encounters(tables, year), ora)
     assert not d, f"{len(d)} differing rows of {len(ora)}:\n" + "\n".join(map(str, d[:30]))
+
+
+def every_code_claims(year: int) -> Builder:
+    """One claim per code of every option of every measure (procedure codes with their first allowed place of
+    service, diagnoses, additional codes, each performance option of the option's group, each exclusion diagnosis),
+    each for its own patient of a mid-range age: every code of the compiled specification is exercised once."""
+    spec = oracle.load_spec(year)
+    b, n, dos = Builder(), 0, date(year, 6, 15)
+    for mid, m in sorted(spec.items()):
+        if m.counting_class == "facility":
+            continue
+        for o in m.elig:
+            procs = [(c, e) for c, es in sorted(o.procedures.items()) for e in es]
+            dxs = sorted(o.dx)
+            perf = [p for p in m.perf if p.group is None or p.group == o.group]
+            age = (o.min_age or 0) + (1 if o.max_age is None else max(0, (o.max_age - (o.min_age or 0)) / 2))
+            birth = dos - timedelta(days=int(365.25 * age) + 40)
+            gender = {"F": "female", "M": "male"}.get(o.sex, "female")
+            for i in range(max(len(procs), len(dxs), len(perf), 1)):
+                c, e = procs[i % len(procs)]
+                pos = sorted(e.pos)[0] if e.pos else "11"
+                lines = [c] + [a.code for a in o.additional]
+                dx = [dxs[i % len(dxs)]] if dxs else []
+                if o.dx_additional:
+                    dx.append(sorted(o.dx_additional)[i % len(o.dx_additional)])
+                if perf:
+                    p = perf[i % len(perf)]
+                    lines += ["-".join([q.code] + sorted(q.modifiers)[:1]) for q in p.line_codes]
+                    dx += sorted(p.dx_codes)
+                n += 1
+                b.person(f"p{n}", birth, gender)
+                b.claim(f"c{n}", f"p{n}", dos, lines, dx, pos=pos)
+                if i < len(o.dx_exclusions):
+                    n += 1
+                    b.person(f"p{n}", birth, gender)
+                    b.claim(f"c{n}", f"p{n}", dos, [c], dx + [sorted(o.dx_exclusions)[i]], pos=pos)
+    return b
+
+
+@pytest.mark.skipif(not os.environ.get("ORACLE_EXHAUSTIVE"), reason="long sweep (~10 s a year): ORACLE_EXHAUSTIVE=1")
+@pytest.mark.parametrize("year", range(2018, 2026))
+def test_every_spec_code_once_matches_oracle(year):
+    assert_same(every_code_claims(year), year)
