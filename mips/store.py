@@ -6,6 +6,7 @@ Layout under the output root (analysts read ``<root>/<table>/**/*.parquet`` with
     <root>/<table>/performance_year=<PY>/data.parquet   symlink -> ../../.periods/<PY>/current/<table>.parquet
     <root>/run_manifest/performance_year=<PY>/run_manifest.json  (same, beside the manifest table)
     <root>/.periods/<PY>/current                         symlink -> v-<run id>   (the published version)
+    <root>/.periods/<PY>/previous                        symlink -> the version before (kept for open readers)
     <root>/.periods/<PY>/v-<run id>/<table>.parquet      one immutable version of every table of the period
     <root>/.locks/<PY>.lock                              pid of the run holding the period
     <root>/catalog.duckdb                                one view per table (see mips.catalog)
@@ -40,7 +41,7 @@ from schemas.tables import Column, TableSpec
 PARTITION = "performance_year"
 DATA_FILE = "data.parquet"
 MANIFEST_JSON = "run_manifest.json"
-KEEP_VERSIONS = 2  # the published version and the one before it (a reader may still hold its files open)
+KEEP_VERSIONS = 2  # current and previous: a reader may still hold the previous version's files open
 
 RUN_MANIFEST = TableSpec(
     name="run_manifest",
@@ -415,6 +416,8 @@ def publish_period(con: duckdb.DuckDBPyConnection, root: Path, performance_year:
             table_link(root, gone, py).unlink(missing_ok=True)
             table_link(root, gone, py, MANIFEST_JSON).unlink(missing_ok=True)
         _symlink_replace(version.name, base / "current")  # the switch: one atomic rename
+        if old is not None:
+            _symlink_replace(old.name, base / "previous")  # kept for readers still holding its files
         _fsync(base)
         for table in new_tables:
             _link_table(root, table, py)
@@ -446,18 +449,19 @@ def _link_table(root: Path, table: str, py: int) -> None:
 
 
 def _clean(base: Path, keep: int | None) -> None:
-    """Remove staging leftovers; with ``keep``, also versions beyond the newest ``keep`` (current kept)."""
-    current = (base / "current").resolve() if (base / "current").is_symlink() else None
+    """Remove staging folders and temporary links of killed runs; with ``keep``, also every version
+    but ``current`` and ``previous`` (a version a killed run wrote but never switched in, included)."""
     for path in base.iterdir():
-        if path.name.startswith(".staging-") or (path.name.startswith(".current") and path.is_symlink()):
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() and not path.is_symlink() else path.unlink()
+        if path.name.startswith(".staging-"):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(".") and path.name.endswith(".tmp") and path.is_symlink():
+            path.unlink()
     if keep is None:
         return
-    versions = sorted((p for p in base.glob("v-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
-    kept = {current} | set(versions[:keep])
-    for old in versions:
-        if old not in kept:
-            shutil.rmtree(old, ignore_errors=True)
+    kept = {(base / name).resolve() for name in ("current", "previous") if (base / name).is_symlink()}
+    for version in base.glob("v-*"):
+        if version.resolve() not in kept:
+            shutil.rmtree(version, ignore_errors=True)
 
 
 def read_manifest(root: Path, performance_year: int) -> dict | None:

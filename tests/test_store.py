@@ -128,12 +128,20 @@ def test_a_period_run_drops_tables_it_no_longer_has_and_merge_keeps_them(tmp_pat
     assert not (tmp_path / "toy_tins" / "performance_year=2024" / "data.parquet").exists()
 
 
-def test_old_versions_are_pruned_to_current_and_previous(tmp_path, con):
-    for n in range(4):
-        publish_period(con, tmp_path, 2024, {TOY: toy(con, "r", [("1", "001", n)], 2024)})
-    versions = sorted(p.name for p in (tmp_path / ".periods" / "2024").glob("v-*"))
-    assert len(versions) == store.KEEP_VERSIONS
-    assert read(tmp_path, "toy_results") == [("1", "001", 3, 0.3, 2024)]
+def test_old_versions_are_pruned_to_current_and_previous(tmp_path, con, monkeypatch):
+    base = tmp_path / ".periods" / "2024"
+    published = [publish_period(con, tmp_path, 2024, {TOY: toy(con, "r", [("1", "001", n)], 2024)}).version_dir
+                 for n in range(3)]
+    # a run that wrote its version but crashed before the switch leaves an orphan version
+    monkeypatch.setattr(store, "_before_switch", lambda version: (_ for _ in ()).throw(OSError("crash")))
+    with pytest.raises(OSError):
+        publish_period(con, tmp_path, 2024, {TOY: toy(con, "r", [("1", "001", 9)], 2024)})
+    monkeypatch.undo()
+    last = publish_period(con, tmp_path, 2024, {TOY: toy(con, "r", [("1", "001", 4)], 2024)}).version_dir
+    # kept: the current version and the one it replaced; the orphan and older versions are gone
+    assert sorted(base.glob("v-*")) == sorted([last, published[-1]])
+    assert (base / "previous").resolve() == published[-1]
+    assert read(tmp_path, "toy_results") == [("1", "001", 4, 0.4, 2024)]
 
 
 # ---------------------------------------------------------------- checks before the switch
