@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 from mips.errors import PipelineError
 
 NAME = "generate"
+# DuckDB spills to a temporary folder beyond this: 10 million lines then peak near 2 GiB instead of ~4.
+MEMORY_LIMIT = "2GB"
 HELP = "Write synthetic input files (claims, eligibility, EHR extract, roster, PI/IA/cost) for a performance year"
 
 
@@ -28,16 +32,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import duckdb
 
-    from transforms.generate import build_synthetic_inputs
-    from transforms.reference import attach_reference
-
     if args.claim_lines < 1:
         raise PipelineError("--claim-lines must be at least 1")
     if not 0 <= args.bad_rows_percent <= 50:
         raise PipelineError("--bad-rows-percent must be between 0 and 50")
     started = time.perf_counter()
+    spill = Path(tempfile.mkdtemp(prefix="mips-generate-"))
     con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = '{spill.as_posix()}'")
+        return _generate(con, args, started)
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _generate(con, args, started: float) -> int:
+    from transforms.generate import build_synthetic_inputs
+    from transforms.reference import attach_reference
+
     attach_reference(con)
     years = [r[0] for r in con.execute(
         "SELECT DISTINCT performance_year FROM ref.claims_eligibility_options ORDER BY 1").fetchall()]
