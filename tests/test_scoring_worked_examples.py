@@ -860,6 +860,7 @@ AWKWARD = {
 202410004,,001,electronicHealthRecord,100,30,70
 202410005,,130,claims,100,90,10
 202410006,,236,Medicare Part B Claims,100,85,15
+202410007,,236,Part B claims,100,85,15
 """,
 }
 
@@ -884,6 +885,7 @@ def test_awkward_inputs_only_entities_and_quality():
     # 236 claims flat: 85 -> 9.5 (both 'claims' and 'Medicare Part B Claims')
     assert r.measure("202410003", "236").achievement_points == approx(9.5, 1e-4)
     assert r.measure("202410006", "236").collection_type == "claims"
+    assert r.measure("202410007", "236").achievement_points == approx(9.5, 1e-4)  # 'Part B claims'
     # 130 has no claims benchmark in PY2024 -> class 2 -> 0 points (not small practice, master table)
     m = r.measure("202410005", "130")
     assert (m.has_benchmark, m.measure_class, m.achievement_points) == (False, "class 2", 0)

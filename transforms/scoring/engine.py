@@ -35,9 +35,14 @@ INPUT_COLUMNS = {
 
 
 _COLLECTION_TYPES = {
-    "claims": "claims", "medicarepartbclaims": "claims", "registry": "registry", "mipscqm": "registry", "cqm": "registry",
-    "qcdr": "registry", "electronichealthrecord": "electronicHealthRecord", "ehr": "electronicHealthRecord",
-    "ecqm": "electronicHealthRecord", "cmswebinterface": "cmsWebInterface", "webinterface": "cmsWebInterface",
+    "claims": "claims", "medicarepartbclaims": "claims", "partbclaims": "claims", "medicareclaims": "claims",
+    "registry": "registry", "mipscqm": "registry", "mipscqms": "registry", "cqm": "registry", "qcdr": "registry",
+    "qualifiedregistry": "registry", "qualifiedclinicaldataregistry": "registry",
+    "mipsclinicalqualitymeasure": "registry", "mipsclinicalqualitymeasures": "registry",
+    "electronichealthrecord": "electronicHealthRecord", "ehr": "electronicHealthRecord",
+    "ecqm": "electronicHealthRecord", "ecqms": "electronicHealthRecord",
+    "electronicclinicalqualitymeasure": "electronicHealthRecord", "electronicclinicalqualitymeasures": "electronicHealthRecord",
+    "cmswebinterface": "cmsWebInterface", "webinterface": "cmsWebInterface",
     "certifiedsurveyvendor": "certifiedSurveyVendor", "cahps": "certifiedSurveyVendor",
     "administrativeclaims": "administrativeClaims",
 }
