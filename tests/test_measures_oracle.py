@@ -698,3 +698,15 @@ def every_code_claims(year: int) -> Builder:
 @pytest.mark.parametrize("year", range(2018, 2026))
 def test_every_spec_code_once_matches_oracle(year):
     assert_same(every_code_claims(year), year)
+
+
+def test_no_age_before_birth_2019_195():
+    # minAge 0 is not "any patient": a claim dated the day before the birth date (age -1 day) is not eligible
+    # (found by the oracle on the first engine version, where DuckDB date_sub('month') gave 0 months; fixed with
+    # the calendar-day age of 668f6e6).  p2 born that day is 0 months old: eligible.  Expected (1, 0, 0, 0, 0).
+    b = Builder()
+    b.person("p1", "2019-03-02")
+    b.person("p2", "2019-03-01")
+    b.claim("c1", "p1", "2019-03-01", ["37216"])
+    b.claim("c2", "p2", "2019-03-01", ["37216"])
+    expect(b, 2019, "195", {"individual": (1, 0, 0, 0, 0)})
