@@ -93,12 +93,16 @@ class Builder:
                               eligible_population_exception, performance_met, performance_not_met,
                               reporting_rate, performance_rate
                               FROM measure_results WHERE source = 'claims' AND computed""").fetchall()
+        inverse = con.execute("SELECT DISTINCT measure_id, is_inverse FROM measure_results WHERE computed").fetchall()
         not_computed = con.execute("""SELECT DISTINCT measure_id, eligible_population FROM measure_results
                                       WHERE source = 'claims' AND NOT computed""").fetchall()
         con.close()
         # spec: facility-event measures are not computed without that input and say so instead of reporting zeros
         assert all(oracle.COUNTING_CLASS[m] == "facility" and ep is None for m, ep in not_computed), not_computed
         assert not any(oracle.COUNTING_CLASS[r[3]] == "facility" for r in rows)
+        # inverse measures (measures-data.json isInverse) decide the most advantageous result
+        spec = oracle.load_spec(year)
+        assert all(bool(inv) == spec[m].inverse for m, inv in inverse), inverse
         for r in rows:
             # spec Terms: reporting rate = instances with any result / eligible population; performance rate =
             # met / (met + not met), NULL when that is 0
