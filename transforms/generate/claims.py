@@ -10,7 +10,8 @@ Every claim is drawn in one set-based pass (no loop over rows):
    second-encounter, episode and 30-day counting classes eligible too);
 3. each claim picks an outcome (met / not met / exclusion / exception / none), a procedure
    code with a place of service and modifier the option accepts, a diagnosis (and additional
-   diagnosis) the option accepts, and the quality data codes of a performance option of the
+   diagnosis) the option accepts (options without a diagnosis requirement get a background
+   diagnosis that none of their exclusions lists), and the quality data codes of a performance option of the
    same measure, option group and outcome. Lines: the procedure, any additional procedures,
    then the quality data codes.
 
@@ -129,6 +130,7 @@ def _claim_keys_sql(episodes: str, population: str, performance_year: int, draws
                    {result} AS result_code,
                    {d.integer('procedure', 'o.procedures', base=claim)} AS procedure_rank,
                    CASE WHEN o.diagnoses > 0 THEN {d.integer('diagnosis', 'o.diagnoses', base=claim)} END AS diagnosis_rank,
+                   {d.hash('background_diagnosis', base=claim)} AS background_draw,
                    CASE WHEN o.additional_diagnoses > 0
                         THEN {d.integer('additional_diagnosis', 'o.additional_diagnoses', base=claim)} END AS additional_rank,
                    {d.hash('performance', base=claim)} AS performance_draw,
@@ -143,10 +145,13 @@ def _claim_keys_sql(episodes: str, population: str, performance_year: int, draws
         SELECT p.e, p.k, p.claim_seq, p.clinician_idx, p.person_rank, p.option_key, p.service_date,
                pr.procedure_id, CAST(p.pos_draw % pr.places_of_service AS BIGINT) AS pos_rank,
                p.diagnosis_rank, p.additional_rank, p.perf_key,
+               CASE WHEN p.diagnosis_rank IS NULL THEN CAST(p.background_draw % bg.backgrounds AS BIGINT) END
+                   AS background_rank,
                1 + p.additional_procedures + coalesce(gp.quality_codes, 0) AS line_count
         FROM p
         JOIN gen_option_procedure pr ON pr.option_key = p.option_key AND pr.procedure_rank = p.procedure_rank
         LEFT JOIN gen_performance gp ON gp.perf_key = p.perf_key
+        LEFT JOIN (SELECT DISTINCT option_key, backgrounds FROM gen_background_diagnosis) bg ON bg.option_key = p.option_key
     """
 
 
@@ -163,7 +168,8 @@ def _resolve_sql(keys: str, population: str, draws: Draws) -> str:
                pos.code AS place_of_service_code, pr.code AS procedure_code, pr.modifier AS procedure_modifier,
                o.additional_procedures, {additional},
                coalesce(gp.quality_codes, 0) AS quality_codes, {quality},
-               dx.code AS diagnosis, adx.code AS additional_diagnosis, gp.diagnosis_code AS quality_diagnosis
+               coalesce(dx.code, bg.code) AS diagnosis, adx.code AS additional_diagnosis,
+               gp.diagnosis_code AS quality_diagnosis
         FROM {keys} k
         JOIN gen_option o ON o.option_key = k.option_key
         JOIN gen_person p ON p.person_rank = k.person_rank
@@ -175,6 +181,7 @@ def _resolve_sql(keys: str, population: str, draws: Draws) -> str:
           ON dx.option_key = k.option_key AND dx.role = 'diagnosis' AND dx.diagnosis_rank = k.diagnosis_rank
         LEFT JOIN gen_diagnosis adx
           ON adx.option_key = k.option_key AND adx.role = 'additional_diagnosis' AND adx.diagnosis_rank = k.additional_rank
+        LEFT JOIN gen_background_diagnosis bg ON bg.option_key = k.option_key AND bg.background_rank = k.background_rank
     """
 
 

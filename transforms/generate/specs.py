@@ -97,6 +97,29 @@ def build_option_tables(con: duckdb.DuckDBPyConnection, performance_year: int) -
                           for i in range(1, MAX_ADDITIONAL_PROCEDURES + 1))}
         FROM drawable
     """)
+    # A claim for an option without a diagnosis requirement (screenings, visits) still carries a
+    # diagnosis: one of the year's qualifying diagnoses of other options (the first code of each),
+    # minus this option's exclusions and the measure's diagnosis-coded quality codes.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE gen_background_diagnosis AS
+        WITH pool AS (
+            SELECT DISTINCT min(code) AS code FROM gen_spec_code WHERE code_role = 'diagnosis'
+            GROUP BY measure_id, eligibility_option
+        ), allowed AS (
+            SELECT o.option_key, p.code FROM gen_option o CROSS JOIN pool p
+            WHERE o.diagnoses = 0
+              AND NOT EXISTS (SELECT 1 FROM ref.claims_eligibility_codes x
+                              WHERE x.performance_year = {py} AND x.measure_id = o.measure_id
+                                AND x.code_role = 'diagnosis_exclusion' AND x.code = p.code)
+              AND NOT EXISTS (SELECT 1 FROM ref.claims_performance_codes q
+                              WHERE q.performance_year = {py} AND q.measure_id = o.measure_id
+                                AND q.code_kind = 'diagnosis' AND q.code = p.code)
+        )
+        SELECT option_key, row_number() OVER (PARTITION BY option_key ORDER BY code) - 1 AS background_rank,
+               CASE WHEN len(code) > 3 THEN code[1:3] || '.' || code[4:] ELSE code END AS code,
+               count(*) OVER (PARTITION BY option_key) AS backgrounds
+        FROM allowed
+    """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE gen_option_procedure AS
         SELECT row_number() OVER (ORDER BY o.option_key, c.code) - 1 AS procedure_id, o.option_key,
