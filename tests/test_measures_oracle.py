@@ -492,8 +492,7 @@ def test_episode_of_a_diagnosis_chains_shared_diagnoses_2019_024():
 
 def test_visit_class_counts_each_eligible_line_2019_130():
     # 130 (visit): each eligible encounter line is an instance.  One claim with two eligible E/M lines and G8427
-    # (met) -> 2 instances, both met; a second claim with an eligible line at an excluded modifier... none here:
-    # plain second claim without QDC -> 1 unreported.  Expected (3, 0, 0, 2, 0).
+    # (met) -> 2 instances, both met; a second claim without QDC -> 1 unreported.  Expected (3, 0, 0, 2, 0).
     b = Builder()
     b.person("p1", "1960-01-01")
     b.claim("c1", "p1", "2019-02-01", ["99213", "99214", "G8427"])
@@ -594,6 +593,20 @@ def test_226_strata_2019_and_2023():
     expect(b, 2019, "226", {("individual", T1, N1, "screenedForUse"): (2, 0, 0, 1, 1),
                             ("individual", T1, N1, "overall"): (1, 0, 0, 1, 0),
                             ("individual", T1, N1, "tobacco"): (2, 0, 0, 0, 0)})
+    # PY2023 (optionGroup 00/01/02 = screened / overall / combinedPopulations; group 01 lists G9902 as
+    # additionalProcedureCodes): the same two patients give the same counts, and p2's M1159 exclusion on a second
+    # claim (group 00 option, and 01/02) makes p2 an exclusion in every stratum p2 is eligible for.
+    b = Builder()
+    b.person("p1", "1960-01-01")
+    b.person("p2", "1960-01-01")
+    b.claim("c1", "p1", "2023-02-01", ["99213", "G9902", "G9906"])
+    b.claim("c2", "p2", "2023-02-01", ["99213", "G9905"])
+    b.claim("c3", "p2", "2023-03-01", ["99213", "M1159"])
+    # screened: p1 met, p2 exclusion (beats not met); overall: p1 only (G9902), met; combined: p1 unreported,
+    # p2 exclusion
+    expect(b, 2023, "226", {("individual", T1, N1, "screened"): (2, 1, 0, 1, 0),
+                            ("individual", T1, N1, "overall"): (1, 0, 0, 1, 0),
+                            ("individual", T1, N1, "combinedPopulations"): (2, 1, 0, 0, 0)})
 
 
 def test_same_claim_id_under_two_clinicians_is_two_visits_for_the_group_2019_130():
