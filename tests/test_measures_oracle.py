@@ -94,6 +94,13 @@ class Builder:
                               reporting_rate, performance_rate
                               FROM measure_results WHERE source = 'claims' AND computed""").fetchall()
         inverse = con.execute("SELECT DISTINCT measure_id, is_inverse FROM measure_results WHERE computed").fetchall()
+        # measure_instances is the basis of the counts: one row per instance, its result counted once
+        per_instance = con.execute("""SELECT level, tin, npi, measure_id, stratum, count(*),
+                                          count(*) FILTER (WHERE result = 'eligible_population_exclusion'),
+                                          count(*) FILTER (WHERE result = 'eligible_population_exception'),
+                                          count(*) FILTER (WHERE result = 'performance_met'),
+                                          count(*) FILTER (WHERE result = 'performance_not_met')
+                                   FROM measure_instances WHERE source = 'claims' GROUP BY ALL""").fetchall()
         not_computed = con.execute("""SELECT DISTINCT measure_id, eligible_population FROM measure_results
                                       WHERE source = 'claims' AND NOT computed""").fetchall()
         con.close()
@@ -109,7 +116,9 @@ class Builder:
             ep, excl, exc, met, nm, rr, pr = r[5:]
             assert rr == pytest.approx(100.0 * (excl + exc + met + nm) / ep), r
             assert (pr is None) if met + nm == 0 else pr == pytest.approx(100.0 * met / (met + nm)), r
-        return {tuple(r[:5]): tuple(int(x) for x in r[5:10]) for r in rows}
+        counts = {tuple(r[:5]): tuple(int(x) for x in r[5:10]) for r in rows}
+        assert {tuple(r[:5]): tuple(int(x) for x in r[5:]) for r in per_instance} == counts
+        return counts
 
     def oracle(self, year, start=None, end=None):
         return oracle.compute(year, start or date(year, 1, 1), end or date(year, 12, 31), self.lines, self.elig)
