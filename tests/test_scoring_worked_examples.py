@@ -275,6 +275,7 @@ INPUTS = {
 202200001,,false,,,,,,,,,
 202200002,,true,,,,,,,,,
 202200003,,true,,,,,,,,,
+202200004,,,,,,,,,,,
 """,
         "quality": f"""{Q_HEAD}
 202200001,,481,electronicHealthRecord,30,0,0,20,10,,
@@ -282,6 +283,8 @@ INPUTS = {
 202200001,,130,registry,100,0,0,99,1,,true
 202200002,,001,registry,100,0,0,20,40,,
 202200003,,236,registry,100,0,0,90,10,,
+202200004,,236,registry,100,0,0,90,10,,
+202200004,,479,administrativeClaims,250,0,0,150,850,,
 """,
         "cost": f"""{COST_HEAD}
 202200001,,TPCC_1,1318.42,30
@@ -709,6 +712,20 @@ def test_py2022_small_practice_redistribution():
     # 236 flat 90 -> 10; +6 -> 26.667 %; cost 50 %; IA high x2 = 40 -> 100 %
     # FS = 0.4 x 26.667 + 0.3 x 50 + 0.3 x 100 = 55.6667 -> -9 x 19.3333/75 = -2.32 %
     assert f.final_score == approx(55.6667) and f.payment_adjustment_percent == approx(-2.32)
+
+
+def test_py2022_administrative_claims_measure_in_its_benchmark_unit():
+    """Admin-claims 479 (HWR, inverse) adds 10 to the denominator when scored (§2.1); its PY2022 benchmark is
+    published as proportions, L = [100 (implied), 0.1668, 0.1613, 0.157, 0.1533, 0.1499, ...]."""
+    r = scored(2022)
+    t = "202200004"
+    # 150 readmissions of 1000 = 15 % = 0.15 <= 0.1533 (d5), > 0.1499 -> 5 + 0.0033/0.0034 = 5.9706
+    m = r.measure(t, "479")
+    assert m.performance_rate == approx(15.0) and m.decile == 5
+    assert m.achievement_points == approx(5.9706, 1e-4) and m.selected == True  # noqa: E712
+    # 236 flat 90 -> 10; (10 + 5.9706) / 70 = 22.8151 %
+    assert r.category(t, "quality").score_percent == approx(100 * 15.9706 / 70)
+    assert r.category(t, "quality").points_possible == 70
 
 
 # ------------------------------------------------------------------ PY2023 -------------------------------------

@@ -90,27 +90,35 @@ def score_quality(con, rules: Rules) -> None:
                AS meets_case_minimum,
            coalesce(m.is_high_priority, FALSE) AS is_high_priority, m.first_performance_year,
            coalesce(list_contains({lit_list(outcome_types)}, m.measure_type), FALSE) AS is_outcome,
-           bm.is_inverse AS bm_inverse, coalesce(bm.has_benchmark, FALSE) AS has_benchmark, {topped} AS topped_out
+           bm.is_inverse AS bm_inverse, coalesce(bm.has_benchmark, FALSE) AS has_benchmark, {topped} AS topped_out,
+           coalesce(bm.is_fraction, FALSE) AS bm_fraction
     FROM _sc_quality_in q
     LEFT JOIN _sc_quality_measures m USING (measure_id)
     LEFT JOIN (SELECT measure_id, collection_type, bool_or(is_inverse) AS is_inverse,
                       bool_or(is_topped_out_by_program) AS is_topped_out_by_program,
-                      bool_or(is_seven_point_cap_removed) AS cap_removed, TRUE AS has_benchmark
+                      bool_or(is_seven_point_cap_removed) AS cap_removed, TRUE AS has_benchmark,
+                      -- 479/480 (administrative claims) publish their benchmarks as proportions (0.1533 = 15.33 %):
+                      -- every bound past decile 1 (implied 100 in PY2021-2022) is at most 1
+                      bool_and(collection_type = 'administrativeClaims') AND max(lower_bound) FILTER (WHERE decile > 1) <= 1 AS is_fraction
                FROM _sc_benchmark_bounds GROUP BY ALL) bm
            ON bm.measure_id = q.measure_id AND bm.collection_type = q.collection_type
     """)
     # 2. decile: the highest decile whose lower bound the rate reaches (ties -> highest, §3.1), and the next bound.
+    # The rate in the benchmark's own unit (percent, or a proportion for 479/480).
+    con.execute("""CREATE OR REPLACE TEMP TABLE _sc_q1_rates AS
+                    SELECT *, CASE WHEN bm_fraction THEN round(performance_rate / 100.0, 12) ELSE performance_rate END
+                              AS benchmark_rate FROM _sc_q1""")
     con.execute("""
     CREATE OR REPLACE TEMP TABLE _sc_q2 AS
     WITH hit AS (
         SELECT q.rowid AS rid, max(b.decile) AS decile
-        FROM _sc_q1 q JOIN _sc_benchmark_bounds b
+        FROM _sc_q1_rates q JOIN _sc_benchmark_bounds b
           ON b.measure_id = q.measure_id AND b.collection_type = q.collection_type
-         AND q.performance_rate IS NOT NULL
-         AND ((NOT b.is_inverse AND q.performance_rate >= b.lower_bound) OR (b.is_inverse AND q.performance_rate <= b.lower_bound))
+         AND q.benchmark_rate IS NOT NULL
+         AND ((NOT b.is_inverse AND q.benchmark_rate >= b.lower_bound) OR (b.is_inverse AND q.benchmark_rate <= b.lower_bound))
         GROUP BY ALL)
     SELECT q.*, h.decile, lo.lower_bound AS bound_low, hi.lower_bound AS bound_next
-    FROM (SELECT rowid AS rid, * FROM _sc_q1) q
+    FROM (SELECT rowid AS rid, * FROM _sc_q1_rates) q
     LEFT JOIN hit h USING (rid)
     LEFT JOIN _sc_benchmark_bounds lo ON lo.measure_id = q.measure_id AND lo.collection_type = q.collection_type AND lo.decile = h.decile
     LEFT JOIN _sc_benchmark_bounds hi ON hi.measure_id = q.measure_id AND hi.collection_type = q.collection_type AND hi.decile = h.decile + 1
@@ -139,8 +147,8 @@ def score_quality(con, rules: Rules) -> None:
         SELECT *,
                CASE WHEN is_admin THEN TRUE ELSE data_completeness_percent >= {dc} END AS meets_data_completeness,
                CASE WHEN decile IS NULL OR decile = 10 OR bound_next IS NULL OR bound_next = bound_low THEN 0.0
-                    WHEN bm_inverse THEN round((bound_low - performance_rate) / (bound_low - bound_next), 4)
-                    ELSE round((performance_rate - bound_low) / (bound_next - bound_low), 4) END AS partial_decile_score
+                    WHEN bm_inverse THEN round((bound_low - benchmark_rate) / (bound_low - bound_next), 4)
+                    ELSE round((benchmark_rate - bound_low) / (bound_next - bound_low), 4) END AS partial_decile_score
         FROM _sc_q2),
     b AS (
         SELECT *, {measure_class} AS measure_class,
@@ -272,6 +280,7 @@ def score_quality(con, rules: Rules) -> None:
                     WHEN q.decile = 10 THEN printf('rate %.4f in decile 10 (lower bound %s): 10 points', q.performance_rate, q.bound_low::VARCHAR)
                     ELSE printf('rate %.4f in decile %d [%s, %s): partial %.4f -> decile score %.4f',
                          q.performance_rate, q.decile, q.bound_low::VARCHAR, q.bound_next::VARCHAR, q.partial_decile_score, q.decile_score) END
+                 || CASE WHEN q.bm_fraction THEN printf(' (benchmark in proportions: %.6f)', q.benchmark_rate) ELSE '' END
                  || CASE WHEN q.raw_points < q.floored THEN printf('; floor %s applied', {lit(str(floor))}) ELSE '' END
                  || CASE WHEN q.topped_out AND q.floored > {cap if cap is not None else 'NULL'} THEN printf('; topped-out cap %s applied', {lit(str(cap))}) ELSE '' END
              END,
