@@ -1,7 +1,7 @@
 """Synthetic MIPS inputs for a seed, a size and a performance year (``mips generate``).
 
-``build_synthetic_inputs`` creates one DuckDB table per input contract (schemas/inputs.py),
-(a view) named ``synthetic_<contract>`` with exactly the contract's columns in its order:
+``build_synthetic_inputs`` creates one DuckDB view per input contract (schemas/inputs.py),
+named ``synthetic_<contract>``, with exactly the contract's columns in its order and types:
 medical_claim, eligibility, clinician_roster, pi_input, ia_input, cost_input and, with
 encounters, patient, encounter, condition, procedure. Everything is set-based SQL over
 ``range()`` with hash draws (``rand.Draws``): the same seed, size and year give the same rows.
@@ -41,7 +41,7 @@ def output_table(name: str) -> str:
 def build_synthetic_inputs(con: duckdb.DuckDBPyConnection, *, performance_year: int, claim_lines: int,
                            seed: int = 1, encounters: bool = True,
                            bad_rows_percent: float = 0.0) -> GeneratedInputs:
-    """Create the ``synthetic_*`` tables; ``claim_lines`` Medicare claim lines exactly (plus the
+    """Create the ``synthetic_*`` views; ``claim_lines`` Medicare claim lines exactly (plus the
     duplicate lines ``bad_rows_percent`` adds). Needs the ``ref`` views (transforms.reference)."""
     if claim_lines < 1:
         raise ValueError("claim_lines must be at least 1")
@@ -76,7 +76,8 @@ def build_synthetic_inputs(con: duckdb.DuckDBPyConnection, *, performance_year: 
             "procedure": claims.procedure_sql(),
         })
     # Views, not tables: the big ones are computed once, when COPY writes their file. Each source
-    # query orders its rows by its key; the wrappers (casts, faults) keep that order.
+    # comes out in its key's order (small ones sort; claim lines stream from the ordered claim
+    # table) and the wrappers (casts, faults) keep that order.
     tables = {}
     for name, sql in sources.items():
         view = output_table(name)
