@@ -372,3 +372,69 @@ def test_measure_engine_finds_every_targeted_measure_in_generated_data(sample):
         counts = {m: (ep, met, not_met) for s, m, ep, met, not_met in found if s == source}
         assert set(counts) >= targeted, source
         assert all(ep > 0 and met > 0 and not_met > 0 for m, (ep, met, not_met) in counts.items() if m in targeted), source
+
+
+def _tiny_reference(con) -> None:
+    """One claims measure '999' of PY2024 with one eligibility option, and a facility measure '998'.
+
+    Option 1: women 18-75; diagnosis E11.9 or E11.65, but E11.65 is also a diagnosis exclusion, so
+    only E11.9 can be drawn; procedure 99213 anywhere but the office (POS 11 excluded).
+    Performance options (group 00): met = 3044F; not met = 3044F with 8P; exclusion = diagnosis
+    Z51.5 (hospice, a diagnosis-coded quality code); exception = G9999 with 1P.
+    """
+    con.execute("CREATE SCHEMA ref")
+    con.execute("""CREATE TABLE ref.claims_measures AS SELECT * FROM (VALUES
+        (2024, '999', false, NULL), (2024, '998', true, 'inpatient_discharge'))
+        t(performance_year, measure_id, needs_facility_events, facility_event_type)""")
+    con.execute("""CREATE TABLE ref.claims_eligibility_options AS SELECT 2024 AS performance_year, '999' AS measure_id,
+        1 AS eligibility_option, NULL::VARCHAR AS stratum, '00' AS option_group, 18.0 AS min_age, 75.0 AS max_age,
+        'F' AS sex_code, 2 AS diagnosis_code_count, 1 AS diagnosis_exclusion_code_count,
+        0 AS additional_diagnosis_code_count, 1 AS procedure_code_count, 0 AS additional_procedure_code_count""")
+    con.execute("""CREATE TABLE ref.claims_eligibility_codes AS SELECT 2024 AS performance_year, '999' AS measure_id,
+        1 AS eligibility_option, code_role, code, CAST(pos AS VARCHAR[]) AS places_of_service,
+        CAST(pos_x AS VARCHAR[]) AS places_of_service_exclusions, CAST([] AS VARCHAR[]) AS modifiers,
+        CAST([] AS VARCHAR[]) AS modifier_exclusions
+        FROM (VALUES ('diagnosis', 'E119', [], []), ('diagnosis', 'E1165', [], []),
+                     ('diagnosis_exclusion', 'E1165', [], []), ('procedure', '99213', [], ['11'])) t(code_role, code, pos, pos_x)""")
+    con.execute("""CREATE TABLE ref.claims_performance_options AS SELECT 2024 AS performance_year, '999' AS measure_id,
+        performance_option, NULL::VARCHAR AS stratum, '00' AS option_group, performance_result
+        FROM (VALUES (1, 'performance_met'), (2, 'performance_not_met'), (3, 'eligible_population_exclusion'),
+                     (4, 'eligible_population_exception')) t(performance_option, performance_result)""")
+    con.execute("""CREATE TABLE ref.claims_performance_codes AS SELECT 2024 AS performance_year, '999' AS measure_id,
+        performance_option, 1 AS code_index, code, code_kind, CAST(mods AS VARCHAR[]) AS modifiers
+        FROM (VALUES (1, '3044F', 'procedure', []), (2, '3044F', 'procedure', ['8P']), (3, 'Z515', 'diagnosis', []),
+                     (4, 'G9999', 'procedure', ['1P'])) t(performance_option, code, code_kind, mods)""")
+    con.execute("""CREATE TABLE ref.pi_measures AS SELECT 2024 AS performance_year, 'PI_EP_1' AS measure_id,
+        'proportion' AS metric_type, false AS is_exclusion, NULL::VARCHAR AS exclusion_measure_ids, 'mips' AS allowed_programs""")
+    con.execute("CREATE TABLE ref.ia_activities AS SELECT 2024 AS performance_year, 'IA_EPA_1' AS activity_id, 'mips' AS allowed_programs")
+    con.execute("CREATE TABLE ref.cost_measures AS SELECT 2024 AS performance_year, 'COST_X_1' AS measure_id, 'mips' AS allowed_programs")
+    con.execute("""CREATE TABLE ref.cost_national_averages AS SELECT 2024 AS performance_year, 'COST_X_1' AS measure_id,
+        'group' AS level, 5000.0 AS national_average""")
+
+
+def test_a_hand_made_specification_decides_every_code(tmp_path):
+    c = duckdb.connect()
+    _tiny_reference(c)
+    g = build_synthetic_inputs(c, performance_year=2024, claim_lines=400, seed=5, encounters=False)
+    assert g.targeted_measures == ["999"]
+    assert g.untargeted_measures == [("998", "needs facility events (inpatient_discharge)")]
+    claims = c.execute(f"""
+        SELECT claim_id, list(hcpcs_code || coalesce('-' || hcpcs_modifier_1, '') ORDER BY claim_line_number) AS lines,
+               any_value(diagnosis_code_1) AS dx1, any_value(diagnosis_code_2) AS dx2, any_value(place_of_service_code) AS pos,
+               any_value(person_id) AS person, any_value(claim_line_start_date) AS dos
+        FROM {g.tables['medical_claim']} GROUP BY claim_id""").fetchall()
+    assert sum(len(r[1]) for r in claims) == 400  # exactly the requested lines
+    shapes = {tuple(r[1]) for r in claims}
+    # Procedure line first, then the quality data code of the drawn result; exclusion (Z51.5) is a
+    # diagnosis, not a line, so it and "no QDC" both give a lone 99213. (The last claim may be cut.)
+    assert shapes <= {("99213", "3044F"), ("99213", "3044F-8P"), ("99213", "G9999-1P"), ("99213",)}
+    assert len(shapes) == 4
+    assert {r[2] for r in claims} == {"E11.9"}  # E11.65 is excluded by the option, so never drawn
+    assert {r[3] for r in claims} == {None, "Z51.5"}
+    assert all(r[3] is None or r[1] == ["99213"] for r in claims)  # hospice only on exclusion claims
+    assert "11" not in {r[4] for r in claims}  # the procedure code excludes the office
+    people = dict(c.execute(f"SELECT person_id, (gender, birth_date) FROM {g.tables['eligibility']}").fetchall())
+    for _, _, _, _, _, person, dos in claims:
+        sex, birth = people[person]
+        age = dos.year - birth.year - ((dos.month, dos.day) < (birth.month, birth.day))
+        assert sex == "female" and 18 <= age <= 75
