@@ -338,6 +338,9 @@ class Gen:
         if len(lines) > 1 and r.random() < 0.2:
             t, p_, d_, ld = lines[-1]
             lines[-1] = (t, p_, dos + timedelta(days=1), ld)
+        if r.random() < 0.1:
+            # a line no measure looks at (a drug), which still counts for the claim's date of service
+            lines.append((r.choice(["J1100", "J3420"]), pos, None, []))
         if len(lines) > 1 and (r.random() < 0.1 or (dos.month, dos.day) in ((1, 1), (4, 1), (10, 1))):
             # a later-listed line dated earlier: it becomes the claim's date of service
             t, p_, d_, ld = lines[-1]
@@ -573,6 +576,9 @@ def test_claim_date_is_earliest_line_across_period_start_2019_047():
     b.person("p2", "1940-01-01")
     b.claim("c1", "p1", "2019-01-02", ["99213", ("1123F", None, "2018-12-31")])
     b.claim("c2", "p2", "2019-01-01", ["99213", ("1123F", None, "2019-01-03")])
+    # p3: the earlier line's code (J1100, a drug) is in no measure, yet it still dates the claim: out of the period
+    b.person("p3", "1940-01-01")
+    b.claim("c3", "p3", "2019-01-02", ["99213", "1123F", ("J1100", None, "2018-12-31")])
     expect(b, 2019, "047", {"individual": (1, 0, 0, 1, 0)})
 
 
