@@ -94,6 +94,21 @@ def test_publish_writes_every_table_cast_and_ordered(tmp_path, con):
     assert published_tables(tmp_path, 2024) == ["toy_results", "toy_tins"]
 
 
+def test_presorted_tables_keep_their_order_and_are_still_checked(tmp_path, con):
+    # a table made by select_sql is already in key order: written as is, no second sort
+    toy(con, "raw", [("2", "001", 1), ("1", "002", 2), ("1", "001", 3)], 2024)
+    con.execute(f"CREATE TABLE made AS {TOY.select_sql('raw')}")
+    publish_period(con, tmp_path, 2024, {TOY: "made"}, presorted=True)
+    assert [r[:2] for r in read(tmp_path, "toy_results")] == [("1", "001"), ("1", "002"), ("2", "001")]
+    data = tmp_path / "toy_results" / "performance_year=2024" / "data.parquet"
+    assert duckdb.sql(f"SELECT tin, measure_id FROM read_parquet('{data}', hive_partitioning = false)").fetchall() == [
+        ("1", "001"), ("1", "002"), ("2", "001")]
+    # the checks still run: a repeated key is refused
+    con.execute("INSERT INTO made SELECT * FROM made LIMIT 1")
+    with pytest.raises(OutputCheckFailed, match="occur more than once"):
+        publish_period(con, tmp_path, 2024, {TOY: "made"}, presorted=True)
+
+
 def test_relation_without_performance_year_column_is_given_the_period(tmp_path, con):
     toy(con, "r", [("111111111", "001", 1)])  # no performance_year column: the folder carries it
     publish_period(con, tmp_path, 2023, {TOY: "r"})
@@ -207,8 +222,8 @@ KILLED_WRITER = textwrap.dedent("""
         store._before_switch = pause
     else:
         real_write = store._write
-        def slow_write(con, spec, relation, target, py):
-            n = real_write(con, spec, relation, target, py)
+        def slow_write(con, spec, relation, target, *args):
+            n = real_write(con, spec, relation, target, *args)
             with open(target, "r+b") as f:
                 f.truncate(100)  # as if killed halfway through the file
             print("WRITTEN", flush=True)
