@@ -274,6 +274,7 @@ INPUTS = {
         "entities": f"""{ENT_HEAD}
 202200001,,false,,,,,,,,,
 202200002,,true,,,,,,,,,
+202200002,{NPI1},,,,,,,,,,
 202200003,,true,,,,,,,,,
 202200004,,,,,,,,,,,
 """,
@@ -294,6 +295,7 @@ INPUTS = {
 202200001,,IA_EPA_1
 202200001,,IA_BE_6
 202200002,,IA_BE_4
+202200002,{NPI1},IA_BE_4
 202200003,,IA_EPA_1
 """,
     },
@@ -742,6 +744,15 @@ def test_py2022_administrative_claims_measure_in_its_benchmark_unit():
     # 236 flat 90 -> 10; (10 + 5.9706) / 70 = 22.8151 %
     assert r.category(t, "quality").score_percent == approx(100 * 15.9706 / 70)
     assert r.category(t, "quality").points_possible == 70
+
+
+def test_py2022_individual_takes_the_tin_small_practice_status():
+    """Small practice is TIN-level (15 or fewer clinicians under the TIN, spec §1): the individual row leaves it
+    empty, the group row says true -> IA doubled (medium 20/40 = 50 %), PI reweighted, no cost -> 50/0/50/0;
+    FS = 0.5 x 50 = 25 -> -9 x 50/75 = -6 %."""
+    f = scored(2022).final("202200002", NPI1)
+    assert (f.quality_weight, f.cost_weight, f.ia_weight, f.pi_weight) == (50, 0, 50, 0)
+    assert f.final_score == approx(25) and f.payment_adjustment_percent == approx(-6)
 
 
 # ------------------------------------------------------------------ PY2023 -------------------------------------

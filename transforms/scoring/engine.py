@@ -146,7 +146,16 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
            coalesce(e.pi_hardship, FALSE) AS pi_hardship, e.complex_patient_bonus, e.prior_quality_achievement_percent,
            e.part_b_allowed_charges, e.mips_eligible, ({special}) AS special_status
     FROM (SELECT DISTINCT tin, npi FROM keys WHERE tin IS NOT NULL) k
-    LEFT JOIN (SELECT * FROM _sc_in_entity QUALIFY row_number() OVER (PARTITION BY tin, npi) = 1) e
+    LEFT JOIN (
+        -- Small practice is a TIN-level status (15 or fewer clinicians billing under the TIN): an individual
+        -- whose own row leaves it empty takes the group row's value.
+        SELECT k2.tin, k2.npi, i.* EXCLUDE (tin, npi, small_practice),
+               coalesce(i.small_practice, CASE WHEN k2.npi IS NOT NULL THEN g.small_practice END) AS small_practice
+        FROM (SELECT DISTINCT tin, npi FROM keys WHERE tin IS NOT NULL) k2
+        LEFT JOIN (SELECT * FROM _sc_in_entity QUALIFY row_number() OVER (PARTITION BY tin, npi) = 1) i
+          ON i.tin = k2.tin AND i.npi IS NOT DISTINCT FROM k2.npi
+        LEFT JOIN (SELECT tin, small_practice FROM _sc_in_entity WHERE npi IS NULL
+                   QUALIFY row_number() OVER (PARTITION BY tin) = 1) g ON g.tin = k2.tin) e
       ON e.tin = k.tin AND e.npi IS NOT DISTINCT FROM k.npi
     """)
     for kind in ("quality", "pi", "ia", "cost"):
