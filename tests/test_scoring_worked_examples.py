@@ -8,6 +8,8 @@ Points are compared with a tolerance of 1e-4 (engine keeps 4 dp, spec §3.1), sc
 """
 from __future__ import annotations
 
+import atexit
+import shutil
 import subprocess
 import sys
 from functools import lru_cache
@@ -20,6 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MIPS = [sys.executable, "-m", "mips.cli"]
+_TMP = Path(tempfile.mkdtemp(prefix="mips_worked_examples_"))
+atexit.register(shutil.rmtree, _TMP, True)
 
 
 def npi(n: int) -> str:
@@ -47,7 +51,7 @@ COST_HEAD = "tin,npi,measure_id,measure_value,case_count"
 
 
 def run_cli(year: int, files: dict[str, str], *extra: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    tmp = Path(tempfile.mkdtemp(prefix=f"mips_we_{year}_"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"py{year}_", dir=_TMP))
     args = [*MIPS, "score", "--performance-year", str(year)]
     for option, text in files.items():
         path = tmp / f"{option}.csv"
