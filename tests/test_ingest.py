@@ -316,7 +316,7 @@ def test_cli_file_error_is_one_line_without_traceback(tmp_path):
     path.write_text("")
     people = write_csv(tmp_path / "e.csv", ELIGIBILITY_HEADER, [GOOD_PERSON])
     done = _mips("run", "--performance-year", "2024", "--medical-claim", str(path), "--eligibility", str(people),
-                 "--output", str(tmp_path / "out"), cwd=tmp_path)
+                 "--output", str(tmp_path / "out"), "--without-prefect", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == f"mips run: error: {path}: is empty (0 bytes)"
     assert "Traceback" not in done.stderr + done.stdout
@@ -328,18 +328,25 @@ def test_cli_rejection_threshold_fails_the_run_but_keeps_the_rejects(tmp_path):
     claims = write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines)
     people = write_csv(tmp_path / "e.csv", ELIGIBILITY_HEADER, [GOOD_PERSON])
     out = tmp_path / "out"
-    done = _mips("run", "--performance-year", "2024", "--medical-claim", str(claims), "--eligibility", str(people),
-                 "--output", str(out), cwd=tmp_path)
+    run = ["run", "--performance-year", "2024", "--medical-claim", str(claims), "--eligibility", str(people),
+           "--output", str(out), "--without-prefect"]
+    done = _mips(*run, cwd=tmp_path)
     assert done.returncode == 2
     assert "more than 5.0% of rows rejected" in done.stderr and "(10.0% rejected)" in done.stderr
-    summary = duckdb.sql(f"SELECT input_rows, accepted_rows, rejected_rows FROM read_parquet('{out}/ingest_summary/**/*.parquet')"
-                         " WHERE table_name = 'medical_claim'").fetchall()
+    # nothing is published by a stopped run; its rejects and reconciliation are kept aside
+    assert not (out / "ingest_summary").exists()
+    summary = duckdb.sql(f"SELECT input_rows, accepted_rows, rejected_rows FROM "
+                         f"read_parquet('{out}/_failed_run/2024/ingest_summary.parquet') "
+                         "WHERE table_name = 'medical_claim'").fetchall()
     assert summary == [(10, 9, 1)]
-    # the same run passes with a looser threshold
-    done = _mips("run", "--performance-year", "2024", "--medical-claim", str(claims), "--eligibility", str(people),
-                 "--output", str(out), "--max-rejected-percent", "20", cwd=tmp_path)
+    # the same run passes with a looser threshold and publishes the reconciliation
+    done = _mips(*run, "--max-rejected-percent", "20", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "c.csv" in done.stdout and "10" in done.stdout
+    assert "c.csv" in done.stdout
+    summary = duckdb.sql(f"SELECT input_rows, accepted_rows, rejected_rows FROM "
+                         f"read_parquet('{out}/ingest_summary/**/*.parquet', hive_partitioning = true) "
+                         "WHERE table_name = 'medical_claim'").fetchall()
+    assert summary == [(10, 9, 1)]
 
 
 def test_every_contract_has_grain_and_key():

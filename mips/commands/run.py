@@ -1,4 +1,8 @@
-"""`mips run`: the pipeline end to end for one reporting period."""
+"""`mips run`: the pipeline end to end for one reporting period, through the Prefect flow.
+
+No Prefect server is needed: without PREFECT_API_URL, Prefect starts a temporary one for the run
+(about 13 s); with it, the run shows in that server's UI.
+"""
 from __future__ import annotations
 
 import argparse
@@ -37,16 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, required=True, help="output folder (Parquet tables by performance year)")
     parser.add_argument("--max-rejected-percent", type=float, default=5.0,
                         help="fail the run when more than this percent of any file's rows are rejected (default 5)")
-
-
-def reporting_period(performance_year: int, start: date | None, end: date | None) -> tuple[date, date]:
-    start = start or date(performance_year, 1, 1)
-    end = end or date(performance_year, 12, 31)
-    if start.year != performance_year or end.year != performance_year:
-        raise PipelineError(f"the reporting period {start}..{end} is not inside performance year {performance_year}")
-    if end < start:
-        raise PipelineError(f"the reporting period ends ({end}) before it starts ({start})")
-    return start, end
+    parser.add_argument("--without-prefect", action="store_true",
+                        help="run the same steps without Prefect (no temporary server, no run in the UI, no artifact)")
 
 
 def input_files(args) -> dict[str, Path]:
@@ -59,12 +55,15 @@ def input_files(args) -> dict[str, Path]:
 
 
 def run(args) -> int:
-    from mips.pipeline import run_period
+    from mips.period import Period
 
-    period_start, period_end = reporting_period(args.performance_year, args.period_start, args.period_end)
-    report = run_period(
-        performance_year=args.performance_year, period_start=period_start, period_end=period_end,
-        files=input_files(args), output_root=args.output, max_rejected_percent=args.max_rejected_percent,
-    )
+    period = Period.of(args.performance_year, args.period_start, args.period_end)  # a bad period fails before Prefect starts
+    if args.without_prefect:
+        from mips.period import run_period_steps as run_period
+    else:
+        from flows.period import run_period_flow as run_period
+    report = run_period(performance_year=period.performance_year, period_start=period.start, period_end=period.end,
+                        files=input_files(args), output_root=args.output,
+                        max_rejected_percent=args.max_rejected_percent)
     print(report)
     return 0
