@@ -7,7 +7,6 @@ touches rows only through DuckDB SQL (in transforms/) and reports counts, never 
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -196,28 +195,36 @@ def _write_failed_run(run: PeriodRun, specs) -> Path:
 
 def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS) -> dict[str, int]:
     """Quality measures of the period (measure_results, measure_instances)."""
-    compute = _optional("transforms.measures", "compute_measures")
-    specs = _optional_specs("schemas.measures", "MEASURE_RESULTS", "MEASURE_INSTANCES")
-    if compute is None or not specs:
-        run.notes.append("measures: the measure engine is not installed in this checkout; skipped")
-        return {}
+    from schemas.measures import MEASURE_INSTANCES, MEASURE_RESULTS
+    from transforms.measures import compute_measures
+    from transforms.reference import attach_reference
+
     if not {"medical_claim", "encounter"} & set(run.files):
         run.notes.append("measures: no medical_claim or encounter input; skipped")
         return {}
-    compute(run.con, performance_year=run.period.performance_year, period_start=run.period.start,
-            period_end=run.period.end, sources=tuple(sources), levels=tuple(levels))
+    attach_reference(run.con)
+    py = run.period.performance_year
+    if not run.con.execute("SELECT count(*) FROM ref.claims_measures WHERE performance_year = ?", [py]).fetchone()[0]:
+        # CMS publishes the claims specification with the year's measures; say so rather than report zeros
+        years = [r[0] for r in run.con.execute(
+            "SELECT DISTINCT performance_year FROM ref.claims_measures ORDER BY 1").fetchall()]
+        run.notes.append(f"measures: no CMS claims measure specification for performance year {py} in the "
+                         f"reference data (it has {years[0]}-{years[-1]}); quality measures not computed")
+        return {}
+    compute_measures(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
+                     sources=tuple(sources), levels=tuple(levels))
+    specs = {spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES)}
     run.outputs.update(specs)
     return _counts(run.con, specs)
 
 
 def scores_step(run: PeriodRun) -> dict[str, int]:
     """MIPS eligibility, measure/category/final scores and the payment adjustment."""
-    score_from_claims = _optional("transforms.scoring", "score_from_claims")
-    score_entities = _optional("transforms.scoring", "score_entities")
-    scoring = importlib.import_module("schemas.scoring")
+    from schemas import scoring
+    from transforms.scoring import quality_input_from_measure_results, score_entities, score_from_claims
+
     tables = _tables(run.con)
-    if not ((score_from_claims is not None and "medical_claim" in tables) or
-            (score_entities is not None and tables & {"measure_results", "pi_input", "ia_input", "cost_input"})):
+    if not ("medical_claim" in tables or tables & {"measure_results", "pi_input", "ia_input", "cost_input"}):
         run.notes.append("scores: nothing to score (no claims, measures or category inputs); skipped")
         return {}
     # Scores add up doubles; with several threads the order of the additions (and so the last bits)
@@ -225,13 +232,12 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
     threads = run.con.execute("SELECT current_setting('threads')").fetchone()[0]
     run.con.execute("SET threads = 1")
     try:
-        if score_from_claims is not None and "medical_claim" in tables:
+        if "medical_claim" in tables:
             created = score_from_claims(run.con, performance_year=run.period.performance_year)
         else:
             quality = None
             if "measure_results" in tables:
-                importlib.import_module("transforms.scoring").quality_input_from_measure_results(
-                    run.con, run.period.performance_year)
+                quality_input_from_measure_results(run.con, run.period.performance_year)
                 quality = "quality_input"
             score_entities(run.con, performance_year=run.period.performance_year, quality=quality)
             created = [s.name for s in scoring.SCORING_TABLES]
@@ -394,24 +400,3 @@ def _tables(con) -> set[str]:
 
 def _counts(con, specs: dict[str, TableSpec]) -> dict[str, int]:
     return {name: int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]) for name in specs}
-
-
-def _optional(module: str, attribute: str):
-    """A library function that may not exist yet in this checkout (steps land one by one)."""
-    try:
-        return getattr(importlib.import_module(module), attribute, None)
-    except ModuleNotFoundError as error:
-        if error.name != module:
-            raise
-        return None
-
-
-def _optional_specs(module: str, *names: str) -> dict[str, TableSpec]:
-    try:
-        found = importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        if error.name != module:
-            raise
-        return {}
-    specs = [getattr(found, n, None) for n in names]
-    return {s.name: s for s in specs if s is not None}

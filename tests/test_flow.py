@@ -439,3 +439,17 @@ def test_only_transient_io_errors_are_retried(error, retried):
     assert transient_io(None, None, _FailedState(error)) is retried
     assert ingest_task.retries == provenance_task.retries == publish_task.retries == 2
     assert not validate_task.retries  # a rejected-rows stop is not transient
+
+
+def test_a_year_without_a_claims_specification_says_so_and_still_scores(tmp_path):
+    """PY2026 has no CMS claims specification yet: the run notes it instead of publishing zero counts."""
+    from mips.paths import SAMPLE_DIR
+    from mips.period import run_period_steps
+
+    report = run_period_steps(performance_year=2026, output_root=tmp_path / "out",
+                              files={"medical_claim": SAMPLE_DIR / "medical_claim.csv",
+                                     "eligibility": SAMPLE_DIR / "eligibility.csv",
+                                     "ia_input": SAMPLE_DIR / "ia_input.csv"},
+                              max_rejected_percent=100)
+    assert any("no CMS claims measure specification for performance year 2026" in n for n in report.notes)
+    assert "measure_results" not in report.rows and report.rows["final_scores"] > 0
