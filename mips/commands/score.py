@@ -67,7 +67,7 @@ def summary(con, performance_year: int, ingest_results, written: dict[str, int],
 
 def run(args) -> int:
     from mips.db import connect
-    from mips.outputs import write_partition
+    from mips.store import publish_period
     from schemas.ingest import INGEST_SUMMARY, REJECTS
     from schemas.scoring import SCORING_TABLES
     from transforms import ingest
@@ -85,11 +85,11 @@ def run(args) -> int:
                 results.append(ingest.ingest_file(con, path, contract))
         score_entities(con, performance_year=args.performance_year,
                        scaling_factor=args.scaling_factor, exceptional_scaling_factor=args.exceptional_scaling_factor)
-        written = {spec.name: write_partition(con, spec, spec.name, args.output, args.performance_year)
-                   for spec in SCORING_TABLES}
         ingest.ingest_tables(con, args.performance_year)
-        for spec, relation in ((REJECTS, "rejects"), (INGEST_SUMMARY, "ingest_summary")):
-            written[spec.name] = write_partition(con, spec, relation, args.output, args.performance_year)
+        # one atomic switch for the period: a reader never sees new scores beside old rejects
+        tables = {spec: spec.name for spec in SCORING_TABLES}
+        tables.update({REJECTS: "rejects", INGEST_SUMMARY: "ingest_summary"})
+        written = dict(publish_period(con, args.output, args.performance_year, tables).rows)
         print(summary(con, args.performance_year, results, written, args.output))
         return 0
     finally:
