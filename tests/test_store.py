@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 
 from mips import store
 from mips.errors import PipelineError
-from mips.outputs import write_partition
 from mips.store import (RUN_MANIFEST, OutputCheckFailed, PeriodLock, PeriodLocked, period_lock, publish_period,
                         published_tables, published_years, read_manifest)
 from schemas.tables import Column, TableSpec
@@ -133,8 +132,9 @@ def test_rerun_replaces_only_its_period(tmp_path, con):
 def test_a_period_run_drops_tables_it_no_longer_has_and_merge_keeps_them(tmp_path, con):
     publish_period(con, tmp_path, 2024, {TOY: toy(con, "r", [("1", "001", 1)], 2024),
                                          TOY_TINS: tins(con, "t", [("1", 1)], 2024)})
-    # merge (write_partition): only toy_tins is replaced, toy_results carried over
-    assert write_partition(con, TOY_TINS, tins(con, "t2", [("1", 5), ("2", 1)], 2024), tmp_path, 2024) == 2
+    # merge: only toy_tins is replaced, toy_results carried over
+    merged = publish_period(con, tmp_path, 2024, {TOY_TINS: tins(con, "t2", [("1", 5), ("2", 1)], 2024)}, merge=True)
+    assert merged.rows["toy_tins"] == 2
     assert read(tmp_path, "toy_results") == [("1", "001", 1, 0.1, 2024)]
     assert read(tmp_path, "toy_tins") == [("1", 5, 2024), ("2", 1, 2024)]
     # a full period run without toy_tins: the table has no 2024 partition any more (not a stale one)
