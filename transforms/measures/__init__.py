@@ -69,7 +69,7 @@ _WORK_TABLES = (
     "m_claims", "m_lines", "m_dx",
     "m_proc_hits", "m_cand", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig", "m_elig_claims",
     "m_perf_hits", "m_perf_match", "m_claim_results", "m_unit_claims", "m_ep_edges", "m_ep_label",
-    "m_ep_label_next", "m_w_dates", "m_w_next", "m_w_starts", "m_w_assign", "m_first_dates", "m_inst_claims",
+    "m_ep_label_next", "m_w_dates", "m_w_next", "m_w_starts", "m_w_assign", "m_first_dates",
     "m_inst_pick", "m_instances", "m_results",
 )
 
@@ -188,5 +188,6 @@ def compute_measures(
     con.execute(f"""CREATE OR REPLACE TABLE measure_instances AS {MEASURE_INSTANCES.select_sql(
         f"(SELECT {int(performance_year)} AS performance_year, DATE '{params['period_start']}' AS period_start, "
         f"DATE '{params['period_end']}' AS period_end, * FROM m_instances)")}""")
+    con.execute("DROP VIEW IF EXISTS temp.m_inst_claims")
     for name in _WORK_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")

@@ -1,6 +1,7 @@
 -- Instance per counting class (claims-measure-logic.md "Counting classes"); the class comes from the reference
 -- table claims_measures, never from a measure id. inst_part is what, besides the patient, tells instances apart.
-CREATE OR REPLACE TEMP TABLE m_inst_claims AS
+-- a view: streamed once into the pick below instead of materialising one row per claim, unit and measure
+CREATE OR REPLACE TEMP VIEW m_inst_claims AS
 SELECT u.part_key, u.level, u.measure_id, u.stratum, u.counting_class, u.claim_key, u.dos,
        CASE u.counting_class
            WHEN 'procedure' THEN strftime(u.dos, '%Y-%m-%d')
