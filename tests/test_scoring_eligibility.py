@@ -72,12 +72,14 @@ def test_entities_from_claims_both_levels_and_opt_in(con):
 def test_quality_input_from_measure_results():
     con = duckdb.connect()
     con.execute("""CREATE TABLE measure_results AS SELECT * FROM (VALUES
-        (2019, 'claims', 'individual', '123456789', '1000000001', '001', NULL, 'claims', 40, 2, 1, 5, 30),
-        (2019, 'claims', 'group', '123456789', NULL, '001', NULL, 'claims', 90, 2, 1, 10, 70),
-        (2018, 'claims', 'group', '123456789', NULL, '001', NULL, 'claims', 1, 0, 0, 1, 0))
+        (2019, 'claims', 'individual', '123456789', '1000000001', '001', NULL, 'claims', 40, 2, 1, 5, 30, TRUE),
+        (2019, 'claims', 'group', '123456789', NULL, '001', NULL, 'claims', 90, 2, 1, 10, 70, TRUE),
+        (2019, 'claims', 'group', '123456789', NULL, '046', NULL, 'claims', NULL, NULL, NULL, NULL, NULL, FALSE),
+        (2018, 'claims', 'group', '123456789', NULL, '001', NULL, 'claims', 1, 0, 0, 1, 0, TRUE))
         t(performance_year, source, level, tin, npi, measure_id, stratum, collection_type, eligible_population,
-          eligible_population_exclusion, eligible_population_exception, performance_met, performance_not_met)""")
+          eligible_population_exclusion, eligible_population_exception, performance_met, performance_not_met, computed)""")
     quality_input_from_measure_results(con, 2019)
+    # 046 was not computed (no facility events): it is not a quality submission with zero counts
     rows = con.execute("SELECT npi, eligible_population, performance_met FROM quality_input ORDER BY npi NULLS FIRST").fetchall()
     assert rows == [(None, 90, 10), ("1000000001", 40, 5)]
 
@@ -87,10 +89,10 @@ def test_score_from_claims_scores_both_levels(con):
     # the measure engine's results; NPI_BIG is a small practice -> PY2019 small practice bonus 6 on quality.
     from transforms.scoring import score_from_claims
     con.execute(f"""CREATE TABLE measure_results AS SELECT * FROM (VALUES
-        (2019, 'claims', 'individual', '{TIN}', '{NPI_BIG}', '001', NULL, 'claims', 100, 0, 0, 10, 90),
-        (2019, 'claims', 'group', '{TIN}', NULL, '001', NULL, 'claims', 300, 0, 0, 30, 270))
+        (2019, 'claims', 'individual', '{TIN}', '{NPI_BIG}', '001', NULL, 'claims', 100, 0, 0, 10, 90, TRUE),
+        (2019, 'claims', 'group', '{TIN}', NULL, '001', NULL, 'claims', 300, 0, 0, 30, 270, TRUE))
         t(performance_year, source, level, tin, npi, measure_id, stratum, collection_type, eligible_population,
-          eligible_population_exclusion, eligible_population_exception, performance_met, performance_not_met)""")
+          eligible_population_exclusion, eligible_population_exception, performance_met, performance_not_met, computed)""")
     tables = score_from_claims(con, performance_year=2019)
     assert tables[0] == "mips_eligibility"
     got = con.execute("SELECT level, quality_score, mips_eligible FROM final_scores ORDER BY level").fetchall()

@@ -103,4 +103,5 @@ def quality_input_from_measure_results(con, performance_year: int) -> None:
            performance_met::BIGINT AS performance_met, performance_not_met::BIGINT AS performance_not_met,
            stratum, FALSE AS end_to_end_reported
     FROM measure_results WHERE performance_year = $py
+      AND computed  -- facility measures run without facility events have no counts to score
     """, {"py": int(performance_year)})
