@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mips.commands.run import INPUT_OPTIONS, input_option
 from mips.paths import SAMPLE_DIR
 
 NAME = "demo"
@@ -13,13 +14,10 @@ SAMPLE_YEAR = 2024
 
 def sample_arguments(output: Path) -> list[str]:
     argv = ["run", "--performance-year", str(SAMPLE_YEAR), "--output", str(output)]
-    for table, option in [("medical_claim", "--medical-claim"), ("eligibility", "--eligibility"),
-                          ("patient", "--patient"), ("encounter", "--encounter"), ("condition", "--condition"),
-                          ("procedure", "--procedure"), ("clinician_roster", "--roster"), ("pi_input", "--pi"),
-                          ("ia_input", "--ia"), ("cost_input", "--cost")]:
+    for table in INPUT_OPTIONS:
         path = SAMPLE_DIR / f"{table}.csv"
         if path.exists():
-            argv += [option, str(path)]
+            argv += [input_option(table), str(path)]
     return argv
 
 

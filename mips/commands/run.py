@@ -9,8 +9,6 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from mips.errors import PipelineError
-
 NAME = "run"
 HELP = "Run the pipeline for one reporting period: ingest and validate, then measures and scores"
 
@@ -36,8 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: January 1 of the performance year)")
     parser.add_argument("--period-end", type=date.fromisoformat, help="last day (default: December 31)")
     for table, help_text in INPUT_OPTIONS.items():
-        option = "--" + OPTION_NAMES.get(table, table).replace("_", "-")
-        parser.add_argument(option, dest=table, type=Path, help=help_text)
+        parser.add_argument(input_option(table), dest=table, type=Path, help=help_text)
     parser.add_argument("--output", type=Path, required=True, help="output folder (Parquet tables by performance year)")
     parser.add_argument("--max-rejected-percent", type=float, default=5.0,
                         help="fail the run when more than this percent of any file's rows are rejected (default 5)")
@@ -45,13 +42,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run the same steps without Prefect (no temporary server, no run in the UI, no artifact)")
 
 
+def input_option(table: str) -> str:
+    """The command-line option of an input table, e.g. --medical-claim, --roster."""
+    return "--" + OPTION_NAMES.get(table, table).replace("_", "-")
+
+
 def input_files(args) -> dict[str, Path]:
-    files = {table: getattr(args, table) for table in INPUT_OPTIONS if getattr(args, table, None) is not None}
-    if not files:
-        raise PipelineError("no input files given (e.g. --medical-claim claims.csv --eligibility eligibility.csv)")
-    if "medical_claim" in files and "eligibility" not in files:
-        raise PipelineError("--medical-claim needs --eligibility (age and sex at the date of service come from it)")
-    return files
+    from mips.period import check_inputs
+
+    # checked here too, so a missing file set fails before Prefect starts its temporary server
+    return check_inputs({table: getattr(args, table) for table in INPUT_OPTIONS
+                         if getattr(args, table, None) is not None})
 
 
 def run(args) -> int:
