@@ -109,7 +109,8 @@ def _load_raw_csv(con, path: Path, header: list[str], raw: str, reader_rejects: 
     """All columns as text, in file order; malformed lines go to ``reader_rejects`` (not lost)."""
     columns = "{" + ", ".join(f"{_lit(n or f'column{i}')}: 'VARCHAR'" for i, n in enumerate(header)) + "}"
     scan = f"{reader_rejects}_scan"
-    con.execute(f"DROP TABLE IF EXISTS {reader_rejects}; DROP TABLE IF EXISTS {scan}")
+    con.execute(f"DROP TABLE IF EXISTS {reader_rejects}; DROP TABLE IF EXISTS {scan}; "
+                f"DROP VIEW IF EXISTS temp.main.{raw}")
     con.execute(
         f"""CREATE OR REPLACE TABLE {raw} AS
         SELECT * FROM read_csv({_lit(path.as_posix())}, columns={columns}, header=true, auto_detect=false,
@@ -118,7 +119,13 @@ def _load_raw_csv(con, path: Path, header: list[str], raw: str, reader_rejects: 
     )
 
 
-def _load_raw_parquet(con, path: Path, raw: str, contract: InputContract) -> list[str]:
+def _load_raw_parquet(con, path: Path, raw: str) -> tuple[list[str], str]:
+    """All columns as text; returns the present columns and the numbered rows (first data row = 1).
+
+    ``raw`` is a temp view, not a copy: Parquet is cheap to scan again, and copying 10 million
+    rows as text cost more than the scans the validation makes. A file with its own column named
+    ``file_row_number`` (the reader option would clash with it) is copied and numbered by rowid.
+    """
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path.as_posix())})").fetchall()
     except duckdb.Error:
@@ -130,10 +137,23 @@ def _load_raw_parquet(con, path: Path, raw: str, contract: InputContract) -> lis
         if dtype.startswith("TIMESTAMP"):
             expr = f"CAST({expr} AS DATE)"  # a date stored as a midnight timestamp
         selects.append(f"CAST({expr} AS VARCHAR) AS {_q(name)}")
-    con.execute(f"CREATE OR REPLACE TABLE {raw} AS SELECT {', '.join(selects)} FROM read_parquet({_lit(path.as_posix())})")
-    if con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0] == 0:
+    con.execute(f"DROP VIEW IF EXISTS temp.main.{raw}")
+    con.execute(f"DROP TABLE IF EXISTS {raw}")
+    if "file_row_number" in present:
+        con.execute(f"""CREATE TABLE {raw} AS SELECT {', '.join(selects)}
+                        FROM read_parquet({_lit(path.as_posix())})""")
+        numbering = f"(SELECT *, rowid + 1 AS source_row_number FROM {raw})"
+    else:
+        con.execute(f"""CREATE TEMP VIEW {raw} AS SELECT {', '.join(selects)}, file_row_number + 1 AS source_row_number
+                        FROM read_parquet({_lit(path.as_posix())}, file_row_number = true)""")
+        numbering = raw
+    try:
+        rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+    except duckdb.Error:
+        raise InputFileError(path, "is not a readable Parquet file") from None
+    if rows == 0:
         raise InputFileError(path, "has no data rows")
-    return list(present)
+    return list(present), numbering
 
 
 def _check_no_runaway_quote(con, path: Path, raw: str, reader_rejects: str) -> None:
@@ -241,13 +261,12 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
              ASOF LEFT JOIN (SELECT accepted_before, max(bad_so_far) AS bad_so_far FROM _bad_rows GROUP BY 1) b
                ON r.rowid >= b.accepted_before)"""
     else:
-        present = _load_raw_parquet(con, path, raw, contract)
+        present, numbering = _load_raw_parquet(con, path, raw)
         _check_columns(path, present, contract)
         con.execute("CREATE OR REPLACE TEMP TABLE _bad_rows (row_number BIGINT, error_type VARCHAR)")
-        numbering = f"(SELECT *, rowid + 1 AS source_row_number FROM {raw})"
 
     # Normalize (trim, '' -> null, case, ICD-10 dots) every declared column; absent optional ones are null.
-    # A view, not a copy: the file's rows are held once (in the raw table).
+    # A view, not a copy: the file's rows are held at most once (in the raw table for CSV).
     selects = []
     for name, col in contract.schema.columns.items():
         if name in present:
@@ -291,18 +310,22 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
         _CAST[col.metadata["type"]].format(c=_q(name)) + f" AS {_q(name)}"
         for name, col in contract.schema.columns.items()
     )
+    # No ORDER BY: the typed table is never published and nothing reads its physical order
+    # (source_row_number says where each row came from); sorting 10M wide rows cost seconds.
+    # With no failed rows there is nothing to anti-join.
+    rejected = con.execute("SELECT count(*) FROM _failed_rows").fetchone()[0]
+    passing = (f"{norm} n ANTI JOIN _failed_rows f ON f.row_number = n.source_row_number" if rejected else norm)
     con.execute(f"""
         CREATE OR REPLACE TABLE {_q(target)} AS
         SELECT {typed}, {_lit(source)} AS source_file, source_row_number
-        FROM {norm} n ANTI JOIN _failed_rows f ON f.row_number = n.source_row_number
-        ORDER BY source_row_number""")
+        FROM {passing}""")
     con.execute(f"""INSERT INTO _rejects
         SELECT {_lit(source)}, {_lit(contract.name)}, row_number, "column", rule, reason FROM _failures""")
 
     input_rows = con.execute(f"SELECT (SELECT count(*) FROM {raw}) + (SELECT count(*) FROM _bad_rows)").fetchone()[0]
     accepted = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
-    rejected = con.execute("SELECT count(*) FROM _failed_rows").fetchone()[0]
-    con.execute(f"DROP VIEW {norm}; DROP TABLE {raw}; DROP TABLE _failures; DROP TABLE _failing; DROP TABLE _failed_rows")
+    con.execute(f"DROP VIEW {norm}; DROP VIEW IF EXISTS temp.main.{raw}; DROP TABLE IF EXISTS {raw}; "
+                "DROP TABLE _failures; DROP TABLE _failing; DROP TABLE _failed_rows")
     result = IngestResult(source, contract.name, int(input_rows), int(accepted), int(rejected))
     _record_summary(con, result)
     return result
