@@ -96,6 +96,45 @@ def test_parquet_input_is_validated_like_csv(tmp_path, con):
     assert_reconciles(result, con)
 
 
+
+def test_parquet_rejects_carry_data_row_numbers_across_row_groups(tmp_path, con):
+    """Row numbers come from the file's row order (first data row = 1), also past the first row group."""
+    lines = claim_lines(25)
+    lines[2]["rendering_npi"] = "1234567890"  # row 3: bad check digit, in the first row group
+    lines[11]["hcpcs_code"] = "9921"  # row 12: second row group
+    lines[20] = {**lines[6]}  # row 21: duplicate of row 7, in the third row group
+    lines[24]["person_id"] = ""  # row 25: last row
+    path = tmp_path / "claims.parquet"
+    pd.DataFrame(lines).to_parquet(path, row_group_size=10)
+    result = ingest.ingest_file(con, path, "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (25, 21, 4)
+    assert [(r[0], r[2]) for r in rejects(con)] == [(3, "npi_check_digit"), (12, "hcpcs_code"),
+                                                    (21, "duplicate_key"), (25, "required_value_missing")]
+    accepted = con.execute("SELECT source_row_number, claim_id FROM medical_claim ORDER BY 1").fetchall()
+    assert accepted == [(n, f"C{n}") for n in range(1, 26) if n not in (3, 12, 21, 25)]
+    assert_reconciles(result, con)
+
+
+def test_parquet_with_its_own_file_row_number_column(tmp_path, con):
+    """A column named like the reader's row-number option neither clashes nor shifts the numbers."""
+    lines = claim_lines(3)
+    lines[1]["billing_tin"] = "12-3456789"
+    frame = pd.DataFrame(lines)
+    frame["file_row_number"] = [7, 8, 9]
+    path = tmp_path / "claims.parquet"
+    frame.to_parquet(path)
+    result = ingest.ingest_file(con, path, "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (3, 2, 1)
+    assert [r[0] for r in rejects(con)] == [2]
+    assert con.execute("SELECT source_row_number FROM medical_claim ORDER BY 1").fetchall() == [(1,), (3,)]
+
+
+def test_parquet_without_rows(tmp_path, con):
+    path = tmp_path / "claims.parquet"
+    pd.DataFrame({c: pd.Series([], dtype=str) for c in CLAIM_HEADER}).to_parquet(path)
+    assert "has no data rows" in _file_error(con, path)
+
+
 # ------------------------------------------------------------------ one rule at a time
 
 CLAIM_RULES = [
