@@ -40,38 +40,54 @@ _EMPTY = {
                  + ", ".join(f"NULL::VARCHAR AS modifier_{i}" for i in range(1, 6)) + " WHERE FALSE)",
 }
 
+_FACILITY_PARTS = """
+UNION ALL
+SELECT 'facility', inst_text, row_number() OVER (ORDER BY inst_text)
+FROM (SELECT DISTINCT event_type || '|' || strftime(CAST(event_date AS DATE), '%Y-%m-%d') AS inst_text FROM facility_event)"""
+
 _FACILITY_UNION = """
 UNION ALL
 -- facility: one instance per facility event with an eligible claim of the unit inside the event's window
-SELECT u.part_key, u.level, u.measure_id, u.stratum, u.counting_class, u.claim_key, u.dos,
-       f.event_type || '|' || strftime(f.event_date, '%Y-%m-%d'), u.result_rank
+SELECT u.part_key, u.counting_class, u.claim_idx, u.dos, u.result_rank, t.inst_ord
 FROM m_unit_claims u
-JOIN m_measures m ON m.measure_id = u.measure_id
+JOIN m_ms s USING (ms_idx)
+JOIN m_persons p USING (person_idx)
 JOIN (SELECT DISTINCT person_id, event_type, CAST(event_date AS DATE) AS event_date FROM facility_event) f
-  ON f.person_id = u.person_id AND f.event_type = m.facility_event_type
- AND u.dos BETWEEN f.event_date AND f.event_date + coalesce(m.facility_window_days, 0)
+  ON f.person_id = p.person_id AND f.event_type = s.facility_event_type
+ AND u.dos BETWEEN f.event_date AND f.event_date + coalesce(s.facility_window_days, 0)
+JOIN m_inst_parts t ON t.counting_class = 'facility' AND t.inst_text = f.event_type || '|' || strftime(f.event_date, '%Y-%m-%d')
 WHERE u.counting_class = 'facility'"""
 
 _NOT_COMPUTED_UNION = """
 UNION ALL
 -- facility measures without the facility_event input: say so instead of reporting zeros
 SELECT {performance_year}, DATE '{period_start}', DATE '{period_end}', u.source, u.level, u.tin, u.npi,
-       u.measure_id, u.stratum, CASE u.source WHEN 'claims' THEN 'claims' ELSE 'registry' END,
-       m.is_inverse, m.is_high_priority, m.measure_type,
+       s.measure_id, s.stratum, CASE u.source WHEN 'claims' THEN 'claims' ELSE 'registry' END,
+       s.is_inverse, s.is_high_priority, s.measure_type,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FALSE,
-       'needs facility events (' || m.facility_event_type || '): no facility_event input given'
-FROM (SELECT DISTINCT u.level, c.source, c.tin, CASE WHEN u.level = 'individual' THEN c.npi END AS npi, u.measure_id, u.stratum
-      FROM m_unit_claims u JOIN m_claims c USING (claim_key) WHERE u.counting_class = 'facility') u
-JOIN m_measures m USING (measure_id)"""
+       'needs facility events (' || s.facility_event_type || '): no facility_event input given'
+FROM (SELECT DISTINCT part_key // 1099511627776 AS unit_idx, ms_idx FROM m_unit_claims WHERE counting_class = 'facility') f
+JOIN m_units u USING (unit_idx)
+JOIN m_ms s USING (ms_idx)"""
 
-_WORK_TABLES = (
-    "m_measures", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_line_codes", "m_dx_codes",
-    "m_claims", "m_lines", "m_dx",
-    "m_proc_hits", "m_cand", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig", "m_elig_claims",
-    "m_perf_hits", "m_perf_match", "m_claim_results", "m_unit_claims", "m_ep_edges", "m_ep_label",
-    "m_ep_label_next", "m_w_dates", "m_w_next", "m_w_starts", "m_w_assign", "m_first_dates",
-    "m_inst_pick", "m_instances", "m_results",
+# Bits of part_key (unit_idx * 2^40 + ms_idx * 2^28 + person_idx) and of the packed pick (claim_idx: 38 bits).
+_KEY_LIMITS = (
+    ("SELECT count(*) FROM m_units", 2 ** 23, "counting units"),
+    ("SELECT count(*) FROM m_ms", 2 ** 12, "measure strata"),
+    ("SELECT count(*) FROM m_persons", 2 ** 28, "patients"),
+    ("SELECT count(*) FROM m_claim_keys", 2 ** 38, "claims"),
 )
+
+# Work tables dropped at the end; the ones measure_instances reads (m_inst, m_units, m_ms, m_persons, m_claim_keys,
+# m_dx_codes, m_inst_parts) stay for the connection's life.
+_WORK_TABLES = (
+    "m_measures", "m_option_groups", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_line_codes",
+    "m_claims", "m_lines", "m_dx", "m_cand", "m_dx_roles", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig",
+    "m_perf_match", "m_unit_claims", "m_ep_edges", "m_ep_label",
+    "m_ep_label_next", "m_w_dates", "m_w_next", "m_w_starts", "m_w_assign", "m_first_dates", "m_visit_lines",
+    "m_results",
+)
+_WORK_VIEWS = ("m_cand_all", "m_claim_results", "m_unit_claims_all", "m_inst_claims")
 
 
 def quality_thresholds(performance_year: int, rules_dir: Path = RULES_DIR) -> tuple[float, int]:
@@ -152,8 +168,9 @@ def compute_measures(
     con.execute("""
         CREATE OR REPLACE TEMP TABLE m_claims (claim_key UBIGINT, source VARCHAR, claim_id VARCHAR, tin VARCHAR, npi VARCHAR,
                                                person_id VARCHAR, dos DATE, birth_date DATE, sex_code VARCHAR);
-        CREATE OR REPLACE TEMP TABLE m_lines (claim_key UBIGINT, line_key VARCHAR, code VARCHAR, pos VARCHAR, mods VARCHAR[]);
-        CREATE OR REPLACE TEMP TABLE m_dx (claim_key UBIGINT, code VARCHAR);
+        CREATE OR REPLACE TEMP TABLE m_lines (claim_key UBIGINT, line_key VARCHAR, code VARCHAR, pos VARCHAR, mods VARCHAR[],
+                                              plain BOOLEAN);  -- plain: no performance modifier on the line
+        CREATE OR REPLACE TEMP TABLE m_dx (claim_key UBIGINT, dx_idx INTEGER);
     """)
     present = _tables(con)
     relations = {name: (f'"{name}"' if name in present else _EMPTY[name]) for name in _EMPTY}
@@ -164,6 +181,10 @@ def compute_measures(
         _run(con, "02_encounters_source.sql", **params,
              **{k: relations[k] for k in ("patient", "condition", "procedure")})
 
+    _run(con, "02z_keys.sql")
+    for count_sql, limit, what in _KEY_LIMITS:
+        if con.execute(count_sql).fetchone()[0] >= limit:
+            raise PipelineError(f"too many {what} for one run (limit {limit:,}); split the inputs")
     _run(con, "03_eligibility.sql", **params)
     _run(con, "04_claim_results.sql", **params)
     _run(con, "05_units.sql", levels_values=", ".join(f"('{lv}')" for lv in levels))
@@ -178,16 +199,26 @@ def compute_measures(
             break
     _run(con, "05b_windows.sql")
     has_facility = "facility_event" in present
-    _run(con, "06_instances.sql", facility_union=_FACILITY_UNION if has_facility else "")
+    _run(con, "06_instances.sql", **params, facility_union=_FACILITY_UNION if has_facility else "",
+         facility_parts=_FACILITY_PARTS if has_facility else "")
     not_computed = "" if has_facility else _NOT_COMPUTED_UNION
     for key, value in params.items():
         not_computed = not_computed.replace("{" + key + "}", str(value))
     _run(con, "07_results.sql", **params, not_computed_union=not_computed)
 
+    _run(con, "08_instances_view.sql", **params)
+
     con.execute(f"CREATE OR REPLACE TABLE measure_results AS {MEASURE_RESULTS.select_sql('m_results')}")
-    con.execute(f"""CREATE OR REPLACE TABLE measure_instances AS {MEASURE_INSTANCES.select_sql(
-        f"(SELECT {int(performance_year)} AS performance_year, DATE '{params['period_start']}' AS period_start, "
-        f"DATE '{params['period_end']}' AS period_end, * FROM m_instances)")}""")
-    con.execute("DROP VIEW IF EXISTS temp.m_inst_claims")
+    # A view with the declared columns and types, in the engine's key order (see 08_instances_view.sql).
+    kinds = con.execute("SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'measure_instances' "
+                        "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE schema_name = 'main' "
+                        "AND view_name = 'measure_instances'").fetchall()
+    for (kind,) in kinds:  # a table left by an earlier run in this database would hide nothing but confuse readers
+        con.execute(f"DROP {kind} main.measure_instances")
+    casts = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in MEASURE_INSTANCES.columns)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW measure_instances AS SELECT {casts} FROM m_instances_named "
+                "ORDER BY _part_key, _inst_ord")
+    for name in _WORK_VIEWS:
+        con.execute(f"DROP VIEW IF EXISTS temp.{name}")
     for name in _WORK_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")

@@ -21,15 +21,17 @@ LEFT JOIN (
 
 INSERT INTO m_lines
 SELECT hash('claims', claim_id, billing_tin, rendering_npi), coalesce(CAST(claim_line_number AS VARCHAR), ''), hcpcs_code, place_of_service_code,
-       list_filter([hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4, hcpcs_modifier_5], lambda x: x IS NOT NULL)
+       list_filter([hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4, hcpcs_modifier_5], lambda x: x IS NOT NULL),
+       NOT coalesce(list_has_any([hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4, hcpcs_modifier_5],
+                                 ['1P', '2P', '3P', '8P']), FALSE)
 FROM medical_claim
 SEMI JOIN m_line_codes k ON k.code = medical_claim.hcpcs_code
 WHERE claim_id IS NOT NULL AND billing_tin IS NOT NULL AND rendering_npi IS NOT NULL;
 
 -- Diagnoses are claim-level: the union of every line's diagnosis codes.
 INSERT INTO m_dx
-SELECT DISTINCT claim_key, code
+SELECT DISTINCT d.claim_key, k.dx_idx
 FROM (SELECT hash('claims', claim_id, billing_tin, rendering_npi) AS claim_key, replace(unnest([{dx_columns}]), '.', '') AS code
       FROM medical_claim
       WHERE claim_id IS NOT NULL AND billing_tin IS NOT NULL AND rendering_npi IS NOT NULL) d
-SEMI JOIN m_dx_codes k ON k.code = d.code;
+JOIN m_dx_codes k ON k.code = d.code;

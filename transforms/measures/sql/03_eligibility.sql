@@ -1,87 +1,92 @@
 -- Eligibility (claims-measure-logic.md "Eligibility (per claim)"): options are alternatives; within one option
 -- every condition holds. Driven from the procedure-code join, which is the selective one.
 
--- A line passes a code entry's modifier lists. Modifier convention: a line whose code carries a performance
--- modifier (1P/2P/3P/8P) matches only an entry that lists that modifier, for every year and every code role.
-CREATE OR REPLACE MACRO m_modifiers_pass(line_mods, modifiers, modifier_exclusions) AS
-    (len(modifiers) = 0 OR list_has_any(line_mods, modifiers))
-    AND NOT list_has_any(line_mods, modifier_exclusions)
-    AND len(list_intersect(list_distinct(list_filter(line_mods, lambda m: m IN ('1P', '2P', '3P', '8P'))), modifiers))
-        = len(list_distinct(list_filter(line_mods, lambda m: m IN ('1P', '2P', '3P', '8P'))));
-
--- Completed months of age: a month counts once the day of the month of birth is reached (born the 30th is not
--- a month older on the 28th of February; born 29 February turns a year older on 1 March in other years).
-CREATE OR REPLACE MACRO m_age_months(birth, on_date) AS
-    (year(on_date) - year(birth)) * 12 + (month(on_date) - month(birth))
-    - CASE WHEN day(on_date) < day(birth) THEN 1 ELSE 0 END;
-
-CREATE OR REPLACE MACRO m_pos_pass(pos, places, exclusions) AS
-    (len(places) = 0 OR coalesce(list_contains(places, pos), FALSE))
-    AND NOT coalesce(list_contains(exclusions, pos), FALSE);
-
--- Lines that satisfy a procedure entry of an option (kept: the visit class counts them).
-CREATE OR REPLACE TEMP TABLE m_proc_hits AS
-SELECT l.claim_key, l.line_key, c.measure_id, c.eligibility_option
+-- Candidate (claim, option) pairs: a line with a procedure code of the option, and the patient's age and sex at
+-- the date of service. An unrestricted code entry (no place-of-service or modifier lists) passes every line
+-- without a performance modifier, so the list functions run only for the few entries that have lists.
+-- Age bounds in completed months come with the code entry (m_elig_codes). A claim with two lines of one option gives two rows: every later step is indifferent to repeats
+-- (semi joins, distinct counts, min), which saves de-duplicating tens of millions of rows.
+CREATE OR REPLACE TEMP VIEW m_cand_all AS
+SELECT l.claim_key, c.opt_idx, c.ms_idx, c.og, c.needs_check
 FROM m_lines l
 JOIN m_elig_codes c ON c.code = l.code AND c.code_role = 'procedure'
-WHERE m_pos_pass(l.pos, c.places_of_service, c.places_of_service_exclusions)
-  AND m_modifiers_pass(l.mods, c.modifiers, c.modifier_exclusions);
+WHERE CASE WHEN c.unrestricted THEN l.plain
+           ELSE m_pos_pass(l.pos, c.places_of_service, c.places_of_service_exclusions)
+                AND m_modifiers_pass(l.mods, c.modifiers, c.modifier_exclusions) END
+  AND (c.min_months IS NULL OR l.age_months >= c.min_months)
+  AND (c.max_months_below IS NULL OR l.age_months < c.max_months_below)
+  AND (c.sex_code IS NULL OR c.sex_code = l.sex_code);
 
--- Candidate (claim, option) pairs passing age and sex. Age in completed months at the date of service:
--- an integer maxAge N includes the whole year N ("75" = under 76); minAge 0.5 = six months.
+-- Candidates whose option has diagnosis or additional procedure rules still to check.
 CREATE OR REPLACE TEMP TABLE m_cand AS
-SELECT h.claim_key, h.measure_id, h.eligibility_option,
-       o.stratum, o.option_group, o.diagnosis_code_count, o.diagnosis_exclusion_code_count,
-       o.additional_diagnosis_code_count, o.additional_procedure_code_count
-FROM (SELECT DISTINCT claim_key, measure_id, eligibility_option FROM m_proc_hits) h
-JOIN m_elig_opts o USING (measure_id, eligibility_option)
-JOIN m_claims c USING (claim_key)
-WHERE (o.min_age IS NULL OR m_age_months(c.birth_date, c.dos) >= o.min_age * 12)
-  AND (o.max_age IS NULL OR
-       CASE WHEN o.max_age = floor(o.max_age) THEN m_age_months(c.birth_date, c.dos) < (o.max_age + 1) * 12
-            ELSE m_age_months(c.birth_date, c.dos) <= o.max_age * 12 END)
-  AND (o.sex_code IS NULL OR o.sex_code = c.sex_code);
+SELECT claim_key, opt_idx, ms_idx, og FROM m_cand_all WHERE needs_check;
 
--- Diagnosis roles of candidate options matched against the claim's diagnoses.
+-- Diagnosis roles of the claim's diagnoses, for candidates whose option lists diagnoses (kept: episodes are
+-- formed over the 'diagnosis' hits).
+CREATE OR REPLACE TEMP TABLE m_dx_roles AS
+SELECT k.dx_idx, c.opt_idx, c.code_role
+FROM m_elig_codes c JOIN m_dx_codes k USING (code)
+WHERE c.code_role IN ('diagnosis', 'diagnosis_exclusion', 'additional_diagnosis');
+
 CREATE OR REPLACE TEMP TABLE m_dx_hits AS
-SELECT k.claim_key, k.measure_id, k.eligibility_option, c.code_role, d.code
-FROM m_cand k
-JOIN m_dx d USING (claim_key)
-JOIN m_elig_codes c ON c.measure_id = k.measure_id AND c.eligibility_option = k.eligibility_option AND c.code = d.code
-WHERE c.code_role IN ('diagnosis', 'diagnosis_exclusion', 'additional_diagnosis')
-  AND (k.diagnosis_code_count + k.diagnosis_exclusion_code_count + k.additional_diagnosis_code_count) > 0;
+SELECT d.claim_key, c.opt_idx, c.code_role, d.dx_idx
+FROM m_dx d
+JOIN m_dx_roles c USING (dx_idx)
+SEMI JOIN (SELECT claim_key, opt_idx FROM m_cand JOIN m_elig_opts USING (opt_idx) WHERE needs_dx) k2 ON k2.claim_key = d.claim_key AND k2.opt_idx = c.opt_idx;
 
 CREATE OR REPLACE TEMP TABLE m_dx_counts AS
-SELECT claim_key, measure_id, eligibility_option,
-       count(DISTINCT code) FILTER (WHERE code_role = 'diagnosis') AS n_dx,
-       count(DISTINCT code) FILTER (WHERE code_role = 'diagnosis_exclusion') AS n_excl,
-       count(DISTINCT code) FILTER (WHERE code_role = 'additional_diagnosis') AS n_add,
-       count(DISTINCT code) FILTER (WHERE code_role IN ('diagnosis', 'additional_diagnosis')) AS n_dx_or_add
+SELECT claim_key, opt_idx,
+       count(DISTINCT dx_idx) FILTER (WHERE code_role = 'diagnosis') AS n_dx,
+       count(DISTINCT dx_idx) FILTER (WHERE code_role = 'diagnosis_exclusion') AS n_excl,
+       count(DISTINCT dx_idx) FILTER (WHERE code_role = 'additional_diagnosis') AS n_add,
+       count(DISTINCT dx_idx) FILTER (WHERE code_role IN ('diagnosis', 'additional_diagnosis')) AS n_dx_or_add
 FROM m_dx_hits
 GROUP BY ALL;
 
 -- Additional procedure codes: every one on a line of the claim (same place-of-service and modifier rules).
 CREATE OR REPLACE TEMP TABLE m_apc_counts AS
-SELECT k.claim_key, k.measure_id, k.eligibility_option, count(DISTINCT c.code) AS n_apc
-FROM m_cand k
+SELECT k.claim_key, k.opt_idx, count(DISTINCT c.code) AS n_apc
+FROM (SELECT claim_key, opt_idx FROM m_cand JOIN m_elig_opts USING (opt_idx) WHERE additional_procedure_code_count > 0) k
 JOIN m_lines l USING (claim_key)
-JOIN m_elig_codes c ON c.measure_id = k.measure_id AND c.eligibility_option = k.eligibility_option
-                   AND c.code_role = 'additional_procedure' AND c.code = l.code
-WHERE k.additional_procedure_code_count > 0
-  AND m_pos_pass(l.pos, c.places_of_service, c.places_of_service_exclusions)
-  AND m_modifiers_pass(l.mods, c.modifiers, c.modifier_exclusions)
+JOIN m_elig_codes c ON c.opt_idx = k.opt_idx AND c.code_role = 'additional_procedure' AND c.code = l.code
+WHERE CASE WHEN c.unrestricted THEN l.plain
+           ELSE m_pos_pass(l.pos, c.places_of_service, c.places_of_service_exclusions)
+                AND m_modifiers_pass(l.mods, c.modifiers, c.modifier_exclusions) END
 GROUP BY ALL;
 
 -- Eligible (claim, option): at least one diagnosis code, none of the exclusion codes, and where listed an
 -- additional diagnosis that is a second, different code (some d1 in diagnosis, d2 in additional, d1 <> d2,
 -- i.e. both non-empty and at least two distinct codes among them); all additional procedure codes.
+-- Candidates of options with no such rules are eligible as they are.
 CREATE OR REPLACE TEMP TABLE m_elig AS
-SELECT k.claim_key, k.measure_id, k.eligibility_option, k.stratum, k.option_group
+SELECT claim_key, opt_idx, ms_idx, og FROM m_cand_all WHERE NOT needs_check
+UNION ALL
+SELECT k.claim_key, k.opt_idx, k.ms_idx, k.og
 FROM m_cand k
-LEFT JOIN m_dx_counts d USING (claim_key, measure_id, eligibility_option)
-LEFT JOIN m_apc_counts a USING (claim_key, measure_id, eligibility_option)
-WHERE (k.diagnosis_code_count = 0 OR coalesce(d.n_dx, 0) >= 1)
+JOIN m_elig_opts o USING (opt_idx)
+LEFT JOIN m_dx_counts d USING (claim_key, opt_idx)
+LEFT JOIN m_apc_counts a USING (claim_key, opt_idx)
+WHERE (o.diagnosis_code_count = 0 OR coalesce(d.n_dx, 0) >= 1)
   AND coalesce(d.n_excl, 0) = 0
-  AND (k.additional_diagnosis_code_count = 0
-       OR (coalesce(d.n_add, 0) >= 1 AND (k.diagnosis_code_count = 0 OR coalesce(d.n_dx_or_add, 0) >= 2)))
-  AND coalesce(a.n_apc, 0) = k.additional_procedure_code_count;
+  AND (o.additional_diagnosis_code_count = 0
+       OR (coalesce(d.n_add, 0) >= 1 AND (o.diagnosis_code_count = 0 OR coalesce(d.n_dx_or_add, 0) >= 2)))
+  AND coalesce(a.n_apc, 0) = o.additional_procedure_code_count;
+
+-- Visit class: each eligible encounter line (a line satisfying the procedure codes of an option the claim is
+-- eligible through) is an instance; inst_text names it (claim|npi|line).
+CREATE OR REPLACE TEMP TABLE m_visit_lines AS
+SELECT h.claim_key, h.opt_idx, k.claim_id || '|' || k.npi || '|' || h.line_key AS inst_text
+FROM (SELECT DISTINCT l.claim_key, e.opt_idx, l.line_key
+      FROM m_lines l
+      JOIN m_elig_codes e ON e.code = l.code AND e.code_role = 'procedure'
+      JOIN m_elig_opts o USING (opt_idx)
+      WHERE o.counting_class = 'visit'
+        AND CASE WHEN e.unrestricted THEN l.plain
+                 ELSE m_pos_pass(l.pos, e.places_of_service, e.places_of_service_exclusions)
+                      AND m_modifiers_pass(l.mods, e.modifiers, e.modifier_exclusions) END) h
+JOIN m_claim_keys k USING (claim_key);
+
+DROP VIEW m_cand_all;
+DROP TABLE m_cand;
+DROP TABLE m_dx_counts;
+DROP TABLE m_apc_counts;

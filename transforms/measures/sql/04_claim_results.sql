@@ -1,46 +1,34 @@
 -- Matching results (claims-measure-logic.md "Matching results"): a performance option matches a claim when every
 -- code it lists is on the same claim: line codes with the modifier rules (and the modifier convention), ICD-10
--- quality codes against the claim's diagnoses. Only claims eligible for the measure are looked at.
-CREATE OR REPLACE TEMP TABLE m_elig_claims AS
-SELECT DISTINCT claim_key, measure_id FROM m_elig;
-
-CREATE OR REPLACE TEMP TABLE m_perf_hits AS
-SELECT e.claim_key, e.measure_id, c.performance_option, c.code_index
-FROM m_elig_claims e
-JOIN m_lines l USING (claim_key)
-JOIN m_perf_codes c ON c.measure_id = e.measure_id AND c.code = l.code AND c.code_kind = 'procedure'
-WHERE m_modifiers_pass(l.mods, c.modifiers, c.modifier_exclusions)
-UNION
-SELECT e.claim_key, e.measure_id, c.performance_option, c.code_index
-FROM m_elig_claims e
-JOIN m_dx d USING (claim_key)
-JOIN m_perf_codes c ON c.measure_id = e.measure_id AND c.code = d.code AND c.code_kind = 'diagnosis';
-
+-- quality codes against the claim's diagnoses. Each option's codes set one bit each; all bits = all codes there.
+-- Driven from the quality codes (a few per claim); claims that are not eligible drop out at the join below.
 CREATE OR REPLACE TEMP TABLE m_perf_match AS
-SELECT h.claim_key, h.measure_id, h.performance_option, o.stratum, o.option_group, o.performance_result
-FROM m_perf_hits h
-JOIN m_perf_opts o USING (measure_id, performance_option)
-GROUP BY ALL
-HAVING count(DISTINCT h.code_index) = any_value(o.code_count);
+SELECT h.claim_key, o.ms_idx, o.og, min(o.result_rank) AS result_rank
+FROM (
+    SELECT claim_key, popt_idx
+    FROM (SELECT l.claim_key, c.popt_idx, c.code_count, c.code_index
+          FROM m_lines l
+          JOIN m_perf_codes c ON c.code = l.code AND c.code_kind = 'procedure'
+          WHERE CASE WHEN c.unrestricted THEN l.plain ELSE m_modifiers_pass(l.mods, c.modifiers, c.modifier_exclusions) END
+          UNION ALL
+          SELECT d.claim_key, c.popt_idx, c.code_count, c.code_index
+          FROM m_dx d
+          JOIN m_dx_codes k USING (dx_idx)
+          JOIN m_perf_codes c ON c.code = k.code AND c.code_kind = 'diagnosis')
+    GROUP BY claim_key, popt_idx
+    HAVING bit_or(CAST(1 AS BIGINT) << (code_index - 1)) = (CAST(1 AS BIGINT) << any_value(code_count)) - 1
+) h
+JOIN m_perf_opts o USING (popt_idx)
+GROUP BY h.claim_key, o.ms_idx, o.og;
 
--- One row per (claim, measure, stratum): the most advantageous result among the options of the option groups
--- the claim is eligible through (a claim eligible only through group 01 is judged only by group 01 results).
--- rank 1 is best: normal met > exclusion > exception > not met; inverse not met > exception > exclusion > met.
-CREATE OR REPLACE TEMP TABLE m_claim_results AS
-WITH groups AS (
-    SELECT DISTINCT claim_key, measure_id, stratum, option_group FROM m_elig
-), ranked AS (
-    SELECT g.claim_key, g.measure_id, g.stratum, p.performance_result AS result,
-           CASE WHEN p.performance_result IS NULL THEN 9
-                WHEN NOT m.is_inverse THEN list_position(['performance_met', 'eligible_population_exclusion', 'eligible_population_exception', 'performance_not_met'], p.performance_result)
-                ELSE list_position(['performance_not_met', 'eligible_population_exception', 'eligible_population_exclusion', 'performance_met'], p.performance_result)
-           END AS result_rank
-    FROM groups g
-    JOIN m_measures m USING (measure_id)
-    LEFT JOIN m_perf_match p
-      ON p.claim_key = g.claim_key AND p.measure_id = g.measure_id
-     AND p.stratum IS NOT DISTINCT FROM g.stratum AND p.option_group IS NOT DISTINCT FROM g.option_group
-)
-SELECT claim_key, measure_id, stratum, min_by(result, result_rank) AS result, min(result_rank) AS result_rank
-FROM ranked
-GROUP BY ALL;
+-- Results of eligible claims: the most advantageous result among the options of the option groups the claim is
+-- eligible through (a claim eligible only through group 01 is judged only by group 01 results); 9 = no quality
+-- data code. A view with one row per eligible (claim, option): the instance pick takes the minimum anyway, so
+-- a claim's repeats cost nothing there and are not grouped away here.
+CREATE OR REPLACE TEMP VIEW m_claim_results AS
+SELECT e.claim_key, e.ms_idx, CAST(coalesce(p.result_rank, 9) AS TINYINT) AS result_rank
+FROM m_elig e
+LEFT JOIN m_perf_match p USING (claim_key, ms_idx, og);
+
+DROP TABLE m_lines;  -- lines and diagnoses are not read again
+DROP TABLE m_dx;

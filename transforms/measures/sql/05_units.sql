@@ -1,12 +1,21 @@
 -- Counting levels: individual = TIN + rendering NPI; group = TIN, with instances re-formed over all the TIN's
--- claims (each claim result is repeated per level). part_key names one patient inside one
--- (level, source, unit, measure, stratum): a 64-bit hash, so later steps group on one integer.
-CREATE OR REPLACE TEMP TABLE m_unit_claims AS
-SELECT v.level, r.claim_key, c.person_id, c.dos, r.measure_id, r.stratum, m.counting_class, r.result, r.result_rank,
-       hash(v.level, c.source, c.tin, CASE WHEN v.level = 'individual' THEN c.npi END, r.measure_id, r.stratum, c.person_id) AS part_key
+-- claims (each claim result is repeated per level). part_key names one patient inside one counting unit, measure
+-- and stratum, packed into one BIGINT: unit_idx * 2^40 + ms_idx * 2^28 + person_idx (the engine checks the
+-- ranges), so later steps group and sort on one integer, and its order is the output key's order.
+-- A view: the common classes stream from it straight into the instance pick.
+CREATE OR REPLACE TEMP VIEW m_unit_claims_all AS
+SELECT r.claim_key, k.claim_idx, k.dos, k.person_idx, s.counting_class, r.ms_idx, r.result_rank, v.level,
+       CAST(CASE WHEN v.level = 'individual' THEN k.individual_unit ELSE k.group_unit END AS BIGINT) * 1099511627776
+       + CAST(r.ms_idx AS BIGINT) * 268435456 + k.person_idx AS part_key
 FROM m_claim_results r
-JOIN m_claims c USING (claim_key)
-JOIN m_measures m USING (measure_id)
+JOIN m_claim_keys k USING (claim_key)
+JOIN m_ms s USING (ms_idx)
 CROSS JOIN (VALUES {levels_values}) v(level)
 -- flu season class: only January-March and October-December dates of service open an instance
-WHERE m.counting_class <> 'flu_season' OR month(c.dos) IN (1, 2, 3, 10, 11, 12);
+WHERE s.counting_class <> 'flu_season' OR month(k.dos) IN (1, 2, 3, 10, 11, 12);
+
+-- Classes whose instance depends on the patient's other claims (episodes, windows, second encounter) or on
+-- lines and events (visit, facility): materialised, they are looked at several times.
+CREATE OR REPLACE TEMP TABLE m_unit_claims AS
+SELECT * FROM m_unit_claims_all
+WHERE counting_class IN ('episode', 'episode_30_day', 'second_encounter', 'visit', 'facility');

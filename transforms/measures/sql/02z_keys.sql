@@ -1,0 +1,33 @@
+-- Integer keys of the claims (claims and encounters alike), their patients and their counting units, so the steps
+-- that touch one row per claim and measure group and sort on integers. Each index follows the order of what it
+-- stands for, so ordering by indexes orders by the output key:
+--   m_units: one row per counting unit; unit_idx in (source, level, tin, npi) order (group units have npi NULL)
+--   m_persons: one row per patient; person_idx in person_id order
+--   m_claim_keys: one row per claim; claim_idx in claim_key order (the last tie-break of "which claim decides")
+--   (date of service, age and sex inputs, claim_id and npi ride along: later steps and measure_instances read them here)
+CREATE OR REPLACE TEMP TABLE m_units AS
+SELECT CAST(row_number() OVER (ORDER BY source, level, tin, npi NULLS FIRST) AS INTEGER) AS unit_idx, *
+FROM (SELECT DISTINCT source, 'individual' AS level, tin, npi FROM m_claims
+      UNION ALL
+      SELECT DISTINCT source, 'group' AS level, tin, NULL::VARCHAR AS npi FROM m_claims);
+
+CREATE OR REPLACE TEMP TABLE m_persons AS
+SELECT CAST(row_number() OVER (ORDER BY person_id) AS INTEGER) AS person_idx, person_id
+FROM (SELECT DISTINCT person_id FROM m_claims);
+
+CREATE OR REPLACE TEMP TABLE m_claim_keys AS
+SELECT c.claim_key, row_number() OVER (ORDER BY c.claim_key) AS claim_idx, c.dos, c.birth_date, c.sex_code, c.claim_id, c.npi,
+       p.person_idx, ui.unit_idx AS individual_unit, ug.unit_idx AS group_unit
+FROM m_claims c
+JOIN m_persons p ON p.person_id = c.person_id
+JOIN m_units ui ON ui.level = 'individual' AND ui.source = c.source AND ui.tin = c.tin AND ui.npi = c.npi
+JOIN m_units ug ON ug.level = 'group' AND ug.source = c.source AND ug.tin = c.tin;
+
+DROP TABLE m_claims;  -- everything later reads m_claim_keys
+
+-- Lines with the patient's age (completed months at the claim's date of service) and sex, so the eligibility
+-- join needs no other table; lines of claims outside the reporting period drop out here.
+CREATE OR REPLACE TEMP TABLE m_lines AS
+SELECT l.*, m_age_months(k.birth_date, k.dos) AS age_months, k.sex_code
+FROM m_lines l
+JOIN m_claim_keys k USING (claim_key);
