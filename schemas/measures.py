@@ -47,7 +47,9 @@ MEASURE_INSTANCES = TableSpec(
     grain="one row per (performance_year, source, level, tin, npi, measure_id, stratum, instance_key): one eligible instance",
     key=("performance_year", "source", "level", "tin", "npi", "measure_id", "stratum", "instance_key"),
     description="Every eligible instance with its most advantageous result and the claim (or encounter) that decided "
-                "it: the basis of care-gap lists. Carries patient ids: it stays in the output folder, never in logs.",
+                "it: the basis of care-gap lists. Carries patient ids: it stays in the output folder, never in logs. "
+                "Rows are ordered by source, level, tin, npi, measure_id, stratum, person_id, then the instance's own "
+                "part (date, season, episode, line or event), so a rerun writes the same file.",
     columns=_KEY_COLUMNS + (
         Column("instance_key", "VARCHAR", "what one instance is, by counting class: person; person|date; claim|line; person|episode ...", nullable=False),
         Column("counting_class", "VARCHAR", "counting class of the measure (data/claims_spec/measure_counting_class.csv)", nullable=False),

@@ -2,9 +2,12 @@
 
 ``compute_measures`` reads the validated input tables (claims: ``medical_claim`` + ``eligibility``; encounters:
 ``patient``, ``encounter``, ``condition``, ``procedure``; optional ``facility_event``) and the compiled claims
-specification (``ref.claims_*``, see schemas/reference_claims.py), and creates the DuckDB tables
-``measure_results`` and ``measure_instances`` (schemas/measures.py). Counting follows
-../shared/spec/claims-measure-logic.md; the counting class of each measure is data (claims_measures).
+specification (``ref.claims_*``, see schemas/reference_claims.py), and creates the DuckDB table
+``measure_results`` and the temporary view ``measure_instances`` (schemas/measures.py; the view names and sorts
+the compact instances when read, so the tens of millions of instance rows of a big year are not materialised
+twice). Counting follows ../shared/spec/claims-measure-logic.md; the counting class of each measure is data
+(claims_measures). Row-heavy steps join, group and sort on integer surrogates whose order follows the strings
+they stand for (sql/01_spec.sql, sql/02z_keys.sql).
 
 Optional input ``facility_event`` (one row per facility event of a patient): person_id VARCHAR,
 event_type VARCHAR ('inpatient_discharge' for 046, 'ed_ct_scan' for 415/416, 'mssa_stay' for 407),
@@ -217,7 +220,7 @@ def compute_measures(
         con.execute(f"DROP {kind} main.measure_instances")
     casts = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in MEASURE_INSTANCES.columns)
     con.execute(f"CREATE OR REPLACE TEMP VIEW measure_instances AS SELECT {casts} FROM m_instances_named "
-                "ORDER BY _part_key, _inst_ord")
+                "ORDER BY _unit_idx, _ms_idx, _person_idx, _inst_ord")
     for name in _WORK_VIEWS:
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
     for name in _WORK_TABLES:

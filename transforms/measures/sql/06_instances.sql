@@ -5,8 +5,11 @@
 -- smallest diagnosis code (dx_idx; 0 = no qualifying diagnosis), the window's first day (30-day episode), the
 -- rank of claim|npi|line (visit) or of event_type|date (facility) in m_inst_parts.
 
+-- Names of the instance parts that are not dates or years: episode labels (diagnosis codes), visit lines, events.
 CREATE OR REPLACE TEMP TABLE m_inst_parts AS
-SELECT 'visit' AS counting_class, inst_text, row_number() OVER (ORDER BY inst_text) AS inst_ord
+SELECT 'episode' AS counting_class, code AS inst_text, CAST(dx_idx AS BIGINT) AS inst_ord FROM m_dx_codes
+UNION ALL
+SELECT 'visit', inst_text, row_number() OVER (ORDER BY inst_text)
 FROM (SELECT DISTINCT inst_text FROM m_visit_lines)
 {facility_parts};
 
@@ -61,7 +64,8 @@ WITH picked AS (
     FROM m_inst_claims
     GROUP BY part_key, inst_ord
 )
-SELECT part_key, inst_ord, instance_date,
+SELECT CAST(part_key // 1099511627776 AS INTEGER) AS unit_idx, CAST(part_key // 268435456 % 4096 AS INTEGER) AS ms_idx,
+       CAST(part_key % 268435456 AS INTEGER) AS person_idx, inst_ord, instance_date,
        pick % 274877906944 AS claim_idx,
        CAST(pick // 281474976710656 % 16 AS TINYINT) AS result_rank,
        DATE '{period_start}' + CAST(pick // 274877906944 % 1024 AS INTEGER) AS decided_by_date

@@ -3,7 +3,7 @@
 -- not met for an inverse one; 9 = no quality data code).
 CREATE OR REPLACE TEMP TABLE m_results AS
 WITH counts AS (
-    SELECT part_key // 1099511627776 AS unit_idx, CAST(part_key // 268435456 % 4096 AS INTEGER) AS ms_idx,
+    SELECT unit_idx, ms_idx,
            count(*) AS eligible_population,
            count(*) FILTER (WHERE result_rank = 1) AS r1, count(*) FILTER (WHERE result_rank = 2) AS r2,
            count(*) FILTER (WHERE result_rank = 3) AS r3, count(*) FILTER (WHERE result_rank = 4) AS r4,

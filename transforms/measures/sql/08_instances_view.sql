@@ -1,7 +1,9 @@
 -- measure_instances: the compact instances (m_inst) with their names read back from the unit, measure, patient,
 -- claim and instance-part tables. A view: the care-gap detail (tens of millions of rows on a big year) is decoded
--- and sorted once, when it is written, instead of being materialised twice. Rows come in part_key, inst_ord order:
--- (source, level, tin, npi, measure_id, stratum, person_id, then the instance's own part).
+-- and sorted once, when it is written, instead of being materialised twice. Rows come in (unit_idx, ms_idx,
+-- person_idx, inst_ord) order = (source, level, tin, npi, measure_id, stratum, person_id, the instance's own part).
+-- Every join is an equality on a column of m_inst: on expressions DuckDB misjudged the sizes and built its hash
+-- table on the tens of millions of instances instead of on the small name tables.
 CREATE OR REPLACE TEMP VIEW m_instances_named AS
 SELECT {performance_year} AS performance_year, DATE '{period_start}' AS period_start, DATE '{period_end}' AS period_end,
        u.source, u.level, u.tin, u.npi, s.measure_id, s.stratum,
@@ -9,10 +11,7 @@ SELECT {performance_year} AS performance_year, DATE '{period_start}' AS period_s
            WHEN 'procedure' THEN '|' || strftime(DATE '1970-01-01' + CAST(i.inst_ord AS INTEGER), '%Y-%m-%d')
            WHEN 'episode_30_day' THEN '|' || strftime(DATE '1970-01-01' + CAST(i.inst_ord AS INTEGER), '%Y-%m-%d')
            WHEN 'flu_season' THEN '|' || CAST(i.inst_ord AS VARCHAR)
-           WHEN 'episode' THEN coalesce('|' || x.code, '')
-           WHEN 'visit' THEN '|' || t.inst_text
-           WHEN 'facility' THEN '|' || t.inst_text
-           ELSE ''
+           ELSE coalesce('|' || t.inst_text, '')  -- episode label (none: ''), visit line, facility event
        END AS instance_key,
        s.counting_class, p.person_id, i.instance_date,
        CASE WHEN i.result_rank = 9 THEN NULL
@@ -20,11 +19,10 @@ SELECT {performance_year} AS performance_year, DATE '{period_start}' AS period_s
             ELSE ['performance_met', 'eligible_population_exclusion', 'eligible_population_exception', 'performance_not_met'][i.result_rank]
        END AS result,
        k.claim_id AS decided_by_claim_id, i.decided_by_date, k.npi AS decided_by_npi,
-       i.part_key AS _part_key, i.inst_ord AS _inst_ord
+       i.unit_idx AS _unit_idx, i.ms_idx AS _ms_idx, i.person_idx AS _person_idx, i.inst_ord AS _inst_ord
 FROM m_inst i
-JOIN m_units u ON u.unit_idx = i.part_key // 1099511627776
-JOIN m_ms s ON s.ms_idx = CAST(i.part_key // 268435456 % 4096 AS INTEGER)
-JOIN m_persons p ON p.person_idx = CAST(i.part_key % 268435456 AS INTEGER)
+JOIN m_units u USING (unit_idx)
+JOIN m_ms s USING (ms_idx)
+JOIN m_persons p USING (person_idx)
 JOIN m_claim_keys k ON k.claim_idx = i.claim_idx
-LEFT JOIN m_dx_codes x ON s.counting_class = 'episode' AND x.dx_idx = i.inst_ord
 LEFT JOIN m_inst_parts t ON t.counting_class = s.counting_class AND t.inst_ord = i.inst_ord;
