@@ -427,3 +427,39 @@ def test_measure_instances_carry_the_deciding_claim_and_respect_the_grain():
                          for c in spec.columns)
         frame = con.sql(f"SELECT {cols} FROM {spec.name}").to_arrow_table().to_pandas(types_mapper=to_pandas)
         spec.pandera_schema().validate(frame)
+
+
+def test_measure_instances_come_in_the_declared_row_order():
+    # schemas/measures.py MEASURE_INSTANCES: rows ordered by source, level, tin, npi (group's NULL first), measure_id,
+    # stratum, person_id, then the instance's part; the engine sorts on integer surrogates whose order must be the
+    # order of these strings ('p1' < 'p10' < 'p2' as text, not as numbers).
+    con = new_db()
+    for pid in ("p2", "p10", "p1"):
+        person(con, pid, "1950-01-01")
+    claim(con, "a", "p2", "2023-02-01", ["99213", "1123F"], tin=TIN2)
+    claim(con, "b", "p10", "2023-03-01", ["99213", "1123F"], npi=NPI2)
+    claim(con, "c", "p1", "2023-04-01", ["99213", "1123F"])
+    claim(con, "d", "p2", "2023-05-01", ["99213"], npi=NPI2)
+    run(con, 2023)
+    rows = con.execute("SELECT source, level, tin, npi, measure_id, stratum, person_id, instance_key "
+                       "FROM measure_instances").fetchall()
+    assert len(rows) == len(set(rows)) > 8  # every claim opens instances of several measures at both levels
+    key = lambda r: tuple((v is not None, v or "") for v in r)  # NULLs first, as the spec's order says  # noqa: E731
+    assert rows == sorted(rows, key=key)
+    # the same query twice gives the same rows in the same order (what makes rerun files byte-identical)
+    assert rows == con.execute("SELECT source, level, tin, npi, measure_id, stratum, person_id, instance_key "
+                               "FROM measure_instances").fetchall()
+
+
+def test_too_many_patients_for_the_packed_keys_is_a_clear_error(monkeypatch):
+    # part_key packs unit, measure-stratum and patient into one BIGINT; beyond its ranges the engine stops and says
+    # why instead of mixing patients up.
+    import transforms.measures as engine
+
+    monkeypatch.setattr(engine, "_KEY_LIMITS", (("SELECT count(*) FROM m_persons", 2, "patients"),))
+    con = new_db()
+    for pid in ("p1", "p2"):
+        person(con, pid, "1950-01-01")
+        claim(con, f"c{pid}", pid, "2023-02-01", ["99213", "1123F"])
+    with pytest.raises(PipelineError, match="too many patients for one run"):
+        run(con, 2023)
