@@ -328,6 +328,23 @@ def test_broken_parquet(tmp_path, con):
     assert "not a readable Parquet file" in _file_error(con, path)
 
 
+def test_parquet_with_undecodable_data_pages(tmp_path, con):
+    # the footer reads fine (columns are known) but the compressed pages are damaged: the first full scan fails,
+    # and that is a file-level error naming the file, not a DuckDB traceback
+    path = tmp_path / "e.parquet"
+    duckdb.connect().execute(
+        f"""COPY (SELECT 'P' || i AS person_id, DATE '1950-01-01' + CAST(i % 9000 AS INTEGER) AS birth_date,
+                         'female' AS gender, DATE '2023-01-01' AS enrollment_start_date,
+                         DATE '2023-12-31' AS enrollment_end_date, 'medicare' AS payer
+                  FROM range(50000) t(i)) TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)""")
+    data = bytearray(path.read_bytes())
+    for i in range(100, len(data) // 2, 7):  # the first half: data pages; the footer is at the end
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    message = _file_error(con, path, "eligibility")
+    assert "not a readable Parquet file (a data page cannot be decoded)" in message and path.name in message
+
+
 def test_repeated_header_column(tmp_path, con):
     path = tmp_path / "r.csv"
     path.write_text(",".join(CLAIM_HEADER + ["hcpcs_code"]) + "\n" + ",".join(["x"] * (len(CLAIM_HEADER) + 1)) + "\n")

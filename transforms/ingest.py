@@ -282,8 +282,13 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
     key = ", ".join(_q(k) for k in contract.key)
     # an empty optional key column (e.g. payer) still identifies duplicates: nulls compare equal here
     key_match = " AND ".join(f"n.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in contract.key)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _failing AS
-                    SELECT * FROM {norm} WHERE {any_failure}""")
+    try:  # the first pass that reads every value: a Parquet file with undecodable data pages fails here
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _failing AS
+                        SELECT * FROM {norm} WHERE {any_failure}""")
+    except (duckdb.InvalidInputException, duckdb.IOException):
+        if fmt != "parquet":
+            raise
+        raise InputFileError(path, "is not a readable Parquet file (a data page cannot be decoded)") from None
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _failures AS
         SELECT source_row_number AS row_number, f.column AS "column", f.rule, f.reason
