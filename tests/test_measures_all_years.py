@@ -117,3 +117,18 @@ def test_facility_measures_without_input_are_flagged_not_zero(year):
                        [facility]).fetchone()[0] is True
     assert con.execute("SELECT count(*) FROM measure_instances WHERE list_contains(?, measure_id)",
                        [facility]).fetchone()[0] == 0
+
+
+def test_performance_option_codes_are_numbered_one_to_code_count():
+    # sql/04_claim_results.sql sets bit (code_index - 1) per code found on the claim and asks for all code_count
+    # bits: that holds only while every option numbers its codes 1..code_count, in every year.
+    con = new_db()
+    bad = con.execute("""
+        SELECT performance_year, measure_id, performance_option
+        FROM ref.claims_performance_options o
+        LEFT JOIN ref.claims_performance_codes c USING (performance_year, measure_id, performance_option)
+        GROUP BY ALL
+        HAVING list(DISTINCT c.code_index ORDER BY c.code_index) IS DISTINCT FROM range(1, any_value(o.code_count) + 1)
+    """).fetchall()
+    assert con.execute("SELECT count(*) FROM ref.claims_performance_options").fetchone()[0] > 1000
+    assert bad == []
