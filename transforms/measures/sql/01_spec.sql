@@ -16,6 +16,15 @@ CREATE OR REPLACE MACRO m_pos_pass(pos, places, exclusions) AS
     (len(places) = 0 OR coalesce(list_contains(places, pos), FALSE))
     AND NOT coalesce(list_contains(exclusions, pos), FALSE);
 
+-- A line satisfies an eligibility code entry (procedure or additional procedure): place of service and modifier
+-- rules. An unrestricted entry (no lists) passes every line without a performance modifier, so the list
+-- functions run only for the few entries that have lists.
+CREATE OR REPLACE MACRO m_line_meets_entry(line_plain, line_pos, line_mods, unrestricted, places, place_exclusions,
+                                           modifiers, modifier_exclusions) AS
+    CASE WHEN unrestricted THEN line_plain
+         ELSE m_pos_pass(line_pos, places, place_exclusions) AND m_modifiers_pass(line_mods, modifiers, modifier_exclusions)
+    END;
+
 -- The year's claims specification (reference tables restricted to one performance year), with small integer
 -- surrogate keys so the row-heavy steps join and group on integers, never on measure ids or option names.
 

@@ -2,17 +2,16 @@
 -- every condition holds. Driven from the procedure-code join, which is the selective one.
 
 -- Candidate (claim, option) pairs: a line with a procedure code of the option, and the patient's age and sex at
--- the date of service. An unrestricted code entry (no place-of-service or modifier lists) passes every line
--- without a performance modifier, so the list functions run only for the few entries that have lists.
--- Age bounds in completed months come with the code entry (m_elig_codes). A claim with two lines of one option gives two rows: every later step is indifferent to repeats
--- (semi joins, distinct counts, min), which saves de-duplicating tens of millions of rows.
+-- the date of service (m_line_meets_entry: place-of-service and modifier rules).
+-- Age bounds in completed months come with the code entry (m_elig_codes). A claim with two lines of one option
+-- gives two rows: every later step is indifferent to repeats (semi joins, distinct counts, min), which saves
+-- de-duplicating tens of millions of rows.
 CREATE OR REPLACE TEMP VIEW m_cand_all AS
 SELECT l.claim_key, c.opt_idx, c.ms_idx, c.og, c.needs_check
 FROM m_lines l
 JOIN m_elig_codes c ON c.code = l.code AND c.code_role = 'procedure'
-WHERE CASE WHEN c.unrestricted THEN l.plain
-           ELSE m_pos_pass(l.pos, c.places_of_service, c.places_of_service_exclusions)
-                AND m_modifiers_pass(l.mods, c.modifiers, c.modifier_exclusions) END
+WHERE m_line_meets_entry(l.plain, l.pos, l.mods, c.unrestricted, c.places_of_service,
+                         c.places_of_service_exclusions, c.modifiers, c.modifier_exclusions)
   AND (c.min_months IS NULL OR l.age_months >= c.min_months)
   AND (c.max_months_below IS NULL OR l.age_months < c.max_months_below)
   AND (c.sex_code IS NULL OR c.sex_code = l.sex_code);
@@ -49,9 +48,8 @@ SELECT k.claim_key, k.opt_idx, count(DISTINCT c.code) AS n_apc
 FROM (SELECT claim_key, opt_idx FROM m_cand JOIN m_elig_opts USING (opt_idx) WHERE additional_procedure_code_count > 0) k
 JOIN m_lines l USING (claim_key)
 JOIN m_elig_codes c ON c.opt_idx = k.opt_idx AND c.code_role = 'additional_procedure' AND c.code = l.code
-WHERE CASE WHEN c.unrestricted THEN l.plain
-           ELSE m_pos_pass(l.pos, c.places_of_service, c.places_of_service_exclusions)
-                AND m_modifiers_pass(l.mods, c.modifiers, c.modifier_exclusions) END
+WHERE m_line_meets_entry(l.plain, l.pos, l.mods, c.unrestricted, c.places_of_service,
+                         c.places_of_service_exclusions, c.modifiers, c.modifier_exclusions)
 GROUP BY ALL;
 
 -- Eligible (claim, option): at least one diagnosis code, none of the exclusion codes, and where listed an
@@ -81,9 +79,8 @@ FROM (SELECT DISTINCT l.claim_key, e.opt_idx, l.line_key
       JOIN m_elig_codes e ON e.code = l.code AND e.code_role = 'procedure'
       JOIN m_elig_opts o USING (opt_idx)
       WHERE o.counting_class = 'visit'
-        AND CASE WHEN e.unrestricted THEN l.plain
-                 ELSE m_pos_pass(l.pos, e.places_of_service, e.places_of_service_exclusions)
-                      AND m_modifiers_pass(l.mods, e.modifiers, e.modifier_exclusions) END) h
+        AND m_line_meets_entry(l.plain, l.pos, l.mods, e.unrestricted, e.places_of_service,
+                               e.places_of_service_exclusions, e.modifiers, e.modifier_exclusions)) h
 JOIN m_claim_keys k USING (claim_key);
 
 DROP VIEW m_cand_all;
