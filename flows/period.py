@@ -263,7 +263,12 @@ def start_owned_temporary_server() -> None:
             prefect_server.subprocess = subprocess
 
     server._run_uvicorn_command = owned_uvicorn_command
-    server.start()
+    try:
+        server.start()
+    except RuntimeError as error:  # "Timed out while attempting to connect to ephemeral Prefect API server" ...
+        raise PipelineError(f"Prefect's temporary server did not start ({str(error).splitlines()[0][:120]}); "
+                            "raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, point PREFECT_API_URL at a "
+                            "running server, or run with --without-prefect") from None
 
 
 class _SubprocessWith:
