@@ -161,7 +161,7 @@ folder (default `out/`), one Parquet partition per performance year:
     out/run_manifest/performance_year=<PY>/run_manifest.json
     out/catalog.duckdb                                  one view per table, rebuilt after each run
     out/.periods/<PY>/current -> v-<run id>-...         the published version of the period (do not edit)
-    out/.locks/<PY>.lock                                present while a run of that period is going on
+    out/.locks/<PY>.lock                                held (flock) by the run of that period while it goes on
     out/_failed_run/<PY>/                               rejects of the last run stopped by the rejection threshold
 
 Read a table over every published year with DuckDB:

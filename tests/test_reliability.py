@@ -237,3 +237,21 @@ def test_leftovers_of_killed_runs_of_other_years_are_removed_by_the_next_run(inp
     assert not list((out / ".periods" / "2022").iterdir())
     assert not list((out / "_failed_run").glob(".staging-*"))
     assert not list(out.glob(".catalog-*"))
+
+
+# ---------------------------------------------------------------- scheduled runs are named as the docs say
+
+def test_a_scheduled_run_is_named_after_the_year_it_resolves_to(monkeypatch):
+    """docs/operations.md: runs are named mips-<PY>; a scheduled run (no performance_year, years_before_current
+    0 or 1) was named mips-current-0 / mips-current-1."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    import flows.period as flow_module
+
+    this_year = date.today().year
+    for parameters, name in (({"performance_year": 2021}, "mips-2021"),
+                             ({"performance_year": None, "years_before_current": 0}, f"mips-{this_year}"),
+                             ({"performance_year": None, "years_before_current": 1}, f"mips-{this_year - 1}")):
+        monkeypatch.setattr(flow_module, "flow_run", SimpleNamespace(parameters=parameters))
+        assert flow_module._period_run_name() == name
