@@ -202,7 +202,9 @@ def ingest_step(run: PeriodRun) -> list:
     for (table,) in run.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall():
         run.con.execute(f'DROP TABLE "{table}"')  # a retried ingest starts from an empty work database
     ingest.ingest_inputs(run.con, run.files)
-    scope_claims_to_period(run.con, run.period.performance_year, run.started_at.date())
+    # the run's date where it runs and in UTC, whichever is later: a line after both is surely in the future
+    run_date = max(run.started_at.date(), run.started_at.astimezone().date())
+    scope_claims_to_period(run.con, run.period.performance_year, run_date)
     ingest.check_reconciliation(run.con)
     run.ingest = ingest.summary_results(run.con, run.files)
     check_inputs_unchanged(run)

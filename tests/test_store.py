@@ -333,7 +333,7 @@ def test_two_runs_started_together_exactly_one_runs_from_a_clean_start_and_over_
         (root / ".locks").mkdir(parents=True)
         (root / ".locks" / "2024.lock").write_text(STALE_CONTENTS[kinds[i % len(kinds)]]())
     roots = json.dumps([str(r) for r in clean + stale])
-    start = time.time() + 1.5  # both interpreters are up and importing is done by then
+    start = time.time() + 2.5  # both interpreters are up and importing is done by then (a busy CI machine too)
     racers = [subprocess.Popen([sys.executable, "-c", RACER, roots, str(start), name], cwd=PROJECT,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
               for name in ("run-a", "run-b")]
