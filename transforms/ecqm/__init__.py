@@ -318,3 +318,30 @@ def _results(con, performance_year: int, period_start: date, period_end: date, c
     LEFT JOIN ref.quality_measures q ON q.performance_year = {int(performance_year)} AND q.measure_id = n.measure_id
     """)
     con.execute(f"CREATE OR REPLACE TABLE ehr_measure_results AS {MEASURE_RESULTS.select_sql('_ecqm_results')}")
+
+
+def merge_into_measure_outputs(con: duckdb.DuckDBPyConnection) -> None:
+    """Add ehr_measure_results / ehr_measure_instances to measure_results / measure_instances (created when absent).
+
+    The claims engine makes measure_results a table and measure_instances a temporary view in its own key order;
+    the EHR rows are appended and both are put back in the declared key order (MEASURE_*.select_sql)."""
+    tables = _tables(con)
+    if "measure_results" in tables:
+        con.execute("CREATE OR REPLACE TEMP TABLE _ecqm_merged_results AS "
+                    "SELECT * FROM measure_results UNION ALL BY NAME SELECT * FROM ehr_measure_results")
+        con.execute(f"CREATE OR REPLACE TABLE measure_results AS {MEASURE_RESULTS.select_sql('_ecqm_merged_results')}")
+        con.execute("DROP TABLE temp._ecqm_merged_results")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE measure_results AS {MEASURE_RESULTS.select_sql('ehr_measure_results')}")
+    kinds = dict(con.execute(
+        "SELECT 'view', schema_name FROM duckdb_views() WHERE view_name = 'measure_instances' AND NOT internal "
+        "UNION ALL SELECT 'table', schema_name FROM duckdb_tables() WHERE table_name = 'measure_instances'").fetchall())
+    if not kinds:
+        con.execute(f"CREATE OR REPLACE TABLE measure_instances AS {MEASURE_INSTANCES.select_sql('ehr_measure_instances')}")
+        return
+    kind, schema = next(iter(kinds.items()))
+    # keep the claims engine's relation under another name and serve the union, sorted by the declared key
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _ecqm_claims_instances AS SELECT * FROM {schema}.measure_instances")
+    con.execute(f"DROP {kind.upper()} {schema}.measure_instances")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW measure_instances AS {MEASURE_INSTANCES.select_sql(
+        '(SELECT * FROM _ecqm_claims_instances UNION ALL BY NAME SELECT * FROM ehr_measure_instances)')}""")
