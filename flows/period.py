@@ -69,8 +69,8 @@ def provenance_task(run_id: str) -> None:
 def ingest_task(run_id: str) -> None:
     logger = get_run_logger()
     for r in _step(ingest_step, run_id):
-        logger.info("%s (%s): %d rows, %d accepted, %d rejected", r.source_file, r.table_name, r.input_rows,
-                    r.accepted_rows, r.rejected_rows)
+        logger.info("%s (%s): %d rows, %d accepted, %d out of scope, %d rejected", r.source_file, r.table_name,
+                    r.input_rows, r.accepted_rows, r.out_of_scope_rows, r.rejected_rows)
     for table, rule, count, _ in _ACTIVE[run_id].warnings:
         logger.warning("%s: %s: %d", table, rule, count)
 

@@ -149,7 +149,7 @@ def ingest_step(run: PeriodRun) -> list:
         result = by_file.get(str(Path(item["file"])))
         if result is not None:
             item.update(input_rows=result.input_rows, accepted_rows=result.accepted_rows,
-                        rejected_rows=result.rejected_rows)
+                        out_of_scope_rows=result.out_of_scope_rows, rejected_rows=result.rejected_rows)
     return run.ingest
 
 
@@ -159,11 +159,11 @@ def validate_step(run: PeriodRun, max_rejected_percent: float) -> dict[str, int]
     A stopped run publishes nothing: the period's outputs stay those of the last good run, and
     this run's rejects and reconciliation go to ``<output>/_failed_run/<PY>/`` for the operator.
     """
-    from schemas.ingest import INGEST_SUMMARY, INGEST_WARNINGS, REJECTS
+    from schemas.ingest import INGEST_OUT_OF_SCOPE, INGEST_SUMMARY, INGEST_WARNINGS, REJECTS
     from transforms import ingest
 
     ingest.ingest_tables(run.con, run.period.performance_year)
-    specs = {REJECTS.name: REJECTS, INGEST_SUMMARY.name: INGEST_SUMMARY, INGEST_WARNINGS.name: INGEST_WARNINGS}
+    specs = {s.name: s for s in (REJECTS, INGEST_SUMMARY, INGEST_WARNINGS, INGEST_OUT_OF_SCOPE)}
     run.outputs.update(specs)
     over = ingest.files_over_threshold(run.con, max_rejected_percent)
     if over:
@@ -295,9 +295,10 @@ def summary_markdown(run: PeriodRun, max_rows: int = 50) -> str:
     lines = [f"# MIPS run, performance year {p.performance_year}", "",
              f"Reporting period {p.start} to {p.end}; run `{run.run_id}`; output `{run.output_root}`.", ""]
     if run.ingest:
-        lines += ["## Inputs", "", "| file | table | input | accepted | rejected | % rejected |", "|---|---|---:|---:|---:|---:|"]
-        lines += [f"| {r.source_file} | {r.table_name} | {r.input_rows:,} | {r.accepted_rows:,} | {r.rejected_rows:,} "
-                  f"| {100 * r.rejected_fraction:.2f} |" for r in run.ingest]
+        lines += ["## Inputs", "", "| file | table | input | accepted | out of scope | rejected | % rejected |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r.source_file} | {r.table_name} | {r.input_rows:,} | {r.accepted_rows:,} | {r.out_of_scope_rows:,} "
+                  f"| {r.rejected_rows:,} | {100 * r.rejected_fraction:.2f} |" for r in run.ingest]
         lines.append("")
     if run.warnings:
         lines += ["## Warnings (rows kept)", ""] + [f"- {t}: {rule}: {n:,} ({d})" for t, rule, n, d in run.warnings] + [""]
@@ -355,12 +356,13 @@ class RunReport:
     def __str__(self) -> str:
         p = self.period
         lines = [f"MIPS pipeline, performance year {p.performance_year} ({p.start} to {p.end}), run {self.run_id}", "",
-                 "Input files (every row is accepted or rejected with a reason):"]
+                 "Input files (every row is accepted, out of scope or rejected, each with a reason):"]
         width = max([len(r.source_file) for r in self.ingest] + [4])
-        lines.append(f"  {'file':<{width}}  {'table':<16} {'input':>10} {'accepted':>10} {'rejected':>10}")
+        lines.append(f"  {'file':<{width}}  {'table':<16} {'input':>10} {'accepted':>10} {'out of scope':>12} "
+                     f"{'rejected':>10}")
         for r in self.ingest:
             lines.append(f"  {r.source_file:<{width}}  {r.table_name:<16} {r.input_rows:>10,} {r.accepted_rows:>10,} "
-                         f"{r.rejected_rows:>10,}  ({100 * r.rejected_fraction:.2f}%)")
+                         f"{r.out_of_scope_rows:>12,} {r.rejected_rows:>10,}  ({100 * r.rejected_fraction:.2f}%)")
         if self.warnings:
             lines += ["", "Warnings (rows kept):"]
             lines += [f"  {t}: {rule}: {n:,} ({d})" for t, rule, n, d in self.warnings]

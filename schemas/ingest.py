@@ -21,13 +21,15 @@ INGEST_SUMMARY = TableSpec(
     name="ingest_summary",
     grain="one row per input file",
     key=("source_file",),
-    description="Reconciliation of every input file: input_rows = accepted_rows + rejected_rows.",
+    description="Reconciliation of every input file: input_rows = accepted_rows + out_of_scope_rows + rejected_rows.",
     columns=(
         Column("performance_year", "INTEGER", "performance year of the run", nullable=False),
         Column("source_file", "VARCHAR", "input file as given", nullable=False),
         Column("table_name", "VARCHAR", "input contract", nullable=False),
         Column("input_rows", "BIGINT", "data rows in the file", nullable=False),
         Column("accepted_rows", "BIGINT", "rows used downstream", nullable=False),
+        Column("out_of_scope_rows", "BIGINT", "valid rows MIPS does not count here (see ingest_out_of_scope for why)",
+               nullable=False),
         Column("rejected_rows", "BIGINT", "rows rejected (see rejects)", nullable=False),
         Column("rejected_percent", "DOUBLE", "100 * rejected_rows / input_rows", nullable=False),
     ),
@@ -45,5 +47,21 @@ INGEST_WARNINGS = TableSpec(
         Column("rows_affected", "BIGINT", "rows (or persons/clinicians, as the description says) concerned",
                nullable=False),
         Column("description", "VARCHAR", "what the finding means", nullable=False),
+    ),
+)
+
+INGEST_OUT_OF_SCOPE = TableSpec(
+    name="ingest_out_of_scope",
+    grain="one row per (source file, reason) that set valid rows aside",
+    key=("source_file", "reason"),
+    description="Valid input rows that MIPS does not count (e.g. institutional claims, a non-Medicare payer for the "
+                "claims source, a line outside the performance year, a FHIR resource type no measure reads), counted "
+                "by reason. They are neither rejected nor used; summed per file they give ingest_summary.out_of_scope_rows.",
+    columns=(
+        Column("performance_year", "INTEGER", "performance year of the run", nullable=False),
+        Column("source_file", "VARCHAR", "input file as given", nullable=False),
+        Column("table_name", "VARCHAR", "input contract (or resource type) the rows were read as", nullable=False),
+        Column("reason", "VARCHAR", "why these rows are out of scope, in words; never a value", nullable=False),
+        Column("rows", "BIGINT", "rows set aside for this reason", nullable=False),
     ),
 )

@@ -14,7 +14,8 @@ def summary(con, year: int, files: list[tuple[str, int, int]]) -> str:
     """ingest_summary rows (file, input rows, rejected rows) of one year."""
     values = ", ".join(f"('{f}', {n}, {r})" for f, n, r in files)
     con.execute(f"""CREATE OR REPLACE TABLE s AS SELECT {year} AS performance_year, f AS source_file,
-                    'medical_claim' AS table_name, n AS input_rows, n - r AS accepted_rows, r AS rejected_rows,
+                    'medical_claim' AS table_name, n AS input_rows, n - r AS accepted_rows, 0 AS out_of_scope_rows,
+                    r AS rejected_rows,
                     round(100.0 * r / n, 3) AS rejected_percent FROM (VALUES {values}) v(f, n, r)""")
     return "s"
 

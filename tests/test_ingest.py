@@ -50,7 +50,7 @@ def rejects(con) -> list[tuple]:
 
 
 def assert_reconciles(result: ingest.IngestResult, con) -> None:
-    assert result.input_rows == result.accepted_rows + result.rejected_rows
+    assert result.input_rows == result.accepted_rows + result.out_of_scope_rows + result.rejected_rows
     ingest.check_reconciliation(con)
 
 
@@ -448,3 +448,38 @@ def test_duplicates_with_an_empty_optional_key_column(tmp_path, con):
     assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (2, 1, 1)
     assert [(r[0], r[2]) for r in rejects(con)] == [(2, "duplicate_key")]
     assert_reconciles(result, con)
+
+
+# ------------------------------------------------------------------ out of scope
+
+def test_out_of_scope_rows_leave_the_table_with_a_reason_and_reconcile(tmp_path, con):
+    # 5 lines: 1 rejected (bad date); of the 4 valid, 2 are another payer's (out of scope), 1 is an
+    # institutional claim (out of scope, kept aside for another purpose), 1 stays accepted:
+    # 5 input = 1 accepted + 3 out of scope + 1 rejected.
+    lines = claim_lines(5)
+    lines[0]["claim_line_start_date"] = "2024-13-40"
+    lines[1]["payer"] = lines[2]["payer"] = "aetna"
+    lines[3]["claim_type"] = "institutional"
+    path = write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines)
+    ingest.ingest_file(con, path, "medical_claim")
+    assert ingest.mark_out_of_scope(con, "medical_claim", "payer is not Medicare", "t.payer <> 'medicare'") == 2
+    assert ingest.mark_out_of_scope(con, "medical_claim", "not a professional claim", "t.claim_type <> 'professional'",
+                                    keep_in="medical_claim_aside") == 1
+    assert ingest.mark_out_of_scope(con, "medical_claim", "matches nothing", "FALSE") == 0
+    ingest.check_reconciliation(con)
+    assert con.execute("SELECT input_rows, accepted_rows, out_of_scope_rows, rejected_rows FROM _ingest_summary"
+                       ).fetchall() == [(5, 1, 3, 1)]
+    assert con.execute("SELECT claim_id FROM medical_claim").fetchall() == [("C5",)]
+    assert con.execute("SELECT claim_id, source_row_number FROM medical_claim_aside").fetchall() == [("C4", 4)]
+    ingest.ingest_tables(con, 2024)
+    assert con.execute("SELECT performance_year, source_file, table_name, reason, rows FROM ingest_out_of_scope"
+                       ).fetchall() == [(2024, str(path), "medical_claim", "not a professional claim", 1),
+                                        (2024, str(path), "medical_claim", "payer is not Medicare", 2)]
+    assert con.execute("SELECT out_of_scope_rows FROM ingest_summary").fetchall() == [(3,)]
+
+
+def test_reconciliation_catches_out_of_scope_counts_that_do_not_add_up(tmp_path, con):
+    ingest.ingest_file(con, write_csv(tmp_path / "c.csv", CLAIM_HEADER, claim_lines(2)), "medical_claim")
+    ingest.record_out_of_scope(con, str(tmp_path / "c.csv"), "medical_claim", "counted but not moved", 1)
+    with pytest.raises(AssertionError, match="does not reconcile"):
+        ingest.check_reconciliation(con)

@@ -3,7 +3,9 @@
 For each file: file-level problems (missing, unreadable, empty, not text, wrong delimiter,
 missing required column) raise ``InputFileError`` naming the file; every data row then ends
 either in the accepted table (typed, named after the contract) or in ``rejects`` with the
-rule and a reason, and ``ingest_summary`` reconciles input_rows = accepted_rows + rejected_rows.
+rule and a reason. Valid rows that MIPS does not count are moved out of scope with a reason
+(``mark_out_of_scope``), and ``ingest_summary`` reconciles
+input_rows = accepted_rows + out_of_scope_rows + rejected_rows.
 
 The checks are the pandera schemas' own checks (schemas/inputs.py), run through their SQL
 twins: one set-based pass in DuckDB, fast on tens of millions of rows.
@@ -19,7 +21,7 @@ import duckdb
 
 from mips.errors import InputFileError
 from schemas import checks
-from schemas.ingest import INGEST_SUMMARY, INGEST_WARNINGS, REJECTS
+from schemas.ingest import INGEST_OUT_OF_SCOPE, INGEST_SUMMARY, INGEST_WARNINGS, REJECTS
 from schemas.inputs import CONTRACTS, InputContract
 
 _SNIFF_BYTES = 64 * 1024
@@ -33,6 +35,7 @@ class IngestResult:
     input_rows: int
     accepted_rows: int
     rejected_rows: int
+    out_of_scope_rows: int = 0
 
     @property
     def rejected_fraction(self) -> float:
@@ -340,15 +343,59 @@ def _ensure_ingest_tables(con) -> None:
     con.execute("""CREATE TABLE IF NOT EXISTS _rejects (source_file VARCHAR, table_name VARCHAR, row_number BIGINT,
                    "column" VARCHAR, rule VARCHAR, reason VARCHAR)""")
     con.execute("""CREATE TABLE IF NOT EXISTS _ingest_summary (source_file VARCHAR, table_name VARCHAR,
-                   input_rows BIGINT, accepted_rows BIGINT, rejected_rows BIGINT)""")
+                   input_rows BIGINT, accepted_rows BIGINT, rejected_rows BIGINT, out_of_scope_rows BIGINT DEFAULT 0)""")
+    con.execute("""CREATE TABLE IF NOT EXISTS _out_of_scope (source_file VARCHAR, table_name VARCHAR, reason VARCHAR,
+                   "rows" BIGINT)""")
     con.execute("""CREATE TABLE IF NOT EXISTS _ingest_warnings (table_name VARCHAR, rule VARCHAR,
                    rows_affected BIGINT, description VARCHAR)""")
 
 
 def _record_summary(con, result: IngestResult) -> None:
     con.execute("DELETE FROM _ingest_summary WHERE source_file = ?", [result.source_file])
-    con.execute("INSERT INTO _ingest_summary VALUES (?, ?, ?, ?, ?)",
-                [result.source_file, result.table_name, result.input_rows, result.accepted_rows, result.rejected_rows])
+    con.execute("INSERT INTO _ingest_summary VALUES (?, ?, ?, ?, ?, ?)",
+                [result.source_file, result.table_name, result.input_rows, result.accepted_rows, result.rejected_rows,
+                 result.out_of_scope_rows])
+
+
+def record_out_of_scope(con: duckdb.DuckDBPyConnection, source_file: str, table_name: str, reason: str,
+                        rows: int) -> None:
+    """Count ``rows`` valid rows of a file as out of scope for ``reason`` (for readers that set rows aside
+    before a contract table exists, e.g. FHIR resources of a type no measure reads). The file's summary row
+    must already count them in input_rows and out_of_scope_rows."""
+    _ensure_ingest_tables(con)
+    if rows:
+        con.execute("INSERT INTO _out_of_scope VALUES (?, ?, ?, ?)", [source_file, table_name, reason, int(rows)])
+
+
+def mark_out_of_scope(con: duckdb.DuckDBPyConnection, table: str, reason: str, predicate: str, *,
+                      keep_in: str | None = None) -> int:
+    """Move the accepted rows of ``table`` matching ``predicate`` (SQL over the table, alias ``t``) out of scope.
+
+    Valid rows that MIPS does not count (institutional claims, another payer, a line outside the period) are
+    neither rejected nor used: they leave the contract table, ``ingest_out_of_scope`` counts them per file with
+    ``reason``, and ``ingest_summary`` moves them from accepted_rows to out_of_scope_rows. With ``keep_in`` the
+    rows are appended to that table (created with the contract table's columns if absent), for a step that still
+    needs them for another purpose (e.g. the low-volume threshold's determination segments). Returns the count.
+    """
+    _ensure_ingest_tables(con)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _scope AS
+                    SELECT source_file, source_row_number FROM {_q(table)} t WHERE {predicate}""")
+    moved = con.execute("SELECT count(*) FROM _scope").fetchone()[0]
+    if moved:
+        if keep_in:
+            con.execute(f"CREATE TABLE IF NOT EXISTS {_q(keep_in)} AS SELECT * FROM {_q(table)} WHERE FALSE")
+            con.execute(f"""INSERT INTO {_q(keep_in)} SELECT t.* FROM {_q(table)} t SEMI JOIN _scope s
+                            ON s.source_file = t.source_file AND s.source_row_number = t.source_row_number""")
+        con.execute(f"""INSERT INTO _out_of_scope SELECT source_file, {_lit(table)}, {_lit(reason)}, count(*)
+                        FROM _scope GROUP BY source_file""")
+        con.execute(f"""DELETE FROM {_q(table)} WHERE (source_file, source_row_number) IN
+                        (SELECT (source_file, source_row_number) FROM _scope)""")
+        con.execute("""UPDATE _ingest_summary s SET accepted_rows = accepted_rows - x.n,
+                              out_of_scope_rows = out_of_scope_rows + x.n
+                       FROM (SELECT source_file, count(*) AS n FROM _scope GROUP BY 1) x
+                       WHERE s.source_file = x.source_file""")
+    con.execute("DROP TABLE _scope")
+    return int(moved)
 
 
 # ---------------------------------------------------------------- rules across tables
@@ -417,15 +464,23 @@ def ingest_tables(con: duckdb.DuckDBPyConnection, performance_year: int) -> dict
         f"AS rejected_percent FROM _ingest_summary)")}""")
     con.execute(f"""CREATE OR REPLACE TABLE ingest_warnings AS {INGEST_WARNINGS.select_sql(
         f"(SELECT {py} AS performance_year, * FROM _ingest_warnings)")}""")
-    return {"rejects": "rejects", "ingest_summary": "ingest_summary", "ingest_warnings": "ingest_warnings"}
+    con.execute(f"""CREATE OR REPLACE TABLE ingest_out_of_scope AS {INGEST_OUT_OF_SCOPE.select_sql(
+        f'(SELECT {py} AS performance_year, source_file, min(table_name) AS table_name, reason, sum("rows") AS "rows" '
+        f"FROM _out_of_scope GROUP BY source_file, reason)")}""")
+    return {"rejects": "rejects", "ingest_summary": "ingest_summary", "ingest_warnings": "ingest_warnings",
+            "ingest_out_of_scope": "ingest_out_of_scope"}
 
 
 def check_reconciliation(con: duckdb.DuckDBPyConnection) -> None:
-    """Every file: input = accepted + rejected, and the rejects table agrees. A failure here is a bug."""
+    """Every file: input = accepted + out of scope + rejected, and the rejects and out-of-scope tables agree.
+    A failure here is a bug."""
+    _ensure_ingest_tables(con)
     bad = con.execute("""
         SELECT s.source_file FROM _ingest_summary s
         LEFT JOIN (SELECT source_file, count(DISTINCT row_number) AS n FROM _rejects GROUP BY 1) r USING (source_file)
-        WHERE s.input_rows <> s.accepted_rows + s.rejected_rows OR s.rejected_rows <> coalesce(r.n, 0)""").fetchall()
+        LEFT JOIN (SELECT source_file, sum("rows") AS n FROM _out_of_scope GROUP BY 1) o USING (source_file)
+        WHERE s.input_rows <> s.accepted_rows + s.out_of_scope_rows + s.rejected_rows
+           OR s.rejected_rows <> coalesce(r.n, 0) OR s.out_of_scope_rows <> coalesce(o.n, 0)""").fetchall()
     if bad:
         raise AssertionError(f"ingest does not reconcile for: {', '.join(b[0] for b in bad)}")
 
@@ -448,6 +503,7 @@ def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path]) 
         ingest_file(con, path, CONTRACTS[name])
     apply_cross_table_rules(con)
     check_reconciliation(con)
-    rows = con.execute("SELECT source_file, table_name, input_rows, accepted_rows, rejected_rows FROM _ingest_summary").fetchall()
+    rows = con.execute("SELECT source_file, table_name, input_rows, accepted_rows, rejected_rows, out_of_scope_rows "
+                       "FROM _ingest_summary").fetchall()
     by_file = {r[0]: IngestResult(*r) for r in rows}
     return [by_file[str(Path(p))] for p in files.values()]
