@@ -35,7 +35,7 @@ WITH qualifying_encounter AS (  -- AdultOutpatientEncounters."Qualifying Encount
     FROM ecqm_resource o
     WHERE o.resource_type = 'Observation' AND o.status IN ('final', 'amended', 'corrected')
       AND point_during_day(latest_ts(o.start_ts, o.end_ts), mp_start(), mp_end())
-      AND EXISTS (SELECT 1 FROM ecqm_component c WHERE c.person_id = o.person_id AND c.resource_id = o.resource_id)
+      AND has_coding(o.person_id, 'Observation', o.resource_id, 'code', 'http://loinc.org', '85354-9')
 ), qualifying_bp AS (  -- "Qualifying Blood Pressure Reading": not during an acute encounter, or its own encounter is not acute
     SELECT b.* FROM bp b
     WHERE NOT EXISTS (SELECT 1 FROM acute_encounter a
