@@ -222,20 +222,14 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
             specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES)})
     if has_ehr:
         from schemas.ecqm import MEASURE_POPULATIONS
-        from transforms.ecqm import compute_ecqms, merge_into_measure_outputs
+        from transforms.ecqm import compute_ecqms, merge_into_measure_outputs, run_notes
 
         ecqm = compute_ecqms(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
                              levels=tuple(levels), default_tin=run.parameters.get("default_tin"),
                              default_npi=run.parameters.get("default_npi"))
         merge_into_measure_outputs(run.con)
         specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES, MEASURE_POPULATIONS)})
-        run.notes.extend(ecqm.notes)
-        if ecqm.computed:
-            run.notes.append(f"eCQMs: {len(ecqm.computed)} computed ({', '.join(ecqm.computed)}) for "
-                             f"{ecqm.patients:,} patients")
-        if ecqm.not_computed and ecqm.computed:
-            run.notes.append(f"eCQMs: {len(ecqm.not_computed)} of the year's eCQMs not computed (no definition yet): "
-                             + ", ".join(sorted(ecqm.not_computed)))
+        run.notes.extend(run_notes(ecqm))
     run.outputs.update(specs)
     return _counts(run.con, specs)
 

@@ -270,3 +270,21 @@ def test_scoring_uses_ehr_benchmarks_and_the_no_benchmark_rule():
     cls, points, why = con.execute("""SELECT measure_class, achievement_points, explanation FROM measure_scores
                                       WHERE measure_id = '001' AND level = 'group'""").fetchone()
     assert cls == "class 2" and "no benchmark for 001 / electronicHealthRecord" in why
+
+
+def test_registry_engine_entry_hands_over_its_own_relations():
+    # transforms/measures/registry.py calls compute_ecqm_measures(con, performance_year=, period_start=,
+    # period_end=, sources=, levels=) and names the final outputs itself
+    from transforms.ecqm import compute_ecqm_measures
+
+    con = duckdb.connect()
+    load(con, {"a": diabetic("a", "1970-01-01")})
+    con.execute("CREATE TABLE ehr_attribution AS SELECT 'a' AS person_id, 'a-e' AS encounter_id, "
+                "'111111111' AS tin, '1111111111' AS npi")
+    out = compute_ecqm_measures(con, performance_year=PY, period_start=date(PY, 1, 1), period_end=date(PY, 12, 31),
+                                sources=("ehr",), levels=("individual", "group"))
+    assert {spec.name: rel for spec, rel in out.tables.items()} == {
+        "measure_populations": "ehr_measure_populations", "measure_results": "ehr_measure_results",
+        "measure_instances": "ehr_measure_instances"}
+    assert con.execute("SELECT count(*) FROM ehr_measure_populations WHERE measure_id = '001'").fetchone()[0] == 2
+    assert any(n.startswith("eCQMs: 3 computed (001, 130, 236)") for n in out.notes)

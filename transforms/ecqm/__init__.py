@@ -88,6 +88,7 @@ def compute_ecqms(
     measures_dir: Path = MEASURES_DIR,
     reference_dir: Path | None = None,
     rules_dir: Path = RULES_DIR,
+    collection_type: str = COLLECTION_TYPE,
 ) -> EcqmRun:
     """Create measure_populations, ehr_measure_results and ehr_measure_instances for the measurement period."""
     from transforms.measures import quality_thresholds
@@ -157,7 +158,7 @@ def compute_ecqms(
     if rows:
         con.executemany("INSERT INTO _ecqm_group_strata VALUES (?, ?, ?)", rows)
     _populations(con, performance_year, period_start, period_end, levels)
-    _results(con, performance_year, period_start, period_end, case_minimum, run, levels)
+    _results(con, performance_year, period_start, period_end, case_minimum, run, levels, collection_type)
     return run
 
 
@@ -252,7 +253,7 @@ def _populations(con, performance_year: int, period_start: date, period_end: dat
 
 
 def _results(con, performance_year: int, period_start: date, period_end: date, case_minimum: int, run: EcqmRun,
-             levels) -> None:
+             levels, collection_type: str) -> None:
     """ehr_measure_results and ehr_measure_instances: one instance per denominator member, one result row per unit."""
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _ecqm_instances AS
@@ -300,7 +301,7 @@ def _results(con, performance_year: int, period_start: date, period_end: date, c
         FROM ehr_measure_instances GROUP BY ALL)
     SELECT {int(performance_year)} AS performance_year, DATE '{period_start.isoformat()}' AS period_start,
            DATE '{period_end.isoformat()}' AS period_end, '{SOURCE}' AS source, c.level, c.tin, c.npi, c.measure_id,
-           c.stratum, '{COLLECTION_TYPE}' AS collection_type, q.is_inverse, q.is_high_priority, q.measure_type,
+           c.stratum, '{collection_type}' AS collection_type, q.is_inverse, q.is_high_priority, q.measure_type,
            c.eligible_population, c.excl AS eligible_population_exclusion, c.excep AS eligible_population_exception,
            c.met AS performance_met, c.not_met AS performance_not_met,
            100.0 AS reporting_rate,  -- an eCQM gives every eligible instance a result
@@ -311,7 +312,7 @@ def _results(con, performance_year: int, period_start: date, period_end: date, c
     LEFT JOIN ref.quality_measures q ON q.performance_year = {int(performance_year)} AND q.measure_id = c.measure_id
     UNION ALL
     SELECT {int(performance_year)}, DATE '{period_start.isoformat()}', DATE '{period_end.isoformat()}', '{SOURCE}',
-           u.level, u.tin, u.npi, n.measure_id, NULL, '{COLLECTION_TYPE}', q.is_inverse, q.is_high_priority,
+           u.level, u.tin, u.npi, n.measure_id, NULL, '{collection_type}', q.is_inverse, q.is_high_priority,
            q.measure_type, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FALSE, n.reason
     FROM ({not_computed}) n
     CROSS JOIN _ecqm_levels u
@@ -345,3 +346,42 @@ def merge_into_measure_outputs(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP {kind.upper()} {schema}.measure_instances")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW measure_instances AS {MEASURE_INSTANCES.select_sql(
         '(SELECT * FROM _ecqm_claims_instances UNION ALL BY NAME SELECT * FROM ehr_measure_instances)')}""")
+
+
+def compute_ecqm_measures(con: duckdb.DuckDBPyConnection, *, performance_year: int, period_start: date, period_end: date,
+                          sources: tuple[str, ...] = (SOURCE,), levels: tuple[str, ...] = LEVELS,
+                          default_tin: str | None = None, default_npi: str | None = None):
+    """The engine entry of the measure-source registry (transforms/measures/registry.py, source 'ehr').
+
+    Runs ``compute_ecqms`` and hands its rows over under this engine's own relation names (the registry names the
+    final outputs): ehr_measure_populations, ehr_measure_results, ehr_measure_instances. The TIN/NPI defaults are
+    already in ehr_attribution when the FHIR file layer made it."""
+    try:
+        from transforms.measures.registry import BY_NAME, EngineOutput
+        collection_type = BY_NAME[SOURCE].collection_type
+    except ImportError:  # a build without the registry: the same two fields
+        collection_type = COLLECTION_TYPE
+
+        @dataclass
+        class EngineOutput:  # type: ignore[no-redef]
+            tables: dict = field(default_factory=dict)
+            notes: list = field(default_factory=list)
+    run = compute_ecqms(con, performance_year=performance_year, period_start=period_start, period_end=period_end,
+                        levels=tuple(levels), default_tin=default_tin, default_npi=default_npi,
+                        collection_type=collection_type)
+    con.execute("DROP TABLE IF EXISTS ehr_measure_populations")
+    con.execute("ALTER TABLE measure_populations RENAME TO ehr_measure_populations")
+    return EngineOutput(tables={MEASURE_POPULATIONS: "ehr_measure_populations", MEASURE_RESULTS: "ehr_measure_results",
+                                MEASURE_INSTANCES: "ehr_measure_instances"},
+                        notes=run_notes(run))
+
+
+def run_notes(run: EcqmRun) -> list[str]:
+    """What the run summary says about the eCQMs (counts and measure ids only)."""
+    notes = list(run.notes)
+    if run.computed:
+        notes.append(f"eCQMs: {len(run.computed)} computed ({', '.join(run.computed)}) for {run.patients:,} patients")
+        if run.not_computed:
+            notes.append(f"eCQMs: {len(run.not_computed)} of the year's eCQMs have no definition yet (computed = FALSE "
+                         "in measure_results): " + ", ".join(sorted(run.not_computed)))
+    return notes
