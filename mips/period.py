@@ -30,7 +30,7 @@ from schemas.tables import TableSpec
 # Inputs of a period run, in the order they are read (contract names; files <name>.csv / .parquet in an input folder).
 RUN_INPUTS = ("medical_claim", "eligibility", "patient", "encounter", "condition", "procedure",
               "clinician_roster", "pi_input", "ia_input", "cost_input")
-SOURCES = ("claims", "encounters")
+SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
 
@@ -298,29 +298,48 @@ def _write_failed_run(run: PeriodRun, specs) -> Path:
 
 
 def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS) -> dict[str, int]:
-    """Quality measures of the period (measure_results, measure_instances)."""
+    """Quality measures of the period: claims measures (measure_results, measure_instances) and eCQMs from FHIR
+    resources (measure_populations, with their rows added to measure_results and measure_instances)."""
     from schemas.measures import MEASURE_INSTANCES, MEASURE_RESULTS
     from transforms.measures import compute_measures
     from transforms.reference import attach_reference
 
     pause_for_fault_test("measures")
-    if not {"medical_claim", "encounter"} & set(run.files):
-        run.notes.append("measures: no medical_claim or encounter input; skipped")
-        return {}
-    attach_reference(run.con)
     py = run.period.performance_year
-    if not run.con.execute("SELECT count(*) FROM ref.claims_measures WHERE performance_year = ?", [py]).fetchone()[0]:
-        # CMS publishes the claims specification with the year's measures; say so rather than report zeros
-        years = [r[0] for r in run.con.execute(
-            "SELECT DISTINCT performance_year FROM ref.claims_measures ORDER BY 1").fetchall()]
-        run.notes.append(f"measures: no CMS claims measure specification for performance year {py} in the "
-                         f"reference data (it has {years[0]}-{years[-1]}); quality measures not computed")
-        return {}
-    compute_measures(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
-                     sources=tuple(sources), levels=tuple(levels))
-    specs = {spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES)}
+    specs: dict[str, TableSpec] = {}
+    claims_computed = False  # the year has a claims specification and claims measures were computed
+    claims_sources = tuple(s for s in sources if s in ("claims", "encounters"))
+    has_ehr = "ehr" in sources and "fhir_resource" in _tables(run.con)
+    if not {"medical_claim", "encounter"} & set(run.files):
+        if not has_ehr:
+            run.notes.append("measures: no medical_claim, encounter or FHIR input; skipped")
+            return {}
+    elif claims_sources:
+        attach_reference(run.con)
+        if not run.con.execute("SELECT count(*) FROM ref.claims_measures WHERE performance_year = ?", [py]).fetchone()[0]:
+            # CMS publishes the claims specification with the year's measures; say so rather than report zeros
+            years = [r[0] for r in run.con.execute(
+                "SELECT DISTINCT performance_year FROM ref.claims_measures ORDER BY 1").fetchall()]
+            run.notes.append(f"measures: no CMS claims measure specification for performance year {py} in the "
+                             f"reference data (it has {years[0]}-{years[-1]}); claims quality measures not computed")
+        else:
+            compute_measures(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
+                             sources=claims_sources, levels=tuple(levels))
+            specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES)})
+            claims_computed = "claims" in claims_sources
+    if has_ehr:
+        from schemas.ecqm import MEASURE_POPULATIONS
+        from transforms.ecqm import compute_ecqms, merge_into_measure_outputs, run_notes
+
+        ecqm = compute_ecqms(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
+                             levels=tuple(levels), default_tin=run.parameters.get("default_tin"),
+                             default_npi=run.parameters.get("default_npi"))
+        merge_into_measure_outputs(run.con)
+        specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES, MEASURE_POPULATIONS)})
+        run.notes.extend(run_notes(ecqm))
     run.outputs.update(specs)
-    if "medical_claim" in run.files and "claims" in sources and not run.parameters.get("allow_empty"):
+    # years without a claims specification and EHR-only runs are exempt (issue 9)
+    if claims_computed and "medical_claim" in run.files and not run.parameters.get("allow_empty"):
         claims_measures = run.con.execute("""SELECT count(DISTINCT measure_id) FROM measure_results
                                              WHERE source = 'claims' AND computed AND eligible_population > 0"""
                                           ).fetchone()[0]

@@ -68,9 +68,10 @@ def open_read_only(root: Path):
     if catalog.is_file():
         try:
             con = duckdb.connect(str(catalog), read_only=True)
-            views = con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()
-            tables = sorted(name for name, _ in views)
-            if tables != table_names(root) or not all(f"'{root.as_posix()}/" in sql for _, sql in views):
+            views = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall())
+            tables = table_names(root)
+            reading = {name for name, sql in views.items() if "read_parquet" in sql}
+            if reading != set(tables) or not all(f"'{root.as_posix()}/{t}/" in views[t] for t in tables):
                 con.close()
                 con = None  # stale (the folder moved, or a run is between its publish and its catalog)
         except duckdb.Error:
