@@ -99,6 +99,7 @@ def _csv_header(path: Path) -> list[str]:
 
 def _check_columns(path: Path, present: list[str], contract: InputContract) -> None:
     missing = [c for c in contract.required_columns if c not in present]
+    missing += [" or ".join(group) for group in contract.file_columns if not set(group) & set(present)]
     if missing:
         raise InputFileError(path, f"missing required column(s) for {contract.name}: {', '.join(missing)}")
     declared = set(contract.schema.columns)
@@ -182,7 +183,26 @@ def _check_no_runaway_quote(con, path: Path, raw: str, reader_rejects: str) -> N
 
 # ---------------------------------------------------------------- validation
 
+# Forgivable formatting (documented in docs/inputs.md, counted per file in ingest_warnings):
+# - tin: "12-3456789" (the IRS's EIN form) and an 8-digit TIN (a spreadsheet dropped the leading zero) become
+#   nine digits; anything else stays as written and the nine-digit rule rejects it.
+# - date: MM/DD/YYYY (US order, 1- or 2-digit month and day) becomes YYYY-MM-DD, unless the file's column holds a
+#   slash date whose first part is over 12 (then the column is day-first and no slash date of it is guessed: each
+#   is rejected as not YYYY-MM-DD).
+# An NPI is never padded: NPIs begin with 1 or 2, so a 9-digit NPI did not lose a zero; it is rejected.
+TIN_DASHED = r"\d{2}-\d{7}"
+TIN_EIGHT_DIGITS = r"\d{8}"
+SLASH_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
+DAY_FIRST_DATE = r"(1[3-9]|[23]\d)/\d{1,2}/\d{4}"
+_TIN_SQL = (f"CASE WHEN regexp_full_match({{t}}, '{TIN_DASHED}') THEN replace({{t}}, '-', '') "
+            f"WHEN regexp_full_match({{t}}, '{TIN_EIGHT_DIGITS}') THEN '0' || {{t}} ELSE {{t}} END")
+_DATE_SQL = (f"CASE WHEN regexp_full_match({{t}}, '{SLASH_DATE}') "
+             f"THEN coalesce(strftime(try_strptime({{t}}, '%m/%d/%Y'), '%Y-%m-%d'), {{t}}) ELSE {{t}} END")
+
 _NORMALIZE = {
+    "tin": _TIN_SQL.replace("{t}", "NULLIF(trim({c}), '')"),
+    "date": _DATE_SQL.replace("{t}", "NULLIF(trim({c}), '')"),
+    "date_as_written": "NULLIF(trim({c}), '')",
     "text": "NULLIF(trim({c}), '')",
     "upper": "NULLIF(upper(trim({c})), '')",
     "lower": "NULLIF(lower(trim({c})), '')",
@@ -268,12 +288,19 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
         _check_columns(path, present, contract)
         con.execute("CREATE OR REPLACE TEMP TABLE _bad_rows (row_number BIGINT, error_type VARCHAR)")
 
-    # Normalize (trim, '' -> null, case, ICD-10 dots) every declared column; absent optional ones are null.
-    # A view, not a copy: the file's rows are held at most once (in the raw table for CSV).
+    try:  # the first pass that reads values: a Parquet file with undecodable data pages fails here
+        how = _forgiven_formatting(con, numbering, contract, present, target, source)
+    except duckdb.Error:
+        if fmt != "parquet":
+            raise
+        raise InputFileError(path, "is not a readable Parquet file (a data page cannot be decoded)") from None
+
+    # Normalize (trim, '' -> null, case, ICD-10 dots, forgivable TIN and date forms) every declared column; absent
+    # optional ones are null. A view, not a copy: the file's rows are held at most once (in the raw table for CSV).
     selects = []
     for name, col in contract.schema.columns.items():
         if name in present:
-            selects.append(_NORMALIZE[col.metadata["normalize"]].format(c=_q(name)) + f" AS {_q(name)}")
+            selects.append(_NORMALIZE[how.get(name, col.metadata["normalize"])].replace("{c}", _q(name)) + f" AS {_q(name)}")
         else:
             selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {norm} AS SELECT {', '.join(selects)}, source_row_number FROM {numbering}")
@@ -337,6 +364,50 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
     result = IngestResult(source, contract.name, int(input_rows), int(accepted), int(rejected))
     _record_summary(con, result)
     return result
+
+
+def _forgiven_formatting(con, numbering: str, contract: InputContract, present: list[str], table: str,
+                         source: str) -> dict[str, str]:
+    """Count, per file, the TINs and dates written in a forgivable form (one scan), record the counts in
+    ingest_warnings, and return the normalization of date columns that must not be guessed (day-first)."""
+    items, labels = [], []
+    for name, col in contract.schema.columns.items():
+        if name not in present:
+            continue
+        value = f"trim({_q(name)})"
+        if col.metadata["normalize"] == "tin":
+            items += [f"count(*) FILTER (WHERE regexp_full_match({value}, '{TIN_DASHED}'))",
+                      f"count(*) FILTER (WHERE regexp_full_match({value}, '{TIN_EIGHT_DIGITS}'))"]
+            labels += [(name, "tin_dash_removed"), (name, "tin_leading_zero_restored")]
+        elif col.metadata["normalize"] == "date":
+            items += [f"count(*) FILTER (WHERE regexp_full_match({value}, '{SLASH_DATE}'))",
+                      f"count(*) FILTER (WHERE regexp_full_match({value}, '{DAY_FIRST_DATE}'))"]
+            labels += [(name, "date_month_first"), (name, "date_day_first")]
+    if not items:
+        return {}
+    counts = dict(zip(labels, con.execute(f"SELECT {', '.join(items)} FROM {numbering}").fetchone()))
+    how: dict[str, str] = {}
+    file_name = Path(source).name
+    for (name, kind), n in counts.items():
+        if not n:
+            continue
+        if kind == "date_month_first":
+            if counts[(name, "date_day_first")]:
+                continue  # reported as day-first below
+            description = (f"{file_name}: {n} {name} value(s) written MM/DD/YYYY, read month first "
+                           "(no value of the column has a first part over 12)")
+        elif kind == "date_day_first":
+            how[name] = "date_as_written"
+            description = (f"{file_name}: {name} holds day-first dates (DD/MM/YYYY); its slash dates are not "
+                           "guessed and are rejected: write YYYY-MM-DD")
+        elif kind == "tin_dash_removed":
+            description = f"{file_name}: {n} {name} value(s) written NN-NNNNNNN, read without the dash"
+        else:
+            description = (f"{file_name}: {n} {name} value(s) of 8 digits, read with the leading zero a "
+                           "spreadsheet dropped")
+        con.execute("INSERT INTO _ingest_warnings VALUES (?, ?, ?, ?)",
+                    [table, f"{kind}:{name}:{file_name}", int(n), description])
+    return how
 
 
 def _ensure_ingest_tables(con) -> None:
