@@ -26,7 +26,8 @@ from schemas.tables import TableSpec
 
 # Inputs of a period run, in the order they are read (contract names; files <name>.csv / .parquet in an input folder).
 RUN_INPUTS = ("medical_claim", "eligibility", "patient", "encounter", "condition", "procedure",
-              "clinician_roster", "pi_input", "ia_input", "cost_input")
+              "clinician_roster", "pi_input", "ia_input", "cost_input",
+              "facility_event")
 SOURCES = ("claims", "encounters")
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
@@ -137,11 +138,11 @@ def input_provenance(run: PeriodRun) -> list[dict]:
 
 def ingest_step(run: PeriodRun) -> list:
     """Read and validate every input into its contract table; every row accepted or rejected."""
-    from transforms import ingest
+    from transforms import claims_scope, ingest
 
     for (table,) in run.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall():
         run.con.execute(f'DROP TABLE "{table}"')  # a retried ingest starts from an empty work database
-    run.ingest = ingest.ingest_inputs(run.con, run.files)
+    run.ingest = ingest.ingest_inputs(run.con, run.files, scope=claims_scope.apply_part_b_scope)
     run.warnings = run.con.execute("SELECT table_name, rule, rows_affected, description FROM _ingest_warnings "
                                    "ORDER BY 1, 2").fetchall()
     by_file = {r.source_file: r for r in run.ingest}

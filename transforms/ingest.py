@@ -16,6 +16,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -562,16 +563,25 @@ def files_over_threshold(con: duckdb.DuckDBPyConnection, max_rejected_percent: f
                        [max_rejected_percent]).fetchall()
 
 
-def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path]) -> list[IngestResult]:
+def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path], *,
+                  scope: Callable[[duckdb.DuckDBPyConnection], object] | None = None) -> list[IngestResult]:
     """Validate every given input (contract name -> path), then apply the rules across tables.
 
-    Returns one result per file, after cross-table rejections, in the order given.
+    ``scope`` (e.g. transforms.claims_scope.apply_part_b_scope) moves valid rows MIPS does not count out of
+    scope after the files are read and before the rules across tables, which then see only counted rows.
+    Returns one result per file, after scope and cross-table rejections, in the order given.
     """
+    from transforms.sources import tuva
+
     unknown = sorted(set(files) - set(CONTRACTS))
     if unknown:
         raise ValueError(f"unknown input table(s): {', '.join(unknown)}")
     for name, path in files.items():
         ingest_file(con, path, CONTRACTS[name])
+    if "medical_claim" in files:
+        tuva.choose_billing_tin(con)  # the TIN every later step uses
+    if scope is not None:
+        scope(con)
     apply_cross_table_rules(con)
     check_reconciliation(con)
     rows = con.execute("SELECT source_file, table_name, input_rows, accepted_rows, rejected_rows, out_of_scope_rows "

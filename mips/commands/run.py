@@ -24,6 +24,7 @@ INPUT_OPTIONS = {
     "pi_input": "Promoting Interoperability numerators/denominators/attestations",
     "ia_input": "improvement activities attested",
     "cost_input": "cost measure values and case counts",
+    "facility_event": "hospital discharges and ED events (person_id, event_type, event_date) for measures 046/407/415/416",
 }
 OPTION_NAMES = {"clinician_roster": "roster", "pi_input": "pi", "ia_input": "ia", "cost_input": "cost"}
 
