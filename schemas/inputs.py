@@ -86,9 +86,9 @@ MAX_DIAGNOSES = 25  # Tuva's medical_claim carries diagnosis_code_1..25
 _GENDERS = ["male", "female", "unknown"]
 
 # A Part B professional Medicare line: what the claims measures and the low-volume threshold count
-# (transforms/claims_scope.py moves every other valid line out of scope). Lines outside it need not carry
-# what only a professional line has (HCPCS code, rendering NPI, TIN): institutional and DME lines of a Tuva
-# table are set aside, not rejected.
+# (transforms/claims_scope.py moves every other valid line out of scope, and lines with no TIN at all). Lines
+# outside it need not carry what only a professional line has (HCPCS code, rendering NPI): institutional and DME
+# lines of a Tuva table are set aside, not rejected.
 PART_B_PROFESSIONAL_SQL = (
     "(coalesce(claim_type, 'professional') = 'professional'"
     " AND coalesce(claim_type_code, '') NOT IN ('81', '82')"
@@ -105,16 +105,12 @@ def _is_part_b_professional(df):
 
 def _professional_line_complete() -> pa.Check:
     fields = ("hcpcs_code", "rendering_npi", "claim_line_start_date")
-    reason = ("a Part B professional Medicare line needs hcpcs_code, rendering_npi, claim_line_start_date and a TIN "
-              "(billing_tin, else rendering_tin)")
+    reason = "a Part B professional Medicare line needs hcpcs_code, rendering_npi and claim_line_start_date"
 
     def fn(df):
-        complete = df[list(fields)].notna().all(axis=1) & (df["billing_tin"].notna() | df["rendering_tin"].notna())
-        return ~_is_part_b_professional(df) | complete
+        return ~_is_part_b_professional(df) | df[list(fields)].notna().all(axis=1)
 
-    sql = (f"(NOT {PART_B_PROFESSIONAL_SQL} OR ("
-           + " AND ".join(f'"{f}" IS NOT NULL' for f in fields)
-           + ' AND coalesce("billing_tin", "rendering_tin") IS NOT NULL))')
+    sql = f"(NOT {PART_B_PROFESSIONAL_SQL} OR (" + " AND ".join(f'"{f}" IS NOT NULL' for f in fields) + "))"
     return pa.Check(fn, name="professional_line_incomplete", error=reason,
                     statistics={checks.SQL_KEY: sql, checks.REASON_KEY: reason, "columns": list(fields)})
 
@@ -143,7 +139,8 @@ MEDICAL_CLAIM = contract(
         "rendering_npi": column("VARCHAR", "rendering clinician NPI; needed on a Part B professional Medicare line",
                                 extra_checks=[checks.npi()]),
         "billing_tin": column("VARCHAR", "billing taxpayer identification number; when empty, rendering_tin is "
-                                         "used (ingest_warnings says how many lines)", normalize="tin",
+                                         "used (ingest_warnings says how many lines); a line with neither is set "
+                                         "aside (it cannot be attributed to a TIN)", normalize="tin",
                               extra_checks=[checks.tin()]),
         "rendering_tin": column("VARCHAR", "TIN of the rendering clinician (Tuva's CCLF connector fills this one, "
                                            "from CCLF5 CLM_RNDRG_PRVDR_TAX_NUM)", normalize="tin",

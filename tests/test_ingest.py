@@ -160,8 +160,8 @@ CLAIM_RULES = [
 ]
 
 
-@pytest.mark.parametrize("column", ["hcpcs_code", "billing_tin", "rendering_npi", "claim_line_start_date"])
-def test_a_part_b_professional_line_needs_code_npi_date_and_tin(tmp_path, con, column):
+@pytest.mark.parametrize("column", ["hcpcs_code", "rendering_npi", "claim_line_start_date"])
+def test_a_part_b_professional_line_needs_code_npi_and_date(tmp_path, con, column):
     lines = claim_lines(5)
     lines[2][column] = "  "  # data row 3: blank after trimming
     lines[3][column] = ""  # data row 4: the same field empty on an institutional line is fine (it is set aside later)

@@ -9,6 +9,8 @@ them out of the contract table with a reason, so input rows = accepted + out of 
   DME lines (claim_type ``dme`` or CMS claim type code 81/82), other claim types, and lines of a payer other
   than Medicare are out of scope of ``medical_claim``.
 - Enrollment spans of a payer other than Medicare are out of scope of ``eligibility``.
+- A line with no TIN at all (neither billing_tin nor rendering_tin; transforms/sources/tuva.py has already
+  copied rendering_tin into an empty billing_tin) cannot be attributed to a TIN: out of scope.
 - An empty payer or claim type is taken as Medicare / professional: our own contract is Medicare Part B
   professional lines, where the columns are optional.
 - Quality-data-code lines (CPT II, G-codes) carry a zero or nominal charge: nothing here looks at amounts, so
@@ -34,6 +36,9 @@ CLAIM_LINE_RULES = (
      "coalesce(t.claim_type, 'professional') <> 'professional'"),
     ("payer is not Medicare: claims measures and the low-volume threshold count Medicare Part B only",
      f"coalesce(t.payer, '{MEDICARE}') <> '{MEDICARE}'"),
+    # Tuva's CCLF connector maps CCLF6 (DME) lines as claim_type professional with no TIN at all.
+    ("no billing_tin or rendering_tin: the line cannot be attributed to a MIPS TIN (Tuva's CCLF connector "
+     "delivers DME (CCLF6) lines this way)", "t.billing_tin IS NULL"),
 )
 
 ELIGIBILITY_RULES = (
