@@ -27,7 +27,7 @@ from schemas.tables import TableSpec
 # Inputs of a period run, in the order they are read (contract names; files <name>.csv / .parquet in an input folder).
 RUN_INPUTS = ("medical_claim", "eligibility", "patient", "encounter", "condition", "procedure",
               "clinician_roster", "pi_input", "ia_input", "cost_input",
-              "facility_event")
+              "facility_event", "cclf")
 SOURCES = ("claims", "encounters")
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
@@ -75,6 +75,9 @@ def check_inputs(files: dict[str, Path]) -> dict[str, Path]:
         raise PipelineError("no input files given (e.g. medical_claim.csv and eligibility.csv)")
     if "medical_claim" in files and "eligibility" not in files:
         raise PipelineError("medical_claim needs eligibility (age and sex at the date of service come from it)")
+    if "cclf" in files and {"medical_claim", "eligibility"} & set(files):
+        raise PipelineError("give either a CCLF folder or medical_claim/eligibility files, not both (the CCLF "
+                            "folder is mapped into medical_claim and eligibility)")
     return {name: Path(files[name]) for name in RUN_INPUTS if name in files}
 
 
@@ -131,8 +134,12 @@ def finish_run(run: PeriodRun) -> None:
 
 def input_provenance(run: PeriodRun) -> list[dict]:
     """Size and sha256 of every input file (read once more: a transient I/O failure here is retried)."""
+    from transforms.sources import cclf
+
+    files = [(name, f) for name, path in run.files.items()
+             for f in (map(Path, cclf.all_files(path)) if name == "cclf" else [path])]
     run.inputs = [{"table": name, "file": str(path), "bytes": path.stat().st_size, "sha256": file_sha256(path)}
-                  for name, path in run.files.items()]
+                  for name, path in files]
     return run.inputs
 
 
@@ -200,7 +207,7 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
     from transforms.measures import compute_measures
     from transforms.reference import attach_reference
 
-    if not {"medical_claim", "encounter"} & set(run.files):
+    if not {"medical_claim", "encounter", "cclf"} & set(run.files):
         run.notes.append("measures: no medical_claim or encounter input; skipped")
         return {}
     attach_reference(run.con)

@@ -571,14 +571,18 @@ def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path], 
     scope after the files are read and before the rules across tables, which then see only counted rows.
     Returns one result per file, after scope and cross-table rejections, in the order given.
     """
-    from transforms.sources import tuva
+    from transforms.sources import cclf, tuva
 
-    unknown = sorted(set(files) - set(CONTRACTS))
+    unknown = sorted(set(files) - set(CONTRACTS) - {"cclf"})
     if unknown:
         raise ValueError(f"unknown input table(s): {', '.join(unknown)}")
+    cclf_files: list[str] = []
     for name, path in files.items():
-        ingest_file(con, path, CONTRACTS[name])
-    if "medical_claim" in files:
+        if name == "cclf":  # a folder of CMS CCLF files, mapped into medical_claim and eligibility
+            cclf_files = cclf.ingest_cclf(con, Path(path))
+        else:
+            ingest_file(con, path, CONTRACTS[name])
+    if "medical_claim" in files or "cclf" in files:
         tuva.choose_billing_tin(con)  # the TIN every later step uses
     if scope is not None:
         scope(con)
@@ -587,4 +591,7 @@ def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path], 
     rows = con.execute("SELECT source_file, table_name, input_rows, accepted_rows, rejected_rows, out_of_scope_rows "
                        "FROM _ingest_summary").fetchall()
     by_file = {r[0]: IngestResult(*r) for r in rows}
-    return [by_file[str(Path(p))] for p in files.values()]
+    results = []
+    for name, path in files.items():
+        results += [by_file[f] for f in cclf_files] if name == "cclf" else [by_file[str(Path(path))]]
+    return results
