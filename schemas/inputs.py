@@ -91,7 +91,7 @@ _GENDERS = ["male", "female", "unknown"]
 # lines of a Tuva table are set aside, not rejected.
 PART_B_PROFESSIONAL_SQL = (
     "(coalesce(claim_type, 'professional') = 'professional'"
-    " AND coalesce(claim_type_code, '') NOT IN ('81', '82')"
+    " AND coalesce(claim_type_code, '') NOT IN ('72', '81', '82')"
     " AND coalesce(payer, 'medicare') = 'medicare')"
 )
 
@@ -100,7 +100,7 @@ def _is_part_b_professional(df):
     claim_type = df["claim_type"].fillna("professional")
     type_code = df["claim_type_code"].fillna("")
     payer = df["payer"].fillna("medicare")
-    return (claim_type == "professional") & ~type_code.isin(["81", "82"]) & (payer == "medicare")
+    return (claim_type == "professional") & ~type_code.isin(["72", "81", "82"]) & (payer == "medicare")
 
 
 def _professional_line_complete() -> pa.Check:
@@ -125,7 +125,8 @@ MEDICAL_CLAIM = contract(
                                     extra_checks=[checks.integer(1)]),
         "claim_type": column("VARCHAR", "professional, institutional, dme or undetermined (Tuva); only professional "
                                         "lines are counted", normalize="lower"),
-        "claim_type_code": column("VARCHAR", "CMS claim type code (CCLF CLM_TYPE_CD); 81/82 = DME, set aside"),
+        "claim_type_code": column("VARCHAR", "CMS claim type code (CCLF CLM_TYPE_CD); 72, 81 and 82 are DMEPOS, "
+                                             "set aside"),
         "person_id": column("VARCHAR", "patient identifier (never logged)", required=True),
         "claim_line_start_date": column("DATE", "line from-date (date of service); needed on a Part B professional "
                                                 "Medicare line"),

@@ -30,8 +30,8 @@ MEDICARE = "medicare"
 CLAIM_LINE_RULES = (
     ("institutional claim line: MIPS claims measures and the low-volume threshold count Medicare Part B "
      "professional lines", "t.claim_type = 'institutional'"),
-    ("DME claim line (claim type dme or CMS claim type code 81/82): not a Part B professional line",
-     "t.claim_type = 'dme' OR t.claim_type_code IN ('81', '82')"),
+    ("DME claim line (claim type dme or CMS claim type code 72, 81 or 82, DMEPOS): not a Part B professional line",
+     "t.claim_type = 'dme' OR t.claim_type_code IN ('72', '81', '82')"),
     ("claim type other than professional (e.g. undetermined): not a Part B professional line",
      "coalesce(t.claim_type, 'professional') <> 'professional'"),
     ("payer is not Medicare: claims measures and the low-volume threshold count Medicare Part B only",
