@@ -4,7 +4,7 @@
 One mapping remains: the TIN. Tuva's Medicare CCLF connector fills ``rendering_tin`` (CCLF5
 CLM_RNDRG_PRVDR_TAX_NUM) and leaves ``billing_tin`` empty, so the billing TIN of a line is ``billing_tin``, else
 ``rendering_tin``. The choice is written into ``medical_claim.billing_tin`` here, once, so every later step
-(measures, eligibility, scoring, sharding) uses the same TIN, and ``ingest_warnings`` says how many lines took
+(measures, eligibility, scoring, any split of the work by TIN) uses the same TIN, and ``ingest_warnings`` says how many lines took
 the rendering TIN.
 """
 from __future__ import annotations
