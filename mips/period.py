@@ -28,7 +28,7 @@ from schemas.tables import TableSpec
 RUN_INPUTS = ("medical_claim", "eligibility", "patient", "encounter", "condition", "procedure",
               "clinician_roster", "pi_input", "ia_input", "cost_input",
               "facility_event", "cclf")
-SOURCES = ("claims", "encounters")
+SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
 
@@ -202,26 +202,42 @@ def _write_failed_run(run: PeriodRun, specs) -> Path:
 
 
 def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS) -> dict[str, int]:
-    """Quality measures of the period (measure_results, measure_instances)."""
+    """Quality measures of the period: claims measures (measure_results, measure_instances) and eCQMs from FHIR
+    resources (measure_populations, with their rows added to measure_results and measure_instances)."""
     from schemas.measures import MEASURE_INSTANCES, MEASURE_RESULTS
     from transforms.measures import compute_measures
     from transforms.reference import attach_reference
 
-    if not {"medical_claim", "encounter", "cclf"} & set(run.files):
-        run.notes.append("measures: no medical_claim or encounter input; skipped")
-        return {}
-    attach_reference(run.con)
     py = run.period.performance_year
-    if not run.con.execute("SELECT count(*) FROM ref.claims_measures WHERE performance_year = ?", [py]).fetchone()[0]:
-        # CMS publishes the claims specification with the year's measures; say so rather than report zeros
-        years = [r[0] for r in run.con.execute(
-            "SELECT DISTINCT performance_year FROM ref.claims_measures ORDER BY 1").fetchall()]
-        run.notes.append(f"measures: no CMS claims measure specification for performance year {py} in the "
-                         f"reference data (it has {years[0]}-{years[-1]}); quality measures not computed")
-        return {}
-    compute_measures(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
-                     sources=tuple(sources), levels=tuple(levels))
-    specs = {spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES)}
+    specs: dict[str, TableSpec] = {}
+    claims_sources = tuple(s for s in sources if s in ("claims", "encounters"))
+    has_ehr = "ehr" in sources and "fhir_resource" in _tables(run.con)
+    if not {"medical_claim", "encounter", "cclf"} & set(run.files):
+        if not has_ehr:
+            run.notes.append("measures: no medical_claim, encounter or FHIR input; skipped")
+            return {}
+    elif claims_sources:
+        attach_reference(run.con)
+        if not run.con.execute("SELECT count(*) FROM ref.claims_measures WHERE performance_year = ?", [py]).fetchone()[0]:
+            # CMS publishes the claims specification with the year's measures; say so rather than report zeros
+            years = [r[0] for r in run.con.execute(
+                "SELECT DISTINCT performance_year FROM ref.claims_measures ORDER BY 1").fetchall()]
+            run.notes.append(f"measures: no CMS claims measure specification for performance year {py} in the "
+                             f"reference data (it has {years[0]}-{years[-1]}); claims quality measures not computed")
+        else:
+            compute_measures(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
+                             sources=claims_sources, levels=tuple(levels))
+            specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES)})
+    if has_ehr:
+        from schemas.ecqm import MEASURE_POPULATIONS
+        from transforms.ecqm import compute_ecqms, merge_into_measure_outputs, run_notes
+
+        ecqm = compute_ecqms(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
+                             levels=tuple(levels), default_tin=run.parameters.get("default_tin"),
+                             default_npi=run.parameters.get("default_npi"))
+        merge_into_measure_outputs(run.con)
+        specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES, MEASURE_POPULATIONS)})
+        run.notes.extend(run_notes(ecqm))
     run.outputs.update(specs)
     return _counts(run.con, specs)
 
