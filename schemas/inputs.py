@@ -169,10 +169,11 @@ MEDICAL_CLAIM = contract(
 
 ELIGIBILITY = contract(
     "eligibility",
-    "one row per person enrollment span of a payer, plan and data source",
-    ("person_id", "enrollment_start_date", "payer", "plan", "data_source"),
+    "one row per person, member, enrollment span, payer, plan and data source (Tuva's grain)",
+    ("person_id", "member_id", "enrollment_start_date", "enrollment_end_date", "payer", "plan", "data_source"),
     {
         "person_id": column("VARCHAR", "patient identifier (never logged)", required=True),
+        "member_id": column("VARCHAR", "member identifier of the plan (Tuva); part of the key (never logged)"),
         "birth_date": column("DATE", "date of birth", required=True),
         "gender": column("VARCHAR", "male, female or unknown", required=True, normalize="lower",
                          extra_checks=[checks.one_of("gender", _GENDERS, "not male, female or unknown")]),

@@ -19,7 +19,8 @@ def table(out: Path, name: str, where: str = "TRUE", columns: str = "*") -> list
                       f"WHERE {where}").fetchall()
 
 
-def tuva_inputs(folder: Path) -> dict[str, Path]:
+def tuva_inputs(folder: Path, shape: str = "connector") -> dict[str, Path]:
+    claim_columns, eligibility_columns = tuva.SHAPES[shape]
     folder.mkdir(parents=True, exist_ok=True)
     d = "2023-05-02"
     claims = [
@@ -45,20 +46,21 @@ def tuva_inputs(folder: Path) -> dict[str, Path]:
               tuva.enrollment("C1", "1960-01-01", "female", payer="aetna", plan="aetna ppo", data_source="aetna")]
     for p in people:
         p["enrollment_start_date"], p["reference_year"] = "2023-01-01", "2023"
-    return {"medical_claim": tuva.write(folder / "medical_claim.csv", tuva.MEDICAL_CLAIM_COLUMNS, claims),
-            "eligibility": tuva.write(folder / "eligibility.csv", tuva.ELIGIBILITY_COLUMNS, people)}
+    return {"medical_claim": tuva.write(folder / "medical_claim.csv", claim_columns, claims),
+            "eligibility": tuva.write(folder / "eligibility.csv", eligibility_columns, people)}
 
 
-def test_fixtures_have_exactly_the_connector_columns():
-    # 24 + 5 modifiers + 19 + 25 dx + 25 poa + 1 + 25 px + 25 px dates + 5
+def test_fixtures_have_exactly_tuva_s_columns():
+    # connector: 24 + 5 modifiers + 19 + 25 dx + 25 poa + 1 + 25 px + 25 px dates + 5; the input layer has 6 fewer
     assert len(tuva.MEDICAL_CLAIM_COLUMNS) == 154 and len(set(tuva.MEDICAL_CLAIM_COLUMNS)) == 154
     assert len(tuva.ELIGIBILITY_COLUMNS) == 41
+    assert len(tuva.INPUT_LAYER_MEDICAL_CLAIM_COLUMNS) == 148 and len(tuva.INPUT_LAYER_ELIGIBILITY_COLUMNS) == 39
 
 
-@pytest.fixture(scope="module")
-def tuva_run(tmp_path_factory):
-    base = tmp_path_factory.mktemp("tuva")
-    files = tuva_inputs(base / "in")
+@pytest.fixture(scope="module", params=sorted(tuva.SHAPES))
+def tuva_run(request, tmp_path_factory):
+    base = tmp_path_factory.mktemp(f"tuva_{request.param}")
+    files = tuva_inputs(base / "in", request.param)
     report = run_period_steps(performance_year=2023, files=files, output_root=base / "out")
     return base / "out", files, report
 

@@ -1,7 +1,12 @@
-"""Tables shaped exactly like the output of Tuva's Medicare CCLF connector (all columns, Tuva's names, in order).
+"""Tables shaped exactly like Tuva's: the input layer Tuva declares, and the output of Tuva's Medicare CCLF
+connector (all columns, Tuva's names, in order).
 
-Column lists: tuva-health/medicare_cclf_connector at commit c07f6e1 (2026-01-30), models/final/medical_claim.sql
-and models/final/eligibility.sql (the connector's final select lists, which feed Tuva's input layer). Values
+Input layer: tuva-health/tuva at commit 6be34c7 (2026-05-13), models/input_layer/input_layer__medical_claim.yml
+(148 columns) and input_layer__eligibility.yml (39 columns; key person_id, member_id, enrollment_start_date,
+enrollment_end_date, plan, payer, data_source). Connector output: tuva-health/medicare_cclf_connector at commit
+c07f6e1 (2026-01-30), models/final/medical_claim.sql and models/final/eligibility.sql (their final select
+lists: the input layer's columns plus claim_provider_specialty_code, ccn, claim_type_code, other_npi,
+attending_npi, operating_npi; and reference_year, medicare_entitlement_buyin_indicator). Values
 follow the connector's mapping models: models/intermediate/int_physician_claim_deduped.sql (CCLF5: claim_type
 professional, payer/plan 'medicare', rendering_tin = CLM_RNDRG_PRVDR_TAX_NUM, billing_tin NULL, data_source
 'medicare cclf'), int_institutional_claim_deduped.sql (claim_type institutional, both TINs NULL, claim_type_code
@@ -39,6 +44,16 @@ ELIGIBILITY_COLUMNS = [
     "social_security_number", "subscriber_relation", "address", "city", "state", "zip_code", "phone", "email",
     "ethnicity", "data_source", "file_name", "file_date", "ingest_datetime",
 ]
+
+_CONNECTOR_ONLY_CLAIM = {"claim_provider_specialty_code", "ccn", "claim_type_code", "other_npi", "attending_npi",
+                         "operating_npi"}
+_CONNECTOR_ONLY_ELIGIBILITY = {"reference_year", "medicare_entitlement_buyin_indicator"}
+INPUT_LAYER_MEDICAL_CLAIM_COLUMNS = [c for c in MEDICAL_CLAIM_COLUMNS if c not in _CONNECTOR_ONLY_CLAIM]
+INPUT_LAYER_ELIGIBILITY_COLUMNS = [c for c in ELIGIBILITY_COLUMNS if c not in _CONNECTOR_ONLY_ELIGIBILITY]
+SHAPES = {  # name -> (medical_claim columns, eligibility columns)
+    "connector": (MEDICAL_CLAIM_COLUMNS, ELIGIBILITY_COLUMNS),
+    "input_layer": (INPUT_LAYER_MEDICAL_CLAIM_COLUMNS, INPUT_LAYER_ELIGIBILITY_COLUMNS),
+}
 
 TIN, NPI, NPI_ORDERING = "123456789", "1234567893", "1245319599"
 
@@ -94,9 +109,10 @@ def enrollment(person: str, birth: str, gender: str, payer: str = "medicare", pl
 
 
 def write(path: Path, columns: list[str], rows: list[dict]) -> Path:
-    """CSV with exactly ``columns`` as its header; fields a row does not set are empty (NULL in Tuva)."""
+    """CSV with exactly ``columns`` as its header; fields a row does not set are empty (NULL in Tuva), fields
+    the shape does not have are left out."""
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     return path
