@@ -125,8 +125,6 @@ MEDICAL_CLAIM = contract(
                                     extra_checks=[checks.integer(1)]),
         "claim_type": column("VARCHAR", "professional, institutional, dme or undetermined (Tuva); only professional "
                                         "lines are counted", normalize="lower"),
-        "claim_type_code": column("VARCHAR", "CMS claim type code (CCLF CLM_TYPE_CD); 72, 81 and 82 are DMEPOS, "
-                                             "set aside"),
         "person_id": column("VARCHAR", "patient identifier (never logged)", required=True),
         "claim_line_start_date": column("DATE", "line from-date (date of service); needed on a Part B professional "
                                                 "Medicare line"),
@@ -143,9 +141,6 @@ MEDICAL_CLAIM = contract(
                                          "used (ingest_warnings says how many lines); a line with neither is set "
                                          "aside (it cannot be attributed to a TIN)", normalize="tin",
                               extra_checks=[checks.tin()]),
-        "rendering_tin": column("VARCHAR", "TIN of the rendering clinician (Tuva's CCLF connector fills this one, "
-                                           "from CCLF5 CLM_RNDRG_PRVDR_TAX_NUM)", normalize="tin",
-                                extra_checks=[checks.tin()]),
         "diagnosis_code_type": column("VARCHAR", "icd-10-cm", normalize="lower",
                                       extra_checks=[checks.one_of("diagnosis_code_type", ["icd-10-cm"],
                                                                   "not icd-10-cm (MIPS measures use ICD-10-CM)")]),
@@ -157,6 +152,13 @@ MEDICAL_CLAIM = contract(
         "service_unit_quantity": column("DOUBLE", "units of service"),
         "payer": column("VARCHAR", "payer name; medicare (or empty) for Part B claims, any other payer is set aside",
                         normalize="lower"),
+        # Tuva columns added after the original contract columns, so files written in contract order keep
+        # their column positions
+        "claim_type_code": column("VARCHAR", "CMS claim type code (CCLF CLM_TYPE_CD); 72, 81 and 82 are DMEPOS, "
+                                             "set aside"),
+        "rendering_tin": column("VARCHAR", "TIN of the rendering clinician (Tuva's CCLF connector fills this one, "
+                                           "from CCLF5 CLM_RNDRG_PRVDR_TAX_NUM)", normalize="tin",
+                                extra_checks=[checks.tin()]),
         "plan": column("VARCHAR", "plan name (Tuva)", normalize="lower"),
         "data_source": column("VARCHAR", "data source the line came from (Tuva); part of the key"),
     },
@@ -173,7 +175,6 @@ ELIGIBILITY = contract(
     ("person_id", "member_id", "enrollment_start_date", "enrollment_end_date", "payer", "plan", "data_source"),
     {
         "person_id": column("VARCHAR", "patient identifier (never logged)", required=True),
-        "member_id": column("VARCHAR", "member identifier of the plan (Tuva); part of the key (never logged)"),
         "birth_date": column("DATE", "date of birth", required=True),
         "gender": column("VARCHAR", "male, female or unknown", required=True, normalize="lower",
                          extra_checks=[checks.one_of("gender", _GENDERS, "not male, female or unknown")]),
@@ -185,6 +186,7 @@ ELIGIBILITY = contract(
                         normalize="lower"),
         "plan": column("VARCHAR", "plan name (Tuva); part of the key", normalize="lower"),
         "data_source": column("VARCHAR", "data source (Tuva); part of the key"),
+        "member_id": column("VARCHAR", "member identifier of the plan (Tuva); part of the key (never logged)"),
     },
     [checks.dates_in_order("enrollment_start_date", "enrollment_end_date"),
      checks.dates_in_order("birth_date", "death_date"),

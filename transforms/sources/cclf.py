@@ -203,6 +203,7 @@ def _eligibility_sql() -> str:
 def _eligibility_columns() -> dict[str, str]:
     return {
         "person_id": "mbi",
+        "member_id": "mbi",
         "birth_date": _date("BENE_DOB"),
         "gender": "CASE BENE_SEX_CD WHEN '0' THEN 'unknown' WHEN '1' THEN 'male' WHEN '2' THEN 'female' "
                   "ELSE BENE_SEX_CD END",
