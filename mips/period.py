@@ -29,7 +29,8 @@ from schemas.tables import TableSpec
 
 # Inputs of a period run, in the order they are read (contract names; files <name>.csv / .parquet in an input folder).
 RUN_INPUTS = ("medical_claim", "eligibility", "patient", "encounter", "condition", "procedure",
-              "clinician_roster", "pi_input", "ia_input", "cost_input")
+              "clinician_roster", "pi_input", "ia_input", "cost_input",
+              "facility_event", "cclf")
 SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
@@ -77,10 +78,26 @@ def check_inputs(files: dict[str, Path]) -> dict[str, Path]:
         raise PipelineError("no input files given (e.g. medical_claim.csv and eligibility.csv)")
     if "medical_claim" in files and "eligibility" not in files:
         raise PipelineError("medical_claim needs eligibility (age and sex at the date of service come from it)")
+    if "cclf" in files and {"medical_claim", "eligibility"} & set(files):
+        raise PipelineError("give either a CCLF folder or medical_claim/eligibility files, not both (the CCLF "
+                            "folder is mapped into medical_claim and eligibility)")
     checked = {name: Path(files[name]) for name in RUN_INPUTS if name in files}
-    for path in checked.values():
-        check_input_file(path)
+    for name, path in checked.items():
+        if name == "cclf":
+            check_input_folder(path)
+        else:
+            check_input_file(path)
     return checked
+
+
+def check_input_folder(path: Path) -> None:
+    """A folder input (a CCLF delivery) must be a readable folder; its files are checked one by one."""
+    from transforms.sources import cclf
+
+    if not path.is_dir():
+        raise InputFileError(path, "is not a folder (a CCLF input is the folder of CMS's CCLF files)")
+    for file in cclf.all_files(path):
+        check_input_file(Path(file))
 
 
 def check_input_file(path: Path) -> None:
@@ -162,14 +179,17 @@ def finish_run(run: PeriodRun) -> None:
 
 def input_provenance(run: PeriodRun) -> list[dict]:
     """Size and sha256 of every input file (read once more: a transient I/O failure here is retried)."""
+    from transforms.sources import cclf
+
     run.inputs = []
-    for name, path in run.files.items():
-        before = _identity(path)
-        digest = file_sha256(path)
-        if _identity(path) != before:
-            raise InputFileError(path, "changed while its checksum was taken; rerun once the file is complete")
-        run.inputs.append({"table": name, "file": str(path), "bytes": before[0], "sha256": digest})
-        run.file_identity[str(path)] = before
+    for name, given in run.files.items():
+        for path in (map(Path, cclf.all_files(given)) if name == "cclf" else [given]):
+            before = _identity(path)
+            digest = file_sha256(path)
+            if _identity(path) != before:
+                raise InputFileError(path, "changed while its checksum was taken; rerun once the file is complete")
+            run.inputs.append({"table": name, "file": str(path), "bytes": before[0], "sha256": digest})
+            run.file_identity[str(path)] = before
     return run.inputs
 
 
@@ -181,8 +201,8 @@ def _identity(path: Path) -> tuple:
 
 def check_inputs_unchanged(run: PeriodRun) -> None:
     """The checksums describe what was ingested: a file written to during the run fails it (one line)."""
-    for path in run.files.values():
-        recorded = run.file_identity.get(str(path))
+    for file, recorded in run.file_identity.items():
+        path = Path(file)
         try:
             now = _identity(path)
         except OSError:
@@ -195,18 +215,21 @@ def check_inputs_unchanged(run: PeriodRun) -> None:
 
 def ingest_step(run: PeriodRun) -> list:
     """Read and validate every input into its contract table; every row accepted or rejected."""
-    from transforms import ingest
+    from transforms import claims_scope, ingest
     from transforms.period_scope import scope_claims_to_period
 
     pause_for_fault_test("ingest")
     for (table,) in run.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall():
         run.con.execute(f'DROP TABLE "{table}"')  # a retried ingest starts from an empty work database
-    ingest.ingest_inputs(run.con, run.files)
     # the run's date where it runs and in UTC, whichever is later: a line after both is surely in the future
     run_date = max(run.started_at.date(), run.started_at.astimezone().date())
-    scope_claims_to_period(run.con, run.period.performance_year, run_date)
-    ingest.check_reconciliation(run.con)
-    run.ingest = ingest.summary_results(run.con, run.files)
+
+    def scope(con) -> None:
+        # what MIPS claims counting covers (Medicare Part B professional lines), then when (the performance year)
+        claims_scope.apply_part_b_scope(con)
+        scope_claims_to_period(con, run.period.performance_year, run_date)
+
+    run.ingest = ingest.ingest_inputs(run.con, run.files, scope=scope)
     check_inputs_unchanged(run)
     run.warnings = run.con.execute("SELECT table_name, rule, rows_affected, description FROM _ingest_warnings "
                                    "ORDER BY 1, 2").fetchall()
@@ -310,7 +333,7 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
     claims_computed = False  # the year has a claims specification and claims measures were computed
     claims_sources = tuple(s for s in sources if s in ("claims", "encounters"))
     has_ehr = "ehr" in sources and "fhir_resource" in _tables(run.con)
-    if not {"medical_claim", "encounter"} & set(run.files):
+    if not {"medical_claim", "encounter", "cclf"} & set(run.files):
         if not has_ehr:
             run.notes.append("measures: no medical_claim, encounter or FHIR input; skipped")
             return {}

@@ -64,7 +64,7 @@ def iso_date() -> pa.Check:
         lambda s: s.map(_is_real_date).astype(bool),
         "(regexp_full_match({col}, '\\d{4}-\\d{2}-\\d{2}') AND try_cast({col} AS DATE) IS NOT NULL"
         " AND year(try_cast({col} AS DATE)) BETWEEN 1800 AND 2200)",
-        "not a real date in YYYY-MM-DD form",
+        "not a real date in YYYY-MM-DD form (MM/DD/YYYY is also read, unless the column is day-first)",
     )
 
 
@@ -134,7 +134,7 @@ def npi() -> pa.Check:
 
 
 def tin() -> pa.Check:
-    return pattern("nine_digit_tin", r"\d{9}", "not a nine-digit TIN")
+    return pattern("nine_digit_tin", r"\d{9}", "not a nine-digit TIN (NN-NNNNNNN and 8 digits are also read)")
 
 
 def icd10cm() -> pa.Check:

@@ -19,7 +19,24 @@ def inputs_markdown() -> str:
              "no two rows with the same key (the first is kept, later ones are rejected as `duplicate_key`); "
              "rows with too few or too many fields are rejected as `malformed_row`. Across files: a claim line "
              "or encounter dated before the patient's birth is rejected (`service_before_birth`); claims whose "
-             "TIN/NPI is missing from the roster and persons with claims but no eligibility are warnings.", ""]
+             "TIN/NPI is missing from the roster and persons with claims but no eligibility are warnings.", "",
+             "### Formatting that is forgiven, and what is not", "",
+             "Where the meaning is unambiguous the value is normalised and `ingest_warnings` counts it per file "
+             "(rule `<kind>:<column>:<file>`); otherwise the row is rejected with a reason saying what was expected.",
+             "",
+             "| written | what happens |", "|---|---|",
+             "| TIN `12-3456789` (EIN form) | read as `123456789`; counted as `tin_dash_removed` |",
+             "| TIN of 8 digits (a spreadsheet dropped the leading zero) | read with the zero restored; counted as "
+             "`tin_leading_zero_restored` |",
+             "| TIN of 7 or fewer digits, or any other form | rejected (`nine_digit_tin`): which zeros were lost would "
+             "be a guess |",
+             "| NPI of 9 digits | rejected (`npi_check_digit`): NPIs begin with 1 or 2, so no leading zero can have "
+             "been lost |",
+             "| date `MM/DD/YYYY` (or `M/D/YYYY`) | read month first; counted as `date_month_first` |",
+             "| a date column of a file holding any `DD/MM/YYYY` value with a day over 12 | the column is "
+             "day-first: none of its slash dates is guessed, each is rejected (`iso_date`); counted as "
+             "`date_day_first` |",
+             "| any other date form (`2024/03/01`, `01-03-2024`) | rejected (`iso_date`) |", ""]
     for contract in CONTRACTS.values():
         schema = contract.schema
         parts += [f"## `{contract.name}`", "", schema.description or "", "",

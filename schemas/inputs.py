@@ -5,8 +5,9 @@ each column's ``metadata`` says its DuckDB type once accepted, how its text is n
 and what it means. ``transforms.ingest`` runs these same checks as DuckDB SQL on big files.
 
 Claims use the Tuva Project input-layer names (medical_claim, eligibility) and the EHR
-extract Tuva's clinical-layer names (patient, encounter, condition, procedure), so data
-already mapped for Tuva can be fed as is.
+extract Tuva's clinical-layer names (patient, encounter, condition, procedure). Tuva's
+medical_claim and eligibility tables are accepted with all their columns and keys; other
+sources map into these contracts in transforms/sources/.
 """
 from __future__ import annotations
 
@@ -30,10 +31,15 @@ def column(sql_type: str, description: str, *, required: bool = False, normalize
     """A text column with its accepted type's check first, then its own checks.
 
     ``required`` columns must be present in the file and non-empty on every row.
-    ``normalize``: text (trim), upper (codes), lower (words), icd10 (upper, dot removed).
+    ``normalize``: text (trim), upper (codes), lower (words), icd10 (upper, dot removed), tin (``12-3456789`` and an
+    8-digit TIN that lost its leading zero become nine digits), date (``MM/DD/YYYY`` becomes ``YYYY-MM-DD`` unless
+    the file's column holds day-first dates). DATE columns normalize as dates. What is forgiven is counted per file
+    (ingest_warnings) and documented in docs/inputs.md.
     """
     if sql_type == "BOOLEAN" and normalize == "text":
         normalize = "lower"
+    if sql_type == "DATE" and normalize == "text":
+        normalize = "date"
     extra_checks = extra_checks or []
     type_check = TYPE_CHECKS.get(sql_type)
     if any(c.statistics.get(checks.COVERS_TYPE_KEY) for c in extra_checks):
@@ -54,6 +60,8 @@ class InputContract:
     grain: str
     key: tuple[str, ...]
     schema: pa.DataFrameSchema
+    # groups of columns of which the file must have at least one (values may be empty on some rows)
+    file_columns: tuple[tuple[str, ...], ...] = ()
 
     @property
     def required_columns(self) -> list[str]:
@@ -61,7 +69,8 @@ class InputContract:
 
 
 def contract(name: str, grain: str, key: tuple[str, ...], columns: dict[str, pa.Column],
-             row_checks: list[pa.Check] | None = None, description: str = "") -> InputContract:
+             row_checks: list[pa.Check] | None = None, description: str = "",
+             file_columns: tuple[tuple[str, ...], ...] = ()) -> InputContract:
     for column_name, col in columns.items():
         if column_name.endswith("_id") and col.metadata["type"] == "VARCHAR" and not col.checks:
             col.checks.append(checks.not_placeholder())  # identifiers: the literal NULL is no patient
@@ -69,7 +78,7 @@ def contract(name: str, grain: str, key: tuple[str, ...], columns: dict[str, pa.
         columns, checks=row_checks or [], name=name, unique=list(key), report_duplicates="exclude_first",
         description=f"{description} Grain: {grain}.".strip(), metadata={"grain": grain, "key": list(key)},
     )
-    return InputContract(name=name, grain=grain, key=key, schema=schema)
+    return InputContract(name=name, grain=grain, key=key, schema=schema, file_columns=file_columns)
 
 
 def _modifiers(prefix: str, count: int = 5) -> dict[str, pa.Column]:
@@ -81,25 +90,61 @@ MAX_DIAGNOSES = 25  # Tuva's medical_claim carries diagnosis_code_1..25
 
 _GENDERS = ["male", "female", "unknown"]
 
+# A Part B professional Medicare line: what the claims measures and the low-volume threshold count
+# (transforms/claims_scope.py moves every other valid line out of scope, and lines with no TIN at all). Lines
+# outside it need not carry what only a professional line has (HCPCS code, rendering NPI): institutional and DME
+# lines of a Tuva table are set aside, not rejected.
+PART_B_PROFESSIONAL_SQL = (
+    "(coalesce(claim_type, 'professional') = 'professional'"
+    " AND coalesce(claim_type_code, '') NOT IN ('72', '81', '82')"
+    " AND coalesce(payer, 'medicare') = 'medicare')"
+)
+
+
+def _is_part_b_professional(df):
+    claim_type = df["claim_type"].fillna("professional")
+    type_code = df["claim_type_code"].fillna("")
+    payer = df["payer"].fillna("medicare")
+    return (claim_type == "professional") & ~type_code.isin(["72", "81", "82"]) & (payer == "medicare")
+
+
+def _professional_line_complete() -> pa.Check:
+    fields = ("hcpcs_code", "rendering_npi", "claim_line_start_date")
+    reason = "a Part B professional Medicare line needs hcpcs_code, rendering_npi and claim_line_start_date"
+
+    def fn(df):
+        return ~_is_part_b_professional(df) | df[list(fields)].notna().all(axis=1)
+
+    sql = f"(NOT {PART_B_PROFESSIONAL_SQL} OR (" + " AND ".join(f'"{f}" IS NOT NULL' for f in fields) + "))"
+    return pa.Check(fn, name="professional_line_incomplete", error=reason,
+                    statistics={checks.SQL_KEY: sql, checks.REASON_KEY: reason, "columns": list(fields)})
+
+
 MEDICAL_CLAIM = contract(
     "medical_claim",
-    "one row per claim line",
-    ("claim_id", "claim_line_number"),
+    "one row per claim line of a data source",
+    ("claim_id", "claim_line_number", "data_source"),
     {
         "claim_id": column("VARCHAR", "claim identifier; lines of one claim share it", required=True),
         "claim_line_number": column("INTEGER", "line number within the claim", required=True,
                                     extra_checks=[checks.integer(1)]),
-        "claim_type": column("VARCHAR", "professional, institutional, ...", normalize="lower"),
+        "claim_type": column("VARCHAR", "professional, institutional, dme or undetermined (Tuva); only professional "
+                                        "lines are counted", normalize="lower"),
         "person_id": column("VARCHAR", "patient identifier (never logged)", required=True),
-        "claim_line_start_date": column("DATE", "line from-date (date of service)", required=True),
+        "claim_line_start_date": column("DATE", "line from-date (date of service); needed on a Part B professional "
+                                                "Medicare line"),
         "claim_line_end_date": column("DATE", "line through-date"),
         "place_of_service_code": column("VARCHAR", "CMS two-digit place of service", normalize="upper",
                                         extra_checks=[checks.place_of_service()]),
-        "hcpcs_code": column("VARCHAR", "CPT/HCPCS code of the line, including CPT II and G quality data codes",
-                             required=True, normalize="upper", extra_checks=[checks.hcpcs()]),
+        "hcpcs_code": column("VARCHAR", "CPT/HCPCS code of the line, including CPT II and G quality data codes; "
+                                        "needed on a Part B professional Medicare line",
+                             normalize="upper", extra_checks=[checks.hcpcs()]),
         **_modifiers("hcpcs_modifier_"),
-        "rendering_npi": column("VARCHAR", "rendering clinician NPI", required=True, extra_checks=[checks.npi()]),
-        "billing_tin": column("VARCHAR", "billing taxpayer identification number", required=True,
+        "rendering_npi": column("VARCHAR", "rendering clinician NPI; needed on a Part B professional Medicare line",
+                                extra_checks=[checks.npi()]),
+        "billing_tin": column("VARCHAR", "billing taxpayer identification number; when empty, rendering_tin is "
+                                         "used (ingest_warnings says how many lines); a line with neither is set "
+                                         "aside (it cannot be attributed to a TIN)", normalize="tin",
                               extra_checks=[checks.tin()]),
         "diagnosis_code_type": column("VARCHAR", "icd-10-cm", normalize="lower",
                                       extra_checks=[checks.one_of("diagnosis_code_type", ["icd-10-cm"],
@@ -110,16 +155,29 @@ MEDICAL_CLAIM = contract(
         "allowed_amount": column("DOUBLE", "Medicare allowed amount of the line (USD)"),
         "paid_amount": column("DOUBLE", "amount paid (USD)"),
         "service_unit_quantity": column("DOUBLE", "units of service"),
-        "payer": column("VARCHAR", "payer name (medicare for Part B claims)", normalize="lower"),
+        "payer": column("VARCHAR", "payer name; medicare (or empty) for Part B claims, any other payer is set aside",
+                        normalize="lower"),
+        # Tuva columns added after the original contract columns, so files written in contract order keep
+        # their column positions
+        "claim_type_code": column("VARCHAR", "CMS claim type code (CCLF CLM_TYPE_CD); 72, 81 and 82 are DMEPOS, "
+                                             "set aside"),
+        "rendering_tin": column("VARCHAR", "TIN of the rendering clinician (Tuva's CCLF connector fills this one, "
+                                           "from CCLF5 CLM_RNDRG_PRVDR_TAX_NUM)", normalize="tin",
+                                extra_checks=[checks.tin()]),
+        "plan": column("VARCHAR", "plan name (Tuva)", normalize="lower"),
+        "data_source": column("VARCHAR", "data source the line came from (Tuva); part of the key"),
     },
-    [checks.dates_in_order("claim_line_start_date", "claim_line_end_date")],
-    "Medicare Part B professional claim lines (Tuva input layer).",
+    [checks.dates_in_order("claim_line_start_date", "claim_line_end_date"), _professional_line_complete()],
+    "Claim lines (Tuva input layer `medical_claim`, all of its columns accepted; columns not listed here are "
+    "ignored). Only Part B professional Medicare lines are counted; institutional, DME and other payers' lines "
+    "are kept out of scope with a reason.",
+    file_columns=(("hcpcs_code",), ("rendering_npi",), ("claim_line_start_date",), ("billing_tin", "rendering_tin")),
 )
 
 ELIGIBILITY = contract(
     "eligibility",
-    "one row per person enrollment span",
-    ("person_id", "enrollment_start_date", "payer"),
+    "one row per person, member, enrollment span, payer, plan and data source (Tuva's grain)",
+    ("person_id", "member_id", "enrollment_start_date", "enrollment_end_date", "payer", "plan", "data_source"),
     {
         "person_id": column("VARCHAR", "patient identifier (never logged)", required=True),
         "birth_date": column("DATE", "date of birth", required=True),
@@ -129,12 +187,17 @@ ELIGIBILITY = contract(
         "enrollment_end_date": column("DATE", "last day of the span"),
         "dual_status_code": column("VARCHAR", "Medicare-Medicaid dual status code"),
         "death_date": column("DATE", "date of death"),
-        "payer": column("VARCHAR", "payer name", normalize="lower"),
+        "payer": column("VARCHAR", "payer name; medicare (or empty) is counted, any other payer is set aside",
+                        normalize="lower"),
+        "plan": column("VARCHAR", "plan name (Tuva); part of the key", normalize="lower"),
+        "data_source": column("VARCHAR", "data source (Tuva); part of the key"),
+        "member_id": column("VARCHAR", "member identifier of the plan (Tuva); part of the key (never logged)"),
     },
     [checks.dates_in_order("enrollment_start_date", "enrollment_end_date"),
      checks.dates_in_order("birth_date", "death_date"),
      checks.dates_in_order("birth_date", "enrollment_start_date", "enrollment_start_date_before_birth_date")],
-    "Enrollment spans (Tuva input layer); birth date and gender give age and sex at the date of service.",
+    "Enrollment spans (Tuva input layer `eligibility`, all of its columns accepted; columns not listed here are "
+    "ignored); birth date and gender give age and sex at the date of service.",
 )
 
 PATIENT = contract(
@@ -161,7 +224,7 @@ ENCOUNTER = contract(
         "place_of_service_code": column("VARCHAR", "two-digit place of service", normalize="upper",
                                         extra_checks=[checks.place_of_service()]),
         "rendering_npi": column("VARCHAR", "rendering clinician NPI", required=True, extra_checks=[checks.npi()]),
-        "billing_tin": column("VARCHAR", "billing TIN", required=True, extra_checks=[checks.tin()]),
+        "billing_tin": column("VARCHAR", "billing TIN", required=True, normalize="tin", extra_checks=[checks.tin()]),
         "payer": column("VARCHAR", "payer of the encounter (any payer)", normalize="lower"),
     },
     [checks.dates_in_order("encounter_start_date", "encounter_end_date")],
@@ -201,12 +264,29 @@ PROCEDURE = contract(
     description="EHR procedures and quality data codes with modifiers (Tuva clinical layer).",
 )
 
+FACILITY_EVENT_TYPES = ["inpatient_discharge", "ed_ct_scan", "mssa_stay"]
+
+FACILITY_EVENT = contract(
+    "facility_event", "one row per facility event of a patient", ("person_id", "event_type", "event_date"),
+    {
+        "person_id": column("VARCHAR", "patient identifier, as in medical_claim or encounter (never logged)",
+                            required=True),
+        "event_type": column("VARCHAR", "inpatient_discharge (measure 046), ed_ct_scan (415, 416) or mssa_stay (407)",
+                             required=True, normalize="lower",
+                             extra_checks=[checks.one_of("facility_event_type", FACILITY_EVENT_TYPES,
+                                                         "not inpatient_discharge, ed_ct_scan or mssa_stay")]),
+        "event_date": column("DATE", "discharge date (inpatient, MSSA stay) or date of the ED visit", required=True),
+    },
+    description="Hospital discharges and emergency-department events the facility measures (046, 407, 415, 416) "
+                "start from; a claim of the measure in the event's window belongs to that event.",
+)
+
 _FLAG = "BOOLEAN"
 
 CLINICIAN_ROSTER = contract(
     "clinician_roster", "one row per clinician (NPI) in a TIN", ("tin", "npi"),
     {
-        "tin": column("VARCHAR", "billing TIN", required=True, extra_checks=[checks.tin()]),
+        "tin": column("VARCHAR", "billing TIN", required=True, normalize="tin", extra_checks=[checks.tin()]),
         "npi": column("VARCHAR", "clinician NPI", required=True, extra_checks=[checks.npi()]),
         "clinician_type": column("VARCHAR", "physician, nurse practitioner, ... (MIPS eligible clinician type)",
                                  normalize="lower"),
@@ -223,7 +303,7 @@ CLINICIAN_ROSTER = contract(
 )
 
 _ENTITY_KEY = {
-    "tin": column("VARCHAR", "TIN", required=True, extra_checks=[checks.tin()]),
+    "tin": column("VARCHAR", "TIN", required=True, normalize="tin", extra_checks=[checks.tin()]),
     "npi": column("VARCHAR", "NPI; empty for the group (TIN) level", extra_checks=[checks.npi()]),
 }
 
@@ -304,6 +384,6 @@ QUALITY_INPUT = contract(
 )
 
 CONTRACTS: dict[str, InputContract] = {c.name: c for c in (
-    MEDICAL_CLAIM, ELIGIBILITY, PATIENT, ENCOUNTER, CONDITION, PROCEDURE, CLINICIAN_ROSTER,
+    MEDICAL_CLAIM, ELIGIBILITY, PATIENT, ENCOUNTER, CONDITION, PROCEDURE, FACILITY_EVENT, CLINICIAN_ROSTER,
     PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT,
 )}

@@ -314,7 +314,9 @@ def test_period_flow_end_to_end_on_the_bundled_sample_with_artifact(prefect_harn
 
     report = period_flow(performance_year=2024, output=str(tmp_path), input_dir=str(SAMPLE_DIR))
     assert len(report.ingest) == 10
-    assert all(r.input_rows == r.accepted_rows + r.rejected_rows for r in report.ingest)
+    assert all(r.input_rows == r.accepted_rows + r.out_of_scope_rows + r.rejected_rows for r in report.ingest)
+    # the sample's eligibility also lists the EHR's commercial and Medicaid patients: out of scope for claims
+    assert {r.table_name for r in report.ingest if r.out_of_scope_rows} == {"eligibility"}
     rejected = sum(r.rejected_rows for r in report.ingest)
     assert 0 < rejected < 0.05 * sum(r.input_rows for r in report.ingest)
     # a rejected row can fail several rules: one rejects row per rule, one rejected row per (file, row)

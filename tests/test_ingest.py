@@ -118,7 +118,7 @@ def test_parquet_rejects_carry_data_row_numbers_across_row_groups(tmp_path, con)
 def test_parquet_with_its_own_file_row_number_column(tmp_path, con):
     """A column named like the reader's row-number option neither clashes nor shifts the numbers."""
     lines = claim_lines(3)
-    lines[1]["billing_tin"] = "12-3456789"
+    lines[1]["billing_tin"] = "1234-56789"
     frame = pd.DataFrame(lines)
     frame["file_row_number"] = [7, 8, 9]
     path = tmp_path / "claims.parquet"
@@ -142,7 +142,7 @@ CLAIM_RULES = [
     ("claim_line_number", "one", "integer_at_least_1"),
     ("claim_line_number", "0", "integer_at_least_1"),
     ("claim_line_start_date", "2024-02-30", "iso_date"),  # not a real day
-    ("claim_line_start_date", "03/01/2024", "iso_date"),  # not ISO
+    ("claim_line_start_date", "2024/03/01", "iso_date"),  # neither ISO nor month-first MM/DD/YYYY
     ("claim_line_end_date", "2024-13-01", "iso_date"),
     ("place_of_service_code", "1", "place_of_service_code"),
     ("hcpcs_code", "9921", "hcpcs_code"),
@@ -150,15 +150,25 @@ CLAIM_RULES = [
     ("hcpcs_modifier_1", "8PX", "hcpcs_modifier"),
     ("rendering_npi", "1234567890", "npi_check_digit"),  # Luhn over 80840 + 9 digits fails
     ("rendering_npi", "123456789", "npi_check_digit"),  # nine digits
-    ("billing_tin", "12-3456789", "nine_digit_tin"),
+    ("billing_tin", "12-345678", "nine_digit_tin"),  # 8 digits with a dash: not a form we forgive
+    ("billing_tin", "1234567", "nine_digit_tin"),  # 7 digits: which zeros were lost is a guess
     ("diagnosis_code_1", "E11-9", "icd10cm_code"),
     ("diagnosis_code_2", "250.00", "icd10cm_code"),  # an ICD-9 code
     ("diagnosis_code_type", "snomed", "diagnosis_code_type"),
     ("allowed_amount", "12,50", "number"),
     ("person_id", "", "required_value_missing"),
-    ("hcpcs_code", "  ", "required_value_missing"),  # blank after trimming
-    ("billing_tin", "", "required_value_missing"),
 ]
+
+
+@pytest.mark.parametrize("column", ["hcpcs_code", "rendering_npi", "claim_line_start_date"])
+def test_a_part_b_professional_line_needs_code_npi_and_date(tmp_path, con, column):
+    lines = claim_lines(5)
+    lines[2][column] = "  "  # data row 3: blank after trimming
+    lines[3][column] = ""  # data row 4: the same field empty on an institutional line is fine (it is set aside later)
+    lines[3]["claim_type"] = "institutional"
+    result = ingest.ingest_file(con, write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines), "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (5, 4, 1)
+    assert [(r[0], r[1], r[2]) for r in rejects(con)] == [(3, None, "professional_line_incomplete")]
 
 
 @pytest.mark.parametrize("column,bad_value,rule", CLAIM_RULES)
@@ -307,7 +317,7 @@ def test_wrong_delimiter(tmp_path, con, delimiter, word):
 def test_missing_required_column(tmp_path, con):
     header = [c for c in CLAIM_HEADER if c not in ("rendering_npi", "billing_tin")]
     message = _file_error(con, write_csv(tmp_path / "m.csv", header, claim_lines(2)))
-    assert "missing required column(s) for medical_claim: rendering_npi, billing_tin" in message
+    assert "missing required column(s) for medical_claim: rendering_npi, billing_tin or rendering_tin" in message
 
 
 def test_binary_file(tmp_path, con):

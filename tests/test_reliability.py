@@ -73,8 +73,8 @@ def test_a_file_appended_to_during_the_run_fails_it_in_one_line(inputs, tmp_path
 
     real = ingest.ingest_inputs
 
-    def ingest_then_append(con, files):
-        results = real(con, files)
+    def ingest_then_append(con, files, **kw):
+        results = real(con, files, **kw)
         with open(files["medical_claim"], "a") as handle:  # another process still writing the extract
             handle.write(handle.name and "C9,1,professional,PERSONA,2024-05-02,,11,99213,,1234567893,123456789,,,,\n")
         return results

@@ -16,6 +16,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -99,6 +100,7 @@ def _csv_header(path: Path) -> list[str]:
 
 def _check_columns(path: Path, present: list[str], contract: InputContract) -> None:
     missing = [c for c in contract.required_columns if c not in present]
+    missing += [" or ".join(group) for group in contract.file_columns if not set(group) & set(present)]
     if missing:
         raise InputFileError(path, f"missing required column(s) for {contract.name}: {', '.join(missing)}")
     declared = set(contract.schema.columns)
@@ -182,7 +184,26 @@ def _check_no_runaway_quote(con, path: Path, raw: str, reader_rejects: str) -> N
 
 # ---------------------------------------------------------------- validation
 
+# Forgivable formatting (documented in docs/inputs.md, counted per file in ingest_warnings):
+# - tin: "12-3456789" (the IRS's EIN form) and an 8-digit TIN (a spreadsheet dropped the leading zero) become
+#   nine digits; anything else stays as written and the nine-digit rule rejects it.
+# - date: MM/DD/YYYY (US order, 1- or 2-digit month and day) becomes YYYY-MM-DD, unless the file's column holds a
+#   slash date whose first part is over 12 (then the column is day-first and no slash date of it is guessed: each
+#   is rejected as not YYYY-MM-DD).
+# An NPI is never padded: NPIs begin with 1 or 2, so a 9-digit NPI did not lose a zero; it is rejected.
+TIN_DASHED = r"\d{2}-\d{7}"
+TIN_EIGHT_DIGITS = r"\d{8}"
+SLASH_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
+DAY_FIRST_DATE = r"(1[3-9]|[23]\d)/\d{1,2}/\d{4}"
+_TIN_SQL = (f"CASE WHEN regexp_full_match({{t}}, '{TIN_DASHED}') THEN replace({{t}}, '-', '') "
+            f"WHEN regexp_full_match({{t}}, '{TIN_EIGHT_DIGITS}') THEN '0' || {{t}} ELSE {{t}} END")
+_DATE_SQL = (f"CASE WHEN regexp_full_match({{t}}, '{SLASH_DATE}') "
+             f"THEN coalesce(strftime(try_strptime({{t}}, '%m/%d/%Y'), '%Y-%m-%d'), {{t}}) ELSE {{t}} END")
+
 _NORMALIZE = {
+    "tin": _TIN_SQL.replace("{t}", "NULLIF(trim({c}), '')"),
+    "date": _DATE_SQL.replace("{t}", "NULLIF(trim({c}), '')"),
+    "date_as_written": "NULLIF(trim({c}), '')",
     "text": "NULLIF(trim({c}), '')",
     "upper": "NULLIF(upper(trim({c})), '')",
     "lower": "NULLIF(lower(trim({c})), '')",
@@ -268,12 +289,19 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
         _check_columns(path, present, contract)
         con.execute("CREATE OR REPLACE TEMP TABLE _bad_rows (row_number BIGINT, error_type VARCHAR)")
 
-    # Normalize (trim, '' -> null, case, ICD-10 dots) every declared column; absent optional ones are null.
-    # A view, not a copy: the file's rows are held at most once (in the raw table for CSV).
+    try:  # the first pass that reads values: a Parquet file with undecodable data pages fails here
+        how = _forgiven_formatting(con, numbering, contract, present, target, source)
+    except duckdb.Error:
+        if fmt != "parquet":
+            raise
+        raise InputFileError(path, "is not a readable Parquet file (a data page cannot be decoded)") from None
+
+    # Normalize (trim, '' -> null, case, ICD-10 dots, forgivable TIN and date forms) every declared column; absent
+    # optional ones are null. A view, not a copy: the file's rows are held at most once (in the raw table for CSV).
     selects = []
     for name, col in contract.schema.columns.items():
         if name in present:
-            selects.append(_NORMALIZE[col.metadata["normalize"]].format(c=_q(name)) + f" AS {_q(name)}")
+            selects.append(_NORMALIZE[how.get(name, col.metadata["normalize"])].replace("{c}", _q(name)) + f" AS {_q(name)}")
         else:
             selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {norm} AS SELECT {', '.join(selects)}, source_row_number FROM {numbering}")
@@ -337,6 +365,65 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
     result = IngestResult(source, contract.name, int(input_rows), int(accepted), int(rejected))
     _record_summary(con, result)
     return result
+
+
+def _forgiven_formatting(con, numbering: str, contract: InputContract, present: list[str], table: str,
+                         source: str) -> dict[str, str]:
+    """Count, per file, the TINs and dates written in a forgivable form, record the counts in ingest_warnings,
+    and return how each TIN or date column of this file is normalised.
+
+    One cheap scan (a dash, a length, a slash) tells which columns hold anything to forgive; only those are
+    counted exactly and normalised, so a clean file of ten million lines pays one light pass and nothing in the
+    passes that follow."""
+    cheap, columns = [], []
+    for name, col in contract.schema.columns.items():
+        if name in present and col.metadata["normalize"] in ("tin", "date"):
+            value = f"trim({_q(name)})"
+            probe = (f"(strpos({value}, '-') > 0 OR length({value}) = 8)" if col.metadata["normalize"] == "tin"
+                     else f"strpos({value}, '/') > 0")
+            cheap.append(f"count(*) FILTER (WHERE {probe})")
+            columns.append((name, col.metadata["normalize"]))
+    if not columns:
+        return {}
+    hits = con.execute(f"SELECT {', '.join(cheap)} FROM {numbering}").fetchone()
+    how = {name: "text" for (name, _), n in zip(columns, hits) if not n}  # nothing to forgive: plain trim
+    items, labels = [], []
+    for (name, kind), n in zip(columns, hits):
+        if not n:
+            continue
+        value = f"trim({_q(name)})"
+        if kind == "tin":
+            items += [f"count(*) FILTER (WHERE regexp_full_match({value}, '{TIN_DASHED}'))",
+                      f"count(*) FILTER (WHERE regexp_full_match({value}, '{TIN_EIGHT_DIGITS}'))"]
+            labels += [(name, "tin_dash_removed"), (name, "tin_leading_zero_restored")]
+        else:
+            items += [f"count(*) FILTER (WHERE regexp_full_match({value}, '{SLASH_DATE}'))",
+                      f"count(*) FILTER (WHERE regexp_full_match({value}, '{DAY_FIRST_DATE}'))"]
+            labels += [(name, "date_month_first"), (name, "date_day_first")]
+    if not items:
+        return how
+    counts = dict(zip(labels, con.execute(f"SELECT {', '.join(items)} FROM {numbering}").fetchone()))
+    file_name = Path(source).name
+    for (name, kind), n in counts.items():
+        if not n:
+            continue
+        if kind == "date_month_first":
+            if counts[(name, "date_day_first")]:
+                continue  # reported as day-first below
+            description = (f"{file_name}: {n} {name} value(s) written MM/DD/YYYY, read month first "
+                           "(no value of the column has a first part over 12)")
+        elif kind == "date_day_first":
+            how[name] = "date_as_written"
+            description = (f"{file_name}: {name} holds day-first dates (DD/MM/YYYY); its slash dates are not "
+                           "guessed and are rejected: write YYYY-MM-DD")
+        elif kind == "tin_dash_removed":
+            description = f"{file_name}: {n} {name} value(s) written NN-NNNNNNN, read without the dash"
+        else:
+            description = (f"{file_name}: {n} {name} value(s) of 8 digits, read with the leading zero a "
+                           "spreadsheet dropped")
+        con.execute("INSERT INTO _ingest_warnings VALUES (?, ?, ?, ?)",
+                    [table, f"{kind}:{name}:{file_name}", int(n), description])
+    return how
 
 
 def _ensure_ingest_tables(con) -> None:
@@ -491,24 +578,45 @@ def files_over_threshold(con: duckdb.DuckDBPyConnection, max_rejected_percent: f
                        [max_rejected_percent]).fetchall()
 
 
-def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path]) -> list[IngestResult]:
+def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path], *,
+                  scope: Callable[[duckdb.DuckDBPyConnection], object] | None = None) -> list[IngestResult]:
     """Validate every given input (contract name -> path), then apply the rules across tables.
 
-    Returns one result per file, after cross-table rejections, in the order given.
+    ``scope`` (e.g. transforms.claims_scope.apply_part_b_scope) moves valid rows MIPS does not count out of
+    scope after the files are read and before the rules across tables, which then see only counted rows.
+    Returns one result per file, after scope and cross-table rejections, in the order given.
     """
-    unknown = sorted(set(files) - set(CONTRACTS))
+    from transforms.sources import cclf, tuva
+
+    unknown = sorted(set(files) - set(CONTRACTS) - {"cclf"})
     if unknown:
         raise ValueError(f"unknown input table(s): {', '.join(unknown)}")
+    cclf_files: list[str] = []
     for name, path in files.items():
-        ingest_file(con, path, CONTRACTS[name])
+        if name == "cclf":  # a folder of CMS CCLF files, mapped into medical_claim and eligibility
+            cclf_files = cclf.ingest_cclf(con, Path(path))
+        else:
+            ingest_file(con, path, CONTRACTS[name])
+    if "medical_claim" in files or "cclf" in files:
+        tuva.choose_billing_tin(con)  # the TIN every later step uses
+    if scope is not None:
+        scope(con)
     apply_cross_table_rules(con)
     check_reconciliation(con)
-    return summary_results(con, files)
+    return summary_results(con, files, cclf_files)
 
 
-def summary_results(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path]) -> list[IngestResult]:
-    """One result per given file, as ``_ingest_summary`` counts it now (after any scope rule), in the order given."""
+def summary_results(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path],
+                    cclf_files: list[str] = ()) -> list[IngestResult]:
+    """One result per given file, as ``_ingest_summary`` counts it now (after any scope rule), in the order given;
+    a CCLF folder gives one result per CCLF file read (``cclf_files``)."""
     rows = con.execute("SELECT source_file, table_name, input_rows, accepted_rows, rejected_rows, out_of_scope_rows "
                        "FROM _ingest_summary").fetchall()
     by_file = {r[0]: IngestResult(*r) for r in rows}
-    return [by_file[str(Path(p))] for p in files.values()]
+    results = []
+    for name, path in files.items():
+        if name == "cclf":
+            results += [by_file[f] for f in cclf_files]
+        else:
+            results.append(by_file[str(Path(path))])
+    return results

@@ -24,8 +24,11 @@ INPUT_OPTIONS = {
     "pi_input": "Promoting Interoperability numerators/denominators/attestations",
     "ia_input": "improvement activities attested",
     "cost_input": "cost measure values and case counts",
+    "cclf": "folder of CMS CCLF files (CCLF5, CCLF8, CCLF9 where present), instead of --medical-claim/--eligibility",
+    "facility_event": "hospital discharges and ED events (person_id, event_type, event_date) for measures 046/407/415/416",
 }
-OPTION_NAMES = {"clinician_roster": "roster", "pi_input": "pi", "ia_input": "ia", "cost_input": "cost"}
+OPTION_NAMES = {"clinician_roster": "roster", "pi_input": "pi", "ia_input": "ia", "cost_input": "cost",
+                "cclf": "cclf_dir"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

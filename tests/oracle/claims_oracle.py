@@ -10,6 +10,8 @@ Written from the spec text only, without reading the engine's SQL: straightforwa
 """
 from __future__ import annotations
 
+import calendar
+
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -210,7 +212,10 @@ def build_claims(lines: list[dict]) -> list[Claim]:
 
 def age_in_months(birth: date, on: date) -> int:
     months = (on.year - birth.year) * 12 + (on.month - birth.month)
-    if on.day < birth.day:
+    # born 29 February: CMS's claims calculation reaches the birthday on 28 February of a common year (issue 14)
+    leap_day_reached = ((birth.month, birth.day) == (2, 29) and (on.month, on.day) == (2, 28)
+                        and not calendar.isleap(on.year))
+    if on.day < birth.day and not leap_day_reached:
         months -= 1
     return months
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from schemas.scoring import MIPS_ELIGIBILITY
+from transforms.claims_scope import part_b_professional_filter
 from transforms.scoring._sql import lit_list
 from transforms.scoring.rules import load_rules
 
@@ -36,7 +37,8 @@ def mips_eligibility(con, performance_year: int) -> None:
         SELECT billing_tin AS tin, rendering_npi AS npi, person_id, allowed_amount, service_unit_quantity
         FROM medical_claim
         WHERE claim_line_start_date >= DATE '{py}-01-01' AND claim_line_start_date < DATE '{py + 1}-01-01'
-          AND billing_tin IS NOT NULL)
+          AND billing_tin IS NOT NULL
+          AND {part_b_professional_filter(con)})  -- Medicare Part B professional lines only (42 CFR 414.1305)
     SELECT 'individual' AS level, tin, npi, coalesce(sum(allowed_amount), 0) AS allowed_charges,
            count(DISTINCT person_id) AS beneficiaries, {services} AS services
     FROM c WHERE npi IS NOT NULL GROUP BY tin, npi

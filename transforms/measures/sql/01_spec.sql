@@ -7,10 +7,14 @@ CREATE OR REPLACE MACRO m_modifiers_pass(line_mods, modifiers, modifier_exclusio
         = len(list_distinct(list_filter(line_mods, lambda m: m IN ('1P', '2P', '3P', '8P'))));
 
 -- Completed months of age: a month counts once the day of the month of birth is reached (born the 30th is not
--- a month older on the 28th of February; born 29 February turns a year older on 1 March in other years).
+-- a month older on the 28th of February). Born 29 February: in a common year the birthday is reached on
+-- 28 February, as CMS's claims calculation counts it (issue 14), not on 1 March.
 CREATE OR REPLACE MACRO m_age_months(birth, on_date) AS
     (year(on_date) - year(birth)) * 12 + (month(on_date) - month(birth))
-    - CASE WHEN day(on_date) < day(birth) THEN 1 ELSE 0 END;
+    - CASE WHEN day(on_date) < day(birth)
+                AND NOT (month(birth) = 2 AND day(birth) = 29 AND month(on_date) = 2 AND day(on_date) = 28
+                         AND NOT ((year(on_date) % 4 = 0 AND year(on_date) % 100 <> 0) OR year(on_date) % 400 = 0))
+           THEN 1 ELSE 0 END;
 
 CREATE OR REPLACE MACRO m_pos_pass(pos, places, exclusions) AS
     (len(places) = 0 OR coalesce(list_contains(places, pos), FALSE))
