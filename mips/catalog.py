@@ -19,7 +19,8 @@ from schemas.tables import TableSpec
 
 CATALOG_FILE = "catalog.duckdb"
 # Modules whose TableSpecs are output tables (a module not written yet is skipped).
-SPEC_MODULES = ("schemas.ingest", "schemas.measures", "schemas.scoring", "schemas.published_reference", "mips.store")
+SPEC_MODULES = ("schemas.ingest", "schemas.measures", "schemas.scoring", "schemas.published_reference",
+                "schemas.submission", "mips.store")
 
 
 def known_specs() -> dict[str, TableSpec]:

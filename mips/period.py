@@ -302,8 +302,10 @@ def publish_step(run: PeriodRun) -> Published:
         "reference_version": hash_tree(REFERENCE_DIR), "parameters": run.parameters, "inputs": run.inputs,
     }
     from transforms.published_reference import build_reference_tables
+    from transforms.submission_inputs import build_submission_tables
 
     run.outputs.update(build_reference_tables(run.con, run.period.performance_year))  # titles, benchmarks
+    run.outputs.update(build_submission_tables(run.con, run.period.performance_year))  # for mips export qpp
     tables = {spec: f'"{name}"' for name, spec in sorted(run.outputs.items())}
     # every step creates its tables with spec.select_sql (the contract), so they are already in key order
     run.published = publish_period(run.con, run.output_root, run.period.performance_year, tables,

@@ -9,4 +9,5 @@ COMMANDS = [
     "mips.commands.sql",
     "mips.commands.serve",
     "mips.commands.backfill",
+    "mips.commands.export",
 ]
