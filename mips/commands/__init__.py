@@ -10,4 +10,5 @@ COMMANDS = [
     "mips.commands.serve",
     "mips.commands.backfill",
     "mips.commands.export",
+    "mips.commands.gaps",
 ]
