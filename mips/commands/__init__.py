@@ -11,4 +11,5 @@ COMMANDS = [
     "mips.commands.backfill",
     "mips.commands.export",
     "mips.commands.gaps",
+    "mips.commands.report",
 ]
