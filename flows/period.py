@@ -19,6 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from mips import progress
 from mips.errors import PipelineError
 from mips.period import (LEVELS, SOURCES, Period, PeriodRun, RunReport, find_inputs, finish_run, ingest_step,
                          input_provenance, measures_step, one_line_failure, outputs_status, publish_step, report_of,
@@ -289,13 +290,20 @@ def backfill_flow(first_year: int, last_year: int, input_dir: str, output: str =
                   max_rejected_percent: float = 5.0) -> dict[int, str]:
     """Run ``period_flow`` for each year first_year..last_year in turn ({year} in input_dir is filled in).
 
-    A failing year does not stop the others; the backfill fails at the end, naming those years.
+    A year without an input folder is skipped (one line); a failing year does not stop the others, and
+    the backfill fails at the end naming those years (or when no year had an input folder).
     """
     if last_year < first_year:
         raise PipelineError(f"the last year ({last_year}) is before the first ({first_year})")
     logger = get_run_logger()
     outcome: dict[int, str] = {}
     for year in range(first_year, last_year + 1):
+        folder = Path(input_dir.replace("{year}", str(year)))
+        if not folder.is_dir():  # a year not delivered yet: one line, and on with the others
+            outcome[year] = f"skipped: no input folder {folder}"
+            logger.warning("performance year %s: %s", year, outcome[year])
+            progress.say(f"performance year {year}: {outcome[year]}")
+            continue
         state = period_flow(performance_year=year, output=output, input_dir=input_dir, levels=levels,
                             sources=sources, max_rejected_percent=max_rejected_percent, return_state=True)
         if state.is_completed():
@@ -307,7 +315,8 @@ def backfill_flow(first_year: int, last_year: int, input_dir: str, output: str =
             except Exception as error:  # the flow's own error, a one-line PipelineError for user problems
                 outcome[year] = f"failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
         logger.info("performance year %s: %s", year, outcome[year])
-    failed = [y for y, o in outcome.items() if o != "published"]
-    if failed:
-        raise PipelineError("backfill: " + "; ".join(f"{y} {outcome[y]}" for y in failed))
+        progress.say(f"performance year {year}: {outcome[year]}")
+    failed = [y for y, o in outcome.items() if o.startswith("failed")]
+    if failed or all(o.startswith("skipped") for o in outcome.values()):
+        raise PipelineError("backfill: " + "; ".join(f"{y} {outcome[y]}" for y in failed or outcome))
     return outcome

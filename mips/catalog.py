@@ -20,7 +20,8 @@ from schemas.tables import TableSpec
 
 CATALOG_FILE = "catalog.duckdb"
 # Modules whose TableSpecs are output tables (a module not written yet is skipped).
-SPEC_MODULES = ("schemas.ingest", "schemas.measures", "schemas.ecqm", "schemas.scoring", "mips.store")
+SPEC_MODULES = ("schemas.ingest", "schemas.measures", "schemas.ecqm", "schemas.scoring", "schemas.published_reference",
+                "schemas.submission", "mips.store")
 
 
 def known_specs() -> dict[str, TableSpec]:
@@ -136,11 +137,21 @@ def build_catalog(root: Path) -> Path:
 
 EXAMPLE_QUERIES = (
     ("Measures below data completeness, by TIN (group level)", """\
-SELECT performance_year, tin, count(*) AS measures,
-       string_agg(measure_id, ', ' ORDER BY measure_id) AS measure_ids
+SELECT performance_year, tin, count(DISTINCT measure_id) AS measures,
+       string_agg(DISTINCT measure_id, ', ' ORDER BY measure_id) AS measure_ids
 FROM measure_results
 WHERE level = 'group' AND computed AND NOT meets_data_completeness
 GROUP BY ALL ORDER BY ALL"""),
+    ("The same with measure titles and the benchmark's topped-out flag (reference tables of each period)", """\
+SELECT r.performance_year, r.tin, r.source, r.measure_id, m.title, r.stratum,
+       round(r.reporting_rate, 1) AS data_completeness_percent, b.is_topped_out
+FROM measure_results r
+JOIN measure_reference m USING (performance_year, measure_id)
+LEFT JOIN benchmark_reference b
+  ON b.performance_year = r.performance_year AND b.measure_id = r.measure_id
+ AND b.submission_method = r.collection_type
+WHERE r.level = 'group' AND r.computed AND NOT r.meets_data_completeness
+ORDER BY ALL"""),
     ("Final score and payment adjustment by year (groups)", """\
 SELECT performance_year, tin, final_score, payment_adjustment_percent
 FROM final_scores

@@ -23,14 +23,42 @@ from mips.db import connect
 from mips.errors import InputFileError, PeriodCheckFailed, PipelineError, RejectionThresholdExceeded
 from mips.fs import environment_message, is_environment_failure, pause_for_fault_test, private_mkdir
 from mips.paths import REFERENCE_DIR, RULES_DIR
+from mips.progress import reported
 from mips.store import (PeriodLock, Published, clean_leftovers, code_version, file_sha256, hash_tree, new_run_id,
                         publish_period)
 from schemas.tables import TableSpec
 
-# Inputs of a period run, in the order they are read (contract names; files <name>.csv / .parquet in an input folder).
-RUN_INPUTS = ("medical_claim", "eligibility", "patient", "encounter", "condition", "procedure",
-              "clinician_roster", "pi_input", "ia_input", "cost_input",
-              "facility_event", "cclf")
+
+@dataclass(frozen=True)
+class StandardInput:
+    """One input a period run reads: its contract name, `mips run` option, formats and meaning."""
+    name: str                                  # input contract (schemas/inputs.py); file <name>.<format> in an input folder
+    option: str                                # `mips run` option, e.g. --medical-claim
+    description: str
+    formats: tuple[str, ...] = ("csv", "parquet")  # file suffixes looked for; "folder" = a folder named <name>
+
+
+# THE table of standard input names: `mips run` options, `--input-dir`, `mips serve` and `backfill`
+# all read it, and docs/operations.md shows it (a test keeps them equal). A new input is one line.
+STANDARD_INPUTS = (
+    StandardInput("medical_claim", "--medical-claim", "Medicare Part B claim lines"),
+    StandardInput("eligibility", "--eligibility", "enrollment spans with birth date and gender"),
+    StandardInput("patient", "--patient", "EHR patients (encounter extract)"),
+    StandardInput("encounter", "--encounter", "EHR encounters (all payers)"),
+    StandardInput("condition", "--condition", "EHR diagnoses of encounters"),
+    StandardInput("procedure", "--procedure", "EHR procedures and quality data codes of encounters"),
+    StandardInput("clinician_roster", "--roster", "TIN/NPI roster: clinician type, special-status flags, "
+                  "CEHRT ID and end-to-end reporting"),
+    StandardInput("pi_input", "--pi", "Promoting Interoperability numerators/denominators/attestations"),
+    StandardInput("ia_input", "--ia", "improvement activities attested"),
+    StandardInput("cost_input", "--cost", "cost measure values and case counts"),
+    StandardInput("facility_event", "--facility-event", "hospital discharges and ED events (person_id, event_type, "
+                  "event_date) for measures 046/407/415/416"),
+    StandardInput("cclf", "--cclf-dir", "folder of CMS CCLF files (CCLF5, CCLF8, CCLF9 where present), instead of "
+                  "medical_claim/eligibility", formats=("folder",)),
+)
+# Inputs of a period run, in the order they are read.
+RUN_INPUTS = tuple(i.name for i in STANDARD_INPUTS)
 SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
@@ -56,18 +84,29 @@ class Period:
 
 
 def find_inputs(input_dir: Path) -> dict[str, Path]:
-    """Input files of a folder by name: ``<contract>.csv`` or ``<contract>.parquet`` (e.g. medical_claim.csv)."""
+    """Input files of a folder by their standard names (STANDARD_INPUTS): ``<name>.csv`` or ``<name>.parquet``
+    (e.g. medical_claim.csv), or a folder ``<name>/`` for an input whose format is "folder"."""
     folder = Path(input_dir)
     if not folder.is_dir():
         raise PipelineError(f"input folder {folder} not found")
     found: dict[str, Path] = {}
-    for name in RUN_INPUTS:
-        candidates = [folder / f"{name}{ext}" for ext in (".csv", ".parquet") if (folder / f"{name}{ext}").is_file()]
+    for item in STANDARD_INPUTS:
+        candidates = [folder / item.name if fmt == "folder" else folder / f"{item.name}.{fmt}" for fmt in item.formats]
+        candidates = [c for c in candidates if (c.is_dir() if c.suffix == "" else c.is_file())]
         if len(candidates) > 1:
             raise PipelineError(f"{folder}: both {candidates[0].name} and {candidates[1].name}; keep one")
         if candidates:
-            found[name] = candidates[0]
+            found[item.name] = candidates[0]
     return found
+
+
+def standard_inputs_markdown() -> str:
+    """The documented table of standard input names (docs/operations.md holds this text)."""
+    lines = ["| input | file name in an input folder | `mips run` option | what it is |", "|---|---|---|---|"]
+    for item in STANDARD_INPUTS:
+        names = " or ".join(f"`{item.name}/`" if f == "folder" else f"`{item.name}.{f}`" for f in item.formats)
+        lines.append(f"| {item.name} | {names} | `{item.option}` | {item.description} |")
+    return "\n".join(lines) + "\n"
 
 
 def check_inputs(files: dict[str, Path]) -> dict[str, Path]:
@@ -177,6 +216,7 @@ def finish_run(run: PeriodRun) -> None:
 
 # ---------------------------------------------------------------- steps
 
+@reported(lambda run: f"checksumming {len(run.files)} input file(s)")
 def input_provenance(run: PeriodRun) -> list[dict]:
     """Size and sha256 of every input file (read once more: a transient I/O failure here is retried)."""
     from transforms.sources import cclf
@@ -213,6 +253,7 @@ def check_inputs_unchanged(run: PeriodRun) -> None:
                                        "is complete")
 
 
+@reported(lambda run: f"reading and validating {len(run.files)} input file(s)")
 def ingest_step(run: PeriodRun) -> list:
     """Read and validate every input into its contract table; every row accepted or rejected."""
     from transforms import claims_scope, ingest
@@ -242,6 +283,7 @@ def ingest_step(run: PeriodRun) -> list:
     return run.ingest
 
 
+@reported("writing rejects and checking the rejection threshold")
 def validate_step(run: PeriodRun, max_rejected_percent: float) -> dict[str, int]:
     """Create the ingest output tables; stop the run when a file has too many rejected rows.
 
@@ -258,7 +300,9 @@ def validate_step(run: PeriodRun, max_rejected_percent: float) -> dict[str, int]
     over = ingest.files_over_threshold(run.con, max_rejected_percent)
     if over:
         folder = _write_failed_run(run, specs.values())
-        listed = ", ".join(f"{f} ({pct}% rejected)" for f, pct in over)
+        from transforms.reject_summary import describe_top_rules
+
+        listed = "; ".join(f"{f} ({pct}% rejected; top rules: {describe_top_rules(run.con, f)})" for f, pct in over)
         raise RejectionThresholdExceeded(
             f"more than {max_rejected_percent}% of rows rejected in: {listed}; outputs of performance year "
             f"{py} left unchanged; this run's rejects are in {folder}/")
@@ -320,6 +364,7 @@ def _write_failed_run(run: PeriodRun, specs) -> Path:
     return final
 
 
+@reported("measure engine: eligible instances, results per clinician and TIN")
 def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS) -> dict[str, int]:
     """Quality measures of the period: claims measures (measure_results, measure_instances) and eCQMs from FHIR
     resources (measure_populations, with their rows added to measure_results and measure_instances)."""
@@ -361,7 +406,7 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
         specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES, MEASURE_POPULATIONS)})
         run.notes.extend(run_notes(ecqm))
     run.outputs.update(specs)
-    # years without a claims specification and EHR-only runs are exempt (issue 9)
+    # years without a claims specification and EHR-only runs are exempt
     if claims_computed and "medical_claim" in run.files and not run.parameters.get("allow_empty"):
         claims_measures = run.con.execute("""SELECT count(DISTINCT measure_id) FROM measure_results
                                              WHERE source = 'claims' AND computed AND eligible_population > 0"""
@@ -375,6 +420,7 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
     return _counts(run.con, specs)
 
 
+@reported("scoring: eligibility, measure, category and final scores")
 def scores_step(run: PeriodRun) -> dict[str, int]:
     """MIPS eligibility, measure/category/final scores and the payment adjustment."""
     from schemas import scoring
@@ -405,6 +451,7 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
     return _counts(run.con, specs)
 
 
+@reported("publishing the period's tables")
 def publish_step(run: PeriodRun) -> Published:
     """Write, check and switch in every output table of the period at once, with the run manifest."""
     manifest = {
@@ -414,6 +461,11 @@ def publish_step(run: PeriodRun) -> Published:
         "code_version": code_version(), "rules_version": hash_tree(RULES_DIR),
         "reference_version": hash_tree(REFERENCE_DIR), "parameters": run.parameters, "inputs": run.inputs,
     }
+    from transforms.published_reference import build_reference_tables
+    from transforms.submission_inputs import build_submission_tables
+
+    run.outputs.update(build_reference_tables(run.con, run.period.performance_year))  # titles, benchmarks
+    run.outputs.update(build_submission_tables(run.con, run.period.performance_year))  # for mips export qpp
     tables = {spec: f'"{name}"' for name, spec in sorted(run.outputs.items())}
     # every step creates its tables with spec.select_sql (the contract), so they are already in key order
     run.published = publish_period(run.con, run.output_root, run.period.performance_year, tables,

@@ -180,7 +180,7 @@ def render_sql(check: pa.Check, column_expression: str) -> str:
 
 
 # Texts an export writes where a value was missing: as an identifier they would join unrelated rows into one
-# patient, claim or encounter (issue 9: the literal NULL as a person_id became a patient). Empty after trimming
+# patient, claim or encounter (the literal NULL as a person_id once became a patient). Empty after trimming
 # is already null (normalization), so the required-value rule catches it.
 PLACEHOLDER_IDS = ("NULL", "NONE", "NAN", "NAT", "<NA>", "N/A")
 

@@ -298,8 +298,16 @@ CLINICIAN_ROSTER = contract(
         "non_patient_facing": column(_FLAG, "non-patient-facing clinician"),
         "hospital_based": column(_FLAG, "hospital-based clinician"),
         "apm_participant": column(_FLAG, "participates in an Alternative Payment Model"),
+        "cehrt_id": column("VARCHAR", "CMS EHR Certification ID of the EHR the clinician uses (CHPL; 15 characters, "
+                           "e.g. 0015CABC1234567); needed to export Promoting Interoperability and eCQM sets",
+                           normalize="upper", extra_checks=[checks.pattern(
+                               "cehrt_id_format", r"(\d{4}|[0-9A-Z]{2}15)C[0-9A-Z]{10}",
+                               "not a CEHRT ID (15 characters: 4 digits or 2 characters + 15, then C, then 10)")]),
+        "end_to_end_reporting": column(_FLAG, "the clinician's quality data reach the submission electronically, "
+                                       "from the EHR without manual entry (QPP isEndToEndReported; empty = false)"),
     },
-    description="The practice's clinicians and the flags scoring needs.",
+    description="The practice's clinicians and the flags scoring needs, and the CEHRT ID and end-to-end flag a "
+                "QPP submission needs.",
 )
 
 _ENTITY_KEY = {

@@ -20,7 +20,7 @@ MEASURE_RESULTS = TableSpec(
     grain="one row per (performance_year, source, level, tin, npi, measure_id, stratum) with at least one eligible instance",
     key=("performance_year", "source", "level", "tin", "npi", "measure_id", "stratum"),
     description="Per-measure counts of each clinician (individual) and TIN (group), following "
-                "claims-measure-logic.md. Eligible population counts every eligible instance (met, not met, "
+                "docs/spec/claims-measure-logic.md. Eligible population counts every eligible instance (met, not met, "
                 "exclusion, exception and no quality data code). A measure that needs facility events and was run "
                 "without the facility_event input has computed = FALSE, NULL counts and a not_computed_reason.",
     columns=_KEY_COLUMNS + (

@@ -161,8 +161,8 @@ BENCHMARK_SETS = TableSpec(
         Column("is_topped_out", "BOOLEAN", "CMS isToppedOut; NULL where the source row has no flag (PY2017 benchmarks of 2015 data)"),
         Column("is_topped_out_by_program", "BOOLEAN", "CMS isToppedOutByProgram (7-point cap); NULL where the source row has no flag (PY2017-2019)"),
         Column("is_seven_point_cap_removed", "BOOLEAN", "the measure's sevenPointCapRemoved lists this submission method (PY2025+); false before"),
-        Column("is_defined_topped_out", "BOOLEAN", "PY2025+ defined topped-out benchmark: fixed percentiles 84..100 (inverse 0..16), no 7-point cap (scoring-rules.md §2.1)", nullable=False),
-        Column("is_flat", "BOOLEAN", "flat-percentage benchmark: deciles 4..10 start at 30%..90% (inverse 70%..10%) exactly (scoring-rules.md §2.1, §3.3a)", nullable=False),
+        Column("is_defined_topped_out", "BOOLEAN", "PY2025+ defined topped-out benchmark: fixed percentiles 84..100 (inverse 0..16), no 7-point cap (docs/spec/scoring-rules.md §2.1)", nullable=False),
+        Column("is_flat", "BOOLEAN", "flat-percentage benchmark: deciles 4..10 start at 30%..90% (inverse 70%..10%) exactly (docs/spec/scoring-rules.md §2.1, §3.3a)", nullable=False),
         Column("is_ordered", "BOOLEAN", "decile lower bounds never move the wrong way as the decile rises (direct: non-decreasing, inverse: non-increasing); false flags a source defect (3 benchmarks: PY2017 AQI18, PY2018 CAHPS_9, PY2020 ACRAD25)", nullable=False),
         Column("benchmark_source_format", "VARCHAR", "'deciles' (PY2017-2022 list), 'percentiles' (PY2023+), 'median_sd' (PY2024+ costScore percentiles built from median and SD, §3.5)", nullable=False),
         Column("source_value_count", "INTEGER", "values in the source: 9 (deciles 2..10), 10 (deciles 1..10) or 11 (percentiles)", nullable=False),
@@ -178,7 +178,7 @@ BENCHMARKS = TableSpec(
     name="benchmarks",
     grain="one row per (performance_year, measure_id, submission_method, decile), decile 1..10, for every benchmark in benchmark_sets",
     key=("performance_year", "measure_id", "submission_method", "decile"),
-    description=("Benchmarks normalised to inclusive decile lower bounds (scoring-rules.md §3.1, §3.2): a value in decile d "
+    description=("Benchmarks normalised to inclusive decile lower bounds (docs/spec/scoring-rules.md §3.1, §3.2): a value in decile d "
                  "is at or beyond lower_bound(d) and short of lower_bound(d+1) (beyond = above for direct, below for inverse "
                  "measures). The per-benchmark flags are repeated from benchmark_sets so one join suffices."),
     partition_by=(),
@@ -262,7 +262,7 @@ def catalog_markdown() -> str:
         "Benchmarks: PY2017-2022 decile lists (9 values = lower bounds of deciles 2..10 with decile 1 implied at "
         "0 / 100; 10 values = deciles 1..10) and PY2023+ percentiles (direct: decile 1 = p1, decile d = p(10(d-1)); "
         "inverse: decile 1 = p99, decile d = p(10(11-d))) all become `benchmarks` rows, decile 1..10 "
-        "(scoring-rules.md §3.1, §3.2).",
+        "(docs/spec/scoring-rules.md §3.1, §3.2).",
         "",
     ]
     for spec in CATALOG_TABLES:

@@ -43,7 +43,7 @@ CLAIMS_MEASURES = TableSpec(
     grain="one row per (performance_year, measure_id) in qpp-single-source-<PY>.json",
     key=("performance_year", "measure_id"),
     description="Claims measures of each year with the attributes counting needs: counting class (project table "
-                "data/claims_spec/measure_counting_class.csv from claims-measure-logic.md) and the measures-data.json flags.",
+                "data/claims_spec/measure_counting_class.csv from docs/spec/claims-measure-logic.md) and the measures-data.json flags.",
     partition_by=(),
     columns=(
         _PY, _MEASURE_ID,

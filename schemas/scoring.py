@@ -1,4 +1,4 @@
-"""Output tables of the MIPS scorer (issue 4): grain and typed columns in one place."""
+"""Output tables of the MIPS scorer: grain and typed columns in one place."""
 from __future__ import annotations
 
 from schemas.tables import Column, TableSpec

@@ -86,8 +86,9 @@ def first_run(tmp_path_factory, inputs):
 
 def test_run_publishes_every_step_s_tables_with_a_manifest(first_run, inputs):
     out, report = first_run
-    expected = {"rejects", "ingest_summary", "ingest_warnings", "ingest_out_of_scope", "measure_results", "measure_instances",
-                "mips_eligibility", "measure_scores", "category_scores", "final_scores", "run_manifest"}
+    expected = {"rejects", "ingest_summary", "ingest_warnings", "ingest_out_of_scope", "measure_results",
+                "measure_instances", "mips_eligibility", "measure_scores", "category_scores", "final_scores",
+                "run_manifest", "measure_reference", "benchmark_reference"}
     assert set(report.rows) == expected
     # 5 claim lines and 3 persons in, none rejected, none out of scope
     summary = duckdb.sql(f"SELECT table_name, input_rows, accepted_rows, out_of_scope_rows, rejected_rows FROM read_parquet("
@@ -203,7 +204,9 @@ def test_rejection_threshold_stops_the_run_and_keeps_the_previous_outputs(tmp_pa
     run_period_steps(performance_year=2024, files=good, output_root=work)
     before = table(work, "measure_results")
     bad = make_inputs(tmp_path / "bad", bad_npi_lines=1)  # 1 of 6 claim lines rejected = 16.67% > 5%
-    with pytest.raises(RejectionThresholdExceeded, match=r"medical_claim.csv \(16.67% rejected\).*left unchanged"):
+    # the message names the rule and its count, so the operator knows what to fix without opening the rejects
+    with pytest.raises(RejectionThresholdExceeded, match=r"medical_claim.csv \(16.67% rejected; top rules: "
+                       r"npi_check_digit on rendering_npi: 1 row\).*left unchanged"):
         run_period_steps(performance_year=2024, files=bad, output_root=work)
     assert table(work, "measure_results") == before
     assert duckdb.sql(f"SELECT input_rows, rejected_rows FROM '{work}/_failed_run/2024/ingest_summary.parquet' "
@@ -353,15 +356,37 @@ def test_run_period_flow_fails_with_the_one_line_error_and_no_prefect_traceback(
     assert not (tmp_path / "out" / ".locks" / "2024.lock").exists()
 
 
-def test_backfill_runs_years_in_turn_and_names_the_failures(prefect_harness, tmp_path):
+def test_backfill_skips_a_missing_year_in_one_line_and_names_the_failures(prefect_harness, tmp_path):
     from flows.period import backfill_flow
 
-    make_inputs(tmp_path / "in" / "2024")  # 2023 has no input folder
-    with pytest.raises(PipelineError, match=r"backfill: 2023 failed: input folder .*2023 not found"):
-        backfill_flow(first_year=2023, last_year=2024, input_dir=str(tmp_path / "in" / "{year}"),
+    make_inputs(tmp_path / "in" / "2024")  # 2023 has no input folder: skipped, the others still run
+    (tmp_path / "in" / "2022").mkdir(parents=True)
+    (tmp_path / "in" / "2022" / "medical_claim.csv").write_text("")  # 2022 fails: claims without eligibility
+    with pytest.raises(PipelineError, match=r"^backfill: 2022 failed: medical_claim needs eligibility") as failed:
+        backfill_flow(first_year=2022, last_year=2024, input_dir=str(tmp_path / "in" / "{year}"),
                       output=str(tmp_path / "out"))
+    assert "2023" not in str(failed.value)  # a missing year is not a failure
     assert json.loads((tmp_path / "out" / "run_manifest" / "performance_year=2024" / "run_manifest.json"
                        ).read_text())["performance_year"] == 2024
+    # only missing years: nothing was run, which is an error
+    with pytest.raises(PipelineError, match=r"backfill: 2020 skipped: no input folder .*2020; 2021 skipped"):
+        backfill_flow(first_year=2020, last_year=2021, input_dir=str(tmp_path / "in" / "{year}"),
+                      output=str(tmp_path / "out"))
+
+
+def test_mips_backfill_reports_a_missing_year_in_one_line_and_goes_on(prefect_harness, tmp_path, capfd):
+    from mips.cli import main
+
+    make_inputs(tmp_path / "in" / "2024")
+    assert main(["backfill", "2023", "2024", "--input-dir", str(tmp_path / "in" / "{year}"),
+                 "--output", str(tmp_path / "out")]) == 0
+    captured = capfd.readouterr()
+    text = captured.out + captured.err
+    assert "Traceback" not in text and "Encountered exception" not in text
+    missing = [ln for ln in text.splitlines() if "2023" in ln]
+    assert missing == [f"performance year 2023: skipped: no input folder {tmp_path / 'in' / '2023'}"]
+    assert "performance year 2024: published" in text.splitlines()
+    assert len(text.splitlines()) < 15  # one line per step of 2024, one per year, the outputs line
 
 
 # ---------------------------------------------------------------- schedules and commands (no server needed)

@@ -405,7 +405,8 @@ def _tiny_reference(con) -> None:
         FROM (VALUES (1, '3044F', 'procedure', []), (2, '3044F', 'procedure', ['8P']), (3, 'Z515', 'diagnosis', []),
                      (4, 'G9999', 'procedure', ['1P'])) t(performance_option, code, code_kind, mods)""")
     con.execute("""CREATE TABLE ref.pi_measures AS SELECT 2024 AS performance_year, 'PI_EP_1' AS measure_id,
-        'proportion' AS metric_type, false AS is_exclusion, NULL::VARCHAR AS exclusion_measure_ids, 'mips' AS allowed_programs""")
+        'proportion' AS metric_type, false AS is_exclusion, NULL::VARCHAR AS exclusion_measure_ids,
+        NULL::VARCHAR AS substitutes, 'mips' AS allowed_programs""")
     con.execute("CREATE TABLE ref.ia_activities AS SELECT 2024 AS performance_year, 'IA_EPA_1' AS activity_id, 'mips' AS allowed_programs")
     con.execute("CREATE TABLE ref.cost_measures AS SELECT 2024 AS performance_year, 'COST_X_1' AS measure_id, 'mips' AS allowed_programs")
     con.execute("""CREATE TABLE ref.cost_national_averages AS SELECT 2024 AS performance_year, 'COST_X_1' AS measure_id,

@@ -384,7 +384,9 @@ def test_cli_file_error_is_one_line_without_traceback(tmp_path):
     done = _mips("run", "--performance-year", "2024", "--medical-claim", str(path), "--eligibility", str(people),
                  "--output", str(tmp_path / "out"), "--without-prefect", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip() == f"mips run: error: {path}: is empty (0 bytes)"
+    # stderr: the progress lines of the steps that finished (checksums), then the error in one line
+    assert done.stderr.strip().splitlines()[-1] == f"mips run: error: {path}: is empty (0 bytes)"
+    assert all(ln.startswith("✓ ") for ln in done.stderr.strip().splitlines()[:-1])
     assert "Traceback" not in done.stderr + done.stdout
 
 
@@ -398,7 +400,7 @@ def test_cli_rejection_threshold_fails_the_run_but_keeps_the_rejects(tmp_path):
            "--output", str(out), "--without-prefect"]
     done = _mips(*run, cwd=tmp_path)
     assert done.returncode == 2
-    assert "more than 5.0% of rows rejected" in done.stderr and "(10.0% rejected)" in done.stderr
+    assert "more than 5.0% of rows rejected" in done.stderr and "(10.0% rejected; top rules: " in done.stderr
     # nothing is published by a stopped run; its rejects and reconciliation are kept aside
     assert not (out / "ingest_summary").exists()
     summary = duckdb.sql(f"SELECT input_rows, accepted_rows, rejected_rows FROM "

@@ -9,4 +9,7 @@ COMMANDS = [
     "mips.commands.sql",
     "mips.commands.serve",
     "mips.commands.backfill",
+    "mips.commands.export",
+    "mips.commands.gaps",
+    "mips.commands.report",
 ]

@@ -28,13 +28,21 @@ def run(args) -> int:
         raise PipelineError(f"the last year ({args.last_year}) is before the first ({args.first_year})")
     if args.last_year - args.first_year > 20:
         raise PipelineError("at most 21 years in one backfill")
-    from flows.period import backfill_flow, start_owned_temporary_server
+    import os
 
+    from flows.period import backfill_flow, console_logs, start_owned_temporary_server
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     start_owned_temporary_server()  # without PREFECT_API_URL: a temporary server that dies with us
-    outcome = backfill_flow(first_year=args.first_year, last_year=args.last_year, input_dir=args.input_dir,
-                            output=str(args.output), levels=args.levels,
-                            max_rejected_percent=args.max_rejected_percent)
-    for year, result in outcome.items():
-        print(f"performance year {year}: {result}")
+    # Prefect's own console lines (and a failed year's traceback) only with --verbose: each year's
+    # outcome is one line, and a failure ends in the command's one-line error
+    with console_logs(args.verbosity == "verbose"):
+        outcome = backfill_flow(first_year=args.first_year, last_year=args.last_year, input_dir=args.input_dir,
+                                output=str(args.output), levels=args.levels,
+                                max_rejected_percent=args.max_rejected_percent)
+    if args.verbosity == "quiet":
+        for year, result in outcome.items():
+            if result != "published":
+                print(f"performance year {year}: {result}")
     print(f"Outputs in {args.output} (query them with: mips sql --output {args.output} \"select ...\")")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mips.commands.run import INPUT_OPTIONS, input_option
 from mips.paths import SAMPLE_DIR
 
 NAME = "demo"
@@ -13,12 +12,8 @@ SAMPLE_YEAR = 2024
 
 
 def sample_arguments(output: Path) -> list[str]:
-    argv = ["run", "--performance-year", str(SAMPLE_YEAR), "--output", str(output)]
-    for table in INPUT_OPTIONS:
-        path = SAMPLE_DIR / f"{table}.csv"
-        if path.exists():
-            argv += [input_option(table), str(path)]
-    return argv
+    # the sample's files carry the standard input names, so the folder is enough
+    return ["run", "--performance-year", str(SAMPLE_YEAR), "--input-dir", str(SAMPLE_DIR), "--output", str(output)]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,5 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from mips.cli import main
     argv = sample_arguments(args.output)
-    print("mips " + " ".join(argv))
+    if args.verbosity in ("quiet", "verbose"):
+        argv.append(f"--{args.verbosity}")
+    if args.verbosity != "quiet":
+        print("mips " + " ".join(argv))
     return main(argv)

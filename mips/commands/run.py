@@ -9,26 +9,13 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from mips.period import STANDARD_INPUTS
+
 NAME = "run"
 HELP = "Run the pipeline for one reporting period: ingest and validate, then measures and scores"
 
-# --option -> input contract it is read as
-INPUT_OPTIONS = {
-    "medical_claim": "Medicare Part B claim lines (CSV or Parquet)",
-    "eligibility": "enrollment spans with birth date and gender",
-    "patient": "EHR patients (encounter extract)",
-    "encounter": "EHR encounters (all payers)",
-    "condition": "EHR diagnoses of encounters",
-    "procedure": "EHR procedures and quality data codes of encounters",
-    "clinician_roster": "TIN/NPI roster with clinician type and special-status flags",
-    "pi_input": "Promoting Interoperability numerators/denominators/attestations",
-    "ia_input": "improvement activities attested",
-    "cost_input": "cost measure values and case counts",
-    "cclf": "folder of CMS CCLF files (CCLF5, CCLF8, CCLF9 where present), instead of --medical-claim/--eligibility",
-    "facility_event": "hospital discharges and ED events (person_id, event_type, event_date) for measures 046/407/415/416",
-}
-OPTION_NAMES = {"clinician_roster": "roster", "pi_input": "pi", "ia_input": "ia", "cost_input": "cost",
-                "cclf": "cclf_dir"}
+# --option -> input contract it is read as: the one table of standard inputs (mips/period.py)
+INPUT_OPTIONS = {item.name: item.description for item in STANDARD_INPUTS}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period-start", type=date.fromisoformat, help="first day of the reporting period "
                         "(default: January 1 of the performance year)")
     parser.add_argument("--period-end", type=date.fromisoformat, help="last day (default: December 31)")
-    for table, help_text in INPUT_OPTIONS.items():
-        parser.add_argument(input_option(table), dest=table, type=Path, help=help_text)
+    parser.add_argument("--input-dir", type=Path,
+                        help="folder holding the inputs under their standard names (medical_claim.csv, "
+                             "eligibility.parquet, ...: see docs/operations.md); a file option below overrides "
+                             "the folder's file of that input")
+    for item in STANDARD_INPUTS:
+        parser.add_argument(item.option, dest=item.name, type=Path, help=item.description)
     parser.add_argument("--output", type=Path, required=True, help="output folder (Parquet tables by performance year)")
     parser.add_argument("--max-rejected-percent", type=float, default=5.0,
                         help="fail the run when more than this percent of any file's rows are rejected (default 5)")
@@ -50,15 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def input_option(table: str) -> str:
     """The command-line option of an input table, e.g. --medical-claim, --roster."""
-    return "--" + OPTION_NAMES.get(table, table).replace("_", "-")
+    return next(item.option for item in STANDARD_INPUTS if item.name == table)
 
 
 def input_files(args) -> dict[str, Path]:
-    from mips.period import check_inputs
+    from mips.period import check_inputs, find_inputs
 
+    files = find_inputs(args.input_dir) if getattr(args, "input_dir", None) is not None else {}
+    files.update({table: getattr(args, table) for table in INPUT_OPTIONS if getattr(args, table, None) is not None})
     # checked here too, so a missing file set fails before Prefect starts its temporary server
-    return check_inputs({table: getattr(args, table) for table in INPUT_OPTIONS
-                         if getattr(args, table, None) is not None})
+    return check_inputs(files)
 
 
 def run(args) -> int:
@@ -71,6 +63,10 @@ def run(args) -> int:
         from flows.period import run_period_flow as run_period
     report = run_period(performance_year=period.performance_year, period_start=period.start, period_end=period.end,
                         files=input_files(args), output_root=args.output,
-                        max_rejected_percent=args.max_rejected_percent, allow_empty=args.allow_empty)
-    print(report)
+                        max_rejected_percent=args.max_rejected_percent, allow_empty=args.allow_empty,
+                        **({} if args.without_prefect else {"show_prefect_logs": args.verbosity == "verbose"}))
+    if args.verbosity == "quiet":
+        print(f"performance year {period.performance_year}: published {len(report.rows)} tables to {args.output}")
+    else:
+        print(report)
     return 0

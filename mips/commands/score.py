@@ -1,4 +1,4 @@
-"""`mips score`: score-only mode for numbers a practice already has (issue 4 item 9).
+"""`mips score`: score-only mode for numbers a practice already has.
 
 Reads ENT.csv and the optional category files through the same validated ingest as `mips run`
 (rejected rows are counted and published), scores them with the shared scorer and writes
@@ -57,7 +57,7 @@ def summary(con, performance_year: int, ingest_results, written: dict[str, int],
         FROM final_scores g JOIN final_scores i ON i.tin = g.tin AND i.level = 'individual'
         WHERE g.level = 'group' GROUP BY ALL ORDER BY g.tin LIMIT 50""").fetchall()
     if compare:
-        lines += ["", "Group vs individual reporting (issue 4 item 8):"]
+        lines += ["", "Group vs individual reporting:"]
         for tin, gfs, gadj, gusd, n, ifs, iusd in compare:
             usd = "" if gusd is None or iusd is None else f"; USD group {gusd:,.2f} vs individuals {iusd:,.2f}"
             lines.append(f"  TIN {tin}: group final {gfs:.2f} ({gadj:+.3f}%) vs {n} individual(s) mean final {ifs:.2f}{usd}")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from mips.errors import PipelineError
 
+TABLE_ROWS = 100  # rows shown on screen as a table unless --max-rows says otherwise
+
 NAME = "sql"
 HELP = "Query the output tables with DuckDB SQL (one view per table, every published performance year)"
 
@@ -15,8 +17,10 @@ HELP = "Query the output tables with DuckDB SQL (one view per table, every publi
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", help='SQL, e.g. "select performance_year, count(*) from final_scores group by 1"')
     parser.add_argument("--output", type=Path, default=Path("out"), help="output folder of the runs (default out/)")
-    parser.add_argument("--max-rows", type=int, default=100, help="rows to print at most (default 100)")
-    parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    parser.add_argument("--csv", action="store_true",
+                        help="print every row as CSV (for a file: mips sql --csv \"select ...\" > file.csv)")
+    parser.add_argument("--max-rows", type=int,
+                        help=f"rows to print at most (default: all rows with --csv, {TABLE_ROWS} as a table)")
 
 
 def run(args) -> int:
@@ -35,20 +39,31 @@ def run(args) -> int:
         if relation is None:  # a statement without a result
             return 0
         columns = relation.columns
+        max_rows = args.max_rows if args.max_rows is not None else (None if args.csv else TABLE_ROWS)
+        if max_rows is not None and max_rows < 0:
+            raise PipelineError("--max-rows must be 0 or more")
         try:
-            rows = relation.limit(args.max_rows + 1).fetchall()
+            if args.csv:
+                # stream in batches: an export of millions of rows never sits in memory at once
+                writer = csv.writer(sys.stdout, lineterminator="\n")
+                writer.writerow(columns)
+                cursor = con.execute(args.query)  # a relation holds no result: run it once, read in batches
+                written, more = 0, False
+                while batch := cursor.fetchmany(10_000):
+                    if max_rows is not None and written + len(batch) > max_rows:
+                        batch, more = batch[:max_rows - written], True
+                    writer.writerows(batch)
+                    written += len(batch)
+                    if more:
+                        break
+            else:
+                rows = relation.limit(max_rows + 1).fetchall()
+                more = len(rows) > max_rows
+                print(format_table(columns, rows[:max_rows]))
         except duckdb.Error as error:
             raise PipelineError(str(error).splitlines()[0]) from None
-        more = len(rows) > args.max_rows
-        rows = rows[:args.max_rows]
-        if args.csv:
-            writer = csv.writer(sys.stdout, lineterminator="\n")
-            writer.writerow(columns)
-            writer.writerows(rows)
-        else:
-            print(format_table(columns, rows))
         if more:
-            print(f"(first {args.max_rows} rows shown; use --max-rows)", file=sys.stderr)
+            print(f"(first {max_rows} rows shown; use --max-rows)", file=sys.stderr)
         return 0
     finally:
         con.close()

@@ -171,6 +171,10 @@ def patient_sql() -> str:
 def roster_sql() -> str:
     return """
         SELECT tin, npi, clinician_type, specialty, medicare_enrollment_date, small_practice, rural, hpsa,
-               non_patient_facing, hospital_based, apm_participant
+               non_patient_facing, hospital_based, apm_participant,
+               -- one made-up CEHRT ID per TIN (the practice's EHR), in CMS's 15-character format;
+               -- about three TINs in four report quality end to end from that EHR
+               '0015C' || upper(substr(md5('cehrt' || tin), 1, 10)) AS cehrt_id,
+               substr(md5('end-to-end' || tin), 1, 1) < 'c' AS end_to_end_reporting
         FROM gen_clinician ORDER BY tin, npi
     """

@@ -14,14 +14,18 @@ _MIPS = "(allowed_programs IS NULL OR list_contains(string_split(allowed_program
 
 
 def pi_input_sql(performance_year: int, draws: Draws) -> str:
-    """Every required and bonus PI measure of the year per TIN: proportions with a numerator and
-    denominator, yes/no measures answered; 5% of TINs claim the exclusion of a measure that has one."""
+    """Every required and bonus PI measure of the year per TIN (one of measures that substitute for each
+    other): proportions with a numerator and denominator, yes/no measures answered; 5% of TINs claim
+    the exclusion of a measure that has one."""
     py = int(performance_year)
     return f"""
         WITH m AS (
             SELECT measure_id, metric_type, exclusion_measure_ids IS NOT NULL AS has_exclusion
             FROM ref.pi_measures
             WHERE performance_year = {py} AND NOT coalesce(is_exclusion, false) AND {_MIPS}
+              -- one option of measures that substitute for each other (PI_HIE_1 + PI_HIE_4, or PI_HIE_5, or
+              -- PI_HIE_6; _PRE or _PROD): a submission may not hold both (the first in id order is kept)
+              AND NOT coalesce(list_min(string_split(substitutes, ',')) < measure_id, false)
         ), x AS (
             SELECT t.tin, t.tin_idx, m.*,
                    {draws.uniform('pi_exclusion', 't.tin_idx', 'm.measure_id')} < 0.05 AND m.has_exclusion AS excluded,

@@ -5,7 +5,7 @@
 specification (``ref.claims_*``, see schemas/reference_claims.py), and creates the DuckDB table
 ``measure_results`` and the temporary view ``measure_instances`` (schemas/measures.py; the view names and sorts
 the compact instances when read, so the tens of millions of instance rows of a big year are not materialised
-twice). Counting follows ../shared/spec/claims-measure-logic.md; the counting class of each measure is data
+twice). Counting follows docs/spec/claims-measure-logic.md; the counting class of each measure is data
 (claims_measures). Row-heavy steps join, group and sort on integer surrogates whose order follows the strings
 they stand for (sql/01_spec.sql, sql/02z_keys.sql).
 

@@ -1,4 +1,4 @@
-"""MIPS category scorers, final score and payment adjustment (issue 4).
+"""MIPS category scorers, final score and payment adjustment.
 
 Public entry points:
 - ``load_rules(performance_year) -> Rules``: the year's rule data (data/rules/<PY>.yaml).

@@ -1,4 +1,4 @@
-"""MIPS eligibility from claims and the `mips run` adapters (issue 4 items 7-8).
+"""MIPS eligibility from claims and the `mips run` adapters .
 
 - ``mips_eligibility(con, performance_year)`` -> table mips_eligibility: low-volume threshold from
   medical_claim allowed charges, beneficiaries and services (per TIN/NPI and per TIN), clinician
