@@ -72,9 +72,10 @@ def score_cost(con, rules: Rules) -> None:
                             bound_low::VARCHAR, bound_next::VARCHAR, partial_decile_score, decile_score) END AS explanation
     FROM s
     """)
-    con.execute("""
+    per_measure = float(rules["cost.points_per_measure"])  # §414.1380(a)(1)(ii): 1 to 10 points per measure
+    con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_cost_category AS
-    SELECT level, tin, npi, sum(achievement_points) AS achieved, 10.0 * count(*) AS denominator, count(*) AS scored,
-           100.0 * sum(achievement_points) / (10.0 * count(*)) AS score_percent
+    SELECT level, tin, npi, sum(achievement_points) AS achieved, {per_measure} * count(*) AS denominator, count(*) AS scored,
+           100.0 * sum(achievement_points) / ({per_measure} * count(*)) AS score_percent
     FROM _sc_cost_measure_scores WHERE selected GROUP BY ALL
     """)

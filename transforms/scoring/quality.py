@@ -44,6 +44,10 @@ def score_quality(con, rules: Rules) -> None:
     sp_bonus = float(r["quality.small_practice_bonus"] or 0)
     imp = r["quality.improvement_scoring"]
     new_floor = r.get("quality.new_measure_floor")
+    zero_rate = r["quality.zero_rate_points"]
+    # PY2018 engine: a 0% rate on a measure where higher is better earns zero_rate_points, not the floor
+    zero_rate_sql = ("" if zero_rate is None else
+                     f"CASE WHEN performance_rate = 0 AND NOT coalesce(bm_inverse, FALSE) THEN {float(zero_rate)} ELSE ")
 
     # 0. Strata of a multi-rate measure sent as several rows become one measure row, as CMS's overallAlgorithm says:
     #    simpleAverage -> mean of the strata rates; overallStratumOnly -> the 'overall' stratum; split -> each
@@ -136,8 +140,12 @@ def score_quality(con, rules: Rules) -> None:
     # New measures (PY2022+): floor of 7 points in their first year, 5 in their second, when DC and case minimum are met.
     if new_floor:
         age = f"({r.performance_year} - first_performance_year)"
-        new_floor_sql = (f"CASE WHEN meets_case_minimum AND meets_data_completeness AND {age} = 0 THEN {new_floor['first_year']} "
-                         f"WHEN meets_case_minimum AND meets_data_completeness AND {age} = 1 THEN {new_floor['second_year']} END")
+        # CY2022 PFS final rule (rule quality.new_measure_floor): data completeness met is enough, even below the
+        # case minimum or without a benchmark; a file that still says so requires the case minimum too
+        met = ("meets_data_completeness" if new_floor.get("requires") == "data_completeness"
+               else "meets_case_minimum AND meets_data_completeness")
+        new_floor_sql = (f"CASE WHEN {met} AND {age} = 0 THEN {new_floor['first_year']} "
+                         f"WHEN {met} AND {age} = 1 THEN {new_floor['second_year']} END")
     else:
         new_floor_sql = "NULL"
     # 3. points.
@@ -164,7 +172,7 @@ def score_quality(con, rules: Rules) -> None:
            achievement_points < coalesce(new_measure_floor, 0) AS new_floor_applied
     FROM (SELECT *,
            CASE measure_class
-               WHEN 'class 1' THEN {cap_sql}
+               WHEN 'class 1' THEN {zero_rate_sql}{cap_sql}{' END' if zero_rate_sql else ''}
                WHEN 'class 3' THEN CASE WHEN small_practice THEN {fdc['small_practice']} ELSE {fdc['standard']} END
                ELSE CASE WHEN small_practice THEN {nob['small_practice']} ELSE {nob['standard']} END
            END::DOUBLE AS achievement_points
@@ -281,7 +289,9 @@ def score_quality(con, rules: Rules) -> None:
                     ELSE printf('rate %.4f in decile %d [%s, %s): partial %.4f -> decile score %.4f',
                          q.performance_rate, q.decile, q.bound_low::VARCHAR, q.bound_next::VARCHAR, q.partial_decile_score, q.decile_score) END
                  || CASE WHEN q.bm_fraction THEN printf(' (benchmark in proportions: %.6f)', q.benchmark_rate) ELSE '' END
-                 || CASE WHEN q.raw_points < q.floored THEN printf('; floor %s applied', {lit(str(floor))}) ELSE '' END
+                 || CASE WHEN {lit(zero_rate is not None)} AND q.performance_rate = 0 AND NOT coalesce(q.bm_inverse, FALSE)
+                         THEN printf('; 0%% performance rate: %s points (no floor)', {lit(str(zero_rate))})
+                         WHEN q.raw_points < q.floored THEN printf('; floor %s applied', {lit(str(floor))}) ELSE '' END
                  || CASE WHEN q.topped_out AND q.floored > {cap if cap is not None else 'NULL'} THEN printf('; topped-out cap %s applied', {lit(str(cap))}) ELSE '' END
              END,
              CASE WHEN q.new_floor_applied THEN printf('new measure (first year %s): floor %s applied',
