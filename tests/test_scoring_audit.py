@@ -325,3 +325,18 @@ def test_mips_run_refuses_an_out_of_range_scaling_factor_before_starting(tmp_pat
                  "--eligibility", str(files["eligibility"]), "--output", str(tmp_path / "o"), "--without-prefect",
                  "--scaling-factor", "4"])
     assert code == 2 and "--scaling-factor must be above 0 and at most 3" in capsys.readouterr().err
+
+
+def test_docs_scoring_md_is_generated_from_the_rule_files():
+    # docs/scoring.md tells an analyst, per year, which rules are confirmed and by what source (issue 13).
+    from transforms.scoring.rules_doc import scoring_markdown
+
+    text = scoring_markdown()
+    assert (ROOT / "docs" / "scoring.md").read_text() == text, \
+        "run: .venv/bin/python -m transforms.scoring.rules_doc > docs/scoring.md"
+    for year in available_years():
+        assert f"## Performance year {year}" in text
+    # every unconfirmed value of a year is listed as such with its source
+    leaf = load_rules(2025).leaf("payment.scaling_factor_range")
+    assert f"| `payment.scaling_factor_range` |" in text and leaf.source in text
+    assert "positive adjustments are shown as a **range**" in text
