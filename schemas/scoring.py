@@ -42,6 +42,8 @@ MEASURE_SCORES = TableSpec(
         Column("is_high_priority", "BOOLEAN", "high-priority measure"),
         Column("selected", "BOOLEAN", "counted in the category score (quality: among the top measures; cost: scored)"),
         Column("explanation", "VARCHAR", "how the points were reached", nullable=False),
+        Column("unconfirmed_rules", "VARCHAR", "unconfirmed rule values these points rest on (data/rules paths, "
+               "comma-separated); NULL when none"),
     ),
     description="Points of every quality and cost measure an entity submitted, with how they were reached.",
 )

@@ -340,3 +340,17 @@ def test_docs_scoring_md_is_generated_from_the_rule_files():
     leaf = load_rules(2025).leaf("payment.scaling_factor_range")
     assert f"| `payment.scaling_factor_range` |" in text and leaf.source in text
     assert "positive adjustments are shown as a **range**" in text
+
+
+def test_measure_rows_name_the_unconfirmed_rules_their_points_rest_on():
+    # Issue 13: every output row that rests on an unconfirmed value says which. A measure below both data
+    # completeness and the case minimum rests on quality.class_precedence: confirmed for PY2018 ([V] CMS engine),
+    # recalled for PY2019 ([R]) -> named only in 2019.
+    row = [quality_row("M0", 3, 1, eligible=10)]
+    m18 = one(score(2018, entities=[entity()], quality=row)["measure_scores"])
+    m19 = one(score(2019, entities=[entity()], quality=row)["measure_scores"])
+    assert "quality.class_precedence" not in (m18.unconfirmed_rules or "")
+    assert "quality.class_precedence" in m19.unconfirmed_rules.split(", ")
+    # and every path named is an unconfirmed leaf of that year
+    rules = load_rules(2019)
+    assert all(rules.leaf(p).unconfirmed for p in m19.unconfirmed_rules.split(", "))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from transforms.scoring._sql import lit, lit_list, same_entity
+from transforms.scoring._sql import lit, lit_list, same_entity, unconfirmed_list_sql
 from transforms.scoring.rules import Rules
 
 CATEGORIES = ("quality", "cost", "ia", "pi")
@@ -201,10 +201,7 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
 
 
 def _unconfirmed_sql(rules: Rules, conditions: dict[str, str]) -> str:
-    """SQL: comma list of the rule paths whose condition holds and whose value is unconfirmed (NULL when none)."""
-    parts = [f"CASE WHEN {cond} THEN {lit(path)} END" for path, cond in conditions.items()
-             if path in rules and rules.leaf(path).unconfirmed]
-    return f"nullif(concat_ws(', ', {', '.join(parts)}), '')" if parts else "NULL::VARCHAR"
+    return unconfirmed_list_sql(rules, conditions)
 
 
 def category_unconfirmed(rules: Rules, section: str) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Callable
 
-from transforms.scoring._sql import lit, lit_list, same_entity
+from transforms.scoring._sql import lit, lit_list, same_entity, unconfirmed_list_sql
 from transforms.scoring.rules import Rules
 
 # The steps of the quality category in order: (step, table it creates, grain of that table).
@@ -380,6 +380,24 @@ def _measure_rows(con, q: SimpleNamespace) -> None:
     measure rows with their explanation.
     """
     below, cap, dc, floor, zero_rate = q.below, q.cap, q.dc, q.floor, q.zero_rate
+    zero_rate_applies = (f"q.measure_class = 'class 1' AND q.performance_rate = 0 AND NOT coalesce(q.bm_inverse, FALSE)"
+                         if zero_rate is not None else "FALSE")
+    unconfirmed = unconfirmed_list_sql(q.r, {
+        "quality.data_completeness_percent": "NOT q.is_admin", "quality.case_minimum": "NOT q.is_admin",
+        "quality.case_minimum_basis": "TRUE", "quality.admin_claims_case_minimums": "q.is_admin",
+        "quality.class_precedence": "NOT q.meets_case_minimum AND NOT coalesce(q.meets_data_completeness, FALSE)",
+        "quality.fails_data_completeness_points": "q.measure_class = 'class 3'",
+        "quality.no_benchmark_or_case_minimum_points": "q.measure_class = 'class 2'",
+        "quality.benchmark_floor_points": "q.measure_class = 'class 1' AND q.raw_points < q.floored",
+        "quality.below_lowest_decile_points": "q.measure_class = 'class 1' AND q.decile IS NULL",
+        "quality.topped_out_cap": "q.measure_class = 'class 1' AND q.topped_out",
+        "quality.topped_out_basis": "q.topped_out",
+        "quality.zero_rate_points": zero_rate_applies,
+        "quality.new_measure_floor": "q.new_floor_applied",
+        "quality.high_priority_bonus": "s.high_priority_bonus > 0",
+        "quality.end_to_end_bonus": "s.end_to_end_bonus > 0",
+        "quality.require_outcome_or_high_priority": "s.hp_rank = 1",
+    })
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_quality_measure_scores AS
     SELECT q.level, q.tin, q.npi, 'quality' AS category, q.measure_id, q.stratum, q.collection_type,
@@ -418,7 +436,8 @@ def _measure_rows(con, q: SimpleNamespace) -> None:
              CASE WHEN s.hp_rank = 1 THEN 'required outcome/high-priority measure (no bonus)' END,
              CASE WHEN s.end_to_end_bonus > 0 THEN printf('end-to-end bonus %s', s.end_to_end_bonus::VARCHAR) END,
              CASE WHEN q.is_admin THEN 'administrative claims measure: adds 10 to the denominator when scored' END,
-             CASE WHEN s.selected THEN 'selected' ELSE 'not selected' END) AS explanation
+             CASE WHEN s.selected THEN 'selected' ELSE 'not selected' END) AS explanation,
+           {unconfirmed} AS unconfirmed_rules
     FROM _sc_q_scored q
     JOIN _sc_q_bonuses s ON s.level = q.level AND s.tin = q.tin AND s.npi IS NOT DISTINCT FROM q.npi AND s.measure_id = q.measure_id
     """)
