@@ -27,5 +27,5 @@ def unconfirmed_list_sql(rules, conditions: dict[str, str]) -> str:
     """SQL: comma list of the rule paths whose SQL condition holds and whose value is unconfirmed in ``rules``
     (NULL when none): what a row rests on that no primary source confirms (issue 13)."""
     parts = [f"CASE WHEN {cond} THEN {lit(path)} END" for path, cond in conditions.items()
-             if path in rules and rules.leaf(path).unconfirmed and rules[path] is not None]
+             if path in rules and rules.leaf(path).unconfirmed]
     return f"nullif(concat_ws(', ', {', '.join(parts)}), '')" if parts else "NULL::VARCHAR"
