@@ -125,7 +125,8 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
                 inputs: Optional[dict[str, str]] = None, period_start: Optional[date] = None,
                 period_end: Optional[date] = None, years_before_current: int = 0,
                 sources: Optional[list[Source]] = None, levels: Optional[list[Level]] = None,
-                max_rejected_percent: float = 5.0, allow_empty: bool = False) -> RunReport:
+                max_rejected_percent: float = 5.0, allow_empty: bool = False, scaling_factor: Optional[float] = None,
+                exceptional_scaling_factor: Optional[float] = None) -> RunReport:
     """One reporting period: ingest → validate → measures → scores → publish (atomic; run manifest; catalog).
 
     performance_year: the MIPS performance year; when empty, the current calendar year minus
@@ -134,14 +135,17 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
     period_end narrow the reporting period inside the year. max_rejected_percent: stop (publishing
     nothing) when more than this percent of any file's rows are rejected. allow_empty: publish even when
     the claims look like another period's (most lines outside the year, or no claims measure at all);
-    without it such a run fails, visibly in the UI.
+    without it such a run fails, visibly in the UI. scaling_factor / exceptional_scaling_factor: CMS's
+    budget-neutrality factors, as `mips score --scaling-factor` (without them an unpublished factor makes
+    the positive adjustment a range).
     """
     logger = get_run_logger()
     year = resolve_year(performance_year, years_before_current)
     period = Period.of(year, period_start, period_end)
     sources = list(sources or SOURCES)
     levels = list(levels or LEVELS)
-    parameters = run_parameters(sources, levels, max_rejected_percent, allow_empty)
+    parameters = run_parameters(sources, levels, max_rejected_percent, allow_empty, scaling_factor,
+                                exceptional_scaling_factor)
     files = resolve_inputs(year, input_dir, inputs)
     run = start_run(period, files, Path(output), parameters=parameters)
     _ACTIVE[run.run_id] = run
@@ -200,7 +204,8 @@ def run_period_flow(*, performance_year: int, files: dict[str, Path], output_roo
                     period_start: date | None = None, period_end: date | None = None,
                     sources: list[str] | None = None, levels: list[str] | None = None,
                     max_rejected_percent: float = 5.0, allow_empty: bool = False,
-                    show_prefect_logs: bool = False) -> RunReport:
+                    show_prefect_logs: bool = False, scaling_factor: float | None = None,
+                    exceptional_scaling_factor: float | None = None) -> RunReport:
     """`mips run` through Prefect: the period flow with explicit files (no server needed; Prefect
     starts a temporary one unless PREFECT_API_URL points at a server, where the run then shows).
     Raises the flow's error (a PipelineError for user problems) like the plain steps do."""
@@ -211,7 +216,9 @@ def run_period_flow(*, performance_year: int, files: dict[str, Path], output_roo
         return period_flow(performance_year=performance_year, output=str(output_root),
                            inputs={name: str(path) for name, path in files.items()}, period_start=period_start,
                            period_end=period_end, sources=sources, levels=levels,
-                           max_rejected_percent=max_rejected_percent, allow_empty=allow_empty)
+                           max_rejected_percent=max_rejected_percent, allow_empty=allow_empty,
+                           scaling_factor=scaling_factor,
+                           exceptional_scaling_factor=exceptional_scaling_factor)
 
 
 def _death_signal_setter():

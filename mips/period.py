@@ -434,18 +434,22 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
     # varies between runs. The scoring tables are small: one thread makes them reproducible for free.
     threads = run.con.execute("SELECT current_setting('threads')").fetchone()[0]
     run.con.execute("SET threads = 1")
+    factors = {k: run.parameters.get(k) for k in ("scaling_factor", "exceptional_scaling_factor")}
     try:
         if "medical_claim" in tables:
-            created = score_from_claims(run.con, performance_year=run.period.performance_year)
+            created = score_from_claims(run.con, performance_year=run.period.performance_year, **factors)
         else:
             quality = None
             if "measure_results" in tables:
                 quality_input_from_measure_results(run.con, run.period.performance_year)
                 quality = "quality_input"
-            score_entities(run.con, performance_year=run.period.performance_year, quality=quality)
+            score_entities(run.con, performance_year=run.period.performance_year, quality=quality, **factors)
             created = [s.name for s in scoring.SCORING_TABLES]
     finally:
         run.con.execute(f"SET threads = {int(threads)}")
+    # categories scored 0 for want of input, unknown activities, estimated or ranged adjustments
+    from transforms.scoring.engine import scoring_warnings
+    run.warnings = list(run.warnings) + scoring_warnings(run.con)
     specs = {s.name: s for s in vars(scoring).values() if isinstance(s, TableSpec) and s.name in created}
     run.outputs.update(specs)
     return _counts(run.con, specs)
@@ -466,6 +470,12 @@ def publish_step(run: PeriodRun) -> Published:
 
     run.outputs.update(build_reference_tables(run.con, run.period.performance_year))  # titles, benchmarks
     run.outputs.update(build_submission_tables(run.con, run.period.performance_year))  # for mips export qpp
+    if "final_scores" in run.outputs:
+        # the year's rule values that no primary source confirms; run_manifest has no column of its
+        # own for them (mips/store.py), so they ride in the parameters object: what the scores were run under
+        from transforms.scoring import load_rules
+        manifest["parameters"] = {**run.parameters, "unconfirmed_rules": sorted(
+            leaf.path for leaf in load_rules(run.period.performance_year).unconfirmed() if leaf.value is not None)}
     tables = {spec: f'"{name}"' for name, spec in sorted(run.outputs.items())}
     # every step creates its tables with spec.select_sql (the contract), so they are already in key order
     run.published = publish_period(run.con, run.output_root, run.period.performance_year, tables,
@@ -577,14 +587,17 @@ def report_of(run: PeriodRun) -> RunReport:
 def run_period_steps(*, performance_year: int, files: dict[str, Path], output_root: Path,
                      period_start: date | None = None, period_end: date | None = None,
                      sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS,
-                     max_rejected_percent: float = 5.0, allow_empty: bool = False) -> RunReport:
+                     max_rejected_percent: float = 5.0, allow_empty: bool = False,
+                     scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None) -> RunReport:
     """The whole period run without Prefect: the same steps, in the same order, as the flow.
 
     ``allow_empty``: publish even when the claims look like another period's (most lines outside the
-    year, or no claims measure with an eligible instance); see ``check_period_inputs``."""
+    year, or no claims measure with an eligible instance); see ``check_period_inputs``.
+    ``scaling_factor`` / ``exceptional_scaling_factor``: CMS's budget-neutrality factors (without them an
+    unpublished factor makes the positive adjustment a range)."""
     period = Period.of(performance_year, period_start, period_end)
-    run = start_run(period, files, output_root,
-                    parameters=run_parameters(sources, levels, max_rejected_percent, allow_empty))
+    run = start_run(period, files, output_root, parameters=run_parameters(
+        sources, levels, max_rejected_percent, allow_empty, scaling_factor, exceptional_scaling_factor))
     try:
         input_provenance(run)
         ingest_step(run)
@@ -620,7 +633,8 @@ def resolve_year(performance_year: int | None, years_before_current: int, today:
     return int(performance_year) if performance_year is not None else (today or date.today()).year - years_before_current
 
 
-def run_parameters(sources, levels, max_rejected_percent, allow_empty: bool = False) -> dict:
+def run_parameters(sources, levels, max_rejected_percent, allow_empty: bool = False, scaling_factor=None,
+                   exceptional_scaling_factor=None) -> dict:
     bad = [s for s in sources if s not in SOURCES] + [lv for lv in levels if lv not in LEVELS]
     if bad:
         raise PipelineError(f"unknown source or level: {', '.join(bad)} (sources: {', '.join(SOURCES)}; "
@@ -628,7 +642,8 @@ def run_parameters(sources, levels, max_rejected_percent, allow_empty: bool = Fa
     if not 0 <= max_rejected_percent <= 100:
         raise PipelineError(f"the rejection threshold must be between 0 and 100 percent (got {max_rejected_percent})")
     return {"sources": list(sources), "levels": list(levels), "max_rejected_percent": max_rejected_percent,
-            "allow_empty": bool(allow_empty)}
+            "allow_empty": bool(allow_empty), "scaling_factor": scaling_factor,
+            "exceptional_scaling_factor": exceptional_scaling_factor}
 
 
 # ---------------------------------------------------------------- helpers

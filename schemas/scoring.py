@@ -42,6 +42,8 @@ MEASURE_SCORES = TableSpec(
         Column("is_high_priority", "BOOLEAN", "high-priority measure"),
         Column("selected", "BOOLEAN", "counted in the category score (quality: among the top measures; cost: scored)"),
         Column("explanation", "VARCHAR", "how the points were reached", nullable=False),
+        Column("unconfirmed_rules", "VARCHAR", "unconfirmed rule values these points rest on (data/rules paths, "
+               "comma-separated); NULL when none"),
     ),
     description="Points of every quality and cost measure an entity submitted, with how they were reached.",
 )
@@ -60,6 +62,8 @@ CATEGORY_SCORES = TableSpec(
         Column("points_possible", "DOUBLE", "denominator of the category score"),
         Column("bonus_points", "DOUBLE", "bonus points inside the category (after caps)"),
         Column("explanation", "VARCHAR", "how the score was reached", nullable=False),
+        Column("unconfirmed_rules", "VARCHAR", "rule values of this category's year the score rests on that are not "
+               "confirmed by a primary source (data/rules paths, comma-separated); NULL when none"),
     ),
     description="Score and weight of each performance category for each entity.",
 )
@@ -84,16 +88,30 @@ FINAL_SCORES = TableSpec(
         Column("performance_threshold", "DOUBLE", "the year's performance threshold", nullable=False),
         Column("additional_performance_threshold", "DOUBLE", "exceptional performance threshold (PY2017-2022)"),
         Column("applicable_percent", "DOUBLE", "maximum negative adjustment", nullable=False),
-        Column("scaling_factor", "DOUBLE", "budget-neutrality scaling factor applied to positive adjustments"),
-        Column("exceptional_scaling_factor", "DOUBLE", "scaling factor of the exceptional adjustment (PY2017-2022)"),
-        Column("base_adjustment_percent", "DOUBLE", "MIPS payment adjustment factor (percent)", nullable=False),
-        Column("exceptional_adjustment_percent", "DOUBLE", "additional adjustment for exceptional performance (percent)"),
-        Column("payment_adjustment_percent", "DOUBLE", "total payment adjustment (percent)", nullable=False),
+        Column("scaling_factor", "DOUBLE", "budget-neutrality scaling factor applied to positive adjustments; "
+               "NULL when not published and not given (see payment_adjustment_basis)"),
+        Column("exceptional_scaling_factor", "DOUBLE", "scaling factor of the exceptional adjustment (PY2017-2022); "
+               "NULL when not published and not given"),
+        Column("base_adjustment_percent", "DOUBLE", "MIPS payment adjustment factor (percent); NULL when it needs a "
+               "scaling factor that is not known (basis 'range')"),
+        Column("exceptional_adjustment_percent", "DOUBLE", "additional adjustment for exceptional performance (percent); "
+               "NULL when its factor is not known"),
+        Column("payment_adjustment_percent", "DOUBLE", "total payment adjustment (percent); NULL when basis is 'range' "
+               "(read payment_adjustment_low/high_percent)"),
+        Column("payment_adjustment_low_percent", "DOUBLE", "lowest total adjustment over the factors' possible values",
+               nullable=False),
+        Column("payment_adjustment_high_percent", "DOUBLE", "highest total adjustment over the factors' possible values",
+               nullable=False),
+        Column("payment_adjustment_basis", "VARCHAR", "'exact' (no factor needed, or factors given / published by CMS), "
+               "'estimate' (a factor from a secondary source) or 'range' (a factor not published: low..high)",
+               nullable=False),
         Column("part_b_allowed_charges", "DOUBLE", "Part B allowed charges the adjustment applies to (USD)"),
-        Column("payment_adjustment_usd", "DOUBLE", "dollar effect: charges x adjustment"),
+        Column("payment_adjustment_usd", "DOUBLE", "dollar effect: charges x adjustment (NULL when basis is 'range')"),
         Column("payment_year", "INTEGER", "MIPS payment year (PY + 2)", nullable=False),
         Column("mips_eligible", "BOOLEAN", "MIPS eligible (NULL when unknown, e.g. score-only mode)"),
         Column("explanation", "VARCHAR", "how the final score and the adjustment were reached", nullable=False),
+        Column("unconfirmed_rules", "VARCHAR", "unconfirmed rule values this row's final score or adjustment depends on "
+               "(data/rules paths, comma-separated; the categories' own are in category_scores); NULL when none"),
     ),
     description="Final score and payment adjustment of each entity, individual and group side by side.",
 )

@@ -87,7 +87,8 @@ tin,npi,activity_id
 12345,,IA_EPA_2
 """)
     out = tmp / "out"
-    assert main(["score", "--performance-year", "2024", "--entities", str(ent), "--ia", str(ia), "--output", str(out)]) == 0
+    assert main(["score", "--performance-year", "2024", "--entities", str(ent), "--ia", str(ia), "--output", str(out),
+                 "--max-rejected-percent", "100"]) == 0
     assert len(read(out, "rejects")) == 1
     assert "1 rejected" in capsys.readouterr().out
 

@@ -69,10 +69,10 @@ def test_adjustment_monotone_except_at_the_cliff(year, a, b):
     # §4.2 invariant: the adjustment never decreases with the final score, and stays in [-AP, AP x SF].
     rules = load_rules(year)
     ap = rules["payment.applicable_percent"]
-    sf = rules["payment.default_scaling_factor"]
+    sf = 0.5  # given, as --scaling-factor does
     lo, hi = sorted((a, b))
-    assert adjust(year, lo)[0] <= adjust(year, hi)[0] + 1e-12
-    assert -ap - 1e-9 <= adjust(year, lo)[0] <= ap * sf + 1e-9
+    assert adjust(year, lo, sf)[0] <= adjust(year, hi, sf)[0] + 1e-12
+    assert -ap - 1e-9 <= adjust(year, lo, sf)[0] <= ap * sf + 1e-9
 
 
 def _quality_score_2019_34_9308():
@@ -170,7 +170,7 @@ def test_dollar_effect_from_part_b_allowed_charges():
     # spec §1 master table, one scenario through every year: IA full credit (PCMH), PI hardship + no cost
     # (Q 85 / IA 15), six quality measures without benchmarks meeting DC and case minimum:
     # 3 points each through PY2022 (18/60 = 30%), 0 from PY2023.  FS = 0.85 Q + 15.
-    (2017, 40.5, 4 * (40.5 - 3) / 97),      # PT 3, AP 4, SF 1 (default)
+    (2017, 40.5, 4 * (40.5 - 3) / 97),      # PT 3, AP 4, SF 1 (given: CMS's factor was not found)
     (2018, 40.5, 5 * (40.5 - 15) / 85),     # PT 15, AP 5
     (2019, 40.5, 7 * (40.5 - 30) / 70),     # PT 30, AP 7
     (2020, 40.5, -9 * (45 - 40.5) / 45),    # PT 45: below the threshold
@@ -184,7 +184,8 @@ def test_dollar_effect_from_part_b_allowed_charges():
 def test_one_scenario_through_every_year(year, final, adjustment):
     rows = [quality_row(f"M{i}", 30, 10) for i in range(6)]
     meas = measures([("M0", "outcome", True)] + [(f"M{i}", "process", False) for i in range(1, 6)])
-    out = score(year, entities=[entity(pcmh=True, pi_hardship=True)], quality=rows, quality_measures=meas)
+    out = score(year, entities=[entity(pcmh=True, pi_hardship=True)], quality=rows, quality_measures=meas,
+                scaling_factor=1.0)
     f = one(out["final_scores"])
     assert (f.quality_weight, f.ia_weight) == (85, 15)
     assert f.final_score == pytest.approx(final)
@@ -204,8 +205,15 @@ def test_final_score_invariants(year, small, hardship, pcmh, cpb, rates):
     assert f.quality_weight + f.cost_weight + f.ia_weight + f.pi_weight == pytest.approx(100)
     assert 0 <= f.final_score <= 100
     rules = load_rules(year)
-    assert -rules["payment.applicable_percent"] - 1e-9 <= f.base_adjustment_percent
-    assert f.base_adjustment_percent <= rules["payment.applicable_percent"] * f.scaling_factor + 1e-9
+    ap = rules["payment.applicable_percent"]
+    # issue 13: the adjustment always lies in its [low, high] range; a point value only when the factor is known
+    assert -ap - 1e-9 <= f.payment_adjustment_low_percent <= f.payment_adjustment_high_percent + 1e-12
+    if f.payment_adjustment_basis == "range":
+        assert pd.isna(f.payment_adjustment_percent) and f.final_score > rules["payment.performance_threshold"]
+    else:
+        assert -ap - 1e-9 <= f.base_adjustment_percent
+        assert f.base_adjustment_percent <= ap * (f.scaling_factor if f.scaling_factor == f.scaling_factor else 0) + 1e-9
+        assert f.payment_adjustment_low_percent == pytest.approx(f.payment_adjustment_percent)
     cats = out["category_scores"]
     scored = cats[cats.score_percent.notna()]
     assert ((scored.score_percent >= 0) & (scored.score_percent <= 100)).all()

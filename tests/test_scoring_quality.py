@@ -230,7 +230,8 @@ def test_individual_and_group_scored_side_by_side():
 
 
 def test_new_measure_floors_from_py2022():
-    # §1 [S]: PY2022+ new measures floored at 7 (first year) and 5 (second year) when DC and case minimum are met.
+    # Rule quality.new_measure_floor (CY2022 PFS final rule [R], issue 13): PY2022+ new measures floored at 7 (first
+    # year) and 5 (second year) whenever data completeness is met, even below the case minimum or without a benchmark.
     # 2024: measure NEW1 first year 2024 with no benchmark (0 points otherwise) -> 7; NEW2 first year 2023 -> 5;
     # OLD (2017) without benchmark -> 0 (PY2023+ class 2).
     meas = pd.DataFrame({"measure_id": ["NEW1", "NEW2", "OLD"], "measure_type": "process", "is_high_priority": False,
@@ -240,9 +241,12 @@ def test_new_measure_floors_from_py2022():
     assert one(ms, measure_id="NEW1").achievement_points == 7
     assert one(ms, measure_id="NEW2").achievement_points == 5
     assert one(ms, measure_id="OLD").achievement_points == 0
-    # Below the case minimum the floor does not apply.
+    # Below the case minimum (4 cases) but DC met: the floor still applies -> 7.
     ms2 = q_points(2024, [quality_row("NEW1", 3, 1)], bench("X", DIRECT), meas)["measure_scores"]
-    assert one(ms2, measure_id="NEW1").achievement_points == 0
+    assert one(ms2, measure_id="NEW1").achievement_points == 7
+    # Data completeness not met (4 reported of 100 eligible): no floor -> 0 (PY2023+ class 3, not small).
+    ms4 = q_points(2024, [quality_row("NEW1", 3, 1, eligible=100)], bench("X", DIRECT), meas)["measure_scores"]
+    assert one(ms4, measure_id="NEW1").achievement_points == 0
     # Not before PY2022.
     meas21 = meas.assign(first_performance_year=[2021, 2020, 2017])
     ms3 = q_points(2021, [quality_row("NEW1", 30, 10)], bench("X", DIRECT), meas21)["measure_scores"]

@@ -382,7 +382,12 @@ INPUTS = {
     },
 }
 # 2021 also checks the two scaling factors as inputs (§414.1405(b)(3), spec §4.2).
-EXTRA = {2021: ("--scaling-factor", "0.5", "--exceptional-scaling-factor", "0.2")}
+# CMS's scaling factors of PaY2019-2024 were not found (data/rules payment.scaling_factor is null, so without
+# --scaling-factor the positive side is a range): the examples of those years give SF and ESF on the command line,
+# 1 and 1 (the unscaled linear scale of §414.1405(b)(1)) unless the example says otherwise.
+_UNSCALED = ("--scaling-factor", "1", "--exceptional-scaling-factor", "1")
+EXTRA = {2017: _UNSCALED, 2018: _UNSCALED, 2019: _UNSCALED, 2020: _UNSCALED,
+         2021: ("--scaling-factor", "0.5", "--exceptional-scaling-factor", "0.2"), 2022: _UNSCALED}
 
 
 _RUNS: dict = {}
@@ -396,7 +401,8 @@ def _start_all_runs() -> None:
         pool = ThreadPoolExecutor(max_workers=3)
         for year in INPUTS:
             _RUNS[year] = pool.submit(run_cli, year, INPUTS[year], *EXTRA.get(year, ()))
-        _RUNS["awkward"] = pool.submit(run_cli, 2024, AWKWARD)
+        # the awkward file has rows rejected on purpose (the test counts them): above the default 5 % threshold
+        _RUNS["awkward"] = pool.submit(run_cli, 2024, AWKWARD, "--max-rejected-percent", "100")
         pool.shutdown(wait=False)
 
 
@@ -800,14 +806,19 @@ def test_py2023_small_practice_three_points_and_below_decile_one():
 
 
 def test_py2023_positive_side_with_the_default_scaling_factor():
-    """§414.1405(b)(1) with SF 0.2389 (rule default PY2023, spec §4.2 [S]); CPB 10 (§2.6)."""
+    """§414.1405(b)(1) with SF 2.15/9 = 0.2389 (rule payment.scaling_factor PY2023, secondary [S]: an estimate); CPB 10."""
     r = scored(2023)
     f = r.final("202300003")
     # 110: 90 >= 82.04 -> 10; 001: 10 <= 17.07 -> 10; 236 flat 95 >= 90 -> 10 -> 30/60 = 50 %
-    # FS = 0.55 x 50 + 0.15 x 100 + 0.30 x 100 + CPB 10 = 82.5 -> 9 x 7.5/25 x 0.2389 = 0.64503 %
+    # FS = 0.55 x 50 + 0.15 x 100 + 0.30 x 100 + CPB 10 = 82.5 -> 9 x 7.5/25 x 2.15/9 = 0.645 %
+    sf = round(2.15 / 9, 6)
     assert f.final_score == approx(82.5)
-    assert f.payment_adjustment_percent == approx(9 * 7.5 / 25 * 0.2389, 1e-5)
-    assert f.payment_adjustment_usd == approx(100000 * 9 * 7.5 / 25 * 0.2389 / 100, 0.01)
+    assert f.payment_adjustment_percent == approx(9 * 7.5 / 25 * sf, 1e-5)
+    assert f.payment_adjustment_usd == approx(100000 * 9 * 7.5 / 25 * sf / 100, 0.01)
+    # the factor is secondary ([S] healthmonix): the row says it is an estimate and which rule it rests on
+    assert f.payment_adjustment_basis == "estimate"
+    assert "payment.scaling_factor" in f.unconfirmed_rules.split(", ")
+    assert f.payment_adjustment_low_percent == f.payment_adjustment_high_percent == approx(f.payment_adjustment_percent)
 
 
 def test_py2023_second_year_measure_floor_and_ia_pcmh_activity():

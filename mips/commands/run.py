@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-empty", action="store_true",
                         help="publish even when the claims look like another period's (most lines dated outside the "
                              "year, or no claims measure with an eligible instance); without it such a run fails")
+    parser.add_argument("--scaling-factor", type=float,
+                        help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3), as mips score; "
+                             "without it an unpublished factor makes the positive adjustment a range")
+    parser.add_argument("--exceptional-scaling-factor", type=float,
+                        help="scaling factor of the exceptional performance adjustment, PY2017-2022 (0 <= ESF <= 1)")
     parser.add_argument("--without-prefect", action="store_true",
                         help="run the same steps without Prefect (no temporary server, no run in the UI, no artifact)")
 
@@ -57,6 +62,10 @@ def run(args) -> int:
     from mips.period import Period
 
     period = Period.of(args.performance_year, args.period_start, args.period_end)  # a bad period fails before Prefect starts
+    from transforms.scoring import load_rules
+    from transforms.scoring.engine import check_scaling_factors
+
+    check_scaling_factors(load_rules(period.performance_year), args.scaling_factor, args.exceptional_scaling_factor)
     if args.without_prefect:
         from mips.period import run_period_steps as run_period
     else:
@@ -64,6 +73,7 @@ def run(args) -> int:
     report = run_period(performance_year=period.performance_year, period_start=period.start, period_end=period.end,
                         files=input_files(args), output_root=args.output,
                         max_rejected_percent=args.max_rejected_percent, allow_empty=args.allow_empty,
+                        scaling_factor=args.scaling_factor, exceptional_scaling_factor=args.exceptional_scaling_factor,
                         **({} if args.without_prefect else {"show_prefect_logs": args.verbosity == "verbose"}))
     if args.verbosity == "quiet":
         print(f"performance year {period.performance_year}: published {len(report.rows)} tables to {args.output}")

@@ -19,7 +19,11 @@ FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--performance-year", type=int, required=True, help="MIPS performance year (2017-2026)")
+    from transforms.scoring.rules import available_years
+
+    years = available_years()
+    parser.add_argument("--performance-year", type=int, required=True,
+                        help=f"MIPS performance year with a rule file in data/rules ({years[0]}-{years[-1]})")
     parser.add_argument("--entities", type=Path, required=True,
                         help="ENT.csv: tin, npi (empty = group), small_practice, rural, hpsa, non_patient_facing, "
                              "hospital_based, pcmh, pi_hardship, complex_patient_bonus, "
@@ -29,38 +33,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ia", type=Path, help="IA.csv: improvement activities attested")
     parser.add_argument("--cost", type=Path, help="COST.csv: cost measure values and case counts")
     parser.add_argument("--scaling-factor", type=float,
-                        help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; "
-                             "default: the rule file's payment.default_scaling_factor)")
+                        help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; default: the "
+                             "rule file's payment.scaling_factor; where that is not published the adjustment is a range)")
     parser.add_argument("--exceptional-scaling-factor", type=float,
                         help="scaling factor of the exceptional performance adjustment, PY2017-2022 (0 <= ESF <= 1)")
     parser.add_argument("--output", type=Path, required=True, help="output folder")
+    parser.add_argument("--max-rejected-percent", type=float, default=5.0,
+                        help="fail (publishing nothing) when more than this percent of any file's rows are rejected, "
+                             "as mips run does (default 5)")
 
 
-def summary(con, performance_year: int, ingest_results, written: dict[str, int], output: Path) -> str:
+def adjustment_text(pct, low, high, basis) -> str:
+    """The adjustment as the summary shows it: a number only when it is one."""
+    if basis == "range" or pct is None:
+        return f"{low:+.3f}..{high:+.3f}"
+    return f"~{pct:+.3f}" if basis == "estimate" else f"{pct:+.3f}"
+
+
+def summary(con, performance_year: int, ingest_results, written: dict[str, int], output: Path,
+            warnings: list | None = None) -> str:
     lines = [f"MIPS score-only, performance year {performance_year}", "", "Input files:"]
     for r in ingest_results:
         lines.append(f"  {r.source_file}: {r.input_rows:,} rows, {r.accepted_rows:,} accepted, {r.rejected_rows:,} rejected")
-    lines += ["", f"  {'level':<10} {'tin':<9} {'npi':<10} {'Q':>7} {'C':>7} {'IA':>7} {'PI':>7} {'final':>8} {'adj %':>8} {'adj USD':>12}"]
+    lines += ["", f"  {'level':<10} {'tin':<9} {'npi':<10} {'Q':>7} {'C':>7} {'IA':>7} {'PI':>7} {'final':>8} {'adj %':>16} {'adj USD':>12}"]
     fmt = lambda x, w, p=2: f"{x:>{w}.{p}f}" if x is not None else f"{'-':>{w}}"
     for row in con.execute("""SELECT level, tin, coalesce(npi, ''), quality_score, cost_score, ia_score, pi_score,
-                                     final_score, payment_adjustment_percent, payment_adjustment_usd
+                                     final_score, payment_adjustment_percent, payment_adjustment_low_percent,
+                                     payment_adjustment_high_percent, payment_adjustment_basis, payment_adjustment_usd
                               FROM final_scores ORDER BY tin, npi NULLS FIRST LIMIT 50""").fetchall():
-        level, tin, npi, q, c, ia, pi, fs, adj, usd = row
+        level, tin, npi, q, c, ia, pi, fs, adj, low, high, basis, usd = row
         lines.append(f"  {level:<10} {tin:<9} {npi:<10} {fmt(q, 7)} {fmt(c, 7)} {fmt(ia, 7)} {fmt(pi, 7)} {fmt(fs, 8)} "
-                     f"{fmt(adj, 8, 3)} {fmt(usd, 12)}")
+                     f"{adjustment_text(adj, low, high, basis):>16} {fmt(usd, 12)}")
     total = con.execute("SELECT count(*) FROM final_scores").fetchone()[0]
     if total > 50:
         lines.append(f"  ... {total - 50:,} more entities in final_scores/")
+    lines.append("  (adj %: ~x = estimate, a..b = range where the scaling factor is not published; "
+                 "unconfirmed rule values per row in final_scores.unconfirmed_rules)")
     compare = con.execute("""
-        SELECT g.tin, g.final_score, g.payment_adjustment_percent, g.payment_adjustment_usd,
+        SELECT g.tin, g.final_score, g.payment_adjustment_percent, g.payment_adjustment_low_percent,
+               g.payment_adjustment_high_percent, g.payment_adjustment_basis, g.payment_adjustment_usd,
                count(i.npi), avg(i.final_score), sum(i.payment_adjustment_usd)
         FROM final_scores g JOIN final_scores i ON i.tin = g.tin AND i.level = 'individual'
         WHERE g.level = 'group' GROUP BY ALL ORDER BY g.tin LIMIT 50""").fetchall()
     if compare:
         lines += ["", "Group vs individual reporting:"]
-        for tin, gfs, gadj, gusd, n, ifs, iusd in compare:
+        for tin, gfs, gadj, glow, ghigh, gbasis, gusd, n, ifs, iusd in compare:
             usd = "" if gusd is None or iusd is None else f"; USD group {gusd:,.2f} vs individuals {iusd:,.2f}"
-            lines.append(f"  TIN {tin}: group final {gfs:.2f} ({gadj:+.3f}%) vs {n} individual(s) mean final {ifs:.2f}{usd}")
+            lines.append(f"  TIN {tin}: group final {gfs:.2f} ({adjustment_text(gadj, glow, ghigh, gbasis)}%) "
+                         f"vs {n} individual(s) mean final {ifs:.2f}{usd}")
+    if warnings:
+        lines += ["", "Warnings:"] + [f"  {table}: {rule}: {n:,} ({text})" for table, rule, n, text in warnings]
     lines += ["", f"Outputs in {output}:"] + [f"  {name}/ ({rows:,} rows)" for name, rows in written.items()]
     return "\n".join(lines)
 
@@ -72,10 +94,13 @@ def run(args) -> int:
     from schemas.scoring import SCORING_TABLES
     from transforms import ingest
     from transforms.scoring import load_rules, score_entities
-    from transforms.scoring.engine import check_scaling_factors
+    from transforms.scoring.engine import check_scaling_factors, scoring_warnings
+    from mips.errors import RejectionThresholdExceeded
 
     # Year and factors first: a bad option fails before any file is read.
     check_scaling_factors(load_rules(args.performance_year), args.scaling_factor, args.exceptional_scaling_factor)
+    if not 0 <= args.max_rejected_percent <= 100:
+        raise PipelineError(f"--max-rejected-percent must be between 0 and 100 (got {args.max_rejected_percent:g})")
     con = connect()
     try:
         results = []
@@ -83,6 +108,13 @@ def run(args) -> int:
             path = getattr(args, option)
             if path is not None:
                 results.append(ingest.ingest_file(con, path, contract))
+        # the same threshold as mips run: a file with too many rejected rows fails, nothing is published
+        over = ingest.files_over_threshold(con, args.max_rejected_percent)
+        if over:
+            listed = ", ".join(f"{f} ({pct}% rejected)" for f, pct in over)
+            raise RejectionThresholdExceeded(
+                f"more than {args.max_rejected_percent:g}% of rows rejected in: {listed}; nothing scored or published "
+                f"(fix the file, or raise --max-rejected-percent)")
         score_entities(con, performance_year=args.performance_year,
                        scaling_factor=args.scaling_factor, exceptional_scaling_factor=args.exceptional_scaling_factor)
         ingest.ingest_tables(con, args.performance_year)
@@ -90,7 +122,7 @@ def run(args) -> int:
         tables = {spec: spec.name for spec in SCORING_TABLES}
         tables.update({REJECTS: "rejects", INGEST_SUMMARY: "ingest_summary"})
         written = dict(publish_period(con, args.output, args.performance_year, tables).rows)
-        print(summary(con, args.performance_year, results, written, args.output))
+        print(summary(con, args.performance_year, results, written, args.output, scoring_warnings(con)))
         return 0
     finally:
         con.close()

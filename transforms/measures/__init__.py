@@ -20,7 +20,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-import yaml
 
 from mips.errors import PipelineError
 from mips.paths import REFERENCE_DIR, RULES_DIR
@@ -30,10 +29,6 @@ from transforms.reference import attach_reference
 SQL_DIR = Path(__file__).parent / "sql"
 SOURCES = ("claims", "encounters")
 LEVELS = ("individual", "group")
-
-# scoring-rules.md §1 data completeness thresholds, used only when data/rules/<PY>.yaml is absent.
-_DC_FALLBACK = {2017: 50, 2018: 60, 2019: 60, 2020: 70, 2021: 70, 2022: 70, 2023: 70, 2024: 75, 2025: 75, 2026: 75}
-_CASE_MINIMUM_FALLBACK = 20  # scoring-rules.md §1: 20 cases
 
 _EMPTY = {
     "eligibility": "(SELECT NULL::VARCHAR AS person_id, NULL::DATE AS birth_date, NULL::VARCHAR AS gender WHERE FALSE)",
@@ -98,18 +93,12 @@ _WORK_VIEWS = ("m_cand_all", "m_claim_results", "m_unit_claims_all", "m_inst_cla
 
 
 def quality_thresholds(performance_year: int, rules_dir: Path = RULES_DIR) -> tuple[float, int]:
-    """(data completeness percent, case minimum) of the year: data/rules/<PY>.yaml, else scoring-rules.md §1."""
-    path = Path(rules_dir) / f"{performance_year}.yaml"
-    if path.exists():
-        with open(path, encoding="utf-8") as fh:
-            quality = (yaml.safe_load(fh) or {}).get("quality") or {}
-        dc = (quality.get("data_completeness_percent") or {}).get("value")
-        cm = (quality.get("case_minimum") or {}).get("value")
-        if dc is not None and cm is not None:
-            return float(dc), int(cm)
-    if performance_year not in _DC_FALLBACK:
-        raise PipelineError(f"no data completeness threshold known for performance year {performance_year}")
-    return float(_DC_FALLBACK[performance_year]), _CASE_MINIMUM_FALLBACK
+    """(data completeness percent, case minimum) of the year, read through the scoring-rules loader
+    (data/rules/<PY>.yaml is the single source; a year without a rule file is a PipelineError)."""
+    from transforms.scoring.rules import load_rules
+
+    rules = load_rules(performance_year, rules_dir)
+    return float(rules["quality.data_completeness_percent"]), int(rules["quality.case_minimum"])
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -21,3 +21,11 @@ ENTITY_KEY = "level, tin, npi"
 # Join on the entity key; npi is NULL for groups.
 def same_entity(a: str, b: str) -> str:
     return f"{a}.level = {b}.level AND {a}.tin = {b}.tin AND {a}.npi IS NOT DISTINCT FROM {b}.npi"
+
+
+def unconfirmed_list_sql(rules, conditions: dict[str, str]) -> str:
+    """SQL: comma list of the rule paths whose SQL condition holds and whose value is unconfirmed in ``rules``
+    (NULL when none): what a row rests on that no primary source confirms."""
+    parts = [f"CASE WHEN {cond} THEN {lit(path)} END" for path, cond in conditions.items()
+             if path in rules and rules.leaf(path).unconfirmed]
+    return f"nullif(concat_ws(', ', {', '.join(parts)}), '')" if parts else "NULL::VARCHAR"

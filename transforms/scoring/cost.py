@@ -6,7 +6,7 @@ Input ``_sc_cost`` (level, tin, npi, measure_id, measure_value, case_count); out
 """
 from __future__ import annotations
 
-from transforms.scoring._sql import lit
+from transforms.scoring._sql import lit, unconfirmed_list_sql
 from transforms.scoring.rules import Rules
 
 
@@ -26,6 +26,8 @@ def _case_minimum_sql(minimums: dict) -> str:
 
 def score_cost(con, rules: Rules) -> None:
     below = float(rules["cost.below_lowest_decile_points"])
+    unconfirmed = unconfirmed_list_sql(rules, {
+        "cost.case_minimums": "TRUE", "cost.below_lowest_decile_points": "meets_case_minimum AND has_benchmark AND decile IS NULL"})
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_c1 AS
     SELECT c.*, {_case_minimum_sql(rules['cost.case_minimums'])} AS case_minimum,
@@ -69,12 +71,14 @@ def score_cost(con, rules: Rules) -> None:
                 WHEN decile IS NULL THEN printf('cost %.2f worse than the decile 1 bound: %s points', measure_value, {lit(str(below))})
                 WHEN decile = 10 THEN printf('cost %.2f in decile 10 (bound %s): 10 points', measure_value, bound_low::VARCHAR)
                 ELSE printf('cost %.2f in decile %d [%s, %s): partial %.4f -> %.4f points', measure_value, decile,
-                            bound_low::VARCHAR, bound_next::VARCHAR, partial_decile_score, decile_score) END AS explanation
+                            bound_low::VARCHAR, bound_next::VARCHAR, partial_decile_score, decile_score) END AS explanation,
+           {unconfirmed} AS unconfirmed_rules
     FROM s
     """)
-    con.execute("""
+    per_measure = float(rules["cost.points_per_measure"])  # §414.1380(a)(1)(ii): 1 to 10 points per measure
+    con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_cost_category AS
-    SELECT level, tin, npi, sum(achievement_points) AS achieved, 10.0 * count(*) AS denominator, count(*) AS scored,
-           100.0 * sum(achievement_points) / (10.0 * count(*)) AS score_percent
+    SELECT level, tin, npi, sum(achievement_points) AS achieved, {per_measure} * count(*) AS denominator, count(*) AS scored,
+           100.0 * sum(achievement_points) / ({per_measure} * count(*)) AS score_percent
     FROM _sc_cost_measure_scores WHERE selected GROUP BY ALL
     """)

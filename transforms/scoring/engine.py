@@ -175,7 +175,7 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     con.execute(f"CREATE OR REPLACE TABLE measure_scores AS "
                 f"{MEASURE_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({union}))')}")
     con.execute(f"CREATE OR REPLACE TABLE category_scores AS "
-                f"{CATEGORY_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({category_rows_sql()}))')}")
+                f"{CATEGORY_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({category_rows_sql(rules)}))')}")
     final_sql = final_rows_sql(rules, scaling_factor, exceptional_scaling_factor)
     con.execute(f"CREATE OR REPLACE TABLE final_scores AS "
                 f"{FINAL_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({final_sql}))')}")
@@ -226,3 +226,35 @@ def score_from_claims(con: duckdb.DuckDBPyConnection, *, performance_year: int, 
     score_entities(con, performance_year=performance_year, entity="entity_input", quality=quality,
                    scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
     return ["mips_eligibility", "measure_scores", "category_scores", "final_scores"]
+
+
+def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, str]]:
+    """What a reader of the scores must know, as (table, rule, entities affected, description):
+    categories scored 0 for want of input (not reweighted), improvement activities not in the year's
+    inventory, and adjustments that are estimates or ranges. Counts and ids only, no patient data."""
+    out: list[tuple[str, str, int, str]] = []
+    zero = {"quality": ("no quality input", "no quality measures submitted: quality scored 0 and keeps its weight"),
+            "ia": ("no improvement activities input", "no improvement activities attested: IA scored 0 and keeps its weight"),
+            "pi": ("no Promoting Interoperability input",
+                   "no PI data and no reweighting status (hardship, special status): PI scored 0 and keeps its weight")}
+    counts = dict(con.execute("""
+        SELECT category, count(*) FROM category_scores
+        WHERE NOT reweighted AND reason IN ('no quality measures submitted', 'no improvement activities attested',
+                                            'no Promoting Interoperability data submitted')
+        GROUP BY category""").fetchall())
+    for category, (rule, text) in zero.items():
+        if counts.get(category):
+            out.append(("category_scores", rule, int(counts[category]), text))
+    if "_sc_ia_category" in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
+        n, ids = con.execute("""SELECT count(*), string_agg(DISTINCT unknown_ids, ', ') FROM _sc_ia_category
+                                WHERE unknown_activities > 0""").fetchone()
+        if n:
+            out.append(("category_scores", "improvement activity not in the year's inventory", int(n),
+                        f"0 points for activity id(s) {ids}"))
+    for basis, text in (("range", "payment adjustment is a range: the year's scaling factor is not published; "
+                                  "pass --scaling-factor for an exact figure"),
+                        ("estimate", "payment adjustment is an estimate: the scaling factor comes from a secondary source")):
+        n = con.execute("SELECT count(*) FROM final_scores WHERE payment_adjustment_basis = ?", [basis]).fetchone()[0]
+        if n:
+            out.append(("final_scores", f"payment adjustment {basis}", int(n), text))
+    return out

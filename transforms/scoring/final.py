@@ -7,9 +7,11 @@ Input: _sc_entities and the _sc_*_category tables; output _sc_category_scores, _
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
-from transforms.scoring._sql import lit, same_entity
+from transforms.scoring._sql import lit, lit_list, same_entity, unconfirmed_list_sql
 from transforms.scoring.rules import Rules
 
 CATEGORIES = ("quality", "cost", "ia", "pi")
@@ -18,15 +20,59 @@ CATEGORIES = ("quality", "cost", "ia", "pi")
 def _scenario_table(con, rules: Rules) -> None:
     rows = []
     std = rules["final.weights"]
-    rows.append((False, "", *(float(std[c]) for c in CATEGORIES), rules.leaf("final.weights").source))
+    rows.append((False, "", *(float(std[c]) for c in CATEGORIES), rules.leaf("final.weights").source, "final.weights"))
     for key, leaf in rules.under("final.redistribution").items():
         sp = key.startswith("small_practice:")
         combo = "+".join(sorted(key.split(":", 1)[-1].split("+")))
-        rows.append((sp, combo, *(float(leaf.value[c]) for c in CATEGORIES), leaf.source))
-    frame = pd.DataFrame(rows, columns=["small_practice", "reweighted_key", *CATEGORIES, "source"])
+        rows.append((sp, combo, *(float(leaf.value[c]) for c in CATEGORIES), leaf.source, leaf.path))
+    frame = pd.DataFrame(rows, columns=["small_practice", "reweighted_key", *CATEGORIES, "source", "rule"])
     con.register("_sc_frame", frame)
     con.execute("CREATE OR REPLACE TEMP TABLE _sc_weight_scenarios AS SELECT * FROM _sc_frame")
     con.unregister("_sc_frame")
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A budget-neutrality factor of the payment year: its value when known, else the range it may take.
+
+    ``basis``: 'given' (--scaling-factor), 'published' (a confirmed rule value), 'estimate' (a rule value
+    from a secondary source) or 'range' (no value: ``low``..``high`` from the rule's range, see the source).
+    """
+    point: float | None
+    low: float | None
+    high: float | None
+    basis: str
+    rule: str
+
+
+def resolve_factor(rules: Rules, given: float | None, rule: str) -> Factor:
+    """The scaling factor (rule ``payment.scaling_factor``) or exceptional factor to use, and how sure it is."""
+    if given is not None:
+        return Factor(float(given), float(given), float(given), "given", rule)
+    leaf = rules.leaf(rule)
+    if leaf.value is not None:
+        v = float(leaf.value)
+        return Factor(v, v, v, "estimate" if leaf.unconfirmed else "published", rule)
+    rng = rules[rule + "_range"]
+    if rng is None:
+        return Factor(None, None, None, "none", rule)
+    return Factor(None, float(rng["low"]), float(rng["high"]), "range", rule)
+
+
+def _base_sql(pt: float, ap: float, fs: str, sf: float | None) -> str:
+    positive = "NULL::DOUBLE" if sf is None else f"{ap} * ({fs} - {pt}) / (100 - {pt}) * {sf}"
+    return (f"CASE WHEN {fs} = {pt} THEN 0.0 WHEN {fs} > {pt} THEN {positive} "
+            f"WHEN {fs} > {pt} / 4 THEN -{ap} * ({pt} - {fs}) / {pt} ELSE -{ap} END")
+
+
+def _exceptional_sql(rules: Rules, fs: str, esf: float | None) -> str:
+    apt = rules["payment.additional_performance_threshold"]
+    exc = rules["payment.exceptional_adjustment"]
+    if apt is None or exc is None:
+        return "0.0"
+    value = "NULL::DOUBLE" if esf is None else (
+        f"({exc['min_percent']} + ({exc['max_percent']} - {exc['min_percent']}) * ({fs} - {apt}) / (100 - {apt})) * {float(esf)}")
+    return f"CASE WHEN {fs} >= {apt} THEN {value} ELSE 0.0 END"
 
 
 def adjustment_sql(rules: Rules, fs: str, scaling_factor: float | None = None,
@@ -35,20 +81,26 @@ def adjustment_sql(rules: Rules, fs: str, scaling_factor: float | None = None,
 
     §414.1405(b): linear from -AP at 0 to 0 at PT, -AP at or below PT/4 (the cliff), linear from 0 at PT
     to AP x SF at 100; PY2017-2022 add (0.5 + 9.5 (FS - APT) / (100 - APT)) x ESF at or above APT (spec §4.2).
+    A factor that is neither given nor known (rule value null) makes the positive side NULL: see
+    ``adjustment_range_sql`` for the range it then falls in.
     """
+    sf = resolve_factor(rules, scaling_factor, "payment.scaling_factor")
+    esf = resolve_factor(rules, exceptional_scaling_factor, "payment.exceptional_scaling_factor")
     pt = float(rules["payment.performance_threshold"])
     ap = float(rules["payment.applicable_percent"])
-    apt = rules["payment.additional_performance_threshold"]
-    exc = rules["payment.exceptional_adjustment"]
-    sf = float(scaling_factor if scaling_factor is not None else rules["payment.default_scaling_factor"])
-    esf = exceptional_scaling_factor if exceptional_scaling_factor is not None else rules["payment.default_exceptional_scaling_factor"]
-    base = (f"CASE WHEN {fs} >= {pt} THEN {ap} * ({fs} - {pt}) / (100 - {pt}) * {sf} "
-            f"WHEN {fs} > {pt} / 4 THEN -{ap} * ({pt} - {fs}) / {pt} ELSE -{ap} END")
-    excep = "0.0"
-    if apt is not None and exc is not None and esf is not None:
-        excep = (f"CASE WHEN {fs} >= {apt} THEN ({exc['min_percent']} + ({exc['max_percent']} - {exc['min_percent']})"
-                 f" * ({fs} - {apt}) / (100 - {apt})) * {float(esf)} ELSE 0.0 END")
-    return base, excep
+    return _base_sql(pt, ap, fs, sf.point), _exceptional_sql(rules, fs, esf.point)
+
+
+def adjustment_range_sql(rules: Rules, fs: str, scaling_factor: float | None = None,
+                         exceptional_scaling_factor: float | None = None) -> tuple[str, str]:
+    """SQL expressions (lowest, highest) total adjustment in percent over the factors' ranges."""
+    sf = resolve_factor(rules, scaling_factor, "payment.scaling_factor")
+    esf = resolve_factor(rules, exceptional_scaling_factor, "payment.exceptional_scaling_factor")
+    pt = float(rules["payment.performance_threshold"])
+    ap = float(rules["payment.applicable_percent"])
+    low = f"({_base_sql(pt, ap, fs, sf.low)}) + ({_exceptional_sql(rules, fs, esf.low)})"
+    high = f"({_base_sql(pt, ap, fs, sf.high)}) + ({_exceptional_sql(rules, fs, esf.high)})"
+    return low, high
 
 
 def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_scaling_factor: float | None) -> None:
@@ -56,16 +108,13 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
     std = rules["final.weights"]
     pt = float(rules["payment.performance_threshold"])
     ap = float(rules["payment.applicable_percent"])
-    apt = rules["payment.additional_performance_threshold"]
-    sf = float(scaling_factor if scaling_factor is not None else rules["payment.default_scaling_factor"])
-    exc = rules["payment.exceptional_adjustment"]
-    esf = exceptional_scaling_factor if exceptional_scaling_factor is not None else rules["payment.default_exceptional_scaling_factor"]
     sp_final = float(rules["final.small_practice_final_bonus"] or 0)
     cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
     cap = float(rules["final.cap"])
     pi_flags = [f for f in rules["pi.reweight_flags"]]
     pi_flag_sql = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in pi_flags) or "FALSE"
-    cost_std_zero = float(std["cost"]) == 0
+    # cost weight 0 in the standard weights (PY2017), or cost reweighted for every clinician (PY2020-2021 COVID-19 EUC)
+    cost_all_reweighted = float(std["cost"]) == 0 or bool(rules["cost.reweighted_for_all_clinicians"])
 
     # Which categories are reweighted, per entity.
     con.execute(f"""
@@ -74,7 +123,7 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
            coalesce(q.score_percent, 0) AS q_score, c.score_percent AS c_score, coalesce(i.score_percent, 0) AS ia_score,
            coalesce(p.score_percent, 0) AS pi_score,
            q.level IS NOT NULL AS q_sent, p.level IS NOT NULL AS pi_sent, i.level IS NOT NULL AS ia_sent,
-           {lit(cost_std_zero)} OR c.level IS NULL AS c_rw,
+           {lit(cost_all_reweighted)} OR c.level IS NULL AS c_rw,
            p.level IS NULL AND ({pi_flag_sql}) AS pi_rw,
            CASE WHEN p.level IS NULL AND coalesce(e.pi_hardship, FALSE) THEN 'PI hardship exception'
                 WHEN p.level IS NULL AND ({pi_flag_sql}) THEN 'special status / small practice: PI reweighted' END AS pi_rw_reason
@@ -92,7 +141,7 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
     pick AS (
         SELECT k.*, coalesce(sp.quality, ns.quality) AS wq, coalesce(sp.cost, ns.cost) AS wc,
                coalesce(sp.ia, ns.ia) AS wia, coalesce(sp.pi, ns.pi) AS wpi,
-               coalesce(sp.source, ns.source) AS w_source
+               coalesce(sp.source, ns.source) AS w_source, coalesce(sp.rule, ns.rule) AS w_rule
         FROM k
         LEFT JOIN _sc_weight_scenarios sp ON sp.small_practice AND k.small_practice AND sp.reweighted_key = k.rw_key AND k.rw_key <> ''
         LEFT JOIN _sc_weight_scenarios ns ON NOT ns.small_practice AND ns.reweighted_key = k.rw_key)
@@ -109,10 +158,21 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
         coalesce(wc, CASE WHEN c_rw THEN 0 ELSE 100.0 * {std['cost']} / {remaining} END) AS wc,
         coalesce(wia, 100.0 * {std['ia']} / {remaining}) AS wia,
         coalesce(wpi, CASE WHEN pi_rw THEN 0 ELSE 100.0 * {std['pi']} / {remaining} END) AS wpi,
-        coalesce(w_source, 'proportional redistribution [?]') AS w_source)
+        coalesce(w_source, 'proportional redistribution [?]') AS w_source,
+        coalesce(w_rule, 'final.redistribution_fallback') AS w_rule)
     FROM _sc_weights
     """)
     base_sql, excep_sql = adjustment_sql(rules, "final_score", scaling_factor, exceptional_scaling_factor)
+    low_sql, high_sql = adjustment_range_sql(rules, "final_score", scaling_factor, exceptional_scaling_factor)
+    sf = resolve_factor(rules, scaling_factor, "payment.scaling_factor")
+    esf = resolve_factor(rules, exceptional_scaling_factor, "payment.exceptional_scaling_factor")
+    apt = rules["payment.additional_performance_threshold"]
+    exceptional_applies = f"final_score >= {float(apt)}" if apt is not None else "FALSE"
+    # How sure the adjustment is: no factor needed below the threshold; a factor given or published by CMS is
+    # exact, one from a secondary source an estimate, an unknown one a range (spec §4.2).
+    rank = {"given": 0, "published": 0, "none": 0, "estimate": 1, "range": 2}
+    basis = ("CASE WHEN final_score <= {pt} THEN 0 ELSE greatest({s}, CASE WHEN {e} THEN {x} ELSE 0 END) END"
+             .format(pt=pt, s=rank[sf.basis], e=exceptional_applies, x=rank[esf.basis]))
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_final AS
     WITH s AS (
@@ -132,18 +192,55 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
                {base_sql} AS base_adjustment_percent,
                {excep_sql} AS exceptional_adjustment_percent
         FROM f)
-    SELECT *, base_adjustment_percent + exceptional_adjustment_percent AS payment_adjustment_percent FROM adj
+    SELECT *, base_adjustment_percent + exceptional_adjustment_percent AS payment_adjustment_percent,
+           {low_sql} AS payment_adjustment_low_percent, {high_sql} AS payment_adjustment_high_percent,
+           ['exact', 'estimate', 'range'][({basis}) + 1] AS payment_adjustment_basis,
+           {exceptional_applies} AS exceptional_applies
+    FROM adj
     """)
+
+
+def _unconfirmed_sql(rules: Rules, conditions: dict[str, str]) -> str:
+    return unconfirmed_list_sql(rules, conditions)
+
+
+def category_unconfirmed(rules: Rules, section: str) -> list[str]:
+    """The unconfirmed rule values of a category's section that apply this year (null = does not apply)."""
+    return [p for p, leaf in rules.leaves.items() if p.startswith(section + ".") and leaf.unconfirmed and leaf.value is not None]
 
 
 def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> str:
     """SELECT over _sc_final giving the final_scores columns (without performance_year)."""
     pt = float(rules["payment.performance_threshold"])
     apt = rules["payment.additional_performance_threshold"]
-    sf = float(scaling_factor if scaling_factor is not None else rules["payment.default_scaling_factor"])
-    esf = exceptional_scaling_factor if exceptional_scaling_factor is not None else rules["payment.default_exceptional_scaling_factor"]
-    if apt is None:
-        esf = None
+    sf = resolve_factor(rules, scaling_factor, "payment.scaling_factor")
+    esf = resolve_factor(rules, exceptional_scaling_factor, "payment.exceptional_scaling_factor")
+    factor_text = {"given": "given", "published": "published by CMS", "estimate": "estimate from a secondary source",
+                   "range": "not published", "none": "none"}
+    sf_text = (f"scaling factor {sf.point:g} ({factor_text[sf.basis]})" if sf.point is not None
+               else f"scaling factor not published: {sf.low:g} to {sf.high:g}")
+    esf_text = "" if esf.basis == "none" else (
+        f"exceptional factor {esf.point:g} ({factor_text[esf.basis]})" if esf.point is not None
+        else f"exceptional factor not published: {esf.low:g} to {esf.high:g}")
+    unconfirmed = _unconfirmed_sql(rules, {
+        "payment.performance_threshold": "TRUE", "payment.applicable_percent": "TRUE",
+        "payment.scaling_factor": f"final_score > {pt} AND {lit(sf.basis in ('estimate', 'range'))}",
+        "payment.scaling_factor_range": f"final_score > {pt} AND {lit(sf.basis == 'range')}",
+        "payment.additional_performance_threshold": "TRUE" if apt is not None else "FALSE",
+        "payment.exceptional_adjustment": "exceptional_applies",
+        "payment.exceptional_scaling_factor": f"exceptional_applies AND {lit(esf.basis in ('estimate', 'range'))}",
+        "payment.exceptional_scaling_factor_range": f"exceptional_applies AND {lit(esf.basis == 'range')}",
+        "final.fewer_than_two_categories": "n_weighted < 2",
+        "final.small_practice_final_bonus": "sp_bonus > 0",
+        "final.complex_patient_bonus_max": "cpb > 0",
+        "final.cap": f"weighted_score + sp_bonus + cpb > {float(rules['final.cap'])}",
+        "cost.reweighted_for_all_clinicians": lit(bool(rules["cost.reweighted_for_all_clinicians"])),
+        "pi.reweight_flags": "pi_rw",
+    })
+    # the weights' own rule (standard weights or the redistribution scenario used)
+    scenario_rules = [leaf.path for leaf in [rules.leaf("final.weights"), rules.leaf("final.redistribution_fallback"),
+                                             *rules.under("final.redistribution").values()] if leaf.unconfirmed]
+    weights_unconfirmed = f"CASE WHEN list_contains({lit_list(scenario_rules)}, w_rule) THEN w_rule END"
     return f"""
     SELECT level, tin, npi,
            q_score AS quality_score, CASE WHEN c_rw THEN NULL ELSE c_score END AS cost_score,
@@ -152,8 +249,9 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
            weighted_score, sp_bonus AS small_practice_bonus, cpb AS complex_patient_bonus, final_score,
            {pt} AS performance_threshold, {lit(apt)} AS additional_performance_threshold,
            {float(rules['payment.applicable_percent'])} AS applicable_percent,
-           {sf} AS scaling_factor, {lit(esf)} AS exceptional_scaling_factor,
+           {lit(sf.point)}::DOUBLE AS scaling_factor, {lit(esf.point)}::DOUBLE AS exceptional_scaling_factor,
            base_adjustment_percent, exceptional_adjustment_percent, payment_adjustment_percent,
+           payment_adjustment_low_percent, payment_adjustment_high_percent, payment_adjustment_basis,
            part_b_allowed_charges, part_b_allowed_charges * payment_adjustment_percent / 100.0 AS payment_adjustment_usd,
            {int(rules['payment.payment_year'])} AS payment_year, mips_eligible,
            concat_ws('; ',
@@ -162,19 +260,35 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
                CASE WHEN n_weighted < 2 THEN printf('fewer than two weighted categories: final score = performance threshold %s', {pt}::VARCHAR)
                     ELSE printf('weighted %.4f + small practice bonus %s + complex patient bonus %s, cap 100 -> %.4f',
                                 weighted_score, sp_bonus::VARCHAR, round(cpb, 4)::VARCHAR, final_score) END,
-               CASE WHEN final_score >= {pt} THEN printf('at or above threshold %s: +%.4f%% (scaling factor %s)', {pt}::VARCHAR,
-                                                          base_adjustment_percent, {sf}::VARCHAR)
+               CASE WHEN final_score = {pt} THEN printf('at the threshold %s: 0%%', {pt}::VARCHAR)
+                    WHEN final_score > {pt} AND base_adjustment_percent IS NULL
+                         THEN printf('above threshold %s: +%.4f%% to +%.4f%% (%s)', {pt}::VARCHAR,
+                                     payment_adjustment_low_percent, payment_adjustment_high_percent, {lit(sf_text)})
+                    WHEN final_score > {pt} THEN printf('above threshold %s: +%.4f%% (%s)', {pt}::VARCHAR,
+                                                          base_adjustment_percent, {lit(sf_text)})
                     WHEN final_score > {pt} / 4 THEN printf('below threshold %s: %.4f%% on the linear scale', {pt}::VARCHAR, base_adjustment_percent)
                     ELSE printf('at or below PT/4 = %s: maximum negative adjustment %.4f%%', ({pt} / 4)::VARCHAR, base_adjustment_percent) END,
-               CASE WHEN exceptional_adjustment_percent > 0 THEN printf('exceptional performance adjustment +%.4f%%', exceptional_adjustment_percent) END,
+               CASE WHEN exceptional_applies AND exceptional_adjustment_percent IS NULL
+                    THEN printf('plus an exceptional performance adjustment (%s)', {lit(esf_text)})
+                    WHEN exceptional_adjustment_percent > 0
+                    THEN printf('exceptional performance adjustment +%.4f%% (%s)', exceptional_adjustment_percent, {lit(esf_text)}) END,
+               CASE payment_adjustment_basis WHEN 'estimate' THEN 'adjustment is an ESTIMATE (factor from a secondary source)'
+                    WHEN 'range' THEN 'adjustment is a RANGE: the factor is not published; pass --scaling-factor' END,
                CASE WHEN mips_eligible = FALSE THEN 'not MIPS eligible: scored because it opted in' END
-           ) AS explanation
+           ) AS explanation,
+           nullif(concat_ws(', ', {unconfirmed}, {weights_unconfirmed}), '') AS unconfirmed_rules
     FROM _sc_final"""
 
 
-def category_rows_sql() -> str:
+def category_rows_sql(rules: Rules) -> str:
     """SELECT over _sc_final + category tables giving category_scores columns (without performance_year)."""
-    return f"""
+    ia_max = float(rules["ia.max_points"])
+    listed = {c: lit(", ".join(category_unconfirmed(rules, c)) or None) for c in CATEGORIES}
+    all_cost_reason = ("cost reweighted to 0% for every clinician this year (COVID-19 extreme and uncontrollable "
+                       "circumstances, rule cost.reweighted_for_all_clinicians)")
+    return f"""SELECT *, CASE WHEN NOT reweighted THEN CASE category WHEN 'quality' THEN {listed['quality']}::VARCHAR
+                 WHEN 'cost' THEN {listed['cost']}::VARCHAR WHEN 'ia' THEN {listed['ia']}::VARCHAR
+                 ELSE {listed['pi']}::VARCHAR END END AS unconfirmed_rules FROM (
     SELECT f.level, f.tin, f.npi, 'quality' AS category, coalesce(q.score_percent, 0) AS score_percent, f.wq AS weight_percent,
            FALSE AS reweighted, CASE WHEN q.level IS NULL THEN 'no quality measures submitted' END AS reason,
            q.achieved + q.hp_bonus + q.e2e_bonus + q.sp_bonus AS points_earned, q.denominator AS points_possible,
@@ -189,7 +303,8 @@ def category_rows_sql() -> str:
     FROM _sc_final f LEFT JOIN _sc_quality_category q ON {same_entity('q', 'f')}
     UNION ALL
     SELECT f.level, f.tin, f.npi, 'cost', CASE WHEN f.c_rw THEN NULL ELSE c.score_percent END, f.wc, f.c_rw,
-           CASE WHEN f.c_rw AND c.level IS NOT NULL THEN 'cost weight is 0 this year'
+           CASE WHEN f.c_rw AND {lit(bool(rules['cost.reweighted_for_all_clinicians']))} THEN {lit(all_cost_reason)}
+                WHEN f.c_rw AND c.level IS NOT NULL THEN 'cost weight is 0 this year'
                 WHEN f.c_rw THEN 'no cost measure met its case minimum with a benchmark' END,
            c.achieved, c.denominator, 0.0,
            CASE WHEN c.level IS NULL THEN 'not scored: reweighted'
@@ -199,7 +314,7 @@ def category_rows_sql() -> str:
     UNION ALL
     SELECT f.level, f.tin, f.npi, 'ia', coalesce(i.score_percent, 0), f.wia, FALSE,
            CASE WHEN i.level IS NULL THEN 'no improvement activities attested' END,
-           coalesce(i.points_earned, 0), 40.0, 0.0, coalesce(i.explanation, 'no improvement activities attested: 0')
+           coalesce(i.points_earned, 0), {ia_max}, 0.0, coalesce(i.explanation, 'no improvement activities attested: 0')
     FROM _sc_final f LEFT JOIN _sc_ia_category i ON {same_entity('i', 'f')}
     UNION ALL
     SELECT f.level, f.tin, f.npi, 'pi', CASE WHEN f.pi_rw THEN NULL ELSE coalesce(p.score_percent, 0) END, f.wpi, f.pi_rw,
@@ -209,4 +324,5 @@ def category_rows_sql() -> str:
            CASE WHEN f.pi_rw THEN 'reweighted: ' || f.pi_rw_reason WHEN p.level IS NULL THEN 'no PI data submitted: 0'
                 ELSE p.explanation END
     FROM _sc_final f LEFT JOIN _sc_pi_category p ON {same_entity('p', 'f')}
+    )
     """

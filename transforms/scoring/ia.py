@@ -16,7 +16,8 @@ def score_ia(con, rules: Rules) -> None:
     cap = float(rules["ia.max_points"])
     pcmh = bool(rules["ia.pcmh_full_credit"])
     if "unweighted" in pts:
-        base = f"{float(pts['unweighted'])}"
+        # PY2025+: every activity of the year's inventory earns the same points; an id not in the inventory earns 0
+        base = f"CASE WHEN a.activity_id IS NOT NULL THEN {float(pts['unweighted'])} ELSE 0 END"
         known = "(a.activity_id IS NOT NULL)"
     else:
         base = f"CASE a.weight WHEN 'high' THEN {float(pts['high'])} WHEN 'medium' THEN {float(pts['medium'])} ELSE 0 END"
@@ -33,7 +34,8 @@ def score_ia(con, rules: Rules) -> None:
         SELECT e.level, e.tin, e.npi, e.pcmh AS pcmh_flag, coalesce(bool_or(act.is_pcmh), FALSE) AS pcmh_attested,
                e.special_status,
                coalesce(sum(act.points), 0) AS raw_points, count(act.activity_id) AS activities,
-               count(act.activity_id) FILTER (WHERE NOT act.known) AS unknown_activities
+               count(act.activity_id) FILTER (WHERE NOT act.known) AS unknown_activities,
+               string_agg(act.activity_id, ', ' ORDER BY act.activity_id) FILTER (WHERE NOT act.known) AS unknown_ids
         FROM _sc_entities e LEFT JOIN act ON {same_entity('e', 'act')}
         GROUP BY ALL)
     SELECT level, tin, npi, (pcmh_flag OR pcmh_attested) AND {pcmh} AS pcmh_credit,
@@ -44,8 +46,9 @@ def score_ia(con, rules: Rules) -> None:
                CASE WHEN pcmh_credit THEN 'PCMH / comparable specialty practice: full credit' END,
                printf('%d activities = %s points (cap %s)', activities, raw_points::VARCHAR, {cap}::VARCHAR),
                CASE WHEN special_status THEN 'special status: activity points doubled' END,
-               CASE WHEN unknown_activities > 0 THEN printf('%d activity ids not in the year''s inventory: 0 points', unknown_activities) END
+               CASE WHEN unknown_activities > 0 THEN printf('WARNING: %d activity id(s) not in the year''s inventory, 0 points: %s',
+                                                           unknown_activities, unknown_ids) END
            ) AS explanation,
-           activities
+           activities, unknown_activities, unknown_ids
     FROM ent WHERE activities > 0 OR pcmh_credit
     """)

@@ -54,11 +54,14 @@ def score_pi(con, rules: Rules) -> None:
     rounding = rules.get("pi.rate_rounding") or rules.get("pi.rate_band_rounding")
     if rounding == "whole_number":
         prop = "round(rate * (u.points + extra))"  # CMS engine: each measure's points to a whole number
-    elif rounding == "ceil_rate_times_points":
-        # 1-10% -> 1 point, 11-20% -> 2, ... for a 10-point measure; 1 point per 5% for a 20-point one
-        prop = "ceil(round(rate * (u.points + extra), 6))"
-    else:
+    elif rounding == "whole_percent_band":
+        # ACI PY2017-2018 (CMS engine): the rate rounded to a whole percent, then 10% bands: 1-10% -> band 1,
+        # 11-20% -> band 2 ...; each band earns a tenth of the measure's points (2 per band for a 20-point measure)
+        prop = "ceil(round(rate * 100) / 10.0) * (u.points + extra) / 10.0"
+    elif rounding is None:
         prop = "rate * (u.points + extra)"
+    else:
+        raise ValueError(f"PY{rules.performance_year} PI rounding {rounding!r} is not known to the scorer")
     # A row for a CMS exclusion id (PI_LVPP_1, PI_EP_2_EX_1 ...) answered yes claims the exclusion of its measure.
     con.execute("""
     CREATE OR REPLACE TEMP TABLE _sc_pi_norm AS

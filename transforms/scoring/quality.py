@@ -7,11 +7,18 @@ Output: ``_sc_quality_measure_scores`` and ``_sc_quality_category``.
 """
 from __future__ import annotations
 
-from transforms.scoring._sql import lit, lit_list, same_entity
+from types import SimpleNamespace
+from typing import Callable
+
+from transforms.scoring._sql import lit, lit_list, same_entity, unconfirmed_list_sql
 from transforms.scoring.rules import Rules
 
+# The steps of the quality category in order: (step, table it creates, grain of that table).
+STEPS: list[tuple[Callable, str, str]] = []
 
-def score_quality(con, rules: Rules) -> None:
+
+def quality_rules(rules: Rules) -> SimpleNamespace:
+    """The year's quality rule values, and the SQL fragments built from them, shared by the steps."""
     r = rules
     dc = r["quality.data_completeness_percent"]
     cm = r["quality.case_minimum"]
@@ -44,12 +51,24 @@ def score_quality(con, rules: Rules) -> None:
     sp_bonus = float(r["quality.small_practice_bonus"] or 0)
     imp = r["quality.improvement_scoring"]
     new_floor = r.get("quality.new_measure_floor")
+    zero_rate = r["quality.zero_rate_points"]
+    # PY2018 engine: a 0% rate on a measure where higher is better earns zero_rate_points, not the floor
+    zero_rate_sql = ("" if zero_rate is None else
+                     f"CASE WHEN performance_rate = 0 AND NOT coalesce(bm_inverse, FALSE) THEN {float(zero_rate)} ELSE ")
 
-    # 0. Strata of a multi-rate measure sent as several rows become one measure row, as CMS's overallAlgorithm says:
-    #    simpleAverage -> mean of the strata rates; overallStratumOnly -> the 'overall' stratum; split -> each
-    #    stratum stays its own row; weightedAverage / sumNumerators / unknown -> pooled counts.
+    return SimpleNamespace(**{k: v for k, v in locals().items() if k != 'rules'})
+
+
+def _combine_strata(con, q: SimpleNamespace) -> None:
+    """_sc_q_measures_in: one row per (level, tin, npi, measure_id, collection_type, stratum); the strata of a measure
+    CMS scores as one are combined into a row with stratum NULL.
+
+    Strata of a multi-rate measure sent as several rows become one measure row, as CMS's overallAlgorithm says:
+    simpleAverage -> mean of the strata rates; overallStratumOnly -> the 'overall' stratum; split -> each
+    stratum stays its own row; weightedAverage / sumNumerators / unknown -> pooled counts.
+    """
     con.execute("""
-    CREATE OR REPLACE TEMP TABLE _sc_quality_in AS
+    CREATE OR REPLACE TEMP TABLE _sc_q_measures_in AS
     WITH t AS (
         SELECT q.*, m.overall_algorithm,
                count(*) OVER (PARTITION BY q.level, q.tin, q.npi, q.measure_id, q.collection_type) AS n_strata,
@@ -74,9 +93,22 @@ def score_quality(con, rules: Rules) -> None:
       AND NOT (coalesce(overall_algorithm, '') = 'overallStratumOnly' AND has_overall)
     GROUP BY level, tin, npi, measure_id, collection_type
     """)
-    # 1. rates, data completeness, case minimum; benchmark bounds of each row.
+
+
+STEPS.append((_combine_strata, "_sc_q_measures_in",
+              "one row per (level, tin, npi, measure_id, collection_type, stratum); the strata of a "
+              "measure CMS scores as one are combined into a row with stratum NULL"))
+
+
+def _rates_and_benchmarks(con, q: SimpleNamespace) -> None:
+    """_sc_q_rates: one row per (level, tin, npi, measure_id, collection_type, stratum): performance rate, data
+    completeness, case minimum, benchmark flags, the rate in the benchmark's unit.
+
+    rates, data completeness, case minimum; benchmark bounds of each row.
+    """
+    admin_cm_sql, case_count, cm, outcome_types, topped = q.admin_cm_sql, q.case_count, q.cm, q.outcome_types, q.topped
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE _sc_q1 AS
+    CREATE OR REPLACE TEMP TABLE _sc_q_rates_base AS
     SELECT q.*,
            q.collection_type = 'administrativeClaims' AS is_admin,
            -- rounded to 10 dp so a rate equal to a decile bound is not pushed across it by float noise
@@ -92,7 +124,7 @@ def score_quality(con, rules: Rules) -> None:
            coalesce(list_contains({lit_list(outcome_types)}, m.measure_type), FALSE) AS is_outcome,
            bm.is_inverse AS bm_inverse, coalesce(bm.has_benchmark, FALSE) AS has_benchmark, {topped} AS topped_out,
            coalesce(bm.is_fraction, FALSE) AS bm_fraction
-    FROM _sc_quality_in q
+    FROM _sc_q_measures_in q
     LEFT JOIN _sc_quality_measures m USING (measure_id)
     LEFT JOIN (SELECT measure_id, collection_type, bool_or(is_inverse) AS is_inverse,
                       bool_or(is_topped_out_by_program) AS is_topped_out_by_program,
@@ -103,26 +135,53 @@ def score_quality(con, rules: Rules) -> None:
                FROM _sc_benchmark_bounds GROUP BY ALL) bm
            ON bm.measure_id = q.measure_id AND bm.collection_type = q.collection_type
     """)
-    # 2. decile: the highest decile whose lower bound the rate reaches (ties -> highest, §3.1), and the next bound.
-    # The rate in the benchmark's own unit (percent, or a proportion for 479/480).
-    con.execute("""CREATE OR REPLACE TEMP TABLE _sc_q1_rates AS
+    # the rate in the benchmark's own unit (percent, or a proportion for 479/480)
+    con.execute("""CREATE OR REPLACE TEMP TABLE _sc_q_rates AS
                     SELECT *, CASE WHEN bm_fraction THEN round(performance_rate / 100.0, 12) ELSE performance_rate END
-                              AS benchmark_rate FROM _sc_q1""")
+                              AS benchmark_rate FROM _sc_q_rates_base""")
+
+
+STEPS.append((_rates_and_benchmarks, "_sc_q_rates",
+              "one row per (level, tin, npi, measure_id, collection_type, stratum): performance rate, "
+              "data completeness, case minimum, benchmark flags, the rate in the benchmark's unit"))
+
+
+def _deciles(con, q: SimpleNamespace) -> None:
+    """_sc_q_deciles: one row per (level, tin, npi, measure_id, collection_type, stratum): the decile reached and its
+    bounds.
+
+    The highest decile whose lower bound the rate reaches (ties -> highest, §3.1), and the next bound.
+    """
     con.execute("""
-    CREATE OR REPLACE TEMP TABLE _sc_q2 AS
+    CREATE OR REPLACE TEMP TABLE _sc_q_deciles AS
     WITH hit AS (
         SELECT q.rowid AS rid, max(b.decile) AS decile
-        FROM _sc_q1_rates q JOIN _sc_benchmark_bounds b
+        FROM _sc_q_rates q JOIN _sc_benchmark_bounds b
           ON b.measure_id = q.measure_id AND b.collection_type = q.collection_type
          AND q.benchmark_rate IS NOT NULL
          AND ((NOT b.is_inverse AND q.benchmark_rate >= b.lower_bound) OR (b.is_inverse AND q.benchmark_rate <= b.lower_bound))
         GROUP BY ALL)
     SELECT q.*, h.decile, lo.lower_bound AS bound_low, hi.lower_bound AS bound_next
-    FROM (SELECT rowid AS rid, * FROM _sc_q1_rates) q
+    FROM (SELECT rowid AS rid, * FROM _sc_q_rates) q
     LEFT JOIN hit h USING (rid)
     LEFT JOIN _sc_benchmark_bounds lo ON lo.measure_id = q.measure_id AND lo.collection_type = q.collection_type AND lo.decile = h.decile
     LEFT JOIN _sc_benchmark_bounds hi ON hi.measure_id = q.measure_id AND hi.collection_type = q.collection_type AND hi.decile = h.decile + 1
     """)
+
+
+STEPS.append((_deciles, "_sc_q_deciles",
+              "one row per (level, tin, npi, measure_id, collection_type, stratum): the decile reached "
+              "and its bounds"))
+
+
+def _achievement_points(con, q: SimpleNamespace) -> None:
+    """_sc_q_points: one row per (level, tin, npi, measure_id, collection_type, stratum): measure class and achievement
+    points after floors and caps.
+
+
+    """
+    below, cap, cm_first, dc, fdc, floor = q.below, q.cap, q.cm_first, q.dc, q.fdc, q.floor
+    new_floor, nob, zero_rate_sql, r = q.new_floor, q.nob, q.zero_rate_sql, q.r
     fails_dc = "(NOT coalesce(meets_data_completeness, FALSE))"
     below_cm = "(NOT meets_case_minimum)"
     if cm_first:
@@ -136,20 +195,24 @@ def score_quality(con, rules: Rules) -> None:
     # New measures (PY2022+): floor of 7 points in their first year, 5 in their second, when DC and case minimum are met.
     if new_floor:
         age = f"({r.performance_year} - first_performance_year)"
-        new_floor_sql = (f"CASE WHEN meets_case_minimum AND meets_data_completeness AND {age} = 0 THEN {new_floor['first_year']} "
-                         f"WHEN meets_case_minimum AND meets_data_completeness AND {age} = 1 THEN {new_floor['second_year']} END")
+        # CY2022 PFS final rule (rule quality.new_measure_floor): data completeness met is enough, even below the
+        # case minimum or without a benchmark; a file that still says so requires the case minimum too
+        met = ("meets_data_completeness" if new_floor.get("requires") == "data_completeness"
+               else "meets_case_minimum AND meets_data_completeness")
+        new_floor_sql = (f"CASE WHEN {met} AND {age} = 0 THEN {new_floor['first_year']} "
+                         f"WHEN {met} AND {age} = 1 THEN {new_floor['second_year']} END")
     else:
         new_floor_sql = "NULL"
     # 3. points.
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE _sc_q3 AS
+    CREATE OR REPLACE TEMP TABLE _sc_q_points AS
     WITH a AS (
         SELECT *,
                CASE WHEN is_admin THEN TRUE ELSE data_completeness_percent >= {dc} END AS meets_data_completeness,
                CASE WHEN decile IS NULL OR decile = 10 OR bound_next IS NULL OR bound_next = bound_low THEN 0.0
                     WHEN bm_inverse THEN round((bound_low - benchmark_rate) / (bound_low - bound_next), 4)
                     ELSE round((benchmark_rate - bound_low) / (bound_next - bound_low), 4) END AS partial_decile_score
-        FROM _sc_q2),
+        FROM _sc_q_deciles),
     b AS (
         SELECT *, {measure_class} AS measure_class,
                CASE WHEN decile IS NULL THEN NULL ELSE decile + partial_decile_score END AS decile_score
@@ -164,36 +227,61 @@ def score_quality(con, rules: Rules) -> None:
            achievement_points < coalesce(new_measure_floor, 0) AS new_floor_applied
     FROM (SELECT *,
            CASE measure_class
-               WHEN 'class 1' THEN {cap_sql}
+               WHEN 'class 1' THEN {zero_rate_sql}{cap_sql}{' END' if zero_rate_sql else ''}
                WHEN 'class 3' THEN CASE WHEN small_practice THEN {fdc['small_practice']} ELSE {fdc['standard']} END
                ELSE CASE WHEN small_practice THEN {nob['small_practice']} ELSE {nob['standard']} END
            END::DOUBLE AS achievement_points
     FROM e)
     """)
-    # 4. one score per measure: best collection type (CMS scores a measure once); strata of a measure averaged.
+
+
+STEPS.append((_achievement_points, "_sc_q_points",
+              "one row per (level, tin, npi, measure_id, collection_type, stratum): measure class and "
+              "achievement points after floors and caps"))
+
+
+def _best_collection_type(con, q: SimpleNamespace) -> None:
+    """_sc_q_scored: one row per (level, tin, npi, measure_id, stratum): the collection type that scores best (CMS
+    scores a measure once).
+
+    one score per measure: best collection type (CMS scores a measure once); strata of a measure averaged.
+    """
     con.execute("""
-    CREATE OR REPLACE TEMP TABLE _sc_q4 AS
+    CREATE OR REPLACE TEMP TABLE _sc_q_scored AS
     WITH best_ct AS (
         SELECT level, tin, npi, measure_id, collection_type,
                row_number() OVER (PARTITION BY level, tin, npi, measure_id
                                   ORDER BY avg(achievement_points) DESC, collection_type) AS ct_rank
-        FROM _sc_q3 GROUP BY level, tin, npi, measure_id, collection_type)
-    SELECT q.* FROM _sc_q3 q JOIN best_ct b
+        FROM _sc_q_points GROUP BY level, tin, npi, measure_id, collection_type)
+    SELECT q.* FROM _sc_q_points q JOIN best_ct b
       ON b.level = q.level AND b.tin = q.tin AND b.npi IS NOT DISTINCT FROM q.npi
      AND b.measure_id = q.measure_id AND b.collection_type = q.collection_type AND b.ct_rank = 1
     """)
-    # 5. selection: one outcome (else high-priority) measure required, then the best others (§2.1);
-    #    administrative-claims measures are scored on top and add to the denominator.
+
+
+STEPS.append((_best_collection_type, "_sc_q_scored",
+              "one row per (level, tin, npi, measure_id, stratum): the collection type that scores best "
+              "(CMS scores a measure once)"))
+
+
+def _select_measures(con, q: SimpleNamespace) -> None:
+    """_sc_q_selection: one row per (level, tin, npi, measure_id): points, outcome/high-priority status and whether the
+    measure counts.
+
+    selection: one outcome (else high-priority) measure required, then the best others (§2.1); administrative-
+    claims measures are scored on top and add to the denominator.
+    """
+    need_hp, required = q.need_hp, q.required
     others = required - 1 if need_hp else required
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE _sc_q5 AS
+    CREATE OR REPLACE TEMP TABLE _sc_q_selection AS
     WITH m AS (
         SELECT level, tin, npi, measure_id, any_value(is_admin) AS is_admin,
                avg(achievement_points) AS points, bool_or(is_outcome) AS is_outcome,
                bool_or(is_high_priority OR is_outcome) AS is_hp,
                bool_and(meets_case_minimum AND meets_data_completeness) AS bonus_eligible_base,
                min(performance_rate) AS min_rate, bool_or(coalesce(end_to_end_reported, FALSE)) AS e2e
-        FROM _sc_q4 GROUP BY ALL),
+        FROM _sc_q_scored GROUP BY ALL),
     req AS (
         SELECT *, CASE WHEN {lit(need_hp)} AND is_hp AND NOT is_admin
                        THEN row_number() OVER (PARTITION BY level, tin, npi, (is_hp AND NOT is_admin)
@@ -207,12 +295,24 @@ def score_quality(con, rules: Rules) -> None:
     SELECT *,
            CASE WHEN is_admin THEN meets_admin
                 ELSE coalesce(hp_rank = 1, FALSE) OR coalesce(other_rank <= {others}, FALSE) END AS selected
-    FROM (SELECT o.*, (SELECT bool_and(meets_case_minimum AND has_benchmark) FROM _sc_q4 x
+    FROM (SELECT o.*, (SELECT bool_and(meets_case_minimum AND has_benchmark) FROM _sc_q_scored x
                        WHERE x.level = o.level AND x.tin = o.tin AND x.npi IS NOT DISTINCT FROM o.npi
                          AND x.measure_id = o.measure_id) AS meets_admin
           FROM oth o)
     """)
-    # 6. bonuses per measure (PY2017-2021): +2 outcome/patient experience, +1 other HP, beyond the required one.
+
+
+STEPS.append((_select_measures, "_sc_q_selection",
+              "one row per (level, tin, npi, measure_id): points, outcome/high-priority status and "
+              "whether the measure counts"))
+
+
+def _bonuses(con, q: SimpleNamespace) -> None:
+    """_sc_q_bonuses: one row per (level, tin, npi, measure_id): high-priority and end-to-end bonus points.
+
+    bonuses per measure (PY2017-2021): +2 outcome/patient experience, +1 other HP, beyond the required one.
+    """
+    e2e, hp = q.e2e, q.hp
     if hp:
         pos = "AND coalesce(min_rate, 0) > 0" if hp.get("requires_positive_rate") else ""
         hp_sql = f"""CASE WHEN is_hp AND NOT is_admin AND coalesce(hp_rank, 0) <> 1 AND bonus_eligible_base {pos}
@@ -221,9 +321,23 @@ def score_quality(con, rules: Rules) -> None:
         hp_sql = "0"
     e2e_sql = f"CASE WHEN e2e AND NOT is_admin THEN {e2e['points']} ELSE 0 END" if e2e else "0"
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE _sc_q6 AS
-    SELECT *, ({hp_sql})::DOUBLE AS high_priority_bonus, ({e2e_sql})::DOUBLE AS end_to_end_bonus FROM _sc_q5
+    CREATE OR REPLACE TEMP TABLE _sc_q_bonuses AS
+    SELECT *, ({hp_sql})::DOUBLE AS high_priority_bonus, ({e2e_sql})::DOUBLE AS end_to_end_bonus FROM _sc_q_selection
     """)
+
+
+STEPS.append((_bonuses, "_sc_q_bonuses",
+              "one row per (level, tin, npi, measure_id): high-priority and end-to-end bonus points"))
+
+
+def _category_score(con, q: SimpleNamespace) -> None:
+    """_sc_quality_category: one row per (level, tin, npi) that sent quality data: achievement, bonuses, denominator,
+    score.
+
+    Achievement of the selected measures + capped bonuses + small practice bonus over the denominator, plus
+    improvement percentage points (§2.1), capped at 100.
+    """
+    e2e, hp, imp, per_measure, required, sp_bonus = q.e2e, q.hp, q.imp, q.per_measure, q.required, q.sp_bonus
     hp_cap = f"{hp['cap_percent_of_denominator']} / 100.0 * denominator" if hp else "0"
     e2e_cap = f"{e2e['cap_percent_of_denominator']} / 100.0 * denominator" if e2e else "0"
     if imp:
@@ -233,7 +347,6 @@ def score_quality(con, rules: Rules) -> None:
                                 (100.0 * c.achieved / c.denominator - {prev}) / {prev} * 10)) ELSE 0 END"""
     else:
         imp_sql = "0"
-    # 7. category.
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_quality_category AS
     WITH c AS (
@@ -243,7 +356,7 @@ def score_quality(con, rules: Rules) -> None:
                {required} * {per_measure} + {per_measure} * count(*) FILTER (WHERE is_admin AND selected) AS denominator,
                sum(high_priority_bonus) AS hp_sum, sum(end_to_end_bonus) AS e2e_sum,
                bool_or(hp_rank = 1) AS has_required_hp
-        FROM _sc_q6 GROUP BY ALL),
+        FROM _sc_q_bonuses GROUP BY ALL),
     d AS (
         SELECT c.*, least(hp_sum, {hp_cap}) AS hp_bonus, least(e2e_sum, {e2e_cap}) AS e2e_bonus,
                CASE WHEN e.small_practice THEN {sp_bonus} ELSE 0 END AS sp_bonus,
@@ -253,7 +366,38 @@ def score_quality(con, rules: Rules) -> None:
            least(100.0, 100.0 * (achieved + hp_bonus + e2e_bonus + sp_bonus) / denominator + improvement_pp) AS score_percent
     FROM d
     """)
-    # 8. measure rows with their explanation.
+
+
+STEPS.append((_category_score, "_sc_quality_category",
+              "one row per (level, tin, npi) that sent quality data: achievement, bonuses, denominator, "
+              "score"))
+
+
+def _measure_rows(con, q: SimpleNamespace) -> None:
+    """_sc_quality_measure_scores: one row per (level, tin, npi, measure_id, stratum): the measure_scores columns with
+    the explanation.
+
+    measure rows with their explanation.
+    """
+    below, cap, dc, floor, zero_rate = q.below, q.cap, q.dc, q.floor, q.zero_rate
+    zero_rate_applies = (f"q.measure_class = 'class 1' AND q.performance_rate = 0 AND NOT coalesce(q.bm_inverse, FALSE)"
+                         if zero_rate is not None else "FALSE")
+    unconfirmed = unconfirmed_list_sql(q.r, {
+        "quality.data_completeness_percent": "NOT q.is_admin", "quality.case_minimum": "NOT q.is_admin",
+        "quality.case_minimum_basis": "TRUE", "quality.admin_claims_case_minimums": "q.is_admin",
+        "quality.class_precedence": "NOT q.meets_case_minimum AND NOT coalesce(q.meets_data_completeness, FALSE)",
+        "quality.fails_data_completeness_points": "q.measure_class = 'class 3'",
+        "quality.no_benchmark_or_case_minimum_points": "q.measure_class = 'class 2'",
+        "quality.benchmark_floor_points": "q.measure_class = 'class 1' AND q.raw_points < q.floored",
+        "quality.below_lowest_decile_points": "q.measure_class = 'class 1' AND q.decile IS NULL",
+        "quality.topped_out_cap": "q.measure_class = 'class 1' AND q.topped_out",
+        "quality.topped_out_basis": "q.topped_out",
+        "quality.zero_rate_points": zero_rate_applies,
+        "quality.new_measure_floor": "q.new_floor_applied",
+        "quality.high_priority_bonus": "s.high_priority_bonus > 0",
+        "quality.end_to_end_bonus": "s.end_to_end_bonus > 0",
+        "quality.require_outcome_or_high_priority": "s.hp_rank = 1",
+    })
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_quality_measure_scores AS
     SELECT q.level, q.tin, q.npi, 'quality' AS category, q.measure_id, q.stratum, q.collection_type,
@@ -281,7 +425,9 @@ def score_quality(con, rules: Rules) -> None:
                     ELSE printf('rate %.4f in decile %d [%s, %s): partial %.4f -> decile score %.4f',
                          q.performance_rate, q.decile, q.bound_low::VARCHAR, q.bound_next::VARCHAR, q.partial_decile_score, q.decile_score) END
                  || CASE WHEN q.bm_fraction THEN printf(' (benchmark in proportions: %.6f)', q.benchmark_rate) ELSE '' END
-                 || CASE WHEN q.raw_points < q.floored THEN printf('; floor %s applied', {lit(str(floor))}) ELSE '' END
+                 || CASE WHEN {lit(zero_rate is not None)} AND q.performance_rate = 0 AND NOT coalesce(q.bm_inverse, FALSE)
+                         THEN printf('; 0%% performance rate: %s points (no floor)', {lit(str(zero_rate))})
+                         WHEN q.raw_points < q.floored THEN printf('; floor %s applied', {lit(str(floor))}) ELSE '' END
                  || CASE WHEN q.topped_out AND q.floored > {cap if cap is not None else 'NULL'} THEN printf('; topped-out cap %s applied', {lit(str(cap))}) ELSE '' END
              END,
              CASE WHEN q.new_floor_applied THEN printf('new measure (first year %s): floor %s applied',
@@ -290,7 +436,21 @@ def score_quality(con, rules: Rules) -> None:
              CASE WHEN s.hp_rank = 1 THEN 'required outcome/high-priority measure (no bonus)' END,
              CASE WHEN s.end_to_end_bonus > 0 THEN printf('end-to-end bonus %s', s.end_to_end_bonus::VARCHAR) END,
              CASE WHEN q.is_admin THEN 'administrative claims measure: adds 10 to the denominator when scored' END,
-             CASE WHEN s.selected THEN 'selected' ELSE 'not selected' END) AS explanation
-    FROM _sc_q4 q
-    JOIN _sc_q6 s ON s.level = q.level AND s.tin = q.tin AND s.npi IS NOT DISTINCT FROM q.npi AND s.measure_id = q.measure_id
+             CASE WHEN s.selected THEN 'selected' ELSE 'not selected' END) AS explanation,
+           {unconfirmed} AS unconfirmed_rules
+    FROM _sc_q_scored q
+    JOIN _sc_q_bonuses s ON s.level = q.level AND s.tin = q.tin AND s.npi IS NOT DISTINCT FROM q.npi AND s.measure_id = q.measure_id
     """)
+
+
+STEPS.append((_measure_rows, "_sc_quality_measure_scores",
+              "one row per (level, tin, npi, measure_id, stratum): the measure_scores columns with the "
+              "explanation"))
+
+
+def score_quality(con, rules: Rules) -> None:
+    """Run the quality steps in order (STEPS): _sc_quality in, _sc_quality_measure_scores and
+    _sc_quality_category out."""
+    q = quality_rules(rules)
+    for step, _table, _grain in STEPS:
+        step(con, q)

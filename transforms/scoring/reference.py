@@ -79,6 +79,10 @@ def prepare_reference(con: duckdb.DuckDBPyConnection, performance_year: int, *,
     _install(con, "_sc_benchmark_bounds", benchmarks, BENCHMARK_COLUMNS, performance_year, {CAP_REMOVED: "FALSE"})
     _install(con, "_sc_quality_measures", quality_measures, QUALITY_MEASURE_COLUMNS, performance_year,
              {"first_performance_year": "NULL::INTEGER", "overall_algorithm": "NULL::VARCHAR"})
+    from transforms.scoring._sql import lit_list
+    from transforms.scoring.rules import load_rules
+
+    pcmh_ids = load_rules(performance_year)["ia.pcmh_activity_ids"]
     _install(con, "_sc_ia_activities", ia_activities, IA_COLUMNS[:2], performance_year,
-             {"is_pcmh": "activity_id = 'IA_PCMH'"})
+             {"is_pcmh": f"list_contains({lit_list(pcmh_ids)}, activity_id)"})
     _install(con, "_sc_pi_exclusions", pi_exclusions, PI_EXCLUSION_COLUMNS, performance_year)

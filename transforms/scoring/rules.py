@@ -15,6 +15,7 @@ import yaml
 
 from mips.errors import PipelineError
 from mips.paths import RULES_DIR
+from transforms.scoring.rules_schema import problems
 
 _LEAF_KEYS = {"value", "source", "unconfirmed"}
 
@@ -67,7 +68,7 @@ class Rules:
         return [v for v in self.leaves.values() if v.unconfirmed]
 
 
-def rules_from_mapping(doc: dict, path: Path | None = None) -> Rules:
+def rules_from_mapping(doc: dict, path: Path | None = None, *, check_schema: bool = False) -> Rules:
     if not isinstance(doc, dict) or "performance_year" not in doc:
         raise ValueError("rule file must be a mapping with performance_year")
     leaves: dict[str, RuleValue] = {}
@@ -75,16 +76,23 @@ def rules_from_mapping(doc: dict, path: Path | None = None) -> Rules:
         if section in ("performance_year", "note"):
             continue
         _flatten(node, section, leaves)
+    if check_schema:
+        found = problems(leaves)
+        if found:
+            name = path.name if path is not None else f"PY{doc['performance_year']} rules"
+            raise PipelineError(f"{name} does not fit the rule schema: " + "; ".join(found[:5])
+                                + (f" (+{len(found) - 5} more)" if len(found) > 5 else ""))
     return Rules(int(doc["performance_year"]), leaves, path)
 
 
 @lru_cache(maxsize=None)
 def _load(path_text: str) -> Rules:
     path = Path(path_text)
-    return rules_from_mapping(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+    return rules_from_mapping(yaml.safe_load(path.read_text(encoding="utf-8")), path, check_schema=True)
 
 
 def available_years(rules_dir: Path = RULES_DIR) -> list[int]:
+    """The performance years that have a rule file: the years come from the files, not from the code."""
     return sorted(int(p.stem) for p in Path(rules_dir).glob("*.yaml") if p.stem.isdigit())
 
 

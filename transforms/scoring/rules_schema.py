@@ -1,0 +1,130 @@
+"""The values every year's rule file (data/rules/<PY>.yaml) must have, and their kinds.
+
+``load_rules`` checks a file against this schema, so a year that lacks a value fails when it is
+loaded with the path it lacks, not later inside a scorer. Kinds: ``number``, ``int``, ``bool``,
+``str``, ``list``, ``mapping``; a trailing ``?`` allows ``null`` (a rule that does not apply that year).
+"""
+from __future__ import annotations
+
+REQUIRED: dict[str, str] = {
+    # payment (§414.1405, spec §4)
+    "payment.payment_year": "int",
+    "payment.performance_threshold": "number",
+    "payment.applicable_percent": "number",
+    "payment.scaling_factor_max": "number",
+    "payment.scaling_factor": "number?",            # CMS's budget-neutrality factor of the payment year, when known
+    "payment.scaling_factor_range": "mapping?",     # {low, high} when the factor is not known
+    "payment.additional_performance_threshold": "number?",
+    "payment.exceptional_adjustment": "mapping?",
+    "payment.exceptional_scaling_factor": "number?",
+    "payment.exceptional_scaling_factor_range": "mapping?",
+    # final score (spec §2.5, §2.6)
+    "final.weights": "mapping",
+    "final.redistribution_fallback": "str",
+    "final.fewer_than_two_categories": "str",
+    "final.small_practice_final_bonus": "number?",
+    "final.complex_patient_bonus_max": "number?",
+    "final.cap": "number",
+    # quality (spec §2.1, §3)
+    "quality.data_completeness_percent": "number",
+    "quality.case_minimum": "int",
+    "quality.case_minimum_basis": "str",
+    "quality.admin_claims_case_minimums": "mapping?",
+    "quality.class_precedence": "str",
+    "quality.require_outcome_or_high_priority": "bool",
+    "quality.required_measures": "int",
+    "quality.points_per_measure": "number",
+    "quality.benchmark_floor_points": "number?",
+    "quality.new_measure_floor": "mapping?",
+    "quality.below_lowest_decile_points": "number",
+    "quality.zero_rate_points": "number?",
+    "quality.no_benchmark_or_case_minimum_points": "mapping",
+    "quality.fails_data_completeness_points": "mapping",
+    "quality.topped_out_cap": "number?",
+    "quality.topped_out_basis": "any?",
+    "quality.topped_out_cap_exempt_collection_types": "list?",
+    "quality.high_priority_bonus": "mapping?",
+    "quality.end_to_end_bonus": "mapping?",
+    "quality.outcome_measure_types": "list",
+    "quality.cap_total_at_denominator": "bool",
+    "quality.small_practice_bonus": "number?",
+    "quality.improvement_scoring": "mapping?",
+    # cost (spec §2.2)
+    "cost.case_minimums": "mapping",
+    "cost.reweighted_for_all_clinicians": "bool",
+    "cost.points_per_measure": "number",
+    "cost.below_lowest_decile_points": "number",
+    "cost.improvement_max_percentage_points": "number?",
+    # improvement activities (spec §2.3)
+    "ia.activity_points": "mapping",
+    "ia.special_status_multiplier": "number",
+    "ia.max_points": "number",
+    "ia.pcmh_full_credit": "bool",
+    "ia.pcmh_activity_ids": "list",
+    "ia.special_status_flags": "list",
+    # promoting interoperability (spec §2.4)
+    "pi.reweight_flags": "list",
+    "pi.cap": "number",
+    "pi.model": "str",
+    "pi.required": "list",
+    "pi.measures": "list",
+    "pi.groups": "list",
+    "pi.exclusion_redistribution": "list",
+    # eligibility
+    "eligibility.low_volume_threshold": "mapping",
+    "eligibility.clinician_types": "list",
+    "eligibility.newly_enrolled_rule": "str",
+}
+
+# Values a PI model needs besides the above.
+BY_PI_MODEL: dict[str, dict[str, str]] = {
+    "base_performance_bonus": {"pi.base_score": "number", "pi.rate_band_rounding": "str"},
+    "performance_points": {"pi.rate_rounding": "str"},
+}
+OPTIONAL: dict[str, str] = {"pi.cehrt_2015_bonus": "number?"}
+# Leaves under these prefixes are open-ended (one per scenario), each a {quality, cost, ia, pi} mapping.
+OPEN_PREFIXES = ("final.redistribution.",)
+
+_KINDS = {
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "list": lambda v: isinstance(v, list),
+    "mapping": lambda v: isinstance(v, dict),
+    "any": lambda v: v is not None,
+}
+
+
+def problems(leaves: dict) -> list[str]:
+    """What is wrong with a year's leaves (``{path: RuleValue}``) against the schema; empty when none."""
+    out = []
+    model = leaves["pi.model"].value if "pi.model" in leaves else None
+    expected = dict(REQUIRED)
+    expected.update(BY_PI_MODEL.get(model, {}))
+    if model is not None and model not in BY_PI_MODEL:
+        out.append(f"pi.model {model!r} is not one of {', '.join(BY_PI_MODEL)}")
+    for path, kind in expected.items():
+        if path not in leaves:
+            out.append(f"missing {path}")
+            continue
+        value = leaves[path].value
+        nullable = kind.endswith("?")
+        if value is None:
+            if not nullable:
+                out.append(f"{path} is null")
+            continue
+        if not _KINDS[kind.rstrip("?")](value):
+            out.append(f"{path} should be {kind.rstrip('?')}, not {type(value).__name__}")
+    allowed = set(expected) | set(OPTIONAL) | {p for m in BY_PI_MODEL.values() for p in m}
+    for path in leaves:
+        if path not in allowed and not path.startswith(OPEN_PREFIXES):
+            out.append(f"unknown rule {path} (add it to transforms/scoring/rules_schema.py)")
+    for path, leaf in leaves.items():
+        if path.startswith(OPEN_PREFIXES) and not (isinstance(leaf.value, dict)
+                                                   and set(leaf.value) == {"quality", "cost", "ia", "pi"}):
+            out.append(f"{path} should map quality, cost, ia and pi to weights")
+    if "payment.scaling_factor" in leaves and "payment.scaling_factor_range" in leaves:
+        if leaves["payment.scaling_factor"].value is None and leaves["payment.scaling_factor_range"].value is None:
+            out.append("payment.scaling_factor and payment.scaling_factor_range are both null: give one")
+    return out
