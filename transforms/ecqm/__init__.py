@@ -142,6 +142,14 @@ def compute_ecqms(
                                        ORDER BY measure_id""", [performance_year]).fetchall():
             run.not_computed[mid] = reason
         run.notes.append(f"eCQMs: {reason}")
+    # say where a number may be low: value sets the logic uses whose compiled expansion is only a first page
+    used_sql = [blocks] + [definitions[name].read_text(encoding="utf-8") for name, _, _ in to_run]
+    partial = [f"{title} ({n:,} of {total:,} codes)" for oid, title, n, total in con.execute(
+        "SELECT value_set_oid, title, code_count, expansion_total FROM ref.ecqm_value_sets WHERE NOT is_complete "
+        "ORDER BY title").fetchall() if to_run and any(f"'{oid}'" in text for text in used_sql)]
+    if partial:
+        run.notes.append("eCQMs: value sets with an incomplete expansion (a code beyond it is not recognised, so an "
+                         "exclusion may be missed): " + ", ".join(partial))
     for name, mid, cms in to_run:
         sql = definitions[name].read_text(encoding="utf-8").strip().rstrip(";")
         try:
