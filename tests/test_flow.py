@@ -85,7 +85,7 @@ def first_run(tmp_path_factory, inputs):
 
 def test_run_publishes_every_step_s_tables_with_a_manifest(first_run, inputs):
     out, report = first_run
-    expected = {"rejects", "ingest_summary", "ingest_warnings", "measure_results", "measure_instances",
+    expected = {"rejects", "ingest_summary", "ingest_warnings", "ingest_out_of_scope", "measure_results", "measure_instances",
                 "mips_eligibility", "measure_scores", "category_scores", "final_scores", "run_manifest"}
     assert set(report.rows) == expected
     # 5 claim lines and 3 persons in, none rejected
