@@ -308,3 +308,37 @@ def test_registry_engine_entry_hands_over_its_own_relations():
         "measure_instances": "ehr_measure_instances"}
     assert con.execute("SELECT count(*) FROM ehr_measure_populations WHERE measure_id = '001'").fetchone()[0] == 2
     assert any(n.startswith("eCQMs: 3 computed (001, 130, 236)") for n in out.notes)
+
+
+def test_dementia_medication_period_follows_cumulative_medication_duration():
+    # CMS122 exclusion "age 66+ with frailty and (advanced illness or dementia medication in the year before or during
+    # the period)": MedicationRequestPeriod = [start, start + total days - 1], start = bounds start, else authoredOn;
+    # total days = (days supply, else quantity / (dose * doses per day)) * (1 + refills); else up to the bounds end.
+    frailty = condition("f", {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "L89.000"}, "2026-01-01")
+
+    def med(mid, **request):
+        r = {"resourceType": "MedicationRequest", "id": mid, "status": "active", "intent": "order",
+             "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                        "code": "312836"}]},
+             "authoredOn": "2024-12-01"}
+        r.update(request)
+        return r
+
+    supply = lambda days, refills=0: {"dispenseRequest": {"expectedSupplyDuration": {"value": days, "code": "d"},  # noqa: E731
+                                                           "numberOfRepeatsAllowed": refills}}
+    cases = {
+        "a": med("a", **supply(30)),              # 2024-12-01..2024-12-30: ends before 2025-01-01 -> not excluded
+        "b": med("b", **supply(30, refills=1)),   # 60 days: ..2025-01-29 -> excluded
+        "c": med("c", dispenseRequest={"quantity": {"value": 90}},   # 90 / (1 * 1 a day) = 90 days -> excluded
+                 dosageInstruction=[{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                                     "doseAndRate": [{"doseQuantity": {"value": 1}}]}]),
+        "d": med("d", dispenseRequest={"quantity": {"value": 90}},   # no frequency, no timeOfDay: 0 a day -> no period
+                 dosageInstruction=[{"doseAndRate": [{"doseQuantity": {"value": 1}}]}]),
+        "e": med("e", authoredOn="2024-06-01",   # no supply: up to the bounds end 2025-03-01 -> excluded
+                 dosageInstruction=[{"timing": {"repeat": {"boundsPeriod": {"end": "2025-03-01"}}}}]),
+    }
+    con = duckdb.connect()
+    load(con, {pid: diabetic(pid, "1956-01-01", dict(frailty, id=f"f{pid}"), request) for pid, request in cases.items()})
+    run(con)
+    excluded = {k[0]: v[2] for k, v in pops(con, "001").items()}
+    assert excluded == {"a": 0, "b": 1, "c": 1, "d": 0, "e": 1}

@@ -97,6 +97,19 @@ SELECT person_id, resource_type, resource_id,
        try_cast(resource ->> '$.dispenseRequest.numberOfRepeatsAllowed' AS INTEGER) AS refills,
        ecqm_ts(resource ->> '$.dosageInstruction[0].timing.repeat.boundsPeriod.start') AS bounds_start_ts,
        ecqm_ts(resource ->> '$.dosageInstruction[0].timing.repeat.boundsPeriod.end') AS bounds_end_ts,
+       ecqm_ts(resource ->> '$.dispenseRequest.validityPeriod.start') AS validity_start_ts,
+       try_cast(coalesce(resource ->> '$.dosageInstruction[0].doseAndRate[0].doseRange.high.value',
+                         resource ->> '$.dosageInstruction[0].doseAndRate[0].doseQuantity.value') AS DOUBLE) AS dose_value,
+       -- CumulativeMedicationDuration ToDaily(frequency, period): events per day by the period's unit
+       coalesce(
+           try_cast(coalesce(resource ->> '$.dosageInstruction[0].timing.repeat.frequencyMax',
+                             resource ->> '$.dosageInstruction[0].timing.repeat.frequency') AS DOUBLE)
+           * (24.0 / try_cast(resource ->> '$.dosageInstruction[0].timing.repeat.period' AS DOUBLE))
+           * CASE resource ->> '$.dosageInstruction[0].timing.repeat.periodUnit'
+                 WHEN 'h' THEN 1.0 WHEN 'min' THEN 60.0 WHEN 's' THEN 3600.0 WHEN 'd' THEN 1.0 / 24
+                 WHEN 'wk' THEN 1.0 / (24 * 7) WHEN 'mo' THEN 1.0 / (24 * 30) WHEN 'a' THEN 1.0 / (24 * 365) END,
+           CAST(coalesce(json_array_length(resource, '$.dosageInstruction[0].timing.repeat.timeOfDay'), 0) AS DOUBLE)
+       ) AS doses_per_day,
        source_file, source_row,
        row_number() OVER (PARTITION BY person_id, resource_type, resource_id ORDER BY source_file, source_row) AS n
 FROM t;
