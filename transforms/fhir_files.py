@@ -283,81 +283,123 @@ def _name_unreadable_file(con, files: list[Path], reader: str, error: Exception)
     raise PipelineError(f"the FHIR files cannot be read ({str(error).splitlines()[0][:200]})")
 
 
+_ATTRIBUTION_PATHS = ("$.serviceProvider.reference", "$.serviceProvider.identifier.system",
+                      "$.serviceProvider.identifier.value", "$.participant", "$.identifier")
+_FIELDS = ["$.resourceType", "$.id", *PATIENT_REFERENCE_PATHS, *_ATTRIBUTION_PATHS, *(f"$.{d}" for d in DATE_ELEMENTS)]
+_TYPES = ["$.resourceType", *(f"$.{element}" for element, _, _ in TYPE_RULES)]
+_DATES_FROM = 3 + len(PATIENT_REFERENCE_PATHS) + len(_ATTRIBUTION_PATHS)  # fields[] index of the first date
+
+
+def _extracted(relation: str, *, with_dates: bool = True) -> str:
+    """The relation's rows (item_id, doc, ...) with ``fields`` and ``types`` (one parse each); without dates,
+    only the elements before them (the one-pass flags read the dates as one string instead)."""
+    fields = _FIELDS if with_dates else _FIELDS[:_DATES_FROM - 1]
+    types = _TYPES if with_dates else _TYPES[:len(_TYPES) - len(DATE_ELEMENTS)]
+    return f"""(SELECT *, CASE WHEN is_object THEN json_extract_string(doc, {_list(fields)}) END AS fields,
+                       CASE WHEN is_object THEN json_type(doc, {_list(types)}) END AS types
+                FROM (SELECT *, NOT broken AND left(ltrim(doc::VARCHAR), 1) = '{{' AS is_object FROM {relation}))"""
+
+
+def _type_failures(with_dates: bool = True) -> list[tuple[str, str]]:
+    """(predicate, struct) per element type rule, over ``types``."""
+    out = []
+    rules = TYPE_RULES if with_dates else TYPE_RULES[:len(TYPE_RULES) - len(DATE_ELEMENTS)]
+    for i, (element, allowed, what) in enumerate(rules, start=2):
+        allowed_sql = ", ".join(_lit(a) for a in allowed + ("NULL",))
+        out.append((f"(types[{i}] IS NOT NULL AND types[{i}] NOT IN ({allowed_sql}))",
+                    f"{{'element': {_lit(element)}, 'rule': 'wrong_type', 'reason': {_lit(f'{element} must be {what}')}}}"))
+    return out
+
+
+def _date_failures() -> list[tuple[str, str]]:
+    """(predicate, struct) per date element, over ``fields`` and ``types``."""
+    out = []
+    for i, element in enumerate(DATE_ELEMENTS):
+        value, kind = f"fields[{_DATES_FROM + i}]", f"types[{2 + len(TYPE_RULES) - len(DATE_ELEMENTS) + i}]"
+        out.append((f"({value} IS NOT NULL AND {kind} = 'VARCHAR' AND NOT (regexp_full_match({value}, {_lit(_DATE_RE)}) "
+                    f"AND (length({value}) < 10 OR TRY_CAST(left({value}, 10) AS DATE) IS NOT NULL)))",
+                    f"{{'element': {_lit(element)}, 'rule': 'impossible_date', "
+                    f"'reason': {_lit(f'{element} is not a possible FHIR date or dateTime')}}}"))
+    return out
+
+
 def _parse(con) -> None:
     """``_fhir_items``: one row per resource read (a file's resource, a Bundle's entry, an NDJSON line), with
-    what the checks need, but not the resource itself (it stays in ``_fhir_docs``; item_id is its rowid)."""
-    # Two parses per resource: the text of every element the checks read, and their JSON types.
-    fields = ["$.resourceType", "$.id", *PATIENT_REFERENCE_PATHS, *(f"$.{d}" for d in DATE_ELEMENTS)]
-    types = ["$.resourceType", *(f"$.{element}" for element, _, _ in TYPE_RULES)]
+    what the checks and the attribution need, but not the resource itself (it stays in ``_fhir_docs``;
+    item_id is its rowid). Element values are read in one pass and never stored as lists."""
     n_refs = len(PATIENT_REFERENCE_PATHS)
+    attribution = 3 + n_refs
+    # Every date element present, as its JSON text, joined by '|' (absent ones drop out): one regex checks
+    # that each is a quoted FHIR date/dateTime, another counts times without a zone; days 29-31 are checked
+    # against the calendar.
+    day_ok = ("CASE WHEN regexp_matches(dd, '-(29|30|31)') THEN list_bool_and(list_transform("
+              "regexp_extract_all(dd, '\"([0-9]{4}-[0-9]{2}-[0-9]{2})', 1), lambda x: TRY_CAST(x AS DATE) IS NOT NULL)) "
+              "ELSE true END")
+    quoted = '"' + _DATE_RE + '"'
+    dates_ok = f"(dd = '' OR regexp_full_match(dd, {_lit(quoted + '(' + chr(92) + '|' + quoted + ')*')}))"
+    rows = "(SELECT rowid AS item_id, * FROM _fhir_docs WHERE NOT blank AND NOT container)"
     con.execute(f"""
         CREATE OR REPLACE TABLE _fhir_items AS
-        SELECT item_id, source_file, file_kind,
-               coalesce(source_row, item_id - first_row + 1) AS source_row,
-               bundle, parse_dirpath(source_file) AS folder, full_url, broken,
+        SELECT item_id, source_file, file_kind, coalesce(source_row, item_id - first_row + 1) AS source_row,
+               bundle, parse_dirpath(source_file) AS folder, full_url, broken, types IS NOT NULL AS is_resource_object,
                CASE WHEN types[1] = 'VARCHAR' THEN fields[1] END AS resource_type,
                coalesce(fields[2], CASE WHEN full_url LIKE 'urn:uuid:%' THEN substr(full_url, 10) END) AS resource_id,
+               types[2] AS id_type,
                coalesce({', '.join(f'fields[{3 + i}]' for i in range(n_refs))}) AS patient_reference,
-               types, fields[{3 + n_refs}:] AS dates, codings_without_system
-        FROM (SELECT *, CASE WHEN is_object THEN json_extract_string(doc, {_list(fields)}) END AS fields,
-                        CASE WHEN is_object THEN json_type(doc, {_list(types)}) END AS types,
-                        -- only codings whose text lacks a system key are parsed again
-                        CASE WHEN is_object THEN
-                             len(list_filter(json_extract(doc, '$..coding[*]'),
-                                             lambda c: CASE WHEN contains(c::VARCHAR, '"system"') THEN c->>'$.system' IS NULL
-                                                            ELSE left(c::VARCHAR, 1) = '{{' END))
-                             + CASE WHEN contains(doc::VARCHAR, '"class"') AND json_type(doc, '$.class') = 'OBJECT'
-                                    AND doc->>'$.class.code' IS NOT NULL AND doc->>'$.class.system' IS NULL
-                                    THEN 1 ELSE 0 END END AS codings_without_system
-              FROM (SELECT rowid AS item_id, *, NOT broken AND left(ltrim(doc::VARCHAR), 1) = '{{' AS is_object
-                    FROM _fhir_docs WHERE NOT blank AND NOT container)
-              JOIN (SELECT source_file, min(rowid) AS first_row FROM _fhir_docs GROUP BY 1) USING (source_file))""")
+               coalesce({' OR '.join(p for p, _ in _type_failures(with_dates=False))}, false) AS bad_type,
+               is_object AND NOT coalesce({dates_ok} AND {day_ok}, false) AS bad_date,
+               CASE WHEN is_object THEN len(regexp_extract_all(dd, 'T[0-9:.]+"')) ELSE 0 END AS datetimes_without_zone,
+               CASE WHEN fields[1] = 'Encounter' THEN fields[{attribution}] END AS sp_reference,
+               CASE WHEN fields[1] = 'Encounter' THEN fields[{attribution + 1}] END AS sp_system,
+               CASE WHEN fields[1] = 'Encounter' THEN fields[{attribution + 2}] END AS sp_value,
+               CASE WHEN fields[1] = 'Encounter' THEN fields[{attribution + 3}] END AS participants,
+               CASE WHEN fields[1] IN ('Practitioner', 'Organization') THEN fields[{attribution + 4}] END AS identifiers,
+               CASE WHEN is_object THEN
+                    -- only codings whose text lacks a system key are parsed again
+                    len(list_filter(json_extract(doc, '$..coding[*]'),
+                                    lambda c: CASE WHEN contains(c::VARCHAR, '"system"') THEN c->>'$.system' IS NULL
+                                                   ELSE left(c::VARCHAR, 1) = '{{' END))
+                    + CASE WHEN contains(doc::VARCHAR, '"class"') AND json_type(doc, '$.class') = 'OBJECT'
+                           AND doc->>'$.class.code' IS NOT NULL AND doc->>'$.class.system' IS NULL
+                           THEN 1 ELSE 0 END END AS codings_without_system
+        FROM (SELECT *, CASE WHEN is_object THEN array_to_string(json_extract(doc, {_list(f"$.{d}" for d in DATE_ELEMENTS)}),
+                                                                 '|') END AS dd
+              FROM {_extracted(rows, with_dates=False)})
+        JOIN (SELECT source_file, min(rowid) AS first_row FROM _fhir_docs GROUP BY 1) USING (source_file)""")
 
 
 # ---------------------------------------------------------------- validate
 
 def _validate(con) -> None:
     """``_fhir_fail``: one row per (item, element, rule) that makes a resource malformed."""
-    type_checks = []
-    for i, (element, allowed, what) in enumerate(TYPE_RULES, start=2):
-        allowed_sql = ", ".join(_lit(a) for a in allowed + ("NULL",))
-        type_checks.append(
-            f"CASE WHEN types[{i}] IS NOT NULL AND types[{i}] NOT IN ({allowed_sql}) THEN "
-            f"{{'element': {_lit(element)}, 'rule': 'wrong_type', 'reason': {_lit(f'{element} must be {what}')}}} END")
-    date_checks = []
-    for i, element in enumerate(DATE_ELEMENTS, start=1):
-        date_checks.append(
-            f"CASE WHEN dates[{i}] IS NOT NULL AND types[{i + 1 + len(TYPE_RULES) - len(DATE_ELEMENTS)}] = 'VARCHAR' "
-            f"AND NOT (regexp_full_match(dates[{i}], {_lit(_DATE_RE)}) AND (length(dates[{i}]) < 10 "
-            f"OR TRY_CAST(left(dates[{i}], 10) AS DATE) IS NOT NULL)) THEN "
-            f"{{'element': {_lit(element)}, 'rule': 'impossible_date', "
-            f"'reason': {_lit(f'{element} is not a possible FHIR date or dateTime')}}} END")
-    structural = f"""
-        CASE WHEN broken THEN {{'element': NULL, 'rule': 'invalid_json', 'reason': 'not valid JSON'}}
-             WHEN types IS NULL OR resource_type IS NULL THEN
-                  {{'element': NULL, 'rule': 'not_a_resource', 'reason': 'not a FHIR resource (no resourceType)'}}
-             WHEN file_kind = 'ndjson' AND resource_type = 'Bundle' THEN
-                  {{'element': NULL, 'rule': 'bundle_in_ndjson',
-                    'reason': 'a Bundle on an NDJSON line (Bulk Data files hold one resource per line; put Bundles in .json files)'}}
-             WHEN resource_id IS NULL AND types[2] IS NULL THEN
-                  {{'element': 'id', 'rule': 'id_missing', 'reason': 'the resource has no id'}}
-        END"""
-    items = [structural] + type_checks + date_checks
-    # the prefilter is plain predicates (building every rule's struct for every resource costs seconds)
-    any_failure = " OR ".join(
-        [f"(types[{i}] IS NOT NULL AND types[{i}] NOT IN ({', '.join(_lit(a) for a in allowed + ('NULL',))}))"
-         for i, (_, allowed, _) in enumerate(TYPE_RULES, start=2)]
-        + [f"(dates[{i}] IS NOT NULL AND NOT (regexp_full_match(dates[{i}], {_lit(_DATE_RE)}) AND "
-           f"(length(dates[{i}]) < 10 OR TRY_CAST(left(dates[{i}], 10) AS DATE) IS NOT NULL)))"
-           for i in range(1, len(DATE_ELEMENTS) + 1)])
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TABLE _fhir_fail AS
+        SELECT item_id, f.element AS element, f.rule AS rule, f.reason AS reason
+        FROM (SELECT item_id,
+                     CASE WHEN broken THEN {'element': NULL, 'rule': 'invalid_json', 'reason': 'not valid JSON'}
+                          WHEN NOT is_resource_object OR resource_type IS NULL THEN
+                               {'element': NULL, 'rule': 'not_a_resource', 'reason': 'not a FHIR resource (no resourceType)'}
+                          WHEN file_kind = 'ndjson' AND resource_type = 'Bundle' THEN
+                               {'element': NULL, 'rule': 'bundle_in_ndjson',
+                                'reason': 'a Bundle on an NDJSON line (Bulk Data files hold one resource per line; put Bundles in .json files)'}
+                          WHEN resource_id IS NULL AND id_type IS NULL THEN
+                               {'element': 'id', 'rule': 'id_missing', 'reason': 'the resource has no id'}
+                     END AS f
+              FROM _fhir_items)
+        WHERE f IS NOT NULL""")
+    # Element rules, spelled out only for the few resources the one-pass flags caught (parsed again here).
+    checks_sql = ", ".join(f"CASE WHEN {p} THEN {st} END" for p, st in _type_failures() + _date_failures())
+    flagged = """(SELECT d.rowid AS item_id, d.doc, d.broken FROM _fhir_docs d
+                  SEMI JOIN (SELECT item_id FROM _fhir_items WHERE (bad_type OR bad_date) AND is_resource_object
+                             AND NOT broken AND item_id NOT IN (SELECT item_id FROM _fhir_fail)) i
+                    ON i.item_id = d.rowid)"""
+    con.execute(f"""
+        INSERT INTO _fhir_fail
         SELECT item_id, f.element, f.rule, f.reason
-        FROM (SELECT item_id, unnest(list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)) AS f
-              FROM _fhir_items
-              WHERE ({structural}) IS NOT NULL OR (types IS NOT NULL AND ({any_failure})))""")
-    # The same resource twice for the same owner: the first (in file and row order) is kept.
-    # (Owners are known only after patient assignment; the duplicate rule runs there.)
+        FROM (SELECT item_id, unnest(list_filter([{checks_sql}], lambda x: x IS NOT NULL)) AS f
+              FROM {_extracted(flagged)})""")
+    # The same resource twice for the same owner: the first (in file and row order) is kept; owners are
+    # known after patient assignment, where that rule runs.
 
 
 # ---------------------------------------------------------------- patients
@@ -432,9 +474,7 @@ def _record(con) -> None:
                               || 'one-patient folder or Bundle)'
                END AS out_of_scope_reason,
                CASE WHEN f.item_id IS NULL THEN i.codings_without_system END AS codings_without_system,
-               CASE WHEN f.item_id IS NULL THEN
-                    len(list_filter(i.dates, lambda d: regexp_full_match(d, {_lit(_TIME_WITHOUT_ZONE_RE)}))) END
-                    AS datetimes_without_zone,
+               CASE WHEN f.item_id IS NULL THEN i.datetimes_without_zone END AS datetimes_without_zone,
                o.person_id
         FROM _fhir_items i
         LEFT JOIN (SELECT DISTINCT item_id FROM _fhir_fail) f USING (item_id)
@@ -495,20 +535,24 @@ def types_over_threshold(con: duckdb.DuckDBPyConnection, max_rejected_percent: f
 def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[int, int, int]:
     """``ehr_attribution``: each accepted Encounter's TIN and NPI, after defaults; a clear error without them."""
     npi_ok = checks.render_sql(checks.npi(), "npi")
+    # what the one parsing pass kept of the accepted Encounters, Practitioners and Organizations
+    con.execute("""CREATE OR REPLACE TEMP VIEW _fhir_accepted AS
+                   SELECT i.*, o.person_id FROM _fhir_items i JOIN _fhir_outcome o USING (item_id)
+                   WHERE o.outcome = 'accepted' AND i.resource_type IN ('Encounter', 'Practitioner', 'Organization')""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fhir_npi AS      -- Practitioner id -> NPI
         SELECT resource_id AS practitioner_id, min(npi) AS npi
         FROM (SELECT resource_id,
-                     trim(list_filter(json_extract(resource, '$.identifier[*]'),
+                     trim(list_filter(json_extract(identifiers, '$[*]'),
                                       lambda x: x->>'$.system' = {_lit(NPI_SYSTEM)})[1]->>'$.value') AS npi
-              FROM fhir_resource WHERE resource_type = 'Practitioner')
+              FROM _fhir_accepted WHERE resource_type = 'Practitioner')
         WHERE npi IS NOT NULL GROUP BY 1;
         CREATE OR REPLACE TEMP TABLE _fhir_tin AS      -- Organization id -> TIN (digits only: 12-3456789 is allowed)
         SELECT resource_id AS organization_id, min(tin) AS tin
         FROM (SELECT resource_id,
-                     regexp_replace(list_filter(json_extract(resource, '$.identifier[*]'),
+                     regexp_replace(list_filter(json_extract(identifiers, '$[*]'),
                                     lambda x: x->>'$.system' = {_lit(TIN_SYSTEM)})[1]->>'$.value', '[^0-9]', '', 'g') AS tin
-              FROM fhir_resource WHERE resource_type = 'Organization')
+              FROM _fhir_accepted WHERE resource_type = 'Organization')
         WHERE tin IS NOT NULL GROUP BY 1""")
     bad_npi = con.execute(f"SELECT count(*) FROM _fhir_npi WHERE NOT coalesce({npi_ok}, false)").fetchone()[0]
     bad_tin = con.execute("SELECT count(*) FROM _fhir_tin WHERE NOT regexp_full_match(tin, '[0-9]{9}')").fetchone()[0]
@@ -522,11 +566,9 @@ def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[i
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fhir_encounter_ids AS
         SELECT person_id, resource_id AS encounter_id,
-               {_reference_id_sql("resource->>'$.serviceProvider.reference'", 'Organization')} AS organization_id,
-               resource->>'$.serviceProvider.identifier.system' AS sp_system,
-               resource->>'$.serviceProvider.identifier.value' AS sp_value,
-               json_extract(resource, '$.participant[*]') AS participants
-        FROM fhir_resource WHERE resource_type = 'Encounter'""")
+               {_reference_id_sql("sp_reference", 'Organization')} AS organization_id,
+               sp_system, sp_value, json_extract(participants, '$[*]') AS participants
+        FROM _fhir_accepted WHERE resource_type = 'Encounter'""")
     id_npi_ok = checks.render_sql(checks.npi(), "x.id_value")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fhir_encounter_npi AS
@@ -573,6 +615,7 @@ def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[i
         FROM ehr_attribution ORDER BY person_id, encounter_id""")
     for table in ("_fhir_npi", "_fhir_tin", "_fhir_encounter_ids", "_fhir_encounter_npi"):
         con.execute(f"DROP TABLE {table}")
+    con.execute("DROP VIEW _fhir_accepted")
     return int(encounters), int(no_tin), int(no_npi)
 
 
