@@ -46,24 +46,12 @@ import duckdb
 
 from mips.errors import InputFileError, PipelineError
 from schemas import checks
+# the resource types read, the identifier systems that attribute: schemas/fhir.py (also documented from there)
+from schemas.fhir import (EHR_ATTRIBUTION, FHIR_RESOURCE, NPI_SYSTEM, PATIENT_RESOURCE_TYPES, SHARED_RESOURCE_TYPES,
+                          TIN_SYSTEM)
 
 TABLE_NAME = "fhir_resource"  # the contract name FHIR files are read as (ingest_summary.table_name)
 CODING_TABLE = "coding"       # ingest_out_of_scope rows counting codings (parts of kept resources), not rows
-
-NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
-TIN_SYSTEM = "urn:oid:2.16.840.1.113883.4.4"
-
-# Resource types a measure reads: those of the issue's list and every type CMS's 2026 eCQM test decks use.
-PATIENT_RESOURCE_TYPES = (
-    "Patient", "Encounter", "Condition", "Observation", "Procedure", "MedicationRequest", "MedicationDispense",
-    "MedicationAdministration", "MedicationStatement", "Immunization", "ImmunizationRecommendation",
-    "ServiceRequest", "DiagnosticReport", "AllergyIntolerance", "Coverage", "DeviceRequest", "DeviceUseStatement",
-    "Communication", "CommunicationRequest", "Claim", "ClaimResponse", "Task", "AdverseEvent", "CarePlan", "Goal",
-    "NutritionOrder", "FamilyMemberHistory", "Specimen",
-)
-# Resources other resources point to (not owned by one patient): kept, with person_id NULL unless a
-# one-patient folder or Bundle holds them.
-SHARED_RESOURCE_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Location", "Medication")
 
 # Where a resource names its patient, in order of preference.
 PATIENT_REFERENCE_PATHS = ("$.subject.reference", "$.patient.reference", "$.beneficiary.reference",
@@ -479,14 +467,16 @@ def _record(con) -> None:
         FROM _fhir_items i
         LEFT JOIN (SELECT DISTINCT item_id FROM _fhir_fail) f USING (item_id)
         LEFT JOIN _fhir_owner o USING (item_id)""")
-    con.execute("""
+    # cast to the declared columns; not sorted by the key (a sort of every resource's text costs more than any
+    # reader gains: the eCQM engine joins and groups it)
+    casts = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in FHIR_RESOURCE.columns)
+    con.execute(f"""
         CREATE OR REPLACE TABLE fhir_resource AS
-        SELECT i.source_file::VARCHAR AS source_file, i.source_row::BIGINT AS source_row,
-               o.person_id::VARCHAR AS person_id, i.resource_type::VARCHAR AS resource_type,
-               i.resource_id::VARCHAR AS resource_id, d.doc::JSON AS resource
-        FROM _fhir_items i JOIN _fhir_outcome o USING (item_id)
-        JOIN (SELECT rowid AS item_id, doc FROM _fhir_docs) d USING (item_id)
-        WHERE o.outcome = 'accepted'""")
+        SELECT {casts}
+        FROM (SELECT i.source_file, i.source_row, o.person_id, i.resource_type, i.resource_id, d.doc AS resource
+              FROM _fhir_items i JOIN _fhir_outcome o USING (item_id)
+              JOIN (SELECT rowid AS item_id, doc FROM _fhir_docs) d USING (item_id)
+              WHERE o.outcome = 'accepted')""")
     con.execute(f"""
         INSERT INTO _rejects
         SELECT i.source_file, {_lit(TABLE_NAME)}, i.source_row,
@@ -608,11 +598,12 @@ def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[i
             f"Encounters name no {' and no '.join(missing)} (participant Practitioner identifier {NPI_SYSTEM}, "
             f"serviceProvider Organization identifier {TIN_SYSTEM}); give "
             + " and ".join(f"--default-{m.lower()} {m}" for m in missing) + " to attribute them")
-    con.execute(f"""
-        CREATE OR REPLACE TABLE ehr_attribution AS
-        SELECT person_id, encounter_id, coalesce(named_tin, {_lit(default_tin) if default_tin else 'NULL'})::VARCHAR AS tin,
-               coalesce(named_npi, {_lit(default_npi) if default_npi else 'NULL'})::VARCHAR AS npi
-        FROM ehr_attribution ORDER BY person_id, encounter_id""")
+    defaults = f"""(SELECT person_id, encounter_id,
+                           coalesce(named_tin, {_lit(default_tin) if default_tin else 'NULL'}) AS tin,
+                           coalesce(named_npi, {_lit(default_npi) if default_npi else 'NULL'}) AS npi
+                    FROM ehr_attribution)"""
+    con.execute(f"CREATE OR REPLACE TABLE _fhir_attribution AS {EHR_ATTRIBUTION.select_sql(defaults)}")
+    con.execute("DROP TABLE ehr_attribution; ALTER TABLE _fhir_attribution RENAME TO ehr_attribution")
     for table in ("_fhir_npi", "_fhir_tin", "_fhir_encounter_ids", "_fhir_encounter_npi"):
         con.execute(f"DROP TABLE {table}")
     con.execute("DROP VIEW _fhir_accepted")
