@@ -38,7 +38,8 @@ load = load_fhir_dir(con, sys.argv[1])
 seconds = time.perf_counter() - started
 resources = sum(n for _, n, *_ in load.by_type)
 accepted = sum(a for _, _, a, *_ in load.by_type)
-print(json.dumps({"seconds": seconds, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime,
                   "resources": resources, "accepted": accepted, "encounters": load.encounters}))
 """
 
@@ -90,14 +91,16 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(result)
-        print(f"run {run + 1}: {result['seconds']:.1f} s, peak {result['peak_rss_mib']:,.0f} MiB, "
+        print(f"run {run + 1}: {result['seconds']:.1f} s ({result['cpu_seconds']:.1f} CPU s), peak {result['peak_rss_mib']:,.0f} MiB, "
               f"{result['resources']:,} resources ({result['accepted']:,} accepted), "
               f"{result['encounters']:,} encounters attributed")
     seconds = statistics.median(r["seconds"] for r in results)
     peak = statistics.median(r["peak_rss_mib"] for r in results)
     n = results[0]["resources"]
+    cpu = statistics.median(r["cpu_seconds"] for r in results)
+    # the CPU seconds (both threads) say how much work the load is, whatever else the machine runs
     print(f"median of {len(results)}: {n:,} FHIR resources in {seconds:.1f} s ({n / seconds:,.0f} resources/s), "
-          f"peak {peak:,.0f} MiB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"{cpu:.1f} CPU s, peak {peak:,.0f} MiB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
