@@ -9,7 +9,8 @@ import pytest
 from mips.cli import main
 from transforms import ingest
 from transforms.fhir_files import load_fhir_dir
-from transforms.generate.ehr import VALUE_SETS, build_ehr, write_ndjson
+from mips.paths import REFERENCE_DIR
+from transforms.generate.ehr import RESOURCE_TYPES, VALUE_SETS, build_ehr, write_ndjson
 
 # A few real codes of each value set (Office Visit CPT, Diabetes and Essential Hypertension SNOMED CT,
 # HbA1c LOINC); the generator must draw only from the table it is given.
@@ -90,3 +91,19 @@ def test_generate_arguments(tmp_path, capsys, argv, message):
     assert main(["generate", *argv, "--output", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not (REFERENCE_DIR / "ecqm_value_set_codes.parquet").exists(),
+                    reason="needs the compiled eCQM value sets (data/reference/ecqm_value_set_codes.parquet)")
+def test_generated_practice_runs_through_mips_run_without_defaults(tmp_path):
+    # mips generate --patients writes Bulk Data NDJSON that mips run --fhir reads with nothing rejected and every
+    # encounter attributed by its own participant and serviceProvider (no --default-tin / --default-npi).
+    assert main(["generate", "--performance-year", "2026", "--patients", "300", "--output", str(tmp_path / "in")]) == 0
+    assert sorted(p.name for p in (tmp_path / "in" / "fhir").iterdir()) == sorted(f"{t}.ndjson" for t in RESOURCE_TYPES)
+    out = tmp_path / "out"
+    assert main(["run", "--performance-year", "2026", "--fhir", str(tmp_path / "in" / "fhir"), "--without-prefect",
+                 "--output", str(out)]) == 0
+    rejected, out_of_scope = duckdb.connect().execute(
+        f"SELECT sum(rejected_rows), sum(out_of_scope_rows) FROM read_parquet('{out}/ingest_summary/**/*.parquet')"
+    ).fetchone()
+    assert (rejected, out_of_scope) == (0, 0)
