@@ -7,3 +7,4 @@ REFERENCE_DIR = DATA_DIR / "reference"   # compiled from CMS qpp-measures-data b
 RULES_DIR = DATA_DIR / "rules"           # one scoring-rule file per performance year, each value with its source
 SAMPLE_DIR = DATA_DIR / "sample"         # bundled synthetic sample made by `mips generate`
 SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "qpp-measures-data"
+SHARED_ECQM = PROJECT_ROOT.parent / "shared" / "ecqm"  # CMS eCQM test decks, value sets and CQL (read-only)

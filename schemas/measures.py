@@ -7,7 +7,7 @@ _KEY_COLUMNS = (
     Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
     Column("period_start", "DATE", "first day of the reporting period counted (inside the performance year)", nullable=False),
     Column("period_end", "DATE", "last day of the reporting period counted", nullable=False),
-    Column("source", "VARCHAR", "'claims' (Medicare Part B claims) or 'encounters' (all-payer EHR extract)", nullable=False),
+    Column("source", "VARCHAR", "'claims' (Medicare Part B claims), 'encounters' (all-payer EHR extract) or 'ehr' (eCQMs from FHIR clinical data, transforms/ecqm)", nullable=False),
     Column("level", "VARCHAR", "'individual' (billing TIN + rendering NPI) or 'group' (TIN; instances re-formed over the TIN's claims)", nullable=False),
     Column("tin", "VARCHAR", "billing TIN", nullable=False),
     Column("npi", "VARCHAR", "rendering NPI; NULL for level 'group'"),
@@ -24,7 +24,7 @@ MEASURE_RESULTS = TableSpec(
                 "exclusion, exception and no quality data code). A measure that needs facility events and was run "
                 "without the facility_event input has computed = FALSE, NULL counts and a not_computed_reason.",
     columns=_KEY_COLUMNS + (
-        Column("collection_type", "VARCHAR", "benchmark submission method the counts are scored under, per source (transforms/measures/registry.py): 'claims' (claims), 'registry' (encounters), 'electronicHealthRecord' (ehr)", nullable=False),
+        Column("collection_type", "VARCHAR", "benchmark submission method the counts are scored under: 'claims' (source claims), 'registry' (source encounters) or 'electronicHealthRecord' (source ehr)", nullable=False),
         Column("is_inverse", "BOOLEAN", "lower performance rate is better (measures-data.json isInverse)"),
         Column("is_high_priority", "BOOLEAN", "measures-data.json isHighPriority"),
         Column("measure_type", "VARCHAR", "measures-data.json measureType"),
@@ -37,7 +37,7 @@ MEASURE_RESULTS = TableSpec(
         Column("performance_rate", "DOUBLE", "percent: met / (met + not met) * 100; NULL when met + not met = 0"),
         Column("meets_data_completeness", "BOOLEAN", "reporting_rate >= the year's data completeness threshold (data/rules/<PY>.yaml quality.data_completeness_percent)"),
         Column("meets_case_minimum", "BOOLEAN", "eligible_population >= the year's case minimum (data/rules/<PY>.yaml quality.case_minimum)"),
-        Column("computed", "BOOLEAN", "FALSE when the measure needs facility events and no facility_event input was given", nullable=False),
+        Column("computed", "BOOLEAN", "FALSE when the measure needs facility events and no facility_event input was given, or an eCQM has no definition for the year", nullable=False),
         Column("not_computed_reason", "VARCHAR", "why the counts are NULL (computed = FALSE); NULL otherwise"),
     ),
 )

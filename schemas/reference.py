@@ -267,6 +267,14 @@ def catalog_markdown() -> str:
     ]
     for spec in CATALOG_TABLES:
         parts += [spec.markdown(), f"Source: `{SOURCES[spec.name]}`. Key: {', '.join(spec.key)}.", ""]
+    from schemas.reference_ecqm import ECQM_TABLES, LICENCE_NOTE
+    parts += ["## eCQM reference tables", "",
+              "Compiled by the same script (`mips/reference_compiler/ecqm.py`) from the CMS eCQM test deck folder "
+              "`../shared/ecqm/` (valuesets/, cql/, measures/) and `data/ecqm/supplemental_value_set_codes.csv`; "
+              "declared in `schemas/reference_ecqm.py`. How the engine uses them: docs/ecqm.md.", "",
+              LICENCE_NOTE, ""]
+    for spec in ECQM_TABLES:
+        parts += [spec.markdown(), f"Key: {', '.join(spec.key)}.", ""]
     return "\n".join(parts)
 
 

@@ -2,7 +2,8 @@
 
     python scripts/compile_reference.py [--source DIR] [--out data/reference]
 
-Writes the catalog tables (mips.reference_compiler.catalog) and, when that module exists, the claims
+Writes the catalog tables (mips.reference_compiler.catalog), the eCQM value sets and measure structure
+(mips.reference_compiler.ecqm, from ../shared/ecqm) and, when that module exists, the claims
 specification tables (mips.reference_compiler.claims_spec), then prints each table with its row count.
 The output is deterministic: the same source gives the same rows in the same order (and the same bytes).
 """
@@ -18,8 +19,9 @@ if str(PROJECT_ROOT) not in sys.path:  # runnable from a checkout that is not pi
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from mips.errors import PipelineError  # noqa: E402
-from mips.paths import REFERENCE_DIR, SHARED_REFERENCE  # noqa: E402
+from mips.paths import REFERENCE_DIR, SHARED_ECQM, SHARED_REFERENCE  # noqa: E402
 from mips.reference_compiler.catalog import compile_catalog  # noqa: E402
+from mips.reference_compiler.ecqm import compile_ecqm  # noqa: E402
 
 
 def _claims_spec_compiler():
@@ -38,10 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=SHARED_REFERENCE,
                         help=f"qpp-measures-data folder (default: {SHARED_REFERENCE})")
     parser.add_argument("--out", type=Path, default=REFERENCE_DIR, help=f"output folder (default: {REFERENCE_DIR})")
+    parser.add_argument("--ecqm-source", type=Path, default=SHARED_ECQM,
+                        help=f"CMS eCQM deck folder with valuesets/, cql/, measures/ (default: {SHARED_ECQM})")
     parser.add_argument("--catalog-only", action="store_true", help="skip the claims specification tables")
     args = parser.parse_args(argv)
     try:
         written = dict(compile_catalog(args.source, args.out))
+        if not args.catalog_only:
+            written.update(compile_ecqm(args.ecqm_source, args.out, qpp_source=args.source))
         claims = None if args.catalog_only else _claims_spec_compiler()
         if claims is not None:
             result = claims(args.source, args.out)

@@ -1,0 +1,166 @@
+"""Tables of the eCQM engine (transforms/ecqm): its clinical intermediate representation (IR) and its output.
+
+The IR is what the measures' SQL reads; it is built from ``fhir_resource`` (one row per FHIR resource with its
+owning patient, made by the FHIR file layer) by transforms/ecqm/sql/01_ir.sql:
+
+- ``ecqm_patient``: one row per patient (birth date, sex);
+- ``ecqm_resource``: one row per clinical resource with the type's status, intent, timing interval, recorded time,
+  value and references normalised into typed columns;
+- ``ecqm_coding``: one row per coding of a coded element (code, type, category, value, reasonCode ...), the long
+  table every value-set and direct-code test joins on;
+- ``ecqm_component``: one row per Observation.component (blood pressure readings);
+- ``ecqm_vs_hit``: one row per (resource, element, value set) whose code is in the value set: the one value-set
+  join all measures share.
+
+Timestamps are UTC (a FHIR dateTime with an offset is converted; a date without time is midnight UTC, which is
+what the CMS measurement period [2026-01-01T00:00:00Z, 2027-01-01T00:00:00Z) is written in).
+
+``measure_populations`` is the MeasureReport of every patient (or episode) and population group.
+"""
+from __future__ import annotations
+
+from schemas.tables import Column, TableSpec
+
+_PERSON = Column("person_id", "VARCHAR", "FHIR Patient.id owning the resource (identifier: never logged)", nullable=False)
+_RTYPE = Column("resource_type", "VARCHAR", "FHIR resource type", nullable=False)
+_RID = Column("resource_id", "VARCHAR", "FHIR resource id", nullable=False)
+
+ECQM_PATIENT = TableSpec(
+    name="ecqm_patient",
+    grain="one row per patient (FHIR Patient)",
+    key=("person_id",),
+    description="Patients with what CQL's AgeInYearsAt and the sex stratifiers need.",
+    partition_by=(),
+    columns=(
+        _PERSON,
+        Column("birth_date", "DATE", "Patient.birthDate (NULL when absent or not a date)"),
+        Column("gender", "VARCHAR", "Patient.gender"),
+    ),
+)
+
+ECQM_RESOURCE = TableSpec(
+    name="ecqm_resource",
+    grain="one row per clinical FHIR resource of a patient (every type but Patient)",
+    key=("person_id", "resource_type", "resource_id"),
+    description="Type-specific FHIR elements normalised into columns the measures test: the timing interval "
+                "(Encounter.period, Observation.effective[x], Procedure.performed[x], Condition onset..abatement, "
+                "authoredOn of requests, occurrence of immunizations ...), status, intent, value and references.",
+    partition_by=(),
+    columns=(
+        _PERSON, _RTYPE, _RID,
+        Column("status", "VARCHAR", "status element (Encounter, Observation, Procedure, requests ...)"),
+        Column("intent", "VARCHAR", "intent (MedicationRequest, ServiceRequest, DeviceRequest)"),
+        Column("do_not_perform", "BOOLEAN", "doNotPerform (requests)"),
+        Column("start_ts", "TIMESTAMP", "start of the type's timing interval, UTC; NULL = unknown (open) start"),
+        Column("end_ts", "TIMESTAMP", "end of the timing interval, UTC; a dateTime gives start = end; NULL = no end"),
+        Column("has_timing", "BOOLEAN", "the resource has its timing element at all (a Period with no start still counts)"),
+        Column("abatement_ts", "TIMESTAMP", "Condition: end of abatement[x] (dateTime or Period.end)"),
+        Column("has_abatement", "BOOLEAN", "Condition: abatement[x] present"),
+        Column("recorded_ts", "TIMESTAMP", "recorded time: the US Quality Core 'recorded' extension (Procedure, "
+               "Communication, MedicationAdministration), Condition.recordedDate, requests' authoredOn"),
+        Column("value_num", "DOUBLE", "valueQuantity.value (Observation)"),
+        Column("value_unit", "VARCHAR", "valueQuantity.code, else .unit"),
+        Column("has_value", "BOOLEAN", "the resource has a value[x] of any type"),
+        Column("encounter_id", "VARCHAR", "id tail of the encounter / context reference"),
+        Column("class_code", "VARCHAR", "Encounter.class.code"),
+        Column("medication_id", "VARCHAR", "id tail of medicationReference (MedicationRequest/Dispense/Administration)"),
+        Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value"),
+        Column("supply_quantity", "DOUBLE", "MedicationRequest.dispenseRequest.quantity.value"),
+        Column("refills", "INTEGER", "MedicationRequest.dispenseRequest.numberOfRepeatsAllowed"),
+        Column("bounds_start_ts", "TIMESTAMP", "dosageInstruction[0].timing.repeat.boundsPeriod.start"),
+        Column("bounds_end_ts", "TIMESTAMP", "dosageInstruction[0].timing.repeat.boundsPeriod.end"),
+        Column("source_file", "VARCHAR", "input file of the resource", nullable=False),
+        Column("source_row", "BIGINT", "line (NDJSON) or entry (Bundle) of the resource in its file"),
+    ),
+)
+
+ECQM_CODING = TableSpec(
+    name="ecqm_coding",
+    grain="one row per (resource, coded element, code system, code): a coding with a system",
+    key=("person_id", "resource_type", "resource_id", "element", "code_system", "code"),
+    description="Codings of the coded elements measures test. element 'code' is the type's primary code path "
+                "(Encounter.type, Observation.code, Condition.code, Procedure.code, medication[x] and the referenced "
+                "Medication.code, Immunization.vaccineCode, DeviceRequest.code[x] ...); the others keep their FHIR "
+                "names (category, value, reasonCode, statusReason, class, dischargeDisposition, clinicalStatus, "
+                "verificationStatus).",
+    partition_by=(),
+    columns=(
+        _PERSON, _RTYPE, _RID,
+        Column("element", "VARCHAR", "coded element", nullable=False),
+        Column("code_system", "VARCHAR", "Coding.system", nullable=False),
+        Column("code", "VARCHAR", "Coding.code", nullable=False),
+    ),
+)
+
+ECQM_COMPONENT = TableSpec(
+    name="ecqm_component",
+    grain="one row per (Observation, component position, component coding)",
+    key=("person_id", "resource_id", "component_index", "code_system", "code"),
+    description="Observation.component codes and quantities (blood pressure systolic/diastolic).",
+    partition_by=(),
+    columns=(
+        _PERSON,
+        Column("resource_id", "VARCHAR", "Observation id", nullable=False),
+        Column("component_index", "INTEGER", "0-based position of the component", nullable=False),
+        Column("code_system", "VARCHAR", "component.code coding system", nullable=False),
+        Column("code", "VARCHAR", "component.code coding code", nullable=False),
+        Column("value_num", "DOUBLE", "component.valueQuantity.value"),
+        Column("value_unit", "VARCHAR", "component.valueQuantity.code, else .unit"),
+    ),
+)
+
+ECQM_VS_HIT = TableSpec(
+    name="ecqm_vs_hit",
+    grain="one row per (resource, coded element, value set) with at least one of the element's codes in the value set",
+    key=("person_id", "resource_type", "resource_id", "element", "value_set_oid"),
+    description="The value-set join every measure shares: CQL `[Type: \"Value Set\"]` and `X in \"Value Set\"`.",
+    partition_by=(),
+    columns=(
+        _PERSON, _RTYPE, _RID,
+        Column("element", "VARCHAR", "coded element (see ecqm_coding)", nullable=False),
+        Column("value_set_oid", "VARCHAR", "value set OID", nullable=False),
+    ),
+)
+
+IR_TABLES = (ECQM_PATIENT, ECQM_RESOURCE, ECQM_CODING, ECQM_COMPONENT, ECQM_VS_HIT)
+
+POPULATION_COLUMNS = ("initial_population", "denominator", "denominator_exclusion", "denominator_exception",
+                      "numerator", "numerator_exclusion")
+
+MEASURE_POPULATIONS = TableSpec(
+    name="measure_populations",
+    grain="one row per (performance_year, source, level, tin, npi, measure_id, population_group, person_id, episode) "
+          "in the initial population of the group",
+    key=("performance_year", "source", "level", "tin", "npi", "measure_id", "population_group", "person_id", "episode"),
+    description="Each patient's (or episode's) eCQM populations, as the FHIR MeasureReport counts them: summed per "
+                "(person_id, population_group) at one level, TIN and NPI they give the patient's MeasureReport. "
+                "Populations follow the measure's CQL and the proportion-measure rules (denominator within the "
+                "initial population; exclusions and the numerator within the denominator; a numerator member is not "
+                "an exception). A population the group does not define is NULL. Carries patient ids: it stays in the "
+                "output folder, never in logs.",
+    columns=(
+        Column("performance_year", "INTEGER", "MIPS performance year (= the eCQM measurement period)", nullable=False),
+        Column("period_start", "DATE", "first day of the measurement period", nullable=False),
+        Column("period_end", "DATE", "last day of the measurement period", nullable=False),
+        Column("source", "VARCHAR", "'ehr' (eCQMs computed from clinical data)", nullable=False),
+        Column("level", "VARCHAR", "'individual' (TIN + NPI) or 'group' (TIN)", nullable=False),
+        Column("tin", "VARCHAR", "TIN the patient or episode is attributed to", nullable=False),
+        Column("npi", "VARCHAR", "NPI (level individual); NULL for level group"),
+        Column("measure_id", "VARCHAR", "MIPS quality measure id ('001')", nullable=False),
+        Column("cms_id", "VARCHAR", "CMS eCQM id ('CMS122v14')", nullable=False),
+        Column("population_group", "VARCHAR", "Measure.group.id ('Group_1')", nullable=False),
+        Column("stratum", "VARCHAR", "MIPS performance-rate stratum this group is scored as (measures-data strata); NULL "
+               "for a single-rate measure"),
+        Column("strata", "VARCHAR", "the Measure's stratifier ids whose criteria the patient or episode meets, "
+               "comma-joined ('Stratification_1_1'); NULL when the group has no stratifiers or none is met"),
+        Column("person_id", "VARCHAR", "FHIR Patient.id", nullable=False),
+        Column("episode", "VARCHAR", "episode-based measures: 'Encounter/<id>' or 'Procedure/<id>'; NULL for "
+               "patient-based measures"),
+        Column("initial_population", "INTEGER", "1 when in the initial population", nullable=False),
+        Column("denominator", "INTEGER", "1 when in the denominator; NULL when the group does not define it"),
+        Column("denominator_exclusion", "INTEGER", "1 when a denominator exclusion; NULL when not defined"),
+        Column("denominator_exception", "INTEGER", "1 when a denominator exception; NULL when not defined"),
+        Column("numerator", "INTEGER", "1 when in the numerator; NULL when not defined"),
+        Column("numerator_exclusion", "INTEGER", "1 when a numerator exclusion; NULL when not defined"),
+    ),
+)

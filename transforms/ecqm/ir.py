@@ -1,0 +1,96 @@
+"""FHIR resources (``fhir_resource``) -> the engine's IR tables (schemas/ecqm.py), by sql/01_ir.sql.
+
+``CODE_PATHS`` is data: which JSON path of which resource type feeds which coded element of ``ecqm_coding``.
+Element 'code' is the type's primary code path in the US Quality Core model info (``primaryCodePath``), the
+element a CQL retrieve ``[Type: "Value Set"]`` filters on.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from schemas.ecqm import ECQM_CODING, ECQM_COMPONENT, ECQM_PATIENT, ECQM_RESOURCE, ECQM_VS_HIT
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+# (resource_type, element, JSON path to a list of Coding objects); '*' = every type.
+CODE_PATHS: tuple[tuple[str, str, str], ...] = (
+    ("Encounter", "code", "$.type[*].coding[*]"),
+    ("Encounter", "class", "$.class"),
+    ("Encounter", "dischargeDisposition", "$.hospitalization.dischargeDisposition.coding[*]"),
+    ("Encounter", "reasonCode", "$.reasonCode[*].coding[*]"),
+    ("Condition", "code", "$.code.coding[*]"),
+    ("Condition", "category", "$.category[*].coding[*]"),
+    ("Condition", "clinicalStatus", "$.clinicalStatus.coding[*]"),
+    ("Condition", "verificationStatus", "$.verificationStatus.coding[*]"),
+    ("Observation", "code", "$.code.coding[*]"),
+    ("Observation", "category", "$.category[*].coding[*]"),
+    ("Observation", "value", "$.valueCodeableConcept.coding[*]"),
+    ("Observation", "dataAbsentReason", "$.dataAbsentReason.coding[*]"),
+    ("Procedure", "code", "$.code.coding[*]"),
+    ("Procedure", "category", "$.category.coding[*]"),
+    ("Procedure", "reasonCode", "$.reasonCode[*].coding[*]"),
+    ("Procedure", "statusReason", "$.statusReason.coding[*]"),
+    ("MedicationRequest", "code", "$.medicationCodeableConcept.coding[*]"),
+    ("MedicationRequest", "category", "$.category[*].coding[*]"),
+    ("MedicationRequest", "reasonCode", "$.reasonCode[*].coding[*]"),
+    ("MedicationRequest", "statusReason", "$.statusReason.coding[*]"),
+    ("MedicationDispense", "code", "$.medicationCodeableConcept.coding[*]"),
+    ("MedicationDispense", "statusReason", "$.statusReasonCodeableConcept.coding[*]"),
+    ("MedicationAdministration", "code", "$.medicationCodeableConcept.coding[*]"),
+    ("MedicationAdministration", "statusReason", "$.statusReason[*].coding[*]"),
+    ("MedicationStatement", "code", "$.medicationCodeableConcept.coding[*]"),
+    ("Medication", "code", "$.code.coding[*]"),
+    ("Immunization", "code", "$.vaccineCode.coding[*]"),
+    ("Immunization", "statusReason", "$.statusReason.coding[*]"),
+    ("ServiceRequest", "code", "$.code.coding[*]"),
+    ("ServiceRequest", "category", "$.category[*].coding[*]"),
+    ("ServiceRequest", "reasonCode", "$.reasonCode[*].coding[*]"),
+    ("DeviceRequest", "code", "$.codeCodeableConcept.coding[*]"),
+    ("DiagnosticReport", "code", "$.code.coding[*]"),
+    ("DiagnosticReport", "category", "$.category[*].coding[*]"),
+    ("AllergyIntolerance", "code", "$.code.coding[*]"),
+    ("AllergyIntolerance", "clinicalStatus", "$.clinicalStatus.coding[*]"),
+    ("AllergyIntolerance", "verificationStatus", "$.verificationStatus.coding[*]"),
+    ("Communication", "code", "$.topic.coding[*]"),
+    ("Communication", "category", "$.category[*].coding[*]"),
+    ("Communication", "reasonCode", "$.reasonCode[*].coding[*]"),
+    ("Communication", "statusReason", "$.statusReason.coding[*]"),
+    ("Coverage", "code", "$.type.coding[*]"),
+    ("Task", "code", "$.code.coding[*]"),
+    ("Task", "statusReason", "$.statusReason.coding[*]"),
+    ("AdverseEvent", "code", "$.event.coding[*]"),
+    ("ImagingStudy", "code", "$.procedureCode[*].coding[*]"),
+    ("CarePlan", "code", "$.category[*].coding[*]"),
+    ("Goal", "code", "$.category[*].coding[*]"),
+    ("FamilyMemberHistory", "code", "$.relationship.coding[*]"),
+    ("DeviceUseStatement", "code", "$.device.type.coding[*]"),
+    ("Device", "code", "$.type.coding[*]"),
+)
+
+
+def _coding_union() -> str:
+    parts = []
+    for rtype, element, path in CODE_PATHS:
+        # a path ending in a single Coding object ($.class) is wrapped as a one-item list
+        listed = path if path.endswith("[*]") else path
+        expr = (f"unnest(json_extract(resource, '{listed}'))" if path.endswith("[*]")
+                else f"json_extract(resource, '{path}')")
+        parts.append(f"    SELECT person_id, resource_type, resource_id, '{element}' AS element, {expr} AS c "
+                     f"FROM fhir_resource WHERE resource_type = '{rtype}'")
+    return "\n    UNION ALL\n".join(parts)
+
+
+def build_ir(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ecqm_patient, ecqm_resource, ecqm_coding, ecqm_component and ecqm_vs_hit from fhir_resource."""
+    sql = (SQL_DIR / "01_ir.sql").read_text(encoding="utf-8")
+    sql = sql.replace("{coding_union}", _coding_union())
+    sql = sql.replace("{patient_select}", ECQM_PATIENT.select_sql("(SELECT * FROM _ecqm_patient WHERE n = 1)"))
+    sql = sql.replace("{resource_select}", ECQM_RESOURCE.select_sql("(SELECT * FROM _ecqm_resource WHERE n = 1)"))
+    sql = sql.replace("{coding_select}", ECQM_CODING.select_sql("_ecqm_coding"))
+    sql = sql.replace("{component_select}", ECQM_COMPONENT.select_sql("_ecqm_component"))
+    sql = sql.replace("{vs_hit_select}", ECQM_VS_HIT.select_sql("_ecqm_vs_hit"))
+    con.execute(sql)
+    for name in ("_ecqm_patient", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")

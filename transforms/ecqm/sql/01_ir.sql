@@ -1,0 +1,137 @@
+-- The engine's IR from fhir_resource (one row per FHIR resource: source_file, source_row, person_id, resource_type,
+-- resource_id, resource JSON). Timestamps are UTC: a dateTime with an offset is converted, a date is midnight UTC,
+-- a partial date (YYYY or YYYY-MM) is its first day. A value that is not a date is NULL (the file layer rejects it).
+CREATE OR REPLACE TEMP MACRO ecqm_ts(s) AS
+    CASE WHEN s IS NULL THEN NULL
+         WHEN length(s) = 4 THEN try_cast(s || '-01-01' AS TIMESTAMP)
+         WHEN length(s) = 7 THEN try_cast(s || '-01' AS TIMESTAMP)
+         WHEN length(s) = 10 THEN try_cast(s AS TIMESTAMP)
+         ELSE try_cast(s AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END;
+-- the id tail of a reference ('Encounter/123' -> '123', 'urn:uuid:x' -> 'x')
+CREATE OR REPLACE TEMP MACRO ecqm_ref_id(s) AS CASE WHEN s IS NULL THEN NULL ELSE regexp_extract(s, '([^/:]+)$', 1) END;
+
+CREATE OR REPLACE TEMP TABLE _ecqm_patient AS
+SELECT person_id, try_cast(resource ->> '$.birthDate' AS DATE) AS birth_date, resource ->> '$.gender' AS gender,
+       row_number() OVER (PARTITION BY person_id ORDER BY source_file, source_row) AS n
+FROM fhir_resource WHERE resource_type = 'Patient';
+CREATE OR REPLACE TABLE ecqm_patient AS {patient_select};
+
+CREATE OR REPLACE TEMP TABLE _ecqm_resource AS
+WITH r AS (
+    SELECT source_file, source_row, person_id, resource_type, resource_id, resource,
+           -- the US Quality Core 'recorded' extension, as USQualityCoreCommon.recorded() reads it
+           (SELECT e ->> '$.valueDateTime' FROM unnest(CAST(json_extract(resource, '$.extension[*]') AS JSON[])) t(e)
+            WHERE e ->> '$.url' IN ('http://fhir.org/guides/astp/us-quality-core/StructureDefinition/us-quality-core-recorded',
+                                    -- the same extension under the IG's earlier canonical base (the deck uses both)
+                                    'http://fhir.org/guides/onc/us-quality-core/StructureDefinition/us-quality-core-recorded')
+            LIMIT 1) AS recorded_ext
+    FROM fhir_resource WHERE resource_type <> 'Patient'
+), t AS (
+    SELECT *,
+        CASE resource_type
+            WHEN 'Encounter' THEN resource ->> '$.period.start'
+            WHEN 'Condition' THEN coalesce(resource ->> '$.onsetDateTime', resource ->> '$.onsetPeriod.start')
+            WHEN 'Observation' THEN coalesce(resource ->> '$.effectiveDateTime', resource ->> '$.effectiveInstant', resource ->> '$.effectivePeriod.start')
+            WHEN 'DiagnosticReport' THEN coalesce(resource ->> '$.effectiveDateTime', resource ->> '$.effectivePeriod.start')
+            WHEN 'Procedure' THEN coalesce(resource ->> '$.performedDateTime', resource ->> '$.performedPeriod.start')
+            WHEN 'MedicationAdministration' THEN coalesce(resource ->> '$.effectiveDateTime', resource ->> '$.effectivePeriod.start')
+            WHEN 'MedicationDispense' THEN coalesce(resource ->> '$.whenHandedOver', resource ->> '$.whenPrepared')
+            WHEN 'Immunization' THEN resource ->> '$.occurrenceDateTime'
+            WHEN 'Communication' THEN coalesce(resource ->> '$.sent', resource ->> '$.received')
+            WHEN 'Coverage' THEN resource ->> '$.period.start'
+            WHEN 'AllergyIntolerance' THEN coalesce(resource ->> '$.onsetDateTime', resource ->> '$.onsetPeriod.start')
+            WHEN 'AdverseEvent' THEN resource ->> '$.date'
+            WHEN 'Task' THEN coalesce(resource ->> '$.executionPeriod.start', resource ->> '$.authoredOn')
+            ELSE resource ->> '$.authoredOn' END AS start_s,
+        CASE resource_type
+            WHEN 'Encounter' THEN resource ->> '$.period.end'
+            WHEN 'Condition' THEN coalesce(resource ->> '$.onsetDateTime', resource ->> '$.onsetPeriod.end')
+            WHEN 'Observation' THEN coalesce(resource ->> '$.effectiveDateTime', resource ->> '$.effectiveInstant', resource ->> '$.effectivePeriod.end')
+            WHEN 'DiagnosticReport' THEN coalesce(resource ->> '$.effectiveDateTime', resource ->> '$.effectivePeriod.end')
+            WHEN 'Procedure' THEN coalesce(resource ->> '$.performedDateTime', resource ->> '$.performedPeriod.end')
+            WHEN 'MedicationAdministration' THEN coalesce(resource ->> '$.effectiveDateTime', resource ->> '$.effectivePeriod.end')
+            WHEN 'MedicationDispense' THEN coalesce(resource ->> '$.whenHandedOver', resource ->> '$.whenPrepared')
+            WHEN 'Immunization' THEN resource ->> '$.occurrenceDateTime'
+            WHEN 'Communication' THEN coalesce(resource ->> '$.sent', resource ->> '$.received')
+            WHEN 'Coverage' THEN resource ->> '$.period.end'
+            WHEN 'AllergyIntolerance' THEN coalesce(resource ->> '$.onsetDateTime', resource ->> '$.onsetPeriod.end')
+            WHEN 'AdverseEvent' THEN resource ->> '$.date'
+            WHEN 'Task' THEN coalesce(resource ->> '$.executionPeriod.end', resource ->> '$.authoredOn')
+            ELSE resource ->> '$.authoredOn' END AS end_s,
+        CASE resource_type
+            WHEN 'Encounter' THEN json_exists(resource, '$.period')
+            WHEN 'Condition' THEN json_exists(resource, '$.onsetDateTime') OR json_exists(resource, '$.onsetPeriod')
+            WHEN 'Observation' THEN json_exists(resource, '$.effectiveDateTime') OR json_exists(resource, '$.effectivePeriod')
+                                    OR json_exists(resource, '$.effectiveInstant')
+            WHEN 'Procedure' THEN json_exists(resource, '$.performedDateTime') OR json_exists(resource, '$.performedPeriod')
+            ELSE TRUE END AS has_timing
+    FROM r
+)
+SELECT person_id, resource_type, resource_id,
+       resource ->> '$.status' AS status,
+       resource ->> '$.intent' AS intent,
+       try_cast(resource ->> '$.doNotPerform' AS BOOLEAN) AS do_not_perform,
+       ecqm_ts(start_s) AS start_ts,
+       ecqm_ts(end_s) AS end_ts,
+       has_timing,
+       CASE WHEN resource_type = 'Condition'
+            THEN ecqm_ts(coalesce(resource ->> '$.abatementDateTime', resource ->> '$.abatementPeriod.end')) END AS abatement_ts,
+       resource_type = 'Condition' AND (json_exists(resource, '$.abatementDateTime') OR json_exists(resource, '$.abatementPeriod')
+                                        OR json_exists(resource, '$.abatementAge') OR json_exists(resource, '$.abatementRange')
+                                        OR json_exists(resource, '$.abatementString') OR json_exists(resource, '$.abatementBoolean'))
+           AS has_abatement,
+       ecqm_ts(CASE resource_type WHEN 'Condition' THEN resource ->> '$.recordedDate'
+                                  WHEN 'MedicationRequest' THEN resource ->> '$.authoredOn'
+                                  WHEN 'ServiceRequest' THEN resource ->> '$.authoredOn'
+                                  WHEN 'DeviceRequest' THEN resource ->> '$.authoredOn'
+                                  WHEN 'Immunization' THEN resource ->> '$.recorded'
+                                  ELSE recorded_ext END) AS recorded_ts,
+       try_cast(coalesce(resource ->> '$.valueQuantity.value', resource ->> '$.valueInteger') AS DOUBLE) AS value_num,
+       coalesce(resource ->> '$.valueQuantity.code', resource ->> '$.valueQuantity.unit') AS value_unit,
+       EXISTS (SELECT 1 FROM (SELECT unnest(json_keys(resource)) AS k) WHERE k LIKE 'value%' AND k <> 'value') AS has_value,
+       ecqm_ref_id(coalesce(resource ->> '$.encounter.reference', resource ->> '$.context.reference')) AS encounter_id,
+       resource ->> '$.class.code' AS class_code,
+       ecqm_ref_id(resource ->> '$.medicationReference.reference') AS medication_id,
+       try_cast(resource ->> '$.dispenseRequest.expectedSupplyDuration.value' AS DOUBLE) AS days_supply,
+       try_cast(resource ->> '$.dispenseRequest.quantity.value' AS DOUBLE) AS supply_quantity,
+       try_cast(resource ->> '$.dispenseRequest.numberOfRepeatsAllowed' AS INTEGER) AS refills,
+       ecqm_ts(resource ->> '$.dosageInstruction[0].timing.repeat.boundsPeriod.start') AS bounds_start_ts,
+       ecqm_ts(resource ->> '$.dosageInstruction[0].timing.repeat.boundsPeriod.end') AS bounds_end_ts,
+       source_file, source_row,
+       row_number() OVER (PARTITION BY person_id, resource_type, resource_id ORDER BY source_file, source_row) AS n
+FROM t;
+CREATE OR REPLACE TABLE ecqm_resource AS {resource_select};
+
+-- codings of each coded element (paths: transforms/ecqm/ir.py CODE_PATHS); codings without a system are skipped
+-- (the file layer counts them as out of scope).
+CREATE OR REPLACE TEMP TABLE _ecqm_coding AS
+WITH c AS (
+{coding_union}
+)
+SELECT DISTINCT person_id, resource_type, resource_id, element, c ->> '$.system' AS code_system, c ->> '$.code' AS code
+FROM c WHERE c ->> '$.system' IS NOT NULL AND c ->> '$.code' IS NOT NULL;
+-- a medicationReference gets the referenced Medication's code as its own 'code' (same patient record)
+INSERT INTO _ecqm_coding
+SELECT DISTINCT r.person_id, r.resource_type, r.resource_id, 'code', m.code_system, m.code
+FROM ecqm_resource r
+JOIN _ecqm_coding m ON m.person_id = r.person_id AND m.resource_type = 'Medication' AND m.resource_id = r.medication_id
+                   AND m.element = 'code'
+WHERE r.medication_id IS NOT NULL;
+CREATE OR REPLACE TABLE ecqm_coding AS {coding_select};
+
+CREATE OR REPLACE TEMP TABLE _ecqm_component AS
+SELECT person_id, resource_id, CAST(i - 1 AS INTEGER) AS component_index, c ->> '$.system' AS code_system, c ->> '$.code' AS code,
+       try_cast(comp ->> '$.valueQuantity.value' AS DOUBLE) AS value_num,
+       coalesce(comp ->> '$.valueQuantity.code', comp ->> '$.valueQuantity.unit') AS value_unit
+FROM (SELECT person_id, resource_id, unnest(json_extract(resource, '$.component[*]')) AS comp,
+             generate_subscripts(json_extract(resource, '$.component[*]'), 1) AS i
+      FROM fhir_resource WHERE resource_type = 'Observation' AND json_exists(resource, '$.component'))
+CROSS JOIN unnest(json_extract(comp, '$.code.coding[*]')) AS u(c)
+WHERE c ->> '$.system' IS NOT NULL AND c ->> '$.code' IS NOT NULL;
+CREATE OR REPLACE TABLE ecqm_component AS {component_select};
+
+-- the one value-set join every measure shares
+CREATE OR REPLACE TEMP TABLE _ecqm_vs_hit AS
+SELECT DISTINCT c.person_id, c.resource_type, c.resource_id, c.element, v.value_set_oid
+FROM ecqm_coding c JOIN ref.ecqm_value_set_codes v ON v.code_system = c.code_system AND v.code = c.code;
+CREATE OR REPLACE TABLE ecqm_vs_hit AS {vs_hit_select};
