@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/bench_fhir_ingest.py                        # about 1M resources, 3 runs
     .venv/bin/python benchmarks/bench_fhir_ingest.py --resources 200000 --runs 1
+    .venv/bin/python benchmarks/bench_fhir_ingest.py --patients 100000 --runs 1 --measures   # + the eCQMs
 
 Generates a practice's EHR with the EHR generator (transforms/generate/ehr.py, the code of `mips generate
 --patients`; about 22 resources per patient: encounters, conditions, labs, vital signs, procedures), then times
 ``transforms.fhir_files.load_fhir_dir`` in a fresh process per run, on a file-backed work database as `mips run`
 uses (so peak RSS is that run's alone), and prints the median. Target (issue 10, 2-core machines): 1M resources
-in under 30 s, peak memory under 3 GiB.
+in under 30 s, peak memory under 3 GiB. ``--measures`` also times the eCQMs of performance year 2026 over the
+loaded practice (the measure-source registry's 'ehr' engine, as `mips run` calls it); ``--patients`` sizes the
+practice by patients instead of resources (100,000 patients: about 1M encounters).
 """
 from __future__ import annotations
 
@@ -36,21 +39,33 @@ ingest._ensure_ingest_tables(con)
 started = time.perf_counter()
 load = load_fhir_dir(con, sys.argv[1])
 seconds = time.perf_counter() - started
+measure_seconds = None
+if len(sys.argv) > 3:
+    from datetime import date
+    from transforms.measures.registry import run_sources
+    from transforms.reference import attach_reference
+    attach_reference(con)
+    started = time.perf_counter()
+    outputs, notes = run_sources(con, performance_year=2026, period_start=date(2026, 1, 1),
+                                 period_end=date(2026, 12, 31), sources=("ehr",))
+    measure_rows = {name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in outputs}
+    measure_seconds = time.perf_counter() - started
 resources = sum(n for _, n, *_ in load.by_type)
 accepted = sum(a for _, _, a, *_ in load.by_type)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                  "resources": resources, "accepted": accepted, "encounters": load.encounters}))
+                  "resources": resources, "accepted": accepted, "encounters": load.encounters,
+                  "measure_seconds": measure_seconds, "measure_rows": measure_rows if measure_seconds else None}))
 """
 
 
-def generate(resources: int, seed: int, value_set_codes: Path | None) -> Path:
+def generate(resources: int, seed: int, value_set_codes: Path | None, patients: int | None = None) -> Path:
     import duckdb
 
     from transforms.generate.ehr import build_ehr, write_ndjson
     from transforms.reference import attach_reference
 
-    patients = max(1, round(resources / RESOURCES_PER_PATIENT))
+    patients = patients or max(1, round(resources / RESOURCES_PER_PATIENT))
     folder = WORK / f"fhir-{patients}-{seed}"
     if (folder / "Patient.ndjson").exists():
         return folder
@@ -77,16 +92,19 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--patients", type=int, help="size the practice by patients (overrides --resources)")
+    parser.add_argument("--measures", action="store_true", help="also compute the 2026 eCQMs over the loaded practice")
     parser.add_argument("--value-set-codes", type=Path,
                         help="a compiled ecqm_value_set_codes Parquet file (default: the project's data/reference)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    folder = generate(args.resources, args.seed, args.value_set_codes)
+    folder = generate(args.resources, args.seed, args.value_set_codes, args.patients)
     results = []
     for run in range(args.runs):
         work = WORK / f"fhir-work-{run}"
         shutil.rmtree(work, ignore_errors=True)
-        out = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(work)], check=True, capture_output=True,
+        out = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(work)] + (["measures"] if args.measures else []),
+                             check=True, capture_output=True,
                              text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         shutil.rmtree(work, ignore_errors=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -94,6 +112,8 @@ def main() -> None:
         print(f"run {run + 1}: {result['seconds']:.1f} s ({result['cpu_seconds']:.1f} CPU s), peak {result['peak_rss_mib']:,.0f} MiB, "
               f"{result['resources']:,} resources ({result['accepted']:,} accepted), "
               f"{result['encounters']:,} encounters attributed")
+        if result["measure_seconds"] is not None:
+            print(f"  eCQMs: {result['measure_seconds']:.1f} s more ({result['measure_rows']})")
     seconds = statistics.median(r["seconds"] for r in results)
     peak = statistics.median(r["peak_rss_mib"] for r in results)
     n = results[0]["resources"]
