@@ -265,3 +265,30 @@ def test_deck_folder_runs_through_mips_run_and_publishes(tmp_path):
     reports = sum(1 for _ in deck.rglob("MeasureReport-*.json"))
     # one row per file, one resource per file; only the MeasureReports are out of scope, nothing rejected
     assert summary == (files, files, files - reports, reports, 0)
+
+
+def test_dates_with_and_without_time_zones_and_impossible_ones(tmp_path):
+    lines = [_patient("p1"),
+             _obs("z1", "p1", effectiveDateTime="2026-03-01T10:00:00.123-05:00"),  # 2: zone offset, accepted
+             _obs("z2", "p1", effectiveDateTime="2026-03-01T10:00:00Z"),           # 3: UTC, accepted
+             _obs("z3", "p1", effectiveDateTime="2026-03-01T10:00:00"),            # 4: no zone: accepted, warned
+             _obs("z4", "p1", effectiveDateTime="2026"),                           # 5: a year is a FHIR date
+             _obs("z5", "p1", effectiveDateTime="2028-02-29"),                     # 6: a leap day
+             _obs("z6", "p1", effectiveDateTime="2026-02-29"),                     # 7: not a leap year: rejected
+             _obs("z7", "p1", effectiveDateTime=20260301),                         # 8: a number: wrong type
+             _obs("z8", "p1", effectivePeriod={"start": "2026-04-31", "end": "2026-05-01"}),  # 9: April 31
+             _obs("z9", "p1", effectiveDateTime="2026-03-01T10:00:00+25:00"),      # 10: no such offset
+             _obs("z10", "p1")]                                                    # 11: subject made a string below
+    lines[-1]["subject"] = "Patient/p1"
+    _ndjson(tmp_path / "d" / "Observation.ndjson", lines)
+    con = _con()
+    load = load_fhir_dir(con, tmp_path / "d")
+    assert con.execute('SELECT row_number, "column", rule FROM _rejects ORDER BY 1, 2').fetchall() == [
+        (7, "Observation.effectiveDateTime", "impossible_date"),
+        (8, "Observation.effectiveDateTime", "wrong_type"),
+        (9, "Observation.effectivePeriod.start", "impossible_date"),
+        (10, "Observation.effectiveDateTime", "impossible_date"),
+        (11, "Observation.subject", "wrong_type")]
+    assert load.datetimes_without_zone == 1
+    # accepted: the patient and z1-z5; z10's string subject cannot name its patient either way
+    assert con.execute("SELECT count(*) FROM fhir_resource").fetchone()[0] == 6

@@ -46,24 +46,12 @@ import duckdb
 
 from mips.errors import InputFileError, PipelineError
 from schemas import checks
+# the resource types read, the identifier systems that attribute: schemas/fhir.py (also documented from there)
+from schemas.fhir import (EHR_ATTRIBUTION, FHIR_RESOURCE, NPI_SYSTEM, PATIENT_RESOURCE_TYPES, SHARED_RESOURCE_TYPES,
+                          TIN_SYSTEM)
 
 TABLE_NAME = "fhir_resource"  # the contract name FHIR files are read as (ingest_summary.table_name)
 CODING_TABLE = "coding"       # ingest_out_of_scope rows counting codings (parts of kept resources), not rows
-
-NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
-TIN_SYSTEM = "urn:oid:2.16.840.1.113883.4.4"
-
-# Resource types a measure reads: those of the issue's list and every type CMS's 2026 eCQM test decks use.
-PATIENT_RESOURCE_TYPES = (
-    "Patient", "Encounter", "Condition", "Observation", "Procedure", "MedicationRequest", "MedicationDispense",
-    "MedicationAdministration", "MedicationStatement", "Immunization", "ImmunizationRecommendation",
-    "ServiceRequest", "DiagnosticReport", "AllergyIntolerance", "Coverage", "DeviceRequest", "DeviceUseStatement",
-    "Communication", "CommunicationRequest", "Claim", "ClaimResponse", "Task", "AdverseEvent", "CarePlan", "Goal",
-    "NutritionOrder", "FamilyMemberHistory", "Specimen",
-)
-# Resources other resources point to (not owned by one patient): kept, with person_id NULL unless a
-# one-patient folder or Bundle holds them.
-SHARED_RESOURCE_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Location", "Medication")
 
 # Where a resource names its patient, in order of preference.
 PATIENT_REFERENCE_PATHS = ("$.subject.reference", "$.patient.reference", "$.beneficiary.reference",
@@ -207,7 +195,7 @@ def load_fhir_dir(con: duckdb.DuckDBPyConnection, folder: str | Path, *, default
             TABLE_NAME, "datetime_without_time_zone", int(zoneless),
             "FHIR dateTime values with a time but no time zone (FHIR requires one); kept, read in the "
             "measurement period's time zone as CQL does"])
-    for table in ("_fhir_lines", "_fhir_text", "_fhir_docs", "_fhir_items", "_fhir_fail", "_fhir_owner"):
+    for table in ("_fhir_lines", "_fhir_docs", "_fhir_items", "_fhir_fail", "_fhir_owner"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return FhirLoad(str(folder), len(json_files) + len(ndjson_files), ignored,
                     [tuple(r) for r in by_type], int(codings), *load, int(zoneless))
@@ -216,33 +204,58 @@ def load_fhir_dir(con: duckdb.DuckDBPyConnection, folder: str | Path, *, default
 # ---------------------------------------------------------------- read
 
 def _read_text(con, json_files: list[Path], ndjson_files: list[Path]) -> None:
-    """``_fhir_text``: one row per .json file (its whole text) and per non-blank NDJSON line (its number)."""
-    con.execute("CREATE OR REPLACE TABLE _fhir_text (source_file VARCHAR, file_kind VARCHAR, source_row BIGINT, "
-                "text VARCHAR)")
+    """``_fhir_docs``: every .json file and every NDJSON line, parsed once; the one copy of the resources' text.
+
+    Columns: source_file, file_kind, source_row (NULL for NDJSON lines: their number is their place in the file,
+    worked out from rowid), bundle and full_url (Bundle entries), doc (NULL when the text is not JSON), broken,
+    container (a Bundle whose entries are rows of their own). Blank NDJSON lines are rows too (they keep the
+    numbering) and are never resources."""
+    con.execute("CREATE OR REPLACE TABLE _fhir_docs (source_file VARCHAR, file_kind VARCHAR, source_row BIGINT, "
+                "bundle VARCHAR, full_url VARCHAR, doc JSON, broken BOOLEAN, blank BOOLEAN, container BOOLEAN)")
     if ndjson_files:
         # One column, no quoting, a delimiter JSON text never holds raw (\x1f): every physical line is a row,
-        # blank ones as NULL, so a row's place in its file is its line number. Insertion order is kept.
+        # blank ones as NULL, in file order (insertion order is kept), so rowid gives the line number.
         reader = ("read_csv({files}, columns={{'line': 'VARCHAR'}}, header=false, auto_detect=false, delim='\x1f', "
-                  "quote='', escape='', filename=true, strict_mode=false, max_line_size=536870912, "
-                  "buffer_size=1073741824)")
+                  "quote='', escape='', filename=true, strict_mode=false, max_line_size=536870912)")
         try:
-            con.execute(f"CREATE OR REPLACE TABLE _fhir_lines AS SELECT filename AS source_file, line "
-                        f"FROM {reader.format(files=_list(p.as_posix() for p in ndjson_files))}")
+            con.execute(f"""
+                INSERT INTO _fhir_docs
+                SELECT filename, 'ndjson', NULL, NULL, NULL, doc, doc IS NULL AND NOT blank, blank, false
+                FROM (SELECT filename, TRY_CAST(line AS JSON) AS doc, coalesce(trim(line) = '', true) AS blank
+                      FROM {reader.format(files=_list(p.as_posix() for p in ndjson_files))})""")
         except duckdb.Error as error:
             _name_unreadable_file(con, ndjson_files, reader, error)
-        con.execute("""
-            INSERT INTO _fhir_text
-            SELECT l.source_file, 'ndjson', l.rowid - f.first_rowid + 1, l.line
-            FROM (SELECT rowid, * FROM _fhir_lines) l
-            JOIN (SELECT source_file, min(rowid) AS first_rowid FROM _fhir_lines GROUP BY 1) f USING (source_file)
-            WHERE l.line IS NOT NULL AND trim(l.line) <> ''""")
-        con.execute("DROP TABLE _fhir_lines")
     if json_files:
         try:
-            con.execute(f"INSERT INTO _fhir_text SELECT filename, 'json', 1, content "
-                        f"FROM read_text({_list(p.as_posix() for p in json_files)})")
+            con.execute(f"""
+                INSERT INTO _fhir_docs
+                SELECT filename, 'json', 1, NULL, NULL, doc, doc IS NULL, false, false
+                FROM (SELECT filename, TRY_CAST(content AS JSON) AS doc
+                      FROM read_text({_list(p.as_posix() for p in json_files)}))""")
         except duckdb.Error as error:
             _name_unreadable_file(con, json_files, "read_text({files})", error)
+        # A .json file holding a Bundle: its entries become rows (source_row = entry number), the Bundle a
+        # container. An empty Bundle stays a resource (a Bundle, which no measure reads).
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _fhir_bundles AS
+            SELECT rowid AS doc_row FROM _fhir_docs
+            WHERE file_kind = 'json' AND NOT broken AND json_type(doc) = 'OBJECT' AND doc->>'$.resourceType' = 'Bundle'
+              AND json_type(doc, '$.entry') = 'ARRAY' AND json_array_length(doc, '$.entry') > 0""")
+        if con.execute("SELECT count(*) FROM _fhir_bundles").fetchone()[0]:
+            entries = con.execute("SELECT sum(json_array_length(doc, '$.entry')) FROM _fhir_docs "
+                                  "WHERE rowid IN (SELECT doc_row FROM _fhir_bundles)").fetchone()[0]
+            con.execute("""
+                INSERT INTO _fhir_docs
+                SELECT source_file, 'json', source_row, source_file, entry->>'$.fullUrl', entry->'$.resource',
+                       false, false, false
+                FROM (SELECT source_file, unnest(json_extract(doc, '$.entry[*]')) AS entry,
+                             unnest(range(1, CAST(json_array_length(doc, '$.entry') AS BIGINT) + 1)) AS source_row
+                      FROM _fhir_docs WHERE rowid IN (SELECT doc_row FROM _fhir_bundles))""")
+            con.execute("UPDATE _fhir_docs SET container = true WHERE rowid IN (SELECT doc_row FROM _fhir_bundles)")
+            added = con.execute("SELECT count(*) FROM _fhir_docs WHERE bundle IS NOT NULL").fetchone()[0]
+            if added != entries:
+                raise AssertionError("FHIR Bundle entries do not add up")  # a bug: every entry is a row
+        con.execute("DROP TABLE _fhir_bundles")
 
 
 def _name_unreadable_file(con, files: list[Path], reader: str, error: Exception):
@@ -258,97 +271,123 @@ def _name_unreadable_file(con, files: list[Path], reader: str, error: Exception)
     raise PipelineError(f"the FHIR files cannot be read ({str(error).splitlines()[0][:200]})")
 
 
+_ATTRIBUTION_PATHS = ("$.serviceProvider.reference", "$.serviceProvider.identifier.system",
+                      "$.serviceProvider.identifier.value", "$.participant", "$.identifier")
+_FIELDS = ["$.resourceType", "$.id", *PATIENT_REFERENCE_PATHS, *_ATTRIBUTION_PATHS, *(f"$.{d}" for d in DATE_ELEMENTS)]
+_TYPES = ["$.resourceType", *(f"$.{element}" for element, _, _ in TYPE_RULES)]
+_DATES_FROM = 3 + len(PATIENT_REFERENCE_PATHS) + len(_ATTRIBUTION_PATHS)  # fields[] index of the first date
+
+
+def _extracted(relation: str, *, with_dates: bool = True) -> str:
+    """The relation's rows (item_id, doc, ...) with ``fields`` and ``types`` (one parse each); without dates,
+    only the elements before them (the one-pass flags read the dates as one string instead)."""
+    fields = _FIELDS if with_dates else _FIELDS[:_DATES_FROM - 1]
+    types = _TYPES if with_dates else _TYPES[:len(_TYPES) - len(DATE_ELEMENTS)]
+    return f"""(SELECT *, CASE WHEN is_object THEN json_extract_string(doc, {_list(fields)}) END AS fields,
+                       CASE WHEN is_object THEN json_type(doc, {_list(types)}) END AS types
+                FROM (SELECT *, NOT broken AND left(ltrim(doc::VARCHAR), 1) = '{{' AS is_object FROM {relation}))"""
+
+
+def _type_failures(with_dates: bool = True) -> list[tuple[str, str]]:
+    """(predicate, struct) per element type rule, over ``types``."""
+    out = []
+    rules = TYPE_RULES if with_dates else TYPE_RULES[:len(TYPE_RULES) - len(DATE_ELEMENTS)]
+    for i, (element, allowed, what) in enumerate(rules, start=2):
+        allowed_sql = ", ".join(_lit(a) for a in allowed + ("NULL",))
+        out.append((f"(types[{i}] IS NOT NULL AND types[{i}] NOT IN ({allowed_sql}))",
+                    f"{{'element': {_lit(element)}, 'rule': 'wrong_type', 'reason': {_lit(f'{element} must be {what}')}}}"))
+    return out
+
+
+def _date_failures() -> list[tuple[str, str]]:
+    """(predicate, struct) per date element, over ``fields`` and ``types``."""
+    out = []
+    for i, element in enumerate(DATE_ELEMENTS):
+        value, kind = f"fields[{_DATES_FROM + i}]", f"types[{2 + len(TYPE_RULES) - len(DATE_ELEMENTS) + i}]"
+        out.append((f"({value} IS NOT NULL AND {kind} = 'VARCHAR' AND NOT (regexp_full_match({value}, {_lit(_DATE_RE)}) "
+                    f"AND (length({value}) < 10 OR TRY_CAST(left({value}, 10) AS DATE) IS NOT NULL)))",
+                    f"{{'element': {_lit(element)}, 'rule': 'impossible_date', "
+                    f"'reason': {_lit(f'{element} is not a possible FHIR date or dateTime')}}}"))
+    return out
+
+
 def _parse(con) -> None:
-    """``_fhir_items``: one row per resource read (a file's resource, a Bundle's entry, an NDJSON line)."""
-    con.execute("""
-        CREATE OR REPLACE TABLE _fhir_docs AS
-        SELECT source_file, file_kind, source_row, TRY_CAST(text AS JSON) AS doc,
-               TRY_CAST(text AS JSON) IS NULL AS broken
-        FROM _fhir_text""")
-    con.execute("DROP TABLE _fhir_text")
-    # A .json file holding a Bundle gives one item per entry (source_row = entry number); an empty Bundle
-    # stays one item (a Bundle, which no measure reads).
-    con.execute("""
-        CREATE OR REPLACE TABLE _fhir_items AS
-        WITH docs AS (
-            SELECT *, coalesce(file_kind = 'json' AND json_type(doc) = 'OBJECT' AND doc->>'$.resourceType' = 'Bundle'
-                               AND json_type(doc, '$.entry') = 'ARRAY' AND json_array_length(doc, '$.entry') > 0,
-                               false) AS is_bundle  -- never NULL: a broken file must stay an item
-            FROM _fhir_docs
-        ), entries AS (
-            SELECT source_file, file_kind, source_file AS bundle, parse_dirpath(source_file) AS folder,
-                   unnest(json_extract(doc, '$.entry[*]')) AS entry,
-                   unnest(range(1, CAST(json_array_length(doc, '$.entry') AS BIGINT) + 1)) AS source_row
-            FROM docs WHERE is_bundle
-        )
-        SELECT source_file, file_kind, source_row, NULL::VARCHAR AS bundle, parse_dirpath(source_file) AS folder,
-               NULL::VARCHAR AS full_url, doc, broken
-        FROM docs WHERE NOT is_bundle
-        UNION ALL
-        SELECT source_file, file_kind, source_row, bundle, folder, entry->>'$.fullUrl', entry->'$.resource', FALSE
-        FROM entries""")
-    expected = con.execute("""SELECT sum(CASE WHEN file_kind = 'json' AND json_type(doc) = 'OBJECT'
-                                             AND doc->>'$.resourceType' = 'Bundle' AND json_type(doc, '$.entry') = 'ARRAY'
-                                             THEN greatest(json_array_length(doc, '$.entry'), 1) ELSE 1 END)
-                              FROM _fhir_docs""").fetchone()[0] or 0
-    if con.execute("SELECT count(*) FROM _fhir_items").fetchone()[0] != expected:
-        raise AssertionError("FHIR items do not add up to the files' resources and Bundle entries")  # a bug
-    con.execute("DROP TABLE _fhir_docs")
-    paths = _list(["$.resourceType", "$.id", *PATIENT_REFERENCE_PATHS])
-    type_paths = _list(["$.resourceType"] + [f"$.{element}" for element, _, _ in TYPE_RULES])
-    date_paths = _list(f"$.{d}" for d in DATE_ELEMENTS)
+    """``_fhir_items``: one row per resource read (a file's resource, a Bundle's entry, an NDJSON line), with
+    what the checks and the attribution need, but not the resource itself (it stays in ``_fhir_docs``;
+    item_id is its rowid). Element values are read in one pass and never stored as lists."""
+    n_refs = len(PATIENT_REFERENCE_PATHS)
+    attribution = 3 + n_refs
+    # Every date element present, as its JSON text, joined by '|' (absent ones drop out): one regex checks
+    # that each is a quoted FHIR date/dateTime, another counts times without a zone; days 29-31 are checked
+    # against the calendar.
+    day_ok = ("CASE WHEN regexp_matches(dd, '-(29|30|31)') THEN list_bool_and(list_transform("
+              "regexp_extract_all(dd, '\"([0-9]{4}-[0-9]{2}-[0-9]{2})', 1), lambda x: TRY_CAST(x AS DATE) IS NOT NULL)) "
+              "ELSE true END")
+    quoted = '"' + _DATE_RE + '"'
+    dates_ok = f"(dd = '' OR regexp_full_match(dd, {_lit(quoted + '(' + chr(92) + '|' + quoted + ')*')}))"
+    rows = "(SELECT rowid AS item_id, * FROM _fhir_docs WHERE NOT blank AND NOT container)"
     con.execute(f"""
         CREATE OR REPLACE TABLE _fhir_items AS
-        SELECT row_number() OVER (ORDER BY source_file, source_row) AS item_id, *,
+        SELECT item_id, source_file, file_kind, coalesce(source_row, item_id - first_row + 1) AS source_row,
+               bundle, parse_dirpath(source_file) AS folder, full_url, broken, types IS NOT NULL AS is_resource_object,
                CASE WHEN types[1] = 'VARCHAR' THEN fields[1] END AS resource_type,
                coalesce(fields[2], CASE WHEN full_url LIKE 'urn:uuid:%' THEN substr(full_url, 10) END) AS resource_id,
-               list_filter(fields[3:], lambda x: x IS NOT NULL)[1] AS patient_reference
-        FROM (
-            SELECT *,
-                   CASE WHEN NOT broken AND json_type(doc) = 'OBJECT' THEN json_extract_string(doc, {paths}) END AS fields,
-                   CASE WHEN NOT broken AND json_type(doc) = 'OBJECT' THEN json_type(doc, {type_paths}) END AS types,
-                   CASE WHEN NOT broken AND json_type(doc) = 'OBJECT' THEN json_extract_string(doc, {date_paths}) END AS dates
-            FROM _fhir_items)""")
+               types[2] AS id_type,
+               coalesce({', '.join(f'fields[{3 + i}]' for i in range(n_refs))}) AS patient_reference,
+               coalesce({' OR '.join(p for p, _ in _type_failures(with_dates=False))}, false) AS bad_type,
+               is_object AND NOT coalesce({dates_ok} AND {day_ok}, false) AS bad_date,
+               CASE WHEN is_object THEN len(regexp_extract_all(dd, 'T[0-9:.]+"')) ELSE 0 END AS datetimes_without_zone,
+               CASE WHEN fields[1] = 'Encounter' THEN fields[{attribution}] END AS sp_reference,
+               CASE WHEN fields[1] = 'Encounter' THEN fields[{attribution + 1}] END AS sp_system,
+               CASE WHEN fields[1] = 'Encounter' THEN fields[{attribution + 2}] END AS sp_value,
+               CASE WHEN fields[1] = 'Encounter' THEN fields[{attribution + 3}] END AS participants,
+               CASE WHEN fields[1] IN ('Practitioner', 'Organization') THEN fields[{attribution + 4}] END AS identifiers,
+               CASE WHEN is_object THEN
+                    -- only codings whose text lacks a system key are parsed again
+                    len(list_filter(json_extract(doc, '$..coding[*]'),
+                                    lambda c: CASE WHEN contains(c::VARCHAR, '"system"') THEN c->>'$.system' IS NULL
+                                                   ELSE left(c::VARCHAR, 1) = '{{' END))
+                    + CASE WHEN contains(doc::VARCHAR, '"class"') AND json_type(doc, '$.class') = 'OBJECT'
+                           AND doc->>'$.class.code' IS NOT NULL AND doc->>'$.class.system' IS NULL
+                           THEN 1 ELSE 0 END END AS codings_without_system
+        FROM (SELECT *, CASE WHEN is_object THEN array_to_string(json_extract(doc, {_list(f"$.{d}" for d in DATE_ELEMENTS)}),
+                                                                 '|') END AS dd
+              FROM {_extracted(rows, with_dates=False)})
+        JOIN (SELECT source_file, min(rowid) AS first_row FROM _fhir_docs GROUP BY 1) USING (source_file)""")
 
 
 # ---------------------------------------------------------------- validate
 
 def _validate(con) -> None:
     """``_fhir_fail``: one row per (item, element, rule) that makes a resource malformed."""
-    type_checks = []
-    for i, (element, allowed, what) in enumerate(TYPE_RULES, start=2):
-        allowed_sql = ", ".join(_lit(a) for a in allowed + ("NULL",))
-        type_checks.append(
-            f"CASE WHEN types[{i}] IS NOT NULL AND types[{i}] NOT IN ({allowed_sql}) THEN "
-            f"{{'element': {_lit(element)}, 'rule': 'wrong_type', 'reason': {_lit(f'{element} must be {what}')}}} END")
-    date_checks = []
-    for i, element in enumerate(DATE_ELEMENTS, start=1):
-        date_checks.append(
-            f"CASE WHEN dates[{i}] IS NOT NULL AND types[{i + 1 + len(TYPE_RULES) - len(DATE_ELEMENTS)}] = 'VARCHAR' "
-            f"AND NOT (regexp_full_match(dates[{i}], {_lit(_DATE_RE)}) AND (length(dates[{i}]) < 10 "
-            f"OR TRY_CAST(left(dates[{i}], 10) AS DATE) IS NOT NULL)) THEN "
-            f"{{'element': {_lit(element)}, 'rule': 'impossible_date', "
-            f"'reason': {_lit(f'{element} is not a possible FHIR date or dateTime')}}} END")
-    structural = f"""
-        CASE WHEN broken THEN {{'element': NULL, 'rule': 'invalid_json', 'reason': 'not valid JSON'}}
-             WHEN types IS NULL OR resource_type IS NULL THEN
-                  {{'element': NULL, 'rule': 'not_a_resource', 'reason': 'not a FHIR resource (no resourceType)'}}
-             WHEN file_kind = 'ndjson' AND resource_type = 'Bundle' THEN
-                  {{'element': NULL, 'rule': 'bundle_in_ndjson',
-                    'reason': 'a Bundle on an NDJSON line (Bulk Data files hold one resource per line; put Bundles in .json files)'}}
-             WHEN resource_id IS NULL AND types[2] IS NULL THEN
-                  {{'element': 'id', 'rule': 'id_missing', 'reason': 'the resource has no id'}}
-        END"""
-    items = [structural] + type_checks + date_checks
-    any_failure = " OR ".join(f"({i}) IS NOT NULL" for i in items[1:])
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TABLE _fhir_fail AS
+        SELECT item_id, f.element AS element, f.rule AS rule, f.reason AS reason
+        FROM (SELECT item_id,
+                     CASE WHEN broken THEN {'element': NULL, 'rule': 'invalid_json', 'reason': 'not valid JSON'}
+                          WHEN NOT is_resource_object OR resource_type IS NULL THEN
+                               {'element': NULL, 'rule': 'not_a_resource', 'reason': 'not a FHIR resource (no resourceType)'}
+                          WHEN file_kind = 'ndjson' AND resource_type = 'Bundle' THEN
+                               {'element': NULL, 'rule': 'bundle_in_ndjson',
+                                'reason': 'a Bundle on an NDJSON line (Bulk Data files hold one resource per line; put Bundles in .json files)'}
+                          WHEN resource_id IS NULL AND id_type IS NULL THEN
+                               {'element': 'id', 'rule': 'id_missing', 'reason': 'the resource has no id'}
+                     END AS f
+              FROM _fhir_items)
+        WHERE f IS NOT NULL""")
+    # Element rules, spelled out only for the few resources the one-pass flags caught (parsed again here).
+    checks_sql = ", ".join(f"CASE WHEN {p} THEN {st} END" for p, st in _type_failures() + _date_failures())
+    flagged = """(SELECT d.rowid AS item_id, d.doc, d.broken FROM _fhir_docs d
+                  SEMI JOIN (SELECT item_id FROM _fhir_items WHERE (bad_type OR bad_date) AND is_resource_object
+                             AND NOT broken AND item_id NOT IN (SELECT item_id FROM _fhir_fail)) i
+                    ON i.item_id = d.rowid)"""
+    con.execute(f"""
+        INSERT INTO _fhir_fail
         SELECT item_id, f.element, f.rule, f.reason
-        FROM (SELECT item_id, unnest(list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)) AS f
-              FROM _fhir_items
-              WHERE ({structural}) IS NOT NULL OR (types IS NOT NULL AND ({any_failure})))""")
-    # The same resource twice for the same owner: the first (in file and row order) is kept.
-    # (Owners are known only after patient assignment; the duplicate rule runs there.)
+        FROM (SELECT item_id, unnest(list_filter([{checks_sql}], lambda x: x IS NOT NULL)) AS f
+              FROM {_extracted(flagged)})""")
+    # The same resource twice for the same owner: the first (in file and row order) is kept; owners are
+    # known after patient assignment, where that rule runs.
 
 
 # ---------------------------------------------------------------- patients
@@ -422,26 +461,22 @@ def _record(con) -> None:
                          THEN 'not tied to a patient (no subject/patient reference to a Patient, and not in a '
                               || 'one-patient folder or Bundle)'
                END AS out_of_scope_reason,
-               CASE WHEN f.item_id IS NULL THEN
-                    len(list_filter(json_extract(i.doc, '$..coding[*]'),
-                                    lambda c: json_type(c) = 'OBJECT' AND c->>'$.system' IS NULL))
-                    + CASE WHEN json_type(i.doc, '$.class') = 'OBJECT' AND i.doc->>'$.class.code' IS NOT NULL
-                           AND i.doc->>'$.class.system' IS NULL THEN 1 ELSE 0 END END AS codings_without_system,
-               CASE WHEN f.item_id IS NULL THEN
-                    len(list_filter(i.dates, lambda d: regexp_full_match(d, {_lit(_TIME_WITHOUT_ZONE_RE)}))) END
-                    AS datetimes_without_zone,
+               CASE WHEN f.item_id IS NULL THEN i.codings_without_system END AS codings_without_system,
+               CASE WHEN f.item_id IS NULL THEN i.datetimes_without_zone END AS datetimes_without_zone,
                o.person_id
         FROM _fhir_items i
         LEFT JOIN (SELECT DISTINCT item_id FROM _fhir_fail) f USING (item_id)
         LEFT JOIN _fhir_owner o USING (item_id)""")
-    con.execute("""
+    # cast to the declared columns; not sorted by the key (a sort of every resource's text costs more than any
+    # reader gains: the eCQM engine joins and groups it)
+    casts = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in FHIR_RESOURCE.columns)
+    con.execute(f"""
         CREATE OR REPLACE TABLE fhir_resource AS
-        SELECT i.source_file::VARCHAR AS source_file, i.source_row::BIGINT AS source_row,
-               o.person_id::VARCHAR AS person_id, i.resource_type::VARCHAR AS resource_type,
-               i.resource_id::VARCHAR AS resource_id, i.doc::JSON AS resource
-        FROM _fhir_items i JOIN _fhir_outcome o USING (item_id)
-        WHERE o.outcome = 'accepted'
-        ORDER BY i.source_file, i.source_row""")
+        SELECT {casts}
+        FROM (SELECT i.source_file, i.source_row, o.person_id, i.resource_type, i.resource_id, d.doc AS resource
+              FROM _fhir_items i JOIN _fhir_outcome o USING (item_id)
+              JOIN (SELECT rowid AS item_id, doc FROM _fhir_docs) d USING (item_id)
+              WHERE o.outcome = 'accepted')""")
     con.execute(f"""
         INSERT INTO _rejects
         SELECT i.source_file, {_lit(TABLE_NAME)}, i.source_row,
@@ -490,20 +525,24 @@ def types_over_threshold(con: duckdb.DuckDBPyConnection, max_rejected_percent: f
 def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[int, int, int]:
     """``ehr_attribution``: each accepted Encounter's TIN and NPI, after defaults; a clear error without them."""
     npi_ok = checks.render_sql(checks.npi(), "npi")
+    # what the one parsing pass kept of the accepted Encounters, Practitioners and Organizations
+    con.execute("""CREATE OR REPLACE TEMP VIEW _fhir_accepted AS
+                   SELECT i.*, o.person_id FROM _fhir_items i JOIN _fhir_outcome o USING (item_id)
+                   WHERE o.outcome = 'accepted' AND i.resource_type IN ('Encounter', 'Practitioner', 'Organization')""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fhir_npi AS      -- Practitioner id -> NPI
         SELECT resource_id AS practitioner_id, min(npi) AS npi
         FROM (SELECT resource_id,
-                     trim(list_filter(json_extract(resource, '$.identifier[*]'),
+                     trim(list_filter(json_extract(identifiers, '$[*]'),
                                       lambda x: x->>'$.system' = {_lit(NPI_SYSTEM)})[1]->>'$.value') AS npi
-              FROM fhir_resource WHERE resource_type = 'Practitioner')
+              FROM _fhir_accepted WHERE resource_type = 'Practitioner')
         WHERE npi IS NOT NULL GROUP BY 1;
         CREATE OR REPLACE TEMP TABLE _fhir_tin AS      -- Organization id -> TIN (digits only: 12-3456789 is allowed)
         SELECT resource_id AS organization_id, min(tin) AS tin
         FROM (SELECT resource_id,
-                     regexp_replace(list_filter(json_extract(resource, '$.identifier[*]'),
+                     regexp_replace(list_filter(json_extract(identifiers, '$[*]'),
                                     lambda x: x->>'$.system' = {_lit(TIN_SYSTEM)})[1]->>'$.value', '[^0-9]', '', 'g') AS tin
-              FROM fhir_resource WHERE resource_type = 'Organization')
+              FROM _fhir_accepted WHERE resource_type = 'Organization')
         WHERE tin IS NOT NULL GROUP BY 1""")
     bad_npi = con.execute(f"SELECT count(*) FROM _fhir_npi WHERE NOT coalesce({npi_ok}, false)").fetchone()[0]
     bad_tin = con.execute("SELECT count(*) FROM _fhir_tin WHERE NOT regexp_full_match(tin, '[0-9]{9}')").fetchone()[0]
@@ -517,11 +556,9 @@ def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[i
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fhir_encounter_ids AS
         SELECT person_id, resource_id AS encounter_id,
-               {_reference_id_sql("resource->>'$.serviceProvider.reference'", 'Organization')} AS organization_id,
-               resource->>'$.serviceProvider.identifier.system' AS sp_system,
-               resource->>'$.serviceProvider.identifier.value' AS sp_value,
-               json_extract(resource, '$.participant[*]') AS participants
-        FROM fhir_resource WHERE resource_type = 'Encounter'""")
+               {_reference_id_sql("sp_reference", 'Organization')} AS organization_id,
+               sp_system, sp_value, json_extract(participants, '$[*]') AS participants
+        FROM _fhir_accepted WHERE resource_type = 'Encounter'""")
     id_npi_ok = checks.render_sql(checks.npi(), "x.id_value")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fhir_encounter_npi AS
@@ -561,13 +598,15 @@ def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[i
             f"Encounters name no {' and no '.join(missing)} (participant Practitioner identifier {NPI_SYSTEM}, "
             f"serviceProvider Organization identifier {TIN_SYSTEM}); give "
             + " and ".join(f"--default-{m.lower()} {m}" for m in missing) + " to attribute them")
-    con.execute(f"""
-        CREATE OR REPLACE TABLE ehr_attribution AS
-        SELECT person_id, encounter_id, coalesce(named_tin, {_lit(default_tin) if default_tin else 'NULL'})::VARCHAR AS tin,
-               coalesce(named_npi, {_lit(default_npi) if default_npi else 'NULL'})::VARCHAR AS npi
-        FROM ehr_attribution ORDER BY person_id, encounter_id""")
+    defaults = f"""(SELECT person_id, encounter_id,
+                           coalesce(named_tin, {_lit(default_tin) if default_tin else 'NULL'}) AS tin,
+                           coalesce(named_npi, {_lit(default_npi) if default_npi else 'NULL'}) AS npi
+                    FROM ehr_attribution)"""
+    con.execute(f"CREATE OR REPLACE TABLE _fhir_attribution AS {EHR_ATTRIBUTION.select_sql(defaults)}")
+    con.execute("DROP TABLE ehr_attribution; ALTER TABLE _fhir_attribution RENAME TO ehr_attribution")
     for table in ("_fhir_npi", "_fhir_tin", "_fhir_encounter_ids", "_fhir_encounter_npi"):
         con.execute(f"DROP TABLE {table}")
+    con.execute("DROP VIEW _fhir_accepted")
     return int(encounters), int(no_tin), int(no_npi)
 
 
