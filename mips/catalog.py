@@ -165,13 +165,6 @@ WHERE level = 'individual'
 GROUP BY ALL
 ORDER BY unreported DESC, performance_year, tin, npi, measure_id
 LIMIT 20"""),
-    ("A patient's eCQM MeasureReport (populations per group, as CMS's test decks give them)", """\
-SELECT measure_id, population_group, person_id, sum(initial_population) AS ip, sum(denominator) AS den,
-       sum(denominator_exclusion) AS denex, sum(denominator_exception) AS denexcep, sum(numerator) AS numer
-FROM measure_populations
-WHERE level = 'group' AND performance_year = 2026
-GROUP BY ALL ORDER BY ALL
-LIMIT 20"""),
     ("Which run made each year's outputs", """\
 SELECT performance_year, run_id, period_start, period_end, finished_at, code_version, rules_version
 FROM run_manifest ORDER BY performance_year"""),

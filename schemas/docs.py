@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+from schemas import fhir
 from schemas.inputs import CONTRACTS
 
 
@@ -49,7 +50,48 @@ def inputs_markdown() -> str:
         if schema.checks:
             parts += ["", "Row rules: " + ", ".join(f"`{c.name}` ({c.error})" for c in schema.checks) + "."]
         parts.append("")
-    return "\n".join(parts)
+    return "\n".join(parts + fhir_markdown())
+
+
+def fhir_markdown() -> list[str]:
+    """The FHIR R4 input (``mips run --fhir DIR``), from schemas/fhir.py."""
+    parts = ["## FHIR R4 (`--fhir DIR`)", "",
+             "A folder read recursively: `*.json` files holding one resource or a Bundle (each entry a resource), "
+             "and `*.ndjson` Bulk Data files, one resource per line (blank lines are skipped but keep the line "
+             "numbers). Hidden files and folders and files with other extensions are not read (a note counts them). "
+             "Every resource read is accepted, out of scope or rejected: `ingest_summary` has one row per file "
+             "(table_name `fhir_resource`), rejects name the file, the line (NDJSON) or entry (Bundle) or 1, the "
+             "element (e.g. `Observation.effectiveDateTime`), the rule and a reason that never quotes a value.", "",
+             "The rejection threshold (`--max-rejected-percent`) applies per resource type across the whole "
+             "folder, not per file; text that is not a resource at all counts against the whole FHIR input.", "",
+             "Which patient a resource belongs to:", "",
+             "- a folder (its `.json` files) or a Bundle holding exactly one Patient is that patient's record: "
+             "every resource in it belongs to that patient, even where its own reference is missing or names "
+             "another id (a patient `$everything` export; CMS's eCQM test decks);",
+             "- otherwise (NDJSON, Bundles or folders with several patients) the `subject`, `patient`, "
+             "`beneficiary` or `for` reference decides (`Patient/<id>`, an absolute URL ending so, or a Bundle "
+             "entry's `urn:uuid` fullUrl).", "",
+             "Resource types read: " + ", ".join(f"`{t}`" for t in fhir.PATIENT_RESOURCE_TYPES) + "; and, kept "
+             "for references, " + ", ".join(f"`{t}`" for t in fhir.SHARED_RESOURCE_TYPES) + ". Other types are out "
+             "of scope.", "",
+             "| rule | what it does |", "|---|---|"]
+    parts += [f"| `{rule}` | {what} |" for rule, what in fhir.FHIR_RULES]
+    parts += ["", "### Attribution", "",
+              f"- An Encounter's clinician is the NPI of its participant Practitioner (identifier system "
+              f"`{fhir.NPI_SYSTEM}`; a primary performer `PPRF` first, then an attender `ATND`, then the first "
+              "participant that has one; a participant may also carry the identifier itself).",
+              f"- Its TIN is the TIN identifier (`{fhir.TIN_SYSTEM}`, dashes dropped) of its serviceProvider "
+              "Organization (or of a serviceProvider reference carrying the identifier).",
+              "- Only an Encounter's participant and serviceProvider attribute: identifiers anywhere else (a "
+              "payer Organization of a Coverage, a requester of a ServiceRequest) do not.",
+              "- Encounters that name neither take `--default-tin TIN` / `--default-npi NPI`; without them the run "
+              "stops with one line saying how many encounters name no TIN or NPI.",
+              "- Levels, as for claims: `individual` is (TIN, NPI), `group` is the TIN. An episode-based measure's "
+              "episode goes to its encounter's TIN/NPI; a patient-based measure's patient to the TIN/NPIs of the "
+              "patient's encounters in the measurement period (see docs/ecqm.md, Attribution).", "",
+              "What a FHIR folder becomes (work tables of the run, read by the eCQM engine, not published):",
+              "", fhir.FHIR_RESOURCE.markdown(), "", fhir.EHR_ATTRIBUTION.markdown(), ""]
+    return parts
 
 
 if __name__ == "__main__":

@@ -69,6 +69,10 @@ ECQM_RESOURCE = TableSpec(
         Column("refills", "INTEGER", "MedicationRequest.dispenseRequest.numberOfRepeatsAllowed"),
         Column("bounds_start_ts", "TIMESTAMP", "dosageInstruction[0].timing.repeat.boundsPeriod.start"),
         Column("bounds_end_ts", "TIMESTAMP", "dosageInstruction[0].timing.repeat.boundsPeriod.end"),
+        Column("validity_start_ts", "TIMESTAMP", "MedicationRequest.dispenseRequest.validityPeriod.start"),
+        Column("dose_value", "DOUBLE", "dosageInstruction[0].doseAndRate[0]: doseRange.high, else doseQuantity.value"),
+        Column("doses_per_day", "DOUBLE", "CumulativeMedicationDuration dosesPerDay: ToDaily(frequencyMax or frequency, "
+               "period periodUnit), else the count of timeOfDay (0 when none: CQL's Count of an empty list)"),
         Column("source_file", "VARCHAR", "input file of the resource", nullable=False),
         Column("source_row", "BIGINT", "line (NDJSON) or entry (Bundle) of the resource in its file"),
     ),

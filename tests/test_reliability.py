@@ -41,8 +41,10 @@ def run_args(files: dict[str, Path], out: Path, *extra: str) -> list[str]:
 
 
 def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("mips run: error:") and "\n" not in err and "Traceback" not in err, err
+    """The error line; what stands before it on stderr may only be the steps' progress lines (a check mark each)."""
+    *progress_lines, err = capsys.readouterr().err.strip().splitlines()
+    assert err.startswith("mips run: error:") and "Traceback" not in err, err
+    assert all(line.startswith("✓") for line in progress_lines), progress_lines
     return err
 
 

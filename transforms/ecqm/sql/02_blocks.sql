@@ -158,24 +158,33 @@ SELECT DISTINCT person_id FROM (
       AND overlaps_day(o.start_ts, iv_hi(o.end_ts, o.has_timing), mp_start(), mp_end())
 );
 
+-- CumulativeMedicationDuration MedicationRequestPeriod as (start_d, end_d) DATEs: from the bounds start, else
+-- authoredOn, else the validity start; for (days supply, else quantity / (dose * doses per day)) * (1 + refills)
+-- days, else to the bounds end; NULL when neither (a division by zero doses per day is NULL too)
+CREATE OR REPLACE TEMP MACRO mrp_start(bounds_start_ts, authored_ts, validity_start_ts) AS
+    CAST(coalesce(bounds_start_ts, authored_ts, validity_start_ts) AS DATE);
+CREATE OR REPLACE TEMP MACRO mrp_total_days(days_supply, supply_quantity, dose_value, doses_per_day, refills) AS
+    coalesce(days_supply, supply_quantity / nullif(dose_value * doses_per_day, 0)) * (1 + coalesce(refills, 0));
+CREATE OR REPLACE TEMP MACRO mrp_end(start_d, total_days, bounds_end_ts) AS
+    CASE WHEN start_d IS NULL THEN NULL
+         WHEN total_days IS NOT NULL THEN start_d + CAST(trunc(total_days - 1) AS INTEGER)
+         WHEN bounds_end_ts IS NOT NULL THEN CAST(bounds_end_ts AS DATE) END;
+
 -- "Has Advanced Illness in Year Before or During Measurement Period" or "Has Dementia Medications in Year Before
--- or During Measurement Period" (CumulativeMedicationDuration MedicationRequestPeriod: from the bounds start, else
--- authoredOn, for days supplied * (1 + refills) days, else to the bounds end)
+-- or During Measurement Period"
 CREATE OR REPLACE TEMP TABLE ecqm_blk_advanced_illness AS
 SELECT DISTINCT person_id FROM (
     SELECT person_id FROM conditions_in_vs(['2.16.840.1.113883.3.464.1003.110.12.1082'])  -- Advanced Illness
     WHERE point_during_day(prev_lo, mp_start() - INTERVAL 1 YEAR, mp_end())
     UNION ALL
     SELECT person_id FROM (
-        SELECT m.person_id,
-               CAST(coalesce(m.bounds_start_ts, m.recorded_ts) AS DATE) AS start_d,
-               CASE WHEN m.days_supply IS NOT NULL
-                    THEN CAST(coalesce(m.bounds_start_ts, m.recorded_ts) AS DATE)
-                         + CAST(round(m.days_supply * (1 + coalesce(m.refills, 0))) - 1 AS INTEGER)
-                    ELSE CAST(m.bounds_end_ts AS DATE) END AS end_d
+        SELECT m.person_id, mrp_start(m.bounds_start_ts, m.recorded_ts, m.validity_start_ts) AS start_d,
+               mrp_end(mrp_start(m.bounds_start_ts, m.recorded_ts, m.validity_start_ts),
+                       mrp_total_days(m.days_supply, m.supply_quantity, m.dose_value, m.doses_per_day, m.refills),
+                       m.bounds_end_ts) AS end_d
         FROM in_vs('MedicationRequest', ['2.16.840.1.113883.3.464.1003.196.12.1510']) m  -- Dementia Medications
         WHERE m.status = 'active' AND is_order_intent(m.intent))
-    WHERE overlaps_day(start_d, end_d, mp_start() - INTERVAL 1 YEAR, mp_end())
+    WHERE start_d IS NOT NULL AND overlaps_day(start_d, end_d, mp_start() - INTERVAL 1 YEAR, mp_end())
 );
 
 -- AdvancedIllnessandFrailty."Is Age 66 or Older Living Long Term in a Nursing Home" (without the age test): the
