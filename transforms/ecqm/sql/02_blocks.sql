@@ -189,3 +189,16 @@ SELECT last_status.person_id FROM (
       AND CAST(iv_hi(o.end_ts, o.has_timing) AS DATE) <= mp_end_date()) last_status
 WHERE last_status.n = 1
   AND has_coding(last_status.person_id, 'Observation', last_status.resource_id, 'value', 'http://snomed.info/sct', '160734000');
+
+-- AdultOutpatientEncounters 5.1.000 "Qualifying Encounters": a finished encounter of the outpatient value sets
+-- during day of the measurement period (one row per patient)
+CREATE OR REPLACE TEMP TABLE ecqm_blk_adult_outpatient AS
+SELECT DISTINCT e.person_id
+FROM in_vs('Encounter', ['2.16.840.1.113883.3.464.1003.101.12.1001',  -- Office Visit
+                         '2.16.840.1.113883.3.526.3.1240',            -- Annual Wellness Visit
+                         '2.16.840.1.113883.3.464.1003.101.12.1025',  -- Preventive Care Established, 18 and Up
+                         '2.16.840.1.113883.3.464.1003.101.12.1023',  -- Preventive Care Initial, 18 and Up
+                         '2.16.840.1.113883.3.464.1003.101.12.1016',  -- Home Healthcare Services
+                         '2.16.840.1.113883.3.464.1003.101.12.1089',  -- Virtual Encounter
+                         '2.16.840.1.113883.3.464.1003.101.12.1080']) e  -- Telephone Visits
+WHERE e.status = 'finished' AND during_day(e.start_ts, iv_hi(e.end_ts, e.has_timing), mp_start(), mp_end());
