@@ -35,6 +35,8 @@ ECQM_PATIENT = TableSpec(
         _PERSON,
         Column("birth_date", "DATE", "Patient.birthDate (NULL when absent or not a date)"),
         Column("gender", "VARCHAR", "Patient.gender"),
+        Column("sex", "VARCHAR", "USCoreCommon Patient.sex(): the code of the US Core sex extension "
+               "(http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex), e.g. SNOMED 248152002 female"),
     ),
 )
 

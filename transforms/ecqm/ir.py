@@ -24,6 +24,7 @@ CODE_PATHS: tuple[tuple[str, str, str], ...] = (
     ("Condition", "category", "$.category[*].coding[*]"),
     ("Condition", "clinicalStatus", "$.clinicalStatus.coding[*]"),
     ("Condition", "verificationStatus", "$.verificationStatus.coding[*]"),
+    ("Condition", "bodySite", "$.bodySite[*].coding[*]"),
     ("Observation", "code", "$.code.coding[*]"),
     ("Observation", "category", "$.category[*].coding[*]"),
     ("Observation", "value", "$.valueCodeableConcept.coding[*]"),

@@ -12,6 +12,10 @@ CREATE OR REPLACE TEMP MACRO ecqm_ref_id(s) AS CASE WHEN s IS NULL THEN NULL ELS
 
 CREATE OR REPLACE TEMP TABLE _ecqm_patient AS
 SELECT person_id, try_cast(resource ->> '$.birthDate' AS DATE) AS birth_date, resource ->> '$.gender' AS gender,
+       -- USCoreCommon sex(): the us-core-sex extension's code (valueCode in US Core 6.1, valueCoding in later versions)
+       (SELECT coalesce(e ->> '$.valueCode', e ->> '$.valueCoding.code')
+        FROM unnest(CAST(json_extract(resource, '$.extension[*]') AS JSON[])) t(e)
+        WHERE e ->> '$.url' = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex' LIMIT 1) AS sex,
        row_number() OVER (PARTITION BY person_id ORDER BY source_file, source_row) AS n
 FROM fhir_resource WHERE resource_type = 'Patient';
 CREATE OR REPLACE TABLE ecqm_patient AS {patient_select};
@@ -64,6 +68,7 @@ WITH r AS (
             WHEN 'Observation' THEN json_exists(resource, '$.effectiveDateTime') OR json_exists(resource, '$.effectivePeriod')
                                     OR json_exists(resource, '$.effectiveInstant')
             WHEN 'Procedure' THEN json_exists(resource, '$.performedDateTime') OR json_exists(resource, '$.performedPeriod')
+            WHEN 'DiagnosticReport' THEN json_exists(resource, '$.effectiveDateTime') OR json_exists(resource, '$.effectivePeriod')
             ELSE TRUE END AS has_timing
     FROM r
 )

@@ -56,9 +56,10 @@ CREATE OR REPLACE TEMP MACRO has_vs(pid, rtype, rid, elem, oid) AS
     EXISTS (SELECT 1 FROM ecqm_vs_hit h WHERE h.person_id = pid AND h.resource_type = rtype AND h.resource_id = rid
                                            AND h.element = elem AND h.value_set_oid = oid);
 
--- Patients with their age at the end of the measurement period (CQL AgeInYearsAt(date from end of MP))
+-- Patients with their age at the end of the measurement period (CQL AgeInYearsAt(date from end of MP)) and
+-- USCoreCommon sex() (the US Core sex extension's code)
 CREATE OR REPLACE TEMP TABLE ecqm_blk_patient AS
-SELECT person_id, birth_date, gender, age_at(birth_date, mp_end_date()) AS age_end FROM ecqm_patient;
+SELECT person_id, birth_date, gender, sex, age_at(birth_date, mp_end_date()) AS age_end FROM ecqm_patient;
 
 -- Conditions passing FHIRCommon verified() with FHIRCommon prevalenceInterval() as (prev_lo, prev_hi):
 -- active/recurrence/relapse: [onset start, abatement end] (a missing end is the closed null: infinity; a missing
