@@ -203,3 +203,41 @@ FROM in_vs('Encounter', ['2.16.840.1.113883.3.464.1003.101.12.1001',  -- Office 
                          '2.16.840.1.113883.3.464.1003.101.12.1089',  -- Virtual Encounter
                          '2.16.840.1.113883.3.464.1003.101.12.1080']) e  -- Telephone Visits
 WHERE e.status = 'finished' AND during_day(e.start_ts, iv_hi(e.end_ts, e.has_timing), mp_start(), mp_end());
+
+-- CumulativeMedicationDuration ToDaily(frequency, period): doses per day from a frequency per period (UCUM and
+-- long unit names); NULL when the frequency, the period or its unit is missing or unknown
+CREATE OR REPLACE TEMP MACRO cmd_to_daily(freq, per, unit) AS
+    CASE WHEN unit IN ('h', 'hour', 'hours') THEN freq * (24.0 / per)
+         WHEN unit IN ('min', 'minute', 'minutes') THEN freq * (24.0 / per) * 60
+         WHEN unit IN ('s', 'second', 'seconds') THEN freq * (24.0 / per) * 60 * 60
+         WHEN unit IN ('d', 'day', 'days') THEN freq * (24.0 / per) / 24
+         WHEN unit IN ('wk', 'week', 'weeks') THEN freq * (24.0 / per) / (24 * 7)
+         WHEN unit IN ('mo', 'month', 'months') THEN freq * (24.0 / per) / (24 * 30)
+         WHEN unit IN ('a', 'year', 'years') THEN freq * (24.0 / per) / (24 * 365) END;
+-- CQL `convert q to days` of a duration quantity (UCUM: mo = 30.4375 d, a = 365.25 d); NULL for another unit
+CREATE OR REPLACE TEMP MACRO ucum_days(v, unit) AS
+    v * CASE WHEN unit IN ('d', 'day', 'days') THEN 1.0 WHEN unit IN ('wk', 'week', 'weeks') THEN 7.0
+             WHEN unit IN ('h', 'hour', 'hours') THEN 1.0 / 24 WHEN unit IN ('min', 'minute', 'minutes') THEN 1.0 / 1440
+             WHEN unit IN ('mo', 'month', 'months') THEN 30.4375 WHEN unit IN ('a', 'year', 'years') THEN 365.25 END;
+
+-- CumulativeMedicationDuration 2.0.0-ballot MedicationRequestPeriod() / medicationRequestPeriod() of every
+-- MedicationRequest (one row per request; statuses are the measure's to test): start_date = date of the bounds
+-- start, else authoredOn, else the validity start; total_days = Coalesce(expectedSupplyDuration.value,
+-- quantity / (dose * doses per day)) * (1 + refills), doses per day = Coalesce(ToDaily(frequency, period),
+-- Count(timeOfDay)) (CQL Count is 0, never null, so the 1.0 default is never reached); period =
+-- [start_date, start_date + total_days - 1 day], else [start_date, date of the bounds end], else NULL (has_period).
+CREATE OR REPLACE TEMP TABLE ecqm_blk_medication_request_period AS
+WITH m AS (
+    SELECT person_id, resource_id, bounds_end_ts,
+           CAST(coalesce(bounds_start_ts, recorded_ts, validity_start_ts) AS DATE) AS start_date,
+           coalesce(days_supply,
+                    supply_quantity / nullif(dose_value * coalesce(cmd_to_daily(frequency, period_value, period_unit),
+                                                                   time_of_day_count), 0))
+             * (1 + coalesce(refills, 0)) AS total_days
+    FROM ecqm_resource WHERE resource_type = 'MedicationRequest')
+SELECT person_id, resource_id, start_date, total_days,
+       start_date IS NOT NULL AND (total_days IS NOT NULL OR bounds_end_ts IS NOT NULL) AS has_period,
+       CASE WHEN start_date IS NOT NULL AND total_days IS NOT NULL
+                 THEN start_date + CAST(trunc(total_days - 1) AS INTEGER)
+            WHEN start_date IS NOT NULL THEN CAST(bounds_end_ts AS DATE) END AS end_date
+FROM m;

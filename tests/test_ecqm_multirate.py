@@ -1,0 +1,77 @@
+"""Multi-rate eCQMs: each population group lands in the MIPS performance rate measures-data names, and the quality
+scorer scores the rate CMS scores (measures-data 2026 `strata`, `overallAlgorithm`; data/ecqm/group_strata.csv).
+
+Each test runs a measure's development deck (../shared/ecqm) through the engine and the scorer; the expected counts
+are summed from CMS's MeasureReports (expected_dev.csv), not from the engine.
+"""
+from __future__ import annotations
+
+import csv
+from datetime import date
+
+import duckdb
+import pytest
+
+from mips.paths import SHARED_ECQM
+from tests.ecqm_deck import load_deck
+from transforms.ecqm import compute_ecqms, merge_into_measure_outputs
+
+needs_deck = pytest.mark.skipif(not (SHARED_ECQM / "expected_dev.csv").is_file(), reason="../shared/ecqm absent")
+PY = 2026
+
+
+def run_deck(measure_name: str) -> duckdb.DuckDBPyConnection:
+    from transforms.scoring import quality_input_from_measure_results, score_entities
+
+    con = duckdb.connect()
+    load_deck(con, measure_name)
+    compute_ecqms(con, performance_year=PY, period_start=date(PY, 1, 1), period_end=date(PY, 12, 31),
+                  default_tin="000000001", default_npi="1000000001")
+    merge_into_measure_outputs(con)
+    quality_input_from_measure_results(con, PY)
+    score_entities(con, performance_year=PY, quality="quality_input")
+    return con
+
+
+def report_counts(measure_name: str) -> dict[str, tuple[int, int, int, int]]:
+    """group -> (denominator, exclusions, performance met, performance not met) summed over the MeasureReports."""
+    out: dict[str, list[int]] = {}
+    with open(SHARED_ECQM / "expected_dev.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["measure_name"] != measure_name:
+                continue
+            den, ex, num = (int(r[c] or 0) for c in ("denominator", "denominator_exclusion", "numerator"))
+            exc = int(r["denominator_exception"] or 0)
+            acc = out.setdefault(r["group_id"], [0, 0, 0, 0])
+            acc[0] += den
+            acc[1] += ex
+            acc[2] += num
+            acc[3] += den - ex - exc - num
+    return {g: tuple(v) for g, v in out.items()}
+
+
+@pytest.mark.shared
+@needs_deck
+def test_238_three_groups_are_the_three_qpp_strata_and_the_overall_one_is_scored():
+    # measures-data 2026, 238 (CMS156v14): multiPerformanceRate, strata overall ("at least two high-risk medications
+    # from the same drug class" = Numerator 1), appropriateDiagnosis ("... except for appropriate diagnoses" =
+    # Numerator 2), totalRate (Numerator 3); overallAlgorithm overallStratumOnly: only 'overall' is scored.
+    con = run_deck("CMS156FHIRHighRiskMedsElderly")
+    expected = report_counts("CMS156FHIRHighRiskMedsElderly")
+    rows = con.execute("""SELECT stratum, eligible_population, eligible_population_exclusion, performance_met,
+                                 performance_not_met, performance_rate
+                          FROM measure_results WHERE measure_id = '238' AND level = 'group'""").fetchall()
+    by_stratum = {r[0]: r[1:] for r in rows}
+    assert set(by_stratum) == {"overall", "appropriateDiagnosis", "totalRate"}
+    for group, stratum in (("Group_1", "overall"), ("Group_2", "appropriateDiagnosis"), ("Group_3", "totalRate")):
+        den, ex, met, not_met = expected[group]
+        assert by_stratum[stratum][:4] == (den, ex, met, not_met), stratum
+        assert by_stratum[stratum][4] == pytest.approx(100.0 * met / (met + not_met))
+    # the dev deck: 40 patients in the denominator, 7 excluded; 15 / 9 / 24 in numerators 1 / 2 / 3
+    assert by_stratum["overall"][:4] == (40, 7, 15, 18)
+    # the total rate deduplicates patients in both numerators: never above the sum, never below either numerator
+    assert max(expected["Group_1"][2], expected["Group_2"][2]) <= by_stratum["totalRate"][2] \
+        <= expected["Group_1"][2] + expected["Group_2"][2]
+    scored = con.execute("""SELECT stratum, performance_rate, is_inverse FROM measure_scores
+                            WHERE measure_id = '238' AND level = 'group'""").fetchall()
+    assert scored == [("overall", pytest.approx(100.0 * 15 / 33), True)]
