@@ -59,7 +59,8 @@ ECQM_RESOURCE = TableSpec(
         Column("abatement_ts", "TIMESTAMP", "Condition: end of abatement[x] (dateTime or Period.end)"),
         Column("has_abatement", "BOOLEAN", "Condition: abatement[x] present"),
         Column("recorded_ts", "TIMESTAMP", "recorded time: the US Quality Core 'recorded' extension (Procedure, "
-               "Communication, MedicationAdministration), Condition.recordedDate, requests' authoredOn"),
+               "Communication, MedicationAdministration), Condition.recordedDate, requests' authoredOn, "
+               "Immunization.recorded, AdverseEvent.recordedDate"),
         Column("value_num", "DOUBLE", "valueQuantity.value (Observation)"),
         Column("value_unit", "VARCHAR", "valueQuantity.code, else .unit"),
         Column("has_value", "BOOLEAN", "the resource has a value[x] of any type"),

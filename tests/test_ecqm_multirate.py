@@ -33,8 +33,9 @@ def run_deck(measure_name: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def report_counts(measure_name: str) -> dict[str, tuple[int, int, int, int]]:
-    """group -> (denominator, exclusions, performance met, performance not met) summed over the MeasureReports."""
+def report_counts(measure_name: str) -> dict[str, tuple[int, ...]]:
+    """group -> (denominator, exclusions, performance met, performance not met, exceptions) summed over the
+    MeasureReports."""
     out: dict[str, list[int]] = {}
     with open(SHARED_ECQM / "expected_dev.csv", encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
@@ -42,11 +43,12 @@ def report_counts(measure_name: str) -> dict[str, tuple[int, int, int, int]]:
                 continue
             den, ex, num = (int(r[c] or 0) for c in ("denominator", "denominator_exclusion", "numerator"))
             exc = int(r["denominator_exception"] or 0)
-            acc = out.setdefault(r["group_id"], [0, 0, 0, 0])
+            acc = out.setdefault(r["group_id"], [0, 0, 0, 0, 0])
             acc[0] += den
             acc[1] += ex
             acc[2] += num
             acc[3] += den - ex - exc - num
+            acc[4] += exc
     return {g: tuple(v) for g, v in out.items()}
 
 
@@ -64,7 +66,7 @@ def test_238_three_groups_are_the_three_qpp_strata_and_the_overall_one_is_scored
     by_stratum = {r[0]: r[1:] for r in rows}
     assert set(by_stratum) == {"overall", "appropriateDiagnosis", "totalRate"}
     for group, stratum in (("Group_1", "overall"), ("Group_2", "appropriateDiagnosis"), ("Group_3", "totalRate")):
-        den, ex, met, not_met = expected[group]
+        den, ex, met, not_met, _ = expected[group]
         assert by_stratum[stratum][:4] == (den, ex, met, not_met), stratum
         assert by_stratum[stratum][4] == pytest.approx(100.0 * met / (met + not_met))
     # the dev deck: 40 patients in the denominator, 7 excluded; 15 / 9 / 24 in numerators 1 / 2 / 3
@@ -75,3 +77,37 @@ def test_238_three_groups_are_the_three_qpp_strata_and_the_overall_one_is_scored
     scored = con.execute("""SELECT stratum, performance_rate, is_inverse FROM measure_scores
                             WHERE measure_id = '238' AND level = 'group'""").fetchall()
     assert scored == [("overall", pytest.approx(100.0 * 15 / 33), True)]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_438_four_disjoint_groups_are_one_performance_rate_their_weighted_average():
+    # measures-data 2026, 438 (CMS347v9): singlePerformanceRate, no strata. The Measure's usage note: "There is only
+    # one performance rate calculated for this measure: the weighted average of the four populations", and its
+    # initial-population guidance screens the risk categories in order (a patient is counted once). The weighted
+    # average of the group rates, weighted by their performance denominators, is the pooled count, so the four
+    # groups map to the measure's one rate (empty stratum in data/ecqm/group_strata.csv).
+    con = run_deck("CMS347FHIRStatinPreventionTxCVD")
+    expected = report_counts("CMS347FHIRStatinPreventionTxCVD")
+    assert sorted(expected) == ["Group_1", "Group_2", "Group_3", "Group_4"]
+    # each patient is in at most one group's denominator (the CQL's populations exclude the earlier categories)
+    assert con.execute("""SELECT count(*) FROM (SELECT person_id FROM measure_populations
+                          WHERE measure_id = '438' AND level = 'group' AND denominator = 1
+                          GROUP BY person_id HAVING count(*) > 1)""").fetchone()[0] == 0
+    rows = con.execute("""SELECT stratum, eligible_population, eligible_population_exclusion,
+                                 eligible_population_exception, performance_met, performance_not_met, performance_rate
+                          FROM measure_results WHERE measure_id = '438' AND level = 'group'""").fetchall()
+    den, ex, met, not_met, exc = (sum(v[i] for v in expected.values()) for i in range(5))
+    assert len(rows) == 1 and rows[0][:6] == (None, den, ex, exc, met, not_met)
+    # the dev deck: 128 patients in a denominator, 8 excluded, 75 exceptions, 21 met, 24 not met
+    assert rows[0][1:6] == (128, 8, 75, 21, 24)
+    weighted = sum(100.0 * v[2] / (v[2] + v[3]) * (v[2] + v[3]) for v in expected.values() if v[2] + v[3]) \
+        / sum(v[2] + v[3] for v in expected.values())
+    assert rows[0][6] == pytest.approx(weighted) == pytest.approx(100.0 * 21 / 45)
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '438' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx(100.0 * 21 / 45))]
+    # the per-group populations stay in measure_populations
+    groups = con.execute("""SELECT population_group, sum(denominator) FROM measure_populations
+                            WHERE measure_id = '438' AND level = 'group' GROUP BY ALL ORDER BY 1""").fetchall()
+    assert groups == [(g, expected[g][0]) for g in sorted(expected)]

@@ -192,7 +192,10 @@ def _populations(con, performance_year: int, period_start: date, period_end: dat
     e AS (SELECT *, in_den AND denex AS in_denex FROM d),
     f AS (SELECT *, in_den AND NOT in_denex AND num AS in_num FROM e)
     SELECT f.measure_name, m.measure_id, m.cms_id, f.population_group, f.person_id, f.episode, f.strata,
-           coalesce(s.stratum, CASE WHEN m.group_count > 1 THEN f.population_group END) AS stratum,
+           -- a mapped group takes its measures-data stratum; an empty one is the measure's single performance
+           -- rate (438: four disjoint groups, one rate); an unmapped group of a multi-group measure keeps its id
+           CASE WHEN s.group_id IS NOT NULL THEN nullif(s.stratum, '')
+                WHEN m.group_count > 1 THEN f.population_group END AS stratum,
            1 AS initial_population,
            CASE WHEN list_contains(g.codes, 'denominator') THEN in_den::INTEGER END AS denominator,
            CASE WHEN list_contains(g.codes, 'denominator-exclusion') THEN in_denex::INTEGER END AS denominator_exclusion,

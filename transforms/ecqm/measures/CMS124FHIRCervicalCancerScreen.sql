@@ -13,11 +13,10 @@ WITH qualifying_encounter AS (  -- "Qualifying Encounters" (the measure's own li
     SELECT p.person_id FROM in_vs('Procedure', ['2.16.840.1.113883.3.464.1003.198.12.1014']) p  -- Hysterectomy with No Residual Cervix
     WHERE p.status = 'completed' AND iv_hi(p.end_ts, p.has_timing) <= mp_end()
     UNION
-    -- verified "Congenital or Acquired Absence of Cervix" condition whose onset starts on or before the end of MP
-    -- (onset.toInterval(), not the prevalence interval: no onset, no start)
-    SELECT c.person_id FROM in_vs('Condition', ['2.16.840.1.113883.3.464.1003.111.12.1016']) c
-    JOIN ecqm_blk_condition b ON b.person_id = c.person_id AND b.resource_id = c.resource_id AND b.is_verified
-    WHERE c.start_ts <= mp_end()
+    -- verified "Congenital or Acquired Absence of Cervix" condition starting on or before the end of MP; the draft
+    -- CQL reads onset.toInterval(), the engine the prevalence interval (docs/ecqm.md, "Condition timing")
+    SELECT person_id FROM conditions_in_vs(['2.16.840.1.113883.3.464.1003.111.12.1016'])
+    WHERE prev_lo <= mp_end()
 ), screening AS (
     -- "Cervical Cytology Within 3 Years": Pap test with a value, latest during day of [start of MP - 2 years, end of MP]
     SELECT o.person_id FROM in_vs('Observation', ['2.16.840.1.113883.3.464.1003.108.12.1017']) o

@@ -10,23 +10,21 @@ WITH qualifying_encounter AS (  -- "Qualifying Encounters" (the measure's own li
                              '2.16.840.1.113883.3.526.3.1285',            -- Ophthalmological Services
                              '2.16.840.1.113883.3.464.1003.101.12.1080']) e  -- Telephone Visits
     WHERE e.status = 'finished' AND during_day(e.start_ts, iv_hi(e.end_ts, e.has_timing), mp_start(), mp_end())
-), verified_onset AS (  -- verified conditions with their onset.toInterval() (not the prevalence interval)
-    SELECT c.person_id, c.resource_id, c.start_ts AS onset_lo, iv_hi(c.end_ts, c.has_timing) AS onset_hi
-    FROM ecqm_resource c
-    JOIN ecqm_blk_condition b ON b.person_id = c.person_id AND b.resource_id = c.resource_id AND b.is_verified
-    WHERE c.resource_type = 'Condition'
-), diabetes AS (  -- a verified Diabetes diagnosis whose onset overlaps day of MP
-    SELECT DISTINCT v.person_id FROM verified_onset v
+), verified_condition AS (  -- verified conditions with their prevalence interval: the draft CQL reads
+    -- onset.toInterval(), the engine the prevalence interval as CMS's test cases do (docs/ecqm.md, "Condition timing")
+    SELECT b.person_id, b.resource_id, b.prev_lo, b.prev_hi FROM ecqm_blk_condition b WHERE b.is_verified
+), diabetes AS (  -- a verified Diabetes diagnosis overlapping day of MP
+    SELECT DISTINCT v.person_id FROM verified_condition v
     WHERE has_vs(v.person_id, 'Condition', v.resource_id, 'code', '2.16.840.1.113883.3.464.1003.103.12.1001')
-      AND overlaps_day(v.onset_lo, v.onset_hi, mp_start(), mp_end())
-), bilateral_absence_of_eyes AS (  -- "Bilateral Absence of Eyes": onset starts on or before day of end of MP
-    SELECT DISTINCT v.person_id FROM verified_onset v
+      AND overlaps_day(v.prev_lo, v.prev_hi, mp_start(), mp_end())
+), bilateral_absence_of_eyes AS (  -- "Bilateral Absence of Eyes": starts on or before day of end of MP
+    SELECT DISTINCT v.person_id FROM verified_condition v
     WHERE has_coding(v.person_id, 'Condition', v.resource_id, 'code', 'http://snomed.info/sct', '15665641000119103')
-      AND CAST(v.onset_lo AS DATE) <= mp_end_date()
-), retinopathy AS (  -- "Diabetic Retinopathy Overlapping Measurement Period" (by onset)
-    SELECT DISTINCT v.person_id FROM verified_onset v
+      AND CAST(v.prev_lo AS DATE) <= mp_end_date()
+), retinopathy AS (  -- "Diabetic Retinopathy Overlapping Measurement Period"
+    SELECT DISTINCT v.person_id FROM verified_condition v
     WHERE has_vs(v.person_id, 'Condition', v.resource_id, 'code', '2.16.840.1.113883.3.526.3.327')
-      AND overlaps_day(v.onset_lo, v.onset_hi, mp_start(), mp_end())
+      AND overlaps_day(v.prev_lo, v.prev_hi, mp_start(), mp_end())
 ), exam AS (  -- physical exams performed: final/amended/corrected with category 'exam'; effective.toInterval()
     SELECT o.person_id, o.resource_id, o.start_ts AS lo, iv_hi(o.end_ts, o.has_timing) AS hi
     FROM ecqm_resource o

@@ -115,15 +115,15 @@ WITH qualifying_encounter AS (  -- "Qualifying Encounters": period during the MP
     ('benzodiazepines', '2.16.840.1.113883.3.464.1003.105.12.1208'),  -- Benzodiazepine Withdrawal
     ('benzodiazepines', '2.16.840.1.113883.3.464.1003.105.12.1209'),  -- Alcohol Withdrawal
     ('benzodiazepines', '2.16.840.1.113883.3.464.1003.105.12.1210')   -- Generalized Anxiety Disorder
-), appropriate_diagnosis AS (  -- a verified diagnosis whose onset overlaps [start of MP - 1 year, index date]
+), appropriate_diagnosis AS (  -- a verified diagnosis overlapping [start of MP - 1 year, index date] (the draft CQL
+    -- reads onset.toInterval(), the engine the prevalence interval: docs/ecqm.md, "Condition timing")
     SELECT DISTINCT i.person_id, i.drug_class
     FROM index_date i
     JOIN treated_diagnosis t ON t.drug_class = i.drug_class
     JOIN ecqm_vs_hit h ON h.person_id = i.person_id AND h.resource_type = 'Condition' AND h.element = 'code'
                       AND h.value_set_oid = t.oid
-    JOIN ecqm_resource c ON c.person_id = h.person_id AND c.resource_type = 'Condition' AND c.resource_id = h.resource_id
-    JOIN ecqm_blk_condition b ON b.person_id = c.person_id AND b.resource_id = c.resource_id AND b.is_verified
-    WHERE overlaps_ms(c.start_ts, iv_hi(c.end_ts, c.has_timing), mp_start() - INTERVAL 1 YEAR, i.index_ts)
+    JOIN ecqm_blk_condition b ON b.person_id = h.person_id AND b.resource_id = h.resource_id AND b.is_verified
+    WHERE overlaps_ms(b.prev_lo, b.prev_hi, mp_start() - INTERVAL 1 YEAR, i.index_ts)
 ), numerator_2 AS (
     SELECT DISTINCT m.person_id FROM more_than_one m
     WHERE m.drug_class IN ('antipsychotics', 'benzodiazepines')

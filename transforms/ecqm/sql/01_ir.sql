@@ -90,6 +90,7 @@ SELECT person_id, resource_type, resource_id,
                                   WHEN 'ServiceRequest' THEN resource ->> '$.authoredOn'
                                   WHEN 'DeviceRequest' THEN resource ->> '$.authoredOn'
                                   WHEN 'Immunization' THEN resource ->> '$.recorded'
+                                  WHEN 'AdverseEvent' THEN resource ->> '$.recordedDate'
                                   ELSE recorded_ext END) AS recorded_ts,
        try_cast(coalesce(resource ->> '$.valueQuantity.value', resource ->> '$.valueInteger') AS DOUBLE) AS value_num,
        coalesce(resource ->> '$.valueQuantity.code', resource ->> '$.valueQuantity.unit') AS value_unit,
