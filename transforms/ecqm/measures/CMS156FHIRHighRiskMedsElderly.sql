@@ -59,7 +59,7 @@ WITH qualifying_encounter AS (  -- "Qualifying Encounters": period during the MP
 ), ordered AS (  -- isMedicationOrder(), with what moreThanOneOrder, medicationRequestPeriodInDays and averageDailyDose read
     SELECT q.person_id, q.resource_id, q.drug_class, m.recorded_ts AS authored, CAST(m.recorded_ts AS DATE) AS authored_date,
            m.recorded_ts BETWEEN mp_start() AND mp_end() AS authored_in_mp, m.refills,
-           CASE WHEN mp.has_period THEN mp.start_date END AS period_start,
+           mp.start_d AS period_start,
            -- the measure's medicationRequestPeriodInDays(): expectedSupplyDuration converted to days
            coalesce(ucum_days(m.days_supply, m.supply_duration_unit),
                     m.supply_quantity / nullif(m.dose_value * coalesce(cmd_to_daily(m.frequency, m.period_value, m.period_unit),
@@ -68,7 +68,7 @@ WITH qualifying_encounter AS (  -- "Qualifying Encounters": period during the MP
            m.supply_quantity, m.supply_quantity_unit, coalesce(m.supply_quantity_code, m.supply_quantity_unit) AS quantity_ucum
     FROM request q
     JOIN ecqm_resource m ON m.person_id = q.person_id AND m.resource_type = 'MedicationRequest' AND m.resource_id = q.resource_id
-    LEFT JOIN ecqm_blk_medication_request_period mp ON mp.person_id = m.person_id AND mp.resource_id = m.resource_id
+    LEFT JOIN ecqm_blk_med_request_period mp ON mp.person_id = m.person_id AND mp.resource_id = m.resource_id
     WHERE m.status IN ('active', 'completed') AND is_order_intent(m.intent)
 ), daily_dose AS (  -- averageDailyDose() in mg/d of digoxin and doxepin orders (NULL when not computable)
     SELECT o.person_id, o.resource_id, o.drug_class,

@@ -96,9 +96,9 @@ WITH verified_condition AS (  -- verified conditions with their prevalence inter
       AND s.intent IN ('order', 'original-order', 'reflex-order', 'filter-order', 'instance-order')
     UNION
     SELECT s.person_id FROM statin_request s
-    JOIN ecqm_blk_medication_request_period mp ON mp.person_id = s.person_id AND mp.resource_id = s.resource_id
-    WHERE NOT coalesce(s.do_not_perform, FALSE) AND s.status IN ('active', 'completed') AND mp.has_period
-      AND overlaps_day(mp.start_date, mp.end_date, mp_start(), mp_end())
+    JOIN ecqm_blk_med_request_period mp ON mp.person_id = s.person_id AND mp.resource_id = s.resource_id
+    WHERE NOT coalesce(s.do_not_perform, FALSE) AND s.status IN ('active', 'completed')
+      AND overlaps_day(mp.start_d, mp.end_d, mp_start(), mp_end())
 ), patient AS (
     SELECT p.person_id,
            EXISTS (SELECT 1 FROM qualifying_encounter q WHERE q.person_id = p.person_id) AS has_encounter,

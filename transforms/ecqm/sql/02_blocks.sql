@@ -220,13 +220,16 @@ CREATE OR REPLACE TEMP MACRO ucum_days(v, unit) AS
              WHEN unit IN ('h', 'hour', 'hours') THEN 1.0 / 24 WHEN unit IN ('min', 'minute', 'minutes') THEN 1.0 / 1440
              WHEN unit IN ('mo', 'month', 'months') THEN 30.4375 WHEN unit IN ('a', 'year', 'years') THEN 365.25 END;
 
--- CumulativeMedicationDuration 2.0.0-ballot MedicationRequestPeriod() / medicationRequestPeriod() of every
--- MedicationRequest (one row per request; statuses are the measure's to test): start_date = date of the bounds
--- start, else authoredOn, else the validity start; total_days = Coalesce(expectedSupplyDuration.value,
--- quantity / (dose * doses per day)) * (1 + refills), doses per day = Coalesce(ToDaily(frequency, period),
--- Count(timeOfDay)) (CQL Count is 0, never null, so the 1.0 default is never reached); period =
--- [start_date, start_date + total_days - 1 day], else [start_date, date of the bounds end], else NULL (has_period).
-CREATE OR REPLACE TEMP TABLE ecqm_blk_medication_request_period AS
+-- CumulativeMedicationDuration (us-cql-ig 2.0.0-ballot) MedicationRequestPeriod() / medicationRequestPeriod(): one
+-- row per MedicationRequest with its period as dates (statuses are the measure's to test). Start = date of the
+-- dosageInstruction boundsPeriod start, else authoredOn, else the dispenseRequest validityPeriod start; total_days =
+-- Coalesce(expectedSupplyDuration.value, quantity / (dose * doses per day)) * (1 + refills), doses per day =
+-- Coalesce(ToDaily(frequency, period), Count(timeOfDay)) (CQL's Count is 0, never null, so without a frequency the
+-- quantity estimate is null); end = start + total_days - 1 days (the decimal part of a day quantity is ignored),
+-- else the bounds end; (start_d, end_d) NULL when the function returns null (no start, or neither an end nor a
+-- days supplied). Same name and columns as helper m1's block of the same purpose; this one adds the validity start
+-- and the quantity / dose estimate.
+CREATE OR REPLACE TEMP TABLE ecqm_blk_med_request_period AS
 WITH m AS (
     SELECT person_id, resource_id, bounds_end_ts,
            CAST(coalesce(bounds_start_ts, recorded_ts, validity_start_ts) AS DATE) AS start_date,
@@ -235,9 +238,9 @@ WITH m AS (
                                                                    time_of_day_count), 0))
              * (1 + coalesce(refills, 0)) AS total_days
     FROM ecqm_resource WHERE resource_type = 'MedicationRequest')
-SELECT person_id, resource_id, start_date, total_days,
-       start_date IS NOT NULL AND (total_days IS NOT NULL OR bounds_end_ts IS NOT NULL) AS has_period,
+SELECT person_id, resource_id, total_days,
+       CASE WHEN start_date IS NOT NULL AND (total_days IS NOT NULL OR bounds_end_ts IS NOT NULL) THEN start_date END AS start_d,
        CASE WHEN start_date IS NOT NULL AND total_days IS NOT NULL
                  THEN start_date + CAST(trunc(total_days - 1) AS INTEGER)
-            WHEN start_date IS NOT NULL THEN CAST(bounds_end_ts AS DATE) END AS end_date
+            WHEN start_date IS NOT NULL THEN CAST(bounds_end_ts AS DATE) END AS end_d
 FROM m;
