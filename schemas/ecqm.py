@@ -82,6 +82,8 @@ ECQM_RESOURCE = TableSpec(
         Column("period_value", "DOUBLE", "dosageInstruction[0].timing.repeat.period"),
         Column("period_unit", "VARCHAR", "dosageInstruction[0].timing.repeat.periodUnit"),
         Column("time_of_day_count", "INTEGER", "number of dosageInstruction[0].timing.repeat.timeOfDay entries (0 when none)"),
+        Column("focus_id", "VARCHAR", "id tail of Task.focus (the request a TaskRejected rejects)"),
+        Column("last_occurrence_ts", "TIMESTAMP", "AllergyIntolerance.lastOccurrence, UTC"),
         Column("source_file", "VARCHAR", "input file of the resource", nullable=False),
         Column("source_row", "BIGINT", "line (NDJSON) or entry (Bundle) of the resource in its file"),
     ),
@@ -135,7 +137,23 @@ ECQM_VS_HIT = TableSpec(
     ),
 )
 
-IR_TABLES = (ECQM_PATIENT, ECQM_RESOURCE, ECQM_CODING, ECQM_COMPONENT, ECQM_VS_HIT)
+ECQM_DOSAGE_BOUNDS = TableSpec(
+    name="ecqm_dosage_bounds",
+    grain="one row per (MedicationRequest, dosageInstruction) with timing.repeat.boundsPeriod or boundsDuration",
+    key=("person_id", "resource_id", "dosage_index"),
+    description="Each dosage instruction's timing bound as an interval (AHAOverall TimingBoundToInterval): a "
+                "boundsPeriod as it is (a missing end is the closed null: infinity), a boundsDuration from authoredOn.",
+    partition_by=(),
+    columns=(
+        _PERSON,
+        Column("resource_id", "VARCHAR", "MedicationRequest id", nullable=False),
+        Column("dosage_index", "INTEGER", "0-based position of the dosageInstruction", nullable=False),
+        Column("start_ts", "TIMESTAMP", "start of the bound, UTC (NULL = unknown)"),
+        Column("end_ts", "TIMESTAMP", "end of the bound, UTC; 'infinity' when the period has no end"),
+    ),
+)
+
+IR_TABLES = (ECQM_PATIENT, ECQM_RESOURCE, ECQM_CODING, ECQM_COMPONENT, ECQM_VS_HIT, ECQM_DOSAGE_BOUNDS)
 
 POPULATION_COLUMNS = ("initial_population", "denominator", "denominator_exclusion", "denominator_exception",
                       "numerator", "numerator_exclusion")

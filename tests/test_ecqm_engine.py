@@ -293,3 +293,24 @@ def test_registry_engine_entry_hands_over_its_own_relations():
                                      [PY, sorted(measure_definitions())]).fetchall()]
     assert "001" in ids and "236" in ids
     assert any(n.startswith(f"eCQMs: {len(ids)} computed ({', '.join(ids)})") for n in out.notes)
+
+
+def test_code_macros_bind_the_callers_columns_whatever_the_callers_alias():
+    # has_coding / has_vs take the caller's qualified columns; a caller alias equal to the macro's own table alias
+    # must not make the test match every resource (it did with alias c / h: CMS135's renal-failure exception then
+    # matched every patient of a run in which one patient had the code).
+    con = duckdb.connect()
+    load(con, {"a": diabetic("a", "1970-01-01"), "b": diabetic("b", "1970-01-01")})
+    con.execute("UPDATE fhir_resource SET resource = json_object('resourceType', 'Condition', 'id', 'b-c', "
+                "'code', json_object('coding', json_array(json_object('system', 'http://snomed.info/sct', "
+                "'code', '422593004')))) WHERE resource_id = 'b-c'")
+    run(con)
+    for alias in ("c", "h", "r", "x"):
+        hits = con.execute(f"""SELECT {alias}.person_id FROM ecqm_resource {alias}
+                               WHERE has_coding({alias}.person_id, {alias}.resource_type, {alias}.resource_id, 'code',
+                                                'http://snomed.info/sct', '422593004')""").fetchall()
+        assert hits == [("b",)], alias
+        hits = con.execute(f"""SELECT {alias}.person_id FROM ecqm_resource {alias}
+                               WHERE has_vs({alias}.person_id, {alias}.resource_type, {alias}.resource_id, 'code',
+                                            '2.16.840.1.113883.3.464.1003.103.12.1001')""").fetchall()
+        assert hits == [("a",)], alias  # only a's condition is still coded diabetes

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from schemas.ecqm import ECQM_CODING, ECQM_COMPONENT, ECQM_PATIENT, ECQM_RESOURCE, ECQM_VS_HIT
+from schemas.ecqm import ECQM_CODING, ECQM_COMPONENT, ECQM_DOSAGE_BOUNDS, ECQM_PATIENT, ECQM_RESOURCE, ECQM_VS_HIT
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -25,6 +25,7 @@ CODE_PATHS: tuple[tuple[str, str, str], ...] = (
     ("Condition", "clinicalStatus", "$.clinicalStatus.coding[*]"),
     ("Condition", "verificationStatus", "$.verificationStatus.coding[*]"),
     ("Condition", "bodySite", "$.bodySite[*].coding[*]"),
+    ("Condition", "severity", "$.severity.coding[*]"),
     ("Observation", "code", "$.code.coding[*]"),
     ("Observation", "category", "$.category[*].coding[*]"),
     ("Observation", "value", "$.valueCodeableConcept.coding[*]"),
@@ -92,6 +93,7 @@ def build_ir(con: duckdb.DuckDBPyConnection) -> None:
     sql = sql.replace("{coding_select}", ECQM_CODING.select_sql("_ecqm_coding"))
     sql = sql.replace("{component_select}", ECQM_COMPONENT.select_sql("_ecqm_component"))
     sql = sql.replace("{vs_hit_select}", ECQM_VS_HIT.select_sql("_ecqm_vs_hit"))
+    sql = sql.replace("{dosage_bounds_select}", ECQM_DOSAGE_BOUNDS.select_sql("_ecqm_dosage_bounds"))
     con.execute(sql)
-    for name in ("_ecqm_patient", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit"):
+    for name in ("_ecqm_patient", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit", "_ecqm_dosage_bounds"):
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")

@@ -115,6 +115,8 @@ SELECT person_id, resource_type, resource_id,
        try_cast(resource ->> '$.dosageInstruction[0].timing.repeat.period' AS DOUBLE) AS period_value,
        resource ->> '$.dosageInstruction[0].timing.repeat.periodUnit' AS period_unit,
        coalesce(json_array_length(resource, '$.dosageInstruction[0].timing.repeat.timeOfDay'), 0) AS time_of_day_count,
+       CASE WHEN resource_type = 'Task' THEN ecqm_ref_id(resource ->> '$.focus.reference') END AS focus_id,
+       CASE WHEN resource_type = 'AllergyIntolerance' THEN ecqm_ts(resource ->> '$.lastOccurrence') END AS last_occurrence_ts,
        source_file, source_row,
        row_number() OVER (PARTITION BY person_id, resource_type, resource_id ORDER BY source_file, source_row) AS n
 FROM t;
@@ -153,3 +155,29 @@ CREATE OR REPLACE TEMP TABLE _ecqm_vs_hit AS
 SELECT DISTINCT c.person_id, c.resource_type, c.resource_id, c.element, v.value_set_oid
 FROM ecqm_coding c JOIN ref.ecqm_value_set_codes v ON v.code_system = c.code_system AND v.code = c.code;
 CREATE OR REPLACE TABLE ecqm_vs_hit AS {vs_hit_select};
+
+-- each dosage instruction's timing bound of a MedicationRequest as an interval (AHAOverall TimingBoundToInterval):
+-- a boundsPeriod as FHIRHelpers.ToInterval reads it (no end = the closed null, infinity), a boundsDuration
+-- [authoredOn, authoredOn + duration)
+CREATE OR REPLACE TEMP TABLE _ecqm_dosage_bounds AS
+WITH d AS (
+    SELECT person_id, resource_id, CAST(i - 1 AS INTEGER) AS dosage_index,
+           ecqm_ts(resource ->> '$.authoredOn') AS authored,
+           json_extract(dosage, '$.timing.repeat') AS rep
+    FROM (SELECT person_id, resource_id, resource, unnest(json_extract(resource, '$.dosageInstruction[*]')) AS dosage,
+                 generate_subscripts(json_extract(resource, '$.dosageInstruction[*]'), 1) AS i
+          FROM fhir_resource WHERE resource_type = 'MedicationRequest' AND json_exists(resource, '$.dosageInstruction'))
+)
+SELECT person_id, resource_id, dosage_index,
+       CASE WHEN json_exists(rep, '$.boundsPeriod') THEN ecqm_ts(rep ->> '$.boundsPeriod.start') ELSE authored END AS start_ts,
+       CASE WHEN json_exists(rep, '$.boundsPeriod')
+            THEN coalesce(ecqm_ts(rep ->> '$.boundsPeriod.end'), 'infinity'::TIMESTAMP)
+            ELSE authored + CASE coalesce(rep ->> '$.boundsDuration.code', rep ->> '$.boundsDuration.unit')
+                   WHEN 'h' THEN to_hours(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS BIGINT))
+                   WHEN 'd' THEN to_days(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS INTEGER))
+                   WHEN 'wk' THEN to_weeks(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS INTEGER))
+                   WHEN 'mo' THEN to_months(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS INTEGER))
+                   WHEN 'a' THEN to_years(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS INTEGER)) END
+                 - INTERVAL 1 MILLISECOND END AS end_ts
+FROM d WHERE json_exists(rep, '$.boundsPeriod') OR json_exists(rep, '$.boundsDuration');
+CREATE OR REPLACE TABLE ecqm_dosage_bounds AS {dosage_bounds_select};
