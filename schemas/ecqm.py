@@ -67,13 +67,14 @@ ECQM_RESOURCE = TableSpec(
         Column("encounter_id", "VARCHAR", "id tail of the encounter / context reference"),
         Column("class_code", "VARCHAR", "Encounter.class.code"),
         Column("medication_id", "VARCHAR", "id tail of medicationReference (MedicationRequest/Dispense/Administration)"),
-        Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value"),
-        Column("supply_quantity", "DOUBLE", "MedicationRequest.dispenseRequest.quantity.value"),
+        Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value; "
+               "MedicationDispense.daysSupply.value"),
+        Column("supply_quantity", "DOUBLE", "MedicationRequest.dispenseRequest.quantity.value; MedicationDispense.quantity.value"),
         Column("refills", "INTEGER", "MedicationRequest.dispenseRequest.numberOfRepeatsAllowed"),
         Column("bounds_start_ts", "TIMESTAMP", "dosageInstruction[0].timing.repeat.boundsPeriod.start"),
         Column("bounds_end_ts", "TIMESTAMP", "dosageInstruction[0].timing.repeat.boundsPeriod.end"),
         # CumulativeMedicationDuration inputs (MedicationRequest): what MedicationRequestPeriod() reads
-        Column("supply_duration_unit", "VARCHAR", "dispenseRequest.expectedSupplyDuration.code, else .unit"),
+        Column("supply_duration_unit", "VARCHAR", "dispenseRequest.expectedSupplyDuration (MedicationDispense.daysSupply) .code, else .unit"),
         Column("supply_quantity_unit", "VARCHAR", "dispenseRequest.quantity.unit (the FHIR unit element)"),
         Column("supply_quantity_code", "VARCHAR", "dispenseRequest.quantity.code (UCUM)"),
         Column("validity_start_ts", "TIMESTAMP", "dispenseRequest.validityPeriod.start"),

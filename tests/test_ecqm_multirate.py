@@ -111,3 +111,21 @@ def test_438_four_disjoint_groups_are_one_performance_rate_their_weighted_averag
     groups = con.execute("""SELECT population_group, sum(denominator) FROM measure_populations
                             WHERE measure_id = '438' AND level = 'group' GROUP BY ALL ORDER BY 1""").fetchall()
     assert groups == [(g, expected[g][0]) for g in sorted(expected)]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_009_two_groups_are_the_84_and_180_day_rates_scored_as_their_simple_average():
+    # measures-data 2026, 009 (CMS128v14): multiPerformanceRate, strata 84Days ("remained on an antidepressant
+    # medication for at least 84 days" = Numerator 1) and 180Days (Numerator 2); overallAlgorithm simpleAverage.
+    con = run_deck("CMS128FHIRAntidepressantMgmt")
+    expected = report_counts("CMS128FHIRAntidepressantMgmt")
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        """SELECT stratum, eligible_population, eligible_population_exclusion, performance_met, performance_not_met
+           FROM measure_results WHERE measure_id = '009' AND level = 'group'""").fetchall())
+    assert rows == {"84Days": expected["Group_1"][:4], "180Days": expected["Group_2"][:4]}
+    # the dev deck: 19 in the denominator, 7 excluded; 1 of 12 met 84 days, none 180 days
+    assert rows["84Days"] == (19, 7, 1, 11) and rows["180Days"] == (19, 7, 0, 12)
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '009' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx((100.0 * 1 / 12 + 0.0) / 2))]

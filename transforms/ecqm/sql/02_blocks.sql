@@ -354,3 +354,20 @@ WHERE a.resource_type = 'AllergyIntolerance'
 -- CQL `A overlaps after day of B`: A overlaps B and ends after B ends, at day precision
 CREATE OR REPLACE TEMP MACRO overlaps_after_day(lo, hi, p_lo, p_hi) AS
     overlaps_day(lo, hi, p_lo, p_hi) AND CAST(hi AS DATE) > CAST(p_hi AS DATE);
+
+-- CumulativeMedicationDuration (us-cql-ig 2.0.0-ballot) medicationDispensePeriod(): one row per MedicationDispense
+-- with its period as dates (statuses are the measure's to test). Start = date of whenHandedOver, else whenPrepared;
+-- total_days = Coalesce(daysSupply converted to days, quantity / (dose * doses per day)); end = start + total_days - 1
+-- days; (start_d, end_d) NULL when the function returns null.
+CREATE OR REPLACE TEMP TABLE ecqm_blk_med_dispense_period AS
+WITH m AS (
+    SELECT person_id, resource_id, CAST(start_ts AS DATE) AS start_date,
+           coalesce(ucum_days(days_supply, supply_duration_unit),
+                    supply_quantity / nullif(dose_value * coalesce(cmd_to_daily(frequency, period_value, period_unit),
+                                                                   time_of_day_count), 0)) AS total_days
+    FROM ecqm_resource WHERE resource_type = 'MedicationDispense')
+SELECT person_id, resource_id, total_days,
+       CASE WHEN start_date IS NOT NULL AND total_days IS NOT NULL THEN start_date END AS start_d,
+       CASE WHEN start_date IS NOT NULL AND total_days IS NOT NULL
+            THEN start_date + CAST(trunc(total_days - 1) AS INTEGER) END AS end_d
+FROM m;
