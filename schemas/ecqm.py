@@ -87,6 +87,7 @@ ECQM_RESOURCE = TableSpec(
         Column("time_of_day_count", "INTEGER", "number of dosageInstruction[0].timing.repeat.timeOfDay entries (0 when none)"),
         Column("focus_id", "VARCHAR", "id tail of Task.focus (the request a TaskRejected rejects)"),
         Column("last_occurrence_ts", "TIMESTAMP", "AllergyIntolerance.lastOccurrence, UTC"),
+        Column("sent_ts", "TIMESTAMP", "Communication.sent, UTC (start_ts falls back to received)"),
         Column("source_file", "VARCHAR", "input file of the resource", nullable=False),
         Column("source_row", "BIGINT", "line (NDJSON) or entry (Bundle) of the resource in its file"),
     ),

@@ -120,6 +120,7 @@ SELECT person_id, resource_type, resource_id,
        coalesce(json_array_length(resource, '$.dosageInstruction[0].timing.repeat.timeOfDay'), 0) AS time_of_day_count,
        CASE WHEN resource_type = 'Task' THEN ecqm_ref_id(resource ->> '$.focus.reference') END AS focus_id,
        CASE WHEN resource_type = 'AllergyIntolerance' THEN ecqm_ts(resource ->> '$.lastOccurrence') END AS last_occurrence_ts,
+       CASE WHEN resource_type = 'Communication' THEN ecqm_ts(resource ->> '$.sent') END AS sent_ts,
        source_file, source_row,
        row_number() OVER (PARTITION BY person_id, resource_type, resource_id ORDER BY source_file, source_row) AS n
 FROM t;
