@@ -19,11 +19,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from mips.errors import PipelineError
-from mips.period import (LEVELS, SOURCES, Period, PeriodRun, RunReport, find_inputs, finish_run, ingest_step,
+from mips.period import (LEVELS, SOURCES, EhrInput, Period, PeriodRun, RunReport, find_inputs, finish_run, ingest_step,
                          input_provenance, measures_step, publish_step, report_of, run_parameters, scores_step,
                          start_run, summary_markdown, validate_step)
 
-Source = Literal["claims", "encounters"]
+Source = Literal[SOURCES]  # the source registry's names (transforms/measures/registry.py)
 Level = Literal["individual", "group"]
 _NOT_TRANSIENT = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
@@ -128,7 +128,8 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
                 inputs: Optional[dict[str, str]] = None, period_start: Optional[date] = None,
                 period_end: Optional[date] = None, years_before_current: int = 0,
                 sources: Optional[list[Source]] = None, levels: Optional[list[Level]] = None,
-                max_rejected_percent: float = 5.0) -> RunReport:
+                max_rejected_percent: float = 5.0, fhir_dir: Optional[str] = None, default_tin: Optional[str] = None,
+                default_npi: Optional[str] = None) -> RunReport:
     """One reporting period: ingest → validate → measures → scores → publish (atomic; run manifest; catalog).
 
     performance_year: the MIPS performance year; when empty, the current calendar year minus
@@ -144,7 +145,8 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
     levels = list(levels or LEVELS)
     parameters = run_parameters(sources, levels, max_rejected_percent)
     files = resolve_inputs(year, input_dir, inputs)
-    run = start_run(period, files, Path(output), parameters=parameters)
+    ehr = EhrInput(Path(fhir_dir.replace("{year}", str(year))), default_tin, default_npi) if fhir_dir else None
+    run = start_run(period, files, Path(output), parameters=parameters, ehr=ehr)
     _ACTIVE[run.run_id] = run
     logger.info("run %s holds performance year %s; %d input file(s)", run.run_id, year, len(files))
     try:
@@ -196,7 +198,8 @@ def console_logs(shown: bool):
 def run_period_flow(*, performance_year: int, files: dict[str, Path], output_root: Path,
                     period_start: date | None = None, period_end: date | None = None,
                     sources: list[str] | None = None, levels: list[str] | None = None,
-                    max_rejected_percent: float = 5.0, show_prefect_logs: bool = False) -> RunReport:
+                    max_rejected_percent: float = 5.0, show_prefect_logs: bool = False,
+                    ehr: EhrInput | None = None) -> RunReport:
     """`mips run` through Prefect: the period flow with explicit files (no server needed; Prefect
     starts a temporary one unless PREFECT_API_URL points at a server, where the run then shows).
     Raises the flow's error (a PipelineError for user problems) like the plain steps do."""
@@ -206,7 +209,9 @@ def run_period_flow(*, performance_year: int, files: dict[str, Path], output_roo
         return period_flow(performance_year=performance_year, output=str(output_root),
                            inputs={name: str(path) for name, path in files.items()}, period_start=period_start,
                            period_end=period_end, sources=sources, levels=levels,
-                           max_rejected_percent=max_rejected_percent)
+                           max_rejected_percent=max_rejected_percent,
+                           fhir_dir=str(ehr.fhir_dir) if ehr else None, default_tin=ehr.default_tin if ehr else None,
+                           default_npi=ehr.default_npi if ehr else None)
 
 
 @flow(name="mips-backfill", validate_parameters=True)

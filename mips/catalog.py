@@ -60,10 +60,18 @@ def view_sql(root: Path, table: str) -> str:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
-    """Create one view per published table of ``root`` in ``con``, plus ``table_docs``."""
+    """Create one view per published table of ``root`` in ``con``, plus ``table_docs``.
+
+    A declared table with no published period (e.g. measure_populations after a claims-only run) gets an empty
+    view with its declared columns, so every documented query runs and answers "no rows" instead of failing.
+    Returns the published tables."""
     tables = table_names(root)
     for table in tables:
         con.execute(view_sql(root, table))
+    for name, spec in known_specs().items():
+        if name not in tables:
+            columns = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in spec.columns)
+            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {columns} WHERE FALSE')
     rows = [(spec.name, spec.grain, i + 1, c.name, c.type, c.description)
             for spec in known_specs().values() for i, c in enumerate(spec.columns)]
     con.execute("CREATE OR REPLACE TABLE table_docs (table_name VARCHAR, grain VARCHAR, position INTEGER, "
@@ -113,13 +121,6 @@ FROM measure_instances
 WHERE level = 'individual'
 GROUP BY ALL
 ORDER BY unreported DESC, performance_year, tin, npi, measure_id
-LIMIT 20"""),
-    ("A patient's eCQM MeasureReport (populations per group, as CMS's test decks give them)", """\
-SELECT measure_id, population_group, person_id, sum(initial_population) AS ip, sum(denominator) AS den,
-       sum(denominator_exclusion) AS denex, sum(denominator_exception) AS denexcep, sum(numerator) AS numer
-FROM measure_populations
-WHERE level = 'group' AND performance_year = 2026
-GROUP BY ALL ORDER BY ALL
 LIMIT 20"""),
     ("Which run made each year's outputs", """\
 SELECT performance_year, run_id, period_start, period_end, finished_at, code_version, rules_version

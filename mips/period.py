@@ -23,11 +23,11 @@ from mips.errors import PipelineError, RejectionThresholdExceeded
 from mips.paths import REFERENCE_DIR, RULES_DIR
 from mips.store import (PeriodLock, Published, code_version, file_sha256, hash_tree, new_run_id, publish_period)
 from schemas.tables import TableSpec
+from transforms.measures.registry import SOURCE_NAMES as SOURCES  # the one list of measure sources
 
 # Inputs of a period run, in the order they are read (contract names; files <name>.csv / .parquet in an input folder).
 RUN_INPUTS = ("medical_claim", "eligibility", "patient", "encounter", "condition", "procedure",
               "clinician_roster", "pi_input", "ia_input", "cost_input")
-SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
 
@@ -66,12 +66,26 @@ def find_inputs(input_dir: Path) -> dict[str, Path]:
     return found
 
 
-def check_inputs(files: dict[str, Path]) -> dict[str, Path]:
+@dataclass(frozen=True)
+class EhrInput:
+    """EHR (FHIR) input of a run: a folder read by transforms.fhir_files, and the TIN/NPI that encounters
+    naming neither are attributed to."""
+    fhir_dir: Path
+    default_tin: str | None = None
+    default_npi: str | None = None
+
+    def parameters(self) -> dict:
+        return {"fhir_dir": str(self.fhir_dir), "default_tin": self.default_tin, "default_npi": self.default_npi}
+
+
+def check_inputs(files: dict[str, Path], ehr: EhrInput | None = None) -> dict[str, Path]:
     unknown = sorted(set(files) - set(RUN_INPUTS))
     if unknown:
         raise PipelineError(f"unknown input table(s) {', '.join(unknown)}; known: {', '.join(RUN_INPUTS)}")
-    if not files:
-        raise PipelineError("no input files given (e.g. medical_claim.csv and eligibility.csv)")
+    if ehr is not None and not Path(ehr.fhir_dir).is_dir():
+        raise PipelineError(f"FHIR folder {ehr.fhir_dir} not found (give a folder of .json / .ndjson files)")
+    if not files and ehr is None:
+        raise PipelineError("no input files given (e.g. medical_claim.csv and eligibility.csv, or --fhir DIR)")
     if "medical_claim" in files and "eligibility" not in files:
         raise PipelineError("medical_claim needs eligibility (age and sex at the date of service come from it)")
     return {name: Path(files[name]) for name in RUN_INPUTS if name in files}
@@ -95,12 +109,14 @@ class PeriodRun:
     outputs: dict[str, TableSpec] = field(default_factory=dict)  # DuckDB table -> its spec, to publish
     notes: list[str] = field(default_factory=list)         # steps skipped and why
     published: Published | None = None
+    ehr: EhrInput | None = None                            # FHIR folder and attribution defaults
+    fhir: object | None = None                             # transforms.fhir_files.FhirLoad of the ingest
 
 
 def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_id: str | None = None,
-              parameters: dict | None = None, work_dir: Path | None = None) -> PeriodRun:
+              parameters: dict | None = None, work_dir: Path | None = None, ehr: EhrInput | None = None) -> PeriodRun:
     """Take the period lock (refused while another run holds it), open the run's work database."""
-    files = check_inputs(files)
+    files = check_inputs(files, ehr)
     output_root = Path(output_root)
     run_id = run_id or new_run_id()
     lock = PeriodLock(output_root, period.performance_year, run_id).acquire()
@@ -112,8 +128,11 @@ def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_
     except BaseException:
         lock.release()
         raise
+    parameters = dict(parameters or {})
+    if ehr is not None:
+        parameters.update(ehr.parameters())
     return PeriodRun(period, output_root, files, run_id, lock, con, work, datetime.now(timezone.utc),
-                     dict(parameters or {}))
+                     parameters, ehr=ehr)
 
 
 def finish_run(run: PeriodRun) -> None:
@@ -132,6 +151,11 @@ def input_provenance(run: PeriodRun) -> list[dict]:
     """Size and sha256 of every input file (read once more: a transient I/O failure here is retried)."""
     run.inputs = [{"table": name, "file": str(path), "bytes": path.stat().st_size, "sha256": file_sha256(path)}
                   for name, path in run.files.items()]
+    if run.ehr is not None:
+        folder = Path(run.ehr.fhir_dir)
+        files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        run.inputs.append({"table": "fhir", "file": str(folder), "bytes": sum(p.stat().st_size for p in files),
+                           "sha256": hash_tree(folder), "files": len(files)})
     return run.inputs
 
 
@@ -142,6 +166,25 @@ def ingest_step(run: PeriodRun) -> list:
     for (table,) in run.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall():
         run.con.execute(f'DROP TABLE "{table}"')  # a retried ingest starts from an empty work database
     run.ingest = ingest.ingest_inputs(run.con, run.files)
+    if run.ehr is not None:
+        from transforms.fhir_files import load_fhir_dir
+
+        run.fhir = load_fhir_dir(run.con, run.ehr.fhir_dir, default_tin=run.ehr.default_tin,
+                                 default_npi=run.ehr.default_npi)
+        ingest.check_reconciliation(run.con)
+        # one line per resource type (a folder may hold thousands of one-resource files); per file in ingest_summary
+        run.ingest += [ingest.IngestResult(f"{run.ehr.fhir_dir} ({run.fhir.files:,} files)", f"FHIR {rtype}", n, ok,
+                                           rejected, out)
+                       for rtype, n, ok, out, rejected in run.fhir.by_type]
+        if run.fhir.codings_without_system:
+            run.notes.append(f"FHIR: {run.fhir.codings_without_system:,} coding(s) without a system ignored "
+                             "(ingest_out_of_scope, table 'coding')")
+        if run.fhir.encounters_defaulted_tin or run.fhir.encounters_defaulted_npi:
+            run.notes.append(f"FHIR: of {run.fhir.encounters:,} encounters, {run.fhir.encounters_defaulted_tin:,} "
+                             f"took the default TIN and {run.fhir.encounters_defaulted_npi:,} the default NPI")
+        if run.fhir.ignored_files:
+            run.notes.append(f"FHIR: {run.fhir.ignored_files:,} file(s) in the folder are neither .json nor .ndjson; "
+                             "not read")
     run.warnings = run.con.execute("SELECT table_name, rule, rows_affected, description FROM _ingest_warnings "
                                    "ORDER BY 1, 2").fetchall()
     by_file = {r.source_file: r for r in run.ingest}
@@ -165,7 +208,11 @@ def validate_step(run: PeriodRun, max_rejected_percent: float) -> dict[str, int]
     ingest.ingest_tables(run.con, run.period.performance_year)
     specs = {s.name: s for s in (REJECTS, INGEST_SUMMARY, INGEST_WARNINGS, INGEST_OUT_OF_SCOPE)}
     run.outputs.update(specs)
+    from transforms.fhir_files import types_over_threshold
+
     over = ingest.files_over_threshold(run.con, max_rejected_percent)
+    # FHIR: per resource type across the whole folder, not per file
+    over += [(f"FHIR {rtype} resources", pct) for rtype, pct in types_over_threshold(run.con, max_rejected_percent)]
     if over:
         folder = _write_failed_run(run, specs.values())
         listed = ", ".join(f"{f} ({pct}% rejected)" for f, pct in over)
@@ -194,44 +241,18 @@ def _write_failed_run(run: PeriodRun, specs) -> Path:
 
 
 def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS) -> dict[str, int]:
-    """Quality measures of the period: claims measures (measure_results, measure_instances) and eCQMs from FHIR
-    resources (measure_populations, with their rows added to measure_results and measure_instances)."""
-    from schemas.measures import MEASURE_INSTANCES, MEASURE_RESULTS
-    from transforms.measures import compute_measures
+    """Quality measures of the period: every registered source with its inputs (transforms/measures/registry.py)
+    contributes rows to measure_results, measure_instances and the other tables its engine declares."""
+    from transforms.measures.registry import run_sources
     from transforms.reference import attach_reference
 
-    py = run.period.performance_year
-    specs: dict[str, TableSpec] = {}
-    claims_sources = tuple(s for s in sources if s in ("claims", "encounters"))
-    has_ehr = "ehr" in sources and "fhir_resource" in _tables(run.con)
-    if not {"medical_claim", "encounter"} & set(run.files):
-        if not has_ehr:
-            run.notes.append("measures: no medical_claim, encounter or FHIR input; skipped")
-            return {}
-    elif claims_sources:
-        attach_reference(run.con)
-        if not run.con.execute("SELECT count(*) FROM ref.claims_measures WHERE performance_year = ?", [py]).fetchone()[0]:
-            # CMS publishes the claims specification with the year's measures; say so rather than report zeros
-            years = [r[0] for r in run.con.execute(
-                "SELECT DISTINCT performance_year FROM ref.claims_measures ORDER BY 1").fetchall()]
-            run.notes.append(f"measures: no CMS claims measure specification for performance year {py} in the "
-                             f"reference data (it has {years[0]}-{years[-1]}); claims quality measures not computed")
-        else:
-            compute_measures(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
-                             sources=claims_sources, levels=tuple(levels))
-            specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES)})
-    if has_ehr:
-        from schemas.ecqm import MEASURE_POPULATIONS
-        from transforms.ecqm import compute_ecqms, merge_into_measure_outputs, run_notes
-
-        ecqm = compute_ecqms(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
-                             levels=tuple(levels), default_tin=run.parameters.get("default_tin"),
-                             default_npi=run.parameters.get("default_npi"))
-        merge_into_measure_outputs(run.con)
-        specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES, MEASURE_POPULATIONS)})
-        run.notes.extend(run_notes(ecqm))
-    run.outputs.update(specs)
-    return _counts(run.con, specs)
+    attach_reference(run.con)
+    outputs, notes = run_sources(run.con, performance_year=run.period.performance_year,
+                                 period_start=run.period.start, period_end=run.period.end,
+                                 sources=tuple(sources), levels=tuple(levels))
+    run.notes += notes
+    run.outputs.update(outputs)
+    return _counts(run.con, outputs)
 
 
 def scores_step(run: PeriodRun) -> dict[str, int]:
@@ -352,10 +373,11 @@ class RunReport:
         lines = [f"MIPS pipeline, performance year {p.performance_year} ({p.start} to {p.end}), run {self.run_id}", "",
                  "Input files (every row is accepted, out of scope or rejected, each with a reason):"]
         width = max([len(r.source_file) for r in self.ingest] + [4])
-        lines.append(f"  {'file':<{width}}  {'table':<16} {'input':>10} {'accepted':>10} {'out of scope':>12} "
+        table_width = max([len(r.table_name) for r in self.ingest] + [16])
+        lines.append(f"  {'file':<{width}}  {'table':<{table_width}} {'input':>10} {'accepted':>10} {'out of scope':>12} "
                      f"{'rejected':>10}")
         for r in self.ingest:
-            lines.append(f"  {r.source_file:<{width}}  {r.table_name:<16} {r.input_rows:>10,} {r.accepted_rows:>10,} "
+            lines.append(f"  {r.source_file:<{width}}  {r.table_name:<{table_width}} {r.input_rows:>10,} {r.accepted_rows:>10,} "
                          f"{r.out_of_scope_rows:>12,} {r.rejected_rows:>10,}  ({100 * r.rejected_fraction:.2f}%)")
         if self.warnings:
             lines += ["", "Warnings (rows kept):"]
@@ -384,10 +406,11 @@ def report_of(run: PeriodRun) -> RunReport:
 def run_period_steps(*, performance_year: int, files: dict[str, Path], output_root: Path,
                      period_start: date | None = None, period_end: date | None = None,
                      sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS,
-                     max_rejected_percent: float = 5.0) -> RunReport:
+                     max_rejected_percent: float = 5.0, ehr: EhrInput | None = None) -> RunReport:
     """The whole period run without Prefect: the same steps, in the same order, as the flow."""
     period = Period.of(performance_year, period_start, period_end)
-    run = start_run(period, files, output_root, parameters=run_parameters(sources, levels, max_rejected_percent))
+    run = start_run(period, files, output_root, parameters=run_parameters(sources, levels, max_rejected_percent),
+                    ehr=ehr)
     try:
         input_provenance(run)
         ingest_step(run)

@@ -24,7 +24,7 @@ MEASURE_RESULTS = TableSpec(
                 "exclusion, exception and no quality data code). A measure that needs facility events and was run "
                 "without the facility_event input has computed = FALSE, NULL counts and a not_computed_reason.",
     columns=_KEY_COLUMNS + (
-        Column("collection_type", "VARCHAR", "benchmark submission method the counts are scored under: 'claims' (source claims), 'registry' (source encounters) or 'electronicHealthRecord' (source ehr)", nullable=False),
+        Column("collection_type", "VARCHAR", "benchmark submission method the counts are scored under, per source (transforms/measures/registry.py): 'claims' (claims), 'registry' (encounters), 'electronicHealthRecord' (ehr)", nullable=False),
         Column("is_inverse", "BOOLEAN", "lower performance rate is better (measures-data.json isInverse)"),
         Column("is_high_priority", "BOOLEAN", "measures-data.json isHighPriority"),
         Column("measure_type", "VARCHAR", "measures-data.json measureType"),

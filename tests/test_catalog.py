@@ -70,10 +70,15 @@ def test_catalog_stays_readable_while_a_run_replaces_it(out):
     assert not list(out.glob(".catalog-*"))  # no temporary catalog left behind
 
 
-def test_catalog_of_an_empty_output_folder_has_only_docs(tmp_path):
+def test_catalog_of_an_empty_output_folder_has_docs_and_an_empty_typed_view_per_declared_table(tmp_path):
     con = duckdb.connect(str(build_catalog(tmp_path)), read_only=True)
-    assert con.execute("SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() "
-                       "WHERE NOT internal").fetchall() == [("table_docs",)]
+    assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == [("table_docs",)]
+    views = {v for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert views == set(known_specs())
+    # a documented query on a table nothing published answers "no rows" with the declared types, not an error
+    assert con.execute("SELECT count(*) FROM final_scores").fetchall() == [(0,)]
+    described = con.execute("DESCRIBE final_scores").fetchall()
+    assert [(d[0], d[1]) for d in described] == [(c.name, c.type) for c in known_specs()["final_scores"].columns]
     con.close()
 
 

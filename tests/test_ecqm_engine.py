@@ -13,7 +13,8 @@ import duckdb
 import pytest
 
 from mips.errors import PipelineError
-from transforms.ecqm import compute_ecqms, measure_definitions, merge_into_measure_outputs
+from transforms.ecqm import compute_ecqms, measure_definitions
+from transforms.measures.registry import run_sources
 
 PY = 2026
 OFFICE_VISIT = {"system": "http://www.ama-assn.org/go/cpt", "code": "99213"}      # in Office Visit
@@ -231,20 +232,43 @@ def test_another_year_is_not_computed_with_a_reason_never_2026_logic():
     assert all(not r[1] and "no eCQM logic for performance year 2025" in r[2] for r in rows)
 
 
+def attribute_all(con, tin="000000001", npi="1000000001"):
+    """ehr_attribution as the FHIR file layer makes it: every encounter with its (here: one) TIN and NPI."""
+    con.execute(f"""CREATE OR REPLACE TABLE ehr_attribution AS SELECT person_id, resource_id AS encounter_id,
+                    '{tin}' AS tin, '{npi}' AS npi FROM fhir_resource WHERE resource_type = 'Encounter'""")
+
+
+def run_ehr_source(con):
+    return run_sources(con, performance_year=PY, period_start=date(PY, 1, 1), period_end=date(PY, 12, 31),
+                       sources=("ehr",), levels=("individual", "group"))
+
+
 def test_results_join_measure_results_with_the_ehr_collection_type():
     con = duckdb.connect()
     load(con, {"a": diabetic("a", "1970-01-01", lab("x", HBA1C, "2026-05-01", 10)),
                "b": diabetic("b", "1970-01-01", lab("y", HBA1C, "2026-05-01", 6))})
-    run(con)
-    # an existing claims-engine table is kept and the EHR rows are added
-    con.execute("CREATE TABLE measure_results AS SELECT * FROM ehr_measure_results WHERE FALSE")
-    merge_into_measure_outputs(con)
+    attribute_all(con)
+    outputs, notes = run_ehr_source(con)
+    assert set(outputs) == {"measure_results", "measure_instances", "measure_populations"}
     row = con.execute("""SELECT source, collection_type, eligible_population, performance_met, performance_not_met,
                                 performance_rate, computed
                          FROM measure_results WHERE measure_id = '001' AND level = 'group'""").fetchone()
     # a: 10 % > 9 -> met (inverse measure: the scorer reads lower as better); b: 6 % -> not met
     assert row == ("ehr", "electronicHealthRecord", 2, 1, 1, 50.0, True)
-    assert con.execute("SELECT count(*) FROM measure_instances WHERE measure_id = '001'").fetchone()[0] == 4
+    # one instance per patient and level, with its result
+    assert con.execute("""SELECT level, person_id, result FROM measure_instances WHERE measure_id = '001'
+                          ORDER BY level, person_id""").fetchall() == [
+        ("group", "a", "performance_met"), ("group", "b", "performance_not_met"),
+        ("individual", "a", "performance_met"), ("individual", "b", "performance_not_met")]
+    # eCQMs without a definition yet are there, not computed, with the reason (the first one by MIPS id)
+    undefined = con.execute("""SELECT measure_id, cms_id, measure_name FROM ref.ecqm_measures
+                               WHERE performance_year = ? AND measure_id IS NOT NULL AND NOT list_contains(?, measure_name)
+                               ORDER BY measure_id LIMIT 1""", [PY, sorted(measure_definitions())]).fetchone()
+    if undefined:
+        mid, cms, name = undefined
+        assert con.execute("""SELECT computed, not_computed_reason FROM measure_results
+                              WHERE measure_id = ? AND level = 'group'""", [mid]).fetchone() == (
+            False, f"no definition yet for {cms} ({name}) in transforms/ecqm/measures")
 
 
 def test_scoring_uses_ehr_benchmarks_and_the_no_benchmark_rule():
@@ -256,19 +280,20 @@ def test_scoring_uses_ehr_benchmarks_and_the_no_benchmark_rule():
     records = {f"p{i}": diabetic(f"p{i}", "1970-01-01", lab(f"l{i}", HBA1C, "2026-05-01", 10 if i < 3 else 6))
                for i in range(25)}
     load(con, records)
-    run(con)
-    merge_into_measure_outputs(con)
+    attribute_all(con)
+    run_ehr_source(con)
     quality_input_from_measure_results(con, PY)
     score_entities(con, performance_year=PY, quality="quality_input")
-    scored = con.execute("""SELECT has_benchmark, decile IS NOT NULL, explanation FROM measure_scores
-                            WHERE measure_id = '001' AND level = 'group'""").fetchone()
-    assert scored[0] is True and scored[1] is True  # 001 has a 2026 electronicHealthRecord benchmark
-    # without an electronicHealthRecord benchmark for 001 the no-benchmark rule applies
+    has_bm, decile = con.execute("""SELECT has_benchmark, decile FROM measure_scores
+                                    WHERE measure_id = '001' AND level = 'group'""").fetchone()
+    # 001 has a 2026 electronicHealthRecord benchmark; 3 of 25 above 9 % = 12 % (inverse) lands in a decile
+    assert has_bm is True and decile is not None
+    # without an electronicHealthRecord benchmark for 001 the year's no-benchmark rule applies
     con.execute("""CREATE TABLE bm AS SELECT b.*, b.submission_method AS collection_type FROM ref.benchmarks b
                    WHERE performance_year = 2026 AND NOT (measure_id = '001' AND submission_method = 'electronicHealthRecord')""")
     score_entities(con, performance_year=PY, quality="quality_input", benchmarks="bm")
-    cls, points, why = con.execute("""SELECT measure_class, achievement_points, explanation FROM measure_scores
-                                      WHERE measure_id = '001' AND level = 'group'""").fetchone()
+    cls, why = con.execute("""SELECT measure_class, explanation FROM measure_scores
+                              WHERE measure_id = '001' AND level = 'group'""").fetchone()
     assert cls == "class 2" and "no benchmark for 001 / electronicHealthRecord" in why
 
 
@@ -314,3 +339,39 @@ def test_code_macros_bind_the_callers_columns_whatever_the_callers_alias():
                                WHERE has_vs({alias}.person_id, {alias}.resource_type, {alias}.resource_id, 'code',
                                             '2.16.840.1.113883.3.464.1003.103.12.1001')""").fetchall()
         assert hits == [("a",)], alias  # only a's condition is still coded diabetes
+
+
+
+
+def test_dementia_medication_period_follows_cumulative_medication_duration():
+    # CMS122 exclusion "age 66+ with frailty and (advanced illness or dementia medication in the year before or during
+    # the period)": MedicationRequestPeriod = [start, start + total days - 1], start = bounds start, else authoredOn;
+    # total days = (days supply, else quantity / (dose * doses per day)) * (1 + refills); else up to the bounds end.
+    frailty = condition("f", {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "L89.000"}, "2026-01-01")
+
+    def med(mid, **request):
+        r = {"resourceType": "MedicationRequest", "id": mid, "status": "active", "intent": "order",
+             "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                        "code": "312836"}]},
+             "authoredOn": "2024-12-01"}
+        r.update(request)
+        return r
+
+    supply = lambda days, refills=0: {"dispenseRequest": {"expectedSupplyDuration": {"value": days, "code": "d"},  # noqa: E731
+                                                           "numberOfRepeatsAllowed": refills}}
+    cases = {
+        "a": med("a", **supply(30)),              # 2024-12-01..2024-12-30: ends before 2025-01-01 -> not excluded
+        "b": med("b", **supply(30, refills=1)),   # 60 days: ..2025-01-29 -> excluded
+        "c": med("c", dispenseRequest={"quantity": {"value": 90}},   # 90 / (1 * 1 a day) = 90 days -> excluded
+                 dosageInstruction=[{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                                     "doseAndRate": [{"doseQuantity": {"value": 1}}]}]),
+        "d": med("d", dispenseRequest={"quantity": {"value": 90}},   # no frequency, no timeOfDay: 0 a day -> no period
+                 dosageInstruction=[{"doseAndRate": [{"doseQuantity": {"value": 1}}]}]),
+        "e": med("e", authoredOn="2024-06-01",   # no supply: up to the bounds end 2025-03-01 -> excluded
+                 dosageInstruction=[{"timing": {"repeat": {"boundsPeriod": {"end": "2025-03-01"}}}}]),
+    }
+    con = duckdb.connect()
+    load(con, {pid: diabetic(pid, "1956-01-01", dict(frailty, id=f"f{pid}"), request) for pid, request in cases.items()})
+    run(con)
+    excluded = {k[0]: v[2] for k, v in pops(con, "001").items()}
+    assert excluded == {"a": 0, "b": 1, "c": 1, "d": 0, "e": 1}

@@ -14,7 +14,7 @@ import pytest
 
 from mips.paths import SHARED_ECQM
 from tests.ecqm_deck import load_deck
-from transforms.ecqm import compute_ecqms, merge_into_measure_outputs
+from transforms.measures.registry import run_sources
 
 needs_deck = pytest.mark.skipif(not (SHARED_ECQM / "expected_dev.csv").is_file(), reason="../shared/ecqm absent")
 PY = 2026
@@ -25,9 +25,11 @@ def run_deck(measure_name: str) -> duckdb.DuckDBPyConnection:
 
     con = duckdb.connect()
     load_deck(con, measure_name)
-    compute_ecqms(con, performance_year=PY, period_start=date(PY, 1, 1), period_end=date(PY, 12, 31),
-                  default_tin="000000001", default_npi="1000000001")
-    merge_into_measure_outputs(con)
+    # every encounter to one TIN/NPI, as the FHIR file layer attributes them; the registry runs the EHR engine and
+    # makes measure_results / measure_instances
+    con.execute("""CREATE TABLE ehr_attribution AS SELECT person_id, resource_id AS encounter_id,
+                   '000000001' AS tin, '1000000001' AS npi FROM fhir_resource WHERE resource_type = 'Encounter'""")
+    run_sources(con, performance_year=PY, period_start=date(PY, 1, 1), period_end=date(PY, 12, 31), sources=("ehr",))
     quality_input_from_measure_results(con, PY)
     score_entities(con, performance_year=PY, quality="quality_input")
     return con

@@ -85,13 +85,13 @@ def first_run(tmp_path_factory, inputs):
 
 def test_run_publishes_every_step_s_tables_with_a_manifest(first_run, inputs):
     out, report = first_run
-    expected = {"rejects", "ingest_summary", "ingest_warnings", "measure_results", "measure_instances",
+    expected = {"rejects", "ingest_summary", "ingest_warnings", "ingest_out_of_scope", "measure_results", "measure_instances",
                 "mips_eligibility", "measure_scores", "category_scores", "final_scores", "run_manifest"}
     assert set(report.rows) == expected
-    # 5 claim lines and 3 persons in, none rejected
-    summary = duckdb.sql(f"SELECT table_name, input_rows, accepted_rows, rejected_rows FROM read_parquet("
+    # 5 claim lines and 3 persons in, none rejected, none out of scope
+    summary = duckdb.sql(f"SELECT table_name, input_rows, accepted_rows, out_of_scope_rows, rejected_rows FROM read_parquet("
                          f"'{out}/ingest_summary/**/*.parquet') ORDER BY 1").fetchall()
-    assert summary == [("eligibility", 3, 3, 0), ("medical_claim", 5, 5, 0)]
+    assert summary == [("eligibility", 3, 3, 0, 0), ("medical_claim", 5, 5, 0, 0)]
     for name, rows in report.rows.items():
         assert len(table(out, name)) == rows, name
     manifest = read_manifest(out, 2024)

@@ -35,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period-end", type=date.fromisoformat, help="last day (default: December 31)")
     for table, help_text in INPUT_OPTIONS.items():
         parser.add_argument(input_option(table), dest=table, type=Path, help=help_text)
+    parser.add_argument("--fhir", type=Path, metavar="DIR",
+                        help="EHR data as FHIR R4: a folder read recursively, *.json (one resource or a Bundle) "
+                             "and *.ndjson (Bulk Data, one resource per line)")
+    parser.add_argument("--default-tin", metavar="TIN", help="TIN for FHIR encounters whose serviceProvider "
+                        "Organization has no TIN identifier (without it such data fails the run)")
+    parser.add_argument("--default-npi", metavar="NPI", help="NPI for FHIR encounters with no participant "
+                        "Practitioner NPI (without it such data fails the run)")
     parser.add_argument("--output", type=Path, required=True, help="output folder (Parquet tables by performance year)")
     parser.add_argument("--max-rejected-percent", type=float, default=5.0,
                         help="fail the run when more than this percent of any file's rows are rejected (default 5)")
@@ -47,12 +54,24 @@ def input_option(table: str) -> str:
     return "--" + OPTION_NAMES.get(table, table).replace("_", "-")
 
 
+def ehr_input(args):
+    """The FHIR folder and attribution defaults of the command line, or None."""
+    from mips.errors import PipelineError
+    from mips.period import EhrInput
+
+    if getattr(args, "fhir", None) is None:
+        if getattr(args, "default_tin", None) or getattr(args, "default_npi", None):
+            raise PipelineError("--default-tin and --default-npi attribute FHIR encounters; give --fhir DIR too")
+        return None
+    return EhrInput(args.fhir, args.default_tin, args.default_npi)
+
+
 def input_files(args) -> dict[str, Path]:
     from mips.period import check_inputs
 
     # checked here too, so a missing file set fails before Prefect starts its temporary server
     return check_inputs({table: getattr(args, table) for table in INPUT_OPTIONS
-                         if getattr(args, table, None) is not None})
+                         if getattr(args, table, None) is not None}, ehr_input(args))
 
 
 def run(args) -> int:
@@ -65,6 +84,6 @@ def run(args) -> int:
         from flows.period import run_period_flow as run_period
     report = run_period(performance_year=period.performance_year, period_start=period.start, period_end=period.end,
                         files=input_files(args), output_root=args.output,
-                        max_rejected_percent=args.max_rejected_percent)
+                        max_rejected_percent=args.max_rejected_percent, ehr=ehr_input(args))
     print(report)
     return 0

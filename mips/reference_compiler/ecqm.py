@@ -5,8 +5,9 @@ Sources (``../shared/ecqm/`` by default):
 - ``cql/*.cql``: ``codesystem`` and ``code`` declarations -> ecqm_direct_codes;
 - ``measures/Measure-<name>.json``: groups, populations, stratifiers -> ecqm_measures, ecqm_measure_groups,
   ecqm_measure_stratifiers (MIPS id through quality_measures' eMeasureId, matched on the CMS number);
-- ``data/ecqm/supplemental_value_set_codes.csv`` (the project's): expansions the deck lacks, each code with the
-  published source it was taken from. A value set the deck has is never overridden by the supplement.
+- ``data/ecqm/supplemental_value_set_codes.csv`` (the project's): expansions the deck lacks or has only a first
+  page of, each code with the published source it was taken from. A complete deck expansion is never changed;
+  an incomplete one only gains the supplement's codes it lacks.
 
 A build step over a few MB of JSON and text: Python reads them into flat records, DuckDB finishes every table with
 its TableSpec's ``select_sql`` (cast + key order), so the same sources give the same rows in the same order.
@@ -84,22 +85,30 @@ def _value_set_records(deck: Path, supplement: Path) -> tuple[list[dict], list[d
     if supplement.is_file():
         with open(supplement, encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
-        added: dict[str, set] = {}
+        deck_codes: dict[str, set] = {}
+        for c in codes:
+            deck_codes.setdefault(c["value_set_oid"], set()).add((c["code_system"], c["code"]))
         for i, row in enumerate(rows, start=2):
             oid = (row.get("value_set_oid") or "").strip()
             if not oid or not row.get("code_system") or not row.get("code") or not row.get("source"):
                 raise PipelineError(f"{supplement}: line {i} needs value_set_oid, code_system, code and source")
-            if oid in sets and oid not in added:
-                continue  # the deck's own expansion wins
+            entry = sets.get(oid)
+            if entry is not None and entry["source"].startswith("CMS") and entry["is_complete"]:
+                continue  # the deck's own complete expansion wins
             key = (row["code_system"], row["code"])
-            if key in added.setdefault(oid, set()):
+            if key in deck_codes.setdefault(oid, set()):
                 continue
-            added[oid].add(key)
+            deck_codes[oid].add(key)
             codes.append({"value_set_oid": oid, "code_system": key[0], "code": key[1], "display": row.get("display") or None})
-            entry = sets.setdefault(oid, {"value_set_oid": oid, "url": VSAC_PREFIX + oid, "version": row.get("version") or None,
-                                          "name": None, "title": row.get("title") or None, "expansion_total": None,
-                                          "code_count": 0, "is_complete": True, "source": row["source"]})
+            if entry is None:
+                entry = sets[oid] = {"value_set_oid": oid, "url": VSAC_PREFIX + oid, "version": row.get("version") or None,
+                                     "name": None, "title": row.get("title") or None, "expansion_total": None,
+                                     "code_count": 0, "is_complete": True, "source": row["source"]}
+            elif row["source"] not in entry["source"]:
+                entry["source"] += f"; completed from {row['source']}"  # a paged deck expansion made whole
             entry["code_count"] += 1
+            total = entry["expansion_total"]
+            entry["is_complete"] = total is None or entry["code_count"] >= total
     return list(sets.values()), codes
 
 

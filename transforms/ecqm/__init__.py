@@ -9,8 +9,9 @@ population rules once for all measures, and creates:
 
 - ``measure_populations`` (schemas/ecqm.py): each patient's or episode's populations per group, level, TIN, NPI;
 - ``ehr_measure_results`` and ``ehr_measure_instances``: the same counts with the columns of measure_results and
-  measure_instances (source 'ehr', collection type 'electronicHealthRecord'), which ``merge_into_measure_outputs``
-  adds to the claims engine's outputs (or makes them the outputs when there were no claims).
+  measure_instances (source 'ehr', collection type 'electronicHealthRecord'). ``compute_ecqm_measures`` is the
+  engine entry of the measure-source registry (transforms/measures/registry.py), which combines these rows with
+  the other sources' into measure_results and measure_instances.
 
 A measure definition is one SQL query returning, for every patient (patient-based) or episode (episode-based) it
 evaluates: population_group, person_id, episode ('Encounter/<id>' or NULL), the raw CQL criteria
@@ -142,6 +143,14 @@ def compute_ecqms(
                                        ORDER BY measure_id""", [performance_year]).fetchall():
             run.not_computed[mid] = reason
         run.notes.append(f"eCQMs: {reason}")
+    # say where a number may be low: value sets the logic uses whose compiled expansion is only a first page
+    used_sql = [blocks] + [definitions[name].read_text(encoding="utf-8") for name, _, _ in to_run]
+    partial = [f"{title} ({n:,} of {total:,} codes)" for oid, title, n, total in con.execute(
+        "SELECT value_set_oid, title, code_count, expansion_total FROM ref.ecqm_value_sets WHERE NOT is_complete "
+        "ORDER BY title").fetchall() if to_run and any(f"'{oid}'" in text for text in used_sql)]
+    if partial:
+        run.notes.append("eCQMs: value sets with an incomplete expansion (a code beyond it is not recognised, so an "
+                         "exclusion may be missed): " + ", ".join(partial))
     for name, mid, cms in to_run:
         sql = definitions[name].read_text(encoding="utf-8").strip().rstrip(";")
         try:
@@ -322,33 +331,6 @@ def _results(con, performance_year: int, period_start: date, period_end: date, c
     LEFT JOIN ref.quality_measures q ON q.performance_year = {int(performance_year)} AND q.measure_id = n.measure_id
     """)
     con.execute(f"CREATE OR REPLACE TABLE ehr_measure_results AS {MEASURE_RESULTS.select_sql('_ecqm_results')}")
-
-
-def merge_into_measure_outputs(con: duckdb.DuckDBPyConnection) -> None:
-    """Add ehr_measure_results / ehr_measure_instances to measure_results / measure_instances (created when absent).
-
-    The claims engine makes measure_results a table and measure_instances a temporary view in its own key order;
-    the EHR rows are appended and both are put back in the declared key order (MEASURE_*.select_sql)."""
-    tables = _tables(con)
-    if "measure_results" in tables:
-        con.execute("CREATE OR REPLACE TEMP TABLE _ecqm_merged_results AS "
-                    "SELECT * FROM measure_results UNION ALL BY NAME SELECT * FROM ehr_measure_results")
-        con.execute(f"CREATE OR REPLACE TABLE measure_results AS {MEASURE_RESULTS.select_sql('_ecqm_merged_results')}")
-        con.execute("DROP TABLE temp._ecqm_merged_results")
-    else:
-        con.execute(f"CREATE OR REPLACE TABLE measure_results AS {MEASURE_RESULTS.select_sql('ehr_measure_results')}")
-    kinds = dict(con.execute(
-        "SELECT 'view', schema_name FROM duckdb_views() WHERE view_name = 'measure_instances' AND NOT internal "
-        "UNION ALL SELECT 'table', schema_name FROM duckdb_tables() WHERE table_name = 'measure_instances'").fetchall())
-    if not kinds:
-        con.execute(f"CREATE OR REPLACE TABLE measure_instances AS {MEASURE_INSTANCES.select_sql('ehr_measure_instances')}")
-        return
-    kind, schema = next(iter(kinds.items()))
-    # keep the claims engine's relation under another name and serve the union, sorted by the declared key
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _ecqm_claims_instances AS SELECT * FROM {schema}.measure_instances")
-    con.execute(f"DROP {kind.upper()} {schema}.measure_instances")
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW measure_instances AS {MEASURE_INSTANCES.select_sql(
-        '(SELECT * FROM _ecqm_claims_instances UNION ALL BY NAME SELECT * FROM ehr_measure_instances)')}""")
 
 
 def compute_ecqm_measures(con: duckdb.DuckDBPyConnection, *, performance_year: int, period_start: date, period_end: date,

@@ -6,6 +6,7 @@ element a CQL retrieve ``[Type: "Value Set"]`` filters on.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -102,9 +103,26 @@ def _coding_union() -> str:
     return "\n    UNION ALL\n".join(parts)
 
 
+_EXTRACT = re.compile(r"resource ->> '(\$[^']*)'")
+_EXISTS = re.compile(r"json_exists\(resource, '\$\.([A-Za-z]+)'\)")
+
+
+def _one_parse(sql: str) -> str:
+    """The _ecqm_resource statement with its JSON reads taken from one parse per resource: DuckDB parses the JSON
+    text again for every `->>`; one json_extract_string over the list of paths parses it once."""
+    start = sql.index("CREATE OR REPLACE TEMP TABLE _ecqm_resource AS")
+    end = sql.index(";\n", start)
+    statement = sql[start:end]
+    paths = list(dict.fromkeys(_EXTRACT.findall(statement)))
+    statement = _EXTRACT.sub(lambda m: f"j[{paths.index(m.group(1)) + 1}]", statement)
+    statement = _EXISTS.sub(lambda m: f"list_contains(keys, '{m.group(1)}')", statement)
+    statement = statement.replace("{resource_paths}", "[" + ", ".join(f"'{p}'" for p in paths) + "]")
+    return sql[:start] + statement + sql[end:]
+
+
 def build_ir(con: duckdb.DuckDBPyConnection) -> None:
     """Create ecqm_patient, ecqm_resource, ecqm_coding, ecqm_component and ecqm_vs_hit from fhir_resource."""
-    sql = (SQL_DIR / "01_ir.sql").read_text(encoding="utf-8")
+    sql = _one_parse((SQL_DIR / "01_ir.sql").read_text(encoding="utf-8"))
     sql = sql.replace("{coding_union}", _coding_union())
     sql = sql.replace("{patient_select}", ECQM_PATIENT.select_sql("(SELECT * FROM _ecqm_patient WHERE n = 1)"))
     sql = sql.replace("{resource_select}", ECQM_RESOURCE.select_sql("(SELECT * FROM _ecqm_resource WHERE n = 1)"))

@@ -25,10 +25,13 @@ import yaml
 from mips.errors import PipelineError
 from mips.paths import REFERENCE_DIR, RULES_DIR
 from schemas.measures import MEASURE_INSTANCES, MEASURE_RESULTS
+from transforms.measures.registry import MEASURE_SOURCES, EngineOutput, collection_type_sql
 from transforms.reference import attach_reference
 
 SQL_DIR = Path(__file__).parent / "sql"
-SOURCES = ("claims", "encounters")
+CLAIMS_SPEC_ENGINE = "transforms.measures:claims_spec_engine"
+# the sources this engine counts (registry.MEASURE_SOURCES is the one list of sources)
+SOURCES = tuple(s.name for s in MEASURE_SOURCES if s.engine == CLAIMS_SPEC_ENGINE)
 LEVELS = ("individual", "group")
 
 # scoring-rules.md §1 data completeness thresholds, used only when data/rules/<PY>.yaml is absent.
@@ -65,13 +68,17 @@ _NOT_COMPUTED_UNION = """
 UNION ALL
 -- facility measures without the facility_event input: say so instead of reporting zeros
 SELECT {performance_year}, DATE '{period_start}', DATE '{period_end}', u.source, u.level, u.tin, u.npi,
-       s.measure_id, s.stratum, CASE u.source WHEN 'claims' THEN 'claims' ELSE 'registry' END,
+       s.measure_id, s.stratum, {collection_type},
        s.is_inverse, s.is_high_priority, s.measure_type,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FALSE,
        'needs facility events (' || s.facility_event_type || '): no facility_event input given'
 FROM (SELECT DISTINCT part_key // 1099511627776 AS unit_idx, ms_idx FROM m_unit_claims WHERE counting_class = 'facility') f
 JOIN m_units u USING (unit_idx)
 JOIN m_ms s USING (ms_idx)"""
+
+# Each pass of the episode label propagation shortens every chain of claims linked by shared diagnoses by
+# half or more; 100 passes settle any chain a year of one patient's claims can form.
+EPISODE_PROPAGATION_MAX_PASSES = 100
 
 # Bits of part_key (unit_idx * 2^40 + ms_idx * 2^28 + person_idx) and of the packed pick (claim_idx: 38 bits).
 _KEY_LIMITS = (
@@ -193,21 +200,27 @@ def compute_measures(
     _run(con, "05_units.sql", levels_values=", ".join(f"('{lv}')" for lv in levels))
     _run(con, "05a_episode_edges.sql")
     # Connected components by label propagation: set-based steps, repeated until no claim's label changes.
-    for _ in range(100):
+    for _ in range(EPISODE_PROPAGATION_MAX_PASSES):
         _run(con, "05a_episode_step.sql")
         changed = con.execute("""SELECT count(*) FROM m_ep_label a JOIN m_ep_label_next b USING (part_key, node)
                                  WHERE a.label <> b.label""").fetchone()[0]
         con.execute("CREATE OR REPLACE TEMP TABLE m_ep_label AS SELECT * FROM m_ep_label_next")
         if not changed:
             break
+    else:
+        # Stopping here would split one episode into several and overcount it: refuse instead.
+        raise PipelineError(f"episode grouping did not settle after {EPISODE_PROPAGATION_MAX_PASSES} passes "
+                            "(a chain of claims linked by shared diagnoses is longer than that); "
+                            "episode-based measures cannot be counted for this input")
     _run(con, "05b_windows.sql")
     has_facility = "facility_event" in present
     _run(con, "06_instances.sql", **params, facility_union=_FACILITY_UNION if has_facility else "",
          facility_parts=_FACILITY_PARTS if has_facility else "")
     not_computed = "" if has_facility else _NOT_COMPUTED_UNION
-    for key, value in params.items():
+    for key, value in {**params, "collection_type": collection_type_sql("u.source")}.items():
         not_computed = not_computed.replace("{" + key + "}", str(value))
-    _run(con, "07_results.sql", **params, not_computed_union=not_computed)
+    _run(con, "07_results.sql", **params, not_computed_union=not_computed,
+         collection_type=collection_type_sql("source"))
 
     _run(con, "08_instances_view.sql", **params)
 
@@ -225,3 +238,26 @@ def compute_measures(
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
     for name in _WORK_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def claims_spec_engine(con: duckdb.DuckDBPyConnection, *, performance_year: int, period_start: date, period_end: date,
+                       sources: tuple[str, ...], levels: tuple[str, ...]) -> EngineOutput:
+    """The registry's engine for the claims and encounters sources (see transforms/measures/registry.py)."""
+    has_ref = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ref' "
+                          "AND table_name = 'claims_measures'").fetchone()[0]
+    if not has_ref:
+        attach_reference(con)
+    if not con.execute("SELECT count(*) FROM ref.claims_measures WHERE performance_year = ?",
+                       [performance_year]).fetchone()[0]:
+        # CMS publishes the claims specification with the year's measures; say so rather than report zeros
+        years = [r[0] for r in con.execute(
+            "SELECT DISTINCT performance_year FROM ref.claims_measures ORDER BY 1").fetchall()]
+        return EngineOutput(notes=[
+            f"measures ({', '.join(sources)}): no CMS claims measure specification for performance year "
+            f"{performance_year} in the reference data (it has {years[0]}-{years[-1]}); quality measures not computed"])
+    compute_measures(con, performance_year=performance_year, period_start=period_start, period_end=period_end,
+                     sources=tuple(sources), levels=tuple(levels))
+    con.execute('ALTER TABLE measure_results RENAME TO "claims_spec__measure_results"')
+    con.execute('ALTER VIEW measure_instances RENAME TO "claims_spec__measure_instances"')
+    return EngineOutput({MEASURE_RESULTS: "claims_spec__measure_results",
+                         MEASURE_INSTANCES: "claims_spec__measure_instances"})

@@ -62,8 +62,7 @@ WITH qualifying_encounter AS (  -- "Qualifying Encounters": period during the MP
            mp.start_d AS period_start,
            -- the measure's medicationRequestPeriodInDays(): expectedSupplyDuration converted to days
            coalesce(ucum_days(m.days_supply, m.supply_duration_unit),
-                    m.supply_quantity / nullif(m.dose_value * coalesce(cmd_to_daily(m.frequency, m.period_value, m.period_unit),
-                                                                       m.time_of_day_count), 0))
+                    m.supply_quantity / nullif(m.dose_value * m.doses_per_day, 0))
              * (1 + coalesce(m.refills, 0)) AS days_supplied,
            m.supply_quantity, m.supply_quantity_unit, coalesce(m.supply_quantity_code, m.supply_quantity_unit) AS quantity_ucum
     FROM request q

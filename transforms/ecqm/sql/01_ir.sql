@@ -20,15 +20,18 @@ SELECT person_id, try_cast(resource ->> '$.birthDate' AS DATE) AS birth_date, re
 FROM fhir_resource WHERE resource_type = 'Patient';
 CREATE OR REPLACE TABLE ecqm_patient AS {patient_select};
 
+-- Every `resource ->> '$.path'` and `json_exists(resource, '$.key')` of this statement is read from one parse of
+-- the resource (ir.py rewrites them to j[i] / list_contains(keys, ...), j = json_extract_string(resource, [paths])).
 CREATE OR REPLACE TEMP TABLE _ecqm_resource AS
 WITH r AS (
     SELECT source_file, source_row, person_id, resource_type, resource_id, resource,
+           json_extract_string(resource, {resource_paths}) AS j, json_keys(resource) AS keys,
            -- the US Quality Core 'recorded' extension, as USQualityCoreCommon.recorded() reads it
-           (SELECT e ->> '$.valueDateTime' FROM unnest(CAST(json_extract(resource, '$.extension[*]') AS JSON[])) t(e)
-            WHERE e ->> '$.url' IN ('http://fhir.org/guides/astp/us-quality-core/StructureDefinition/us-quality-core-recorded',
-                                    -- the same extension under the IG's earlier canonical base (the deck uses both)
-                                    'http://fhir.org/guides/onc/us-quality-core/StructureDefinition/us-quality-core-recorded')
-            LIMIT 1) AS recorded_ext
+           list_filter(CAST(json_extract(resource, '$.extension[*]') AS JSON[]), lambda e: e ->> '$.url' IN (
+               'http://fhir.org/guides/astp/us-quality-core/StructureDefinition/us-quality-core-recorded',
+               -- the same extension under the IG's earlier canonical base (the deck uses both)
+               'http://fhir.org/guides/onc/us-quality-core/StructureDefinition/us-quality-core-recorded'))[1]
+               ->> '$.valueDateTime' AS recorded_ext
     FROM fhir_resource WHERE resource_type <> 'Patient'
 ), t AS (
     SELECT *,
@@ -95,7 +98,7 @@ SELECT person_id, resource_type, resource_id,
        CASE WHEN resource_type IN ('Observation', 'DiagnosticReport') THEN ecqm_ts(resource ->> '$.issued') END AS issued_ts,
        try_cast(coalesce(resource ->> '$.valueQuantity.value', resource ->> '$.valueInteger') AS DOUBLE) AS value_num,
        coalesce(resource ->> '$.valueQuantity.code', resource ->> '$.valueQuantity.unit') AS value_unit,
-       EXISTS (SELECT 1 FROM (SELECT unnest(json_keys(resource)) AS k) WHERE k LIKE 'value%' AND k <> 'value') AS has_value,
+       len(list_filter(keys, lambda k: k LIKE 'value%')) > 0 AS has_value,
        ecqm_ref_id(coalesce(resource ->> '$.encounter.reference', resource ->> '$.context.reference')) AS encounter_id,
        resource ->> '$.class.code' AS class_code,
        ecqm_ref_id(resource ->> '$.medicationReference.reference') AS medication_id,
@@ -105,19 +108,24 @@ SELECT person_id, resource_type, resource_id,
        try_cast(resource ->> '$.dispenseRequest.numberOfRepeatsAllowed' AS INTEGER) AS refills,
        ecqm_ts(resource ->> '$.dosageInstruction[0].timing.repeat.boundsPeriod.start') AS bounds_start_ts,
        ecqm_ts(resource ->> '$.dosageInstruction[0].timing.repeat.boundsPeriod.end') AS bounds_end_ts,
+       ecqm_ts(resource ->> '$.dispenseRequest.validityPeriod.start') AS validity_start_ts,
+       try_cast(coalesce(resource ->> '$.dosageInstruction[0].doseAndRate[0].doseRange.high.value',
+                         resource ->> '$.dosageInstruction[0].doseAndRate[0].doseQuantity.value') AS DOUBLE) AS dose_value,
+       -- CumulativeMedicationDuration ToDaily(frequency, period): events per day by the period's unit
+       coalesce(
+           try_cast(coalesce(resource ->> '$.dosageInstruction[0].timing.repeat.frequencyMax',
+                             resource ->> '$.dosageInstruction[0].timing.repeat.frequency') AS DOUBLE)
+           * (24.0 / try_cast(resource ->> '$.dosageInstruction[0].timing.repeat.period' AS DOUBLE))
+           * CASE resource ->> '$.dosageInstruction[0].timing.repeat.periodUnit'
+                 WHEN 'h' THEN 1.0 WHEN 'min' THEN 60.0 WHEN 's' THEN 3600.0 WHEN 'd' THEN 1.0 / 24
+                 WHEN 'wk' THEN 1.0 / (24 * 7) WHEN 'mo' THEN 1.0 / (24 * 30) WHEN 'a' THEN 1.0 / (24 * 365) END,
+           CAST(coalesce(json_array_length(resource, '$.dosageInstruction[0].timing.repeat.timeOfDay'), 0) AS DOUBLE)
+       ) AS doses_per_day,
        coalesce(resource ->> '$.dispenseRequest.expectedSupplyDuration.code',
                 resource ->> '$.dispenseRequest.expectedSupplyDuration.unit',
                 resource ->> '$.daysSupply.code', resource ->> '$.daysSupply.unit') AS supply_duration_unit,
        resource ->> '$.dispenseRequest.quantity.unit' AS supply_quantity_unit,
        resource ->> '$.dispenseRequest.quantity.code' AS supply_quantity_code,
-       ecqm_ts(resource ->> '$.dispenseRequest.validityPeriod.start') AS validity_start_ts,
-       try_cast(coalesce(resource ->> '$.dosageInstruction[0].doseAndRate[0].doseRange.high.value',
-                         resource ->> '$.dosageInstruction[0].doseAndRate[0].doseQuantity.value') AS DOUBLE) AS dose_value,
-       try_cast(coalesce(resource ->> '$.dosageInstruction[0].timing.repeat.frequencyMax',
-                         resource ->> '$.dosageInstruction[0].timing.repeat.frequency') AS INTEGER) AS frequency,
-       try_cast(resource ->> '$.dosageInstruction[0].timing.repeat.period' AS DOUBLE) AS period_value,
-       resource ->> '$.dosageInstruction[0].timing.repeat.periodUnit' AS period_unit,
-       coalesce(json_array_length(resource, '$.dosageInstruction[0].timing.repeat.timeOfDay'), 0) AS time_of_day_count,
        CASE WHEN resource_type = 'Task' THEN ecqm_ref_id(resource ->> '$.focus.reference') END AS focus_id,
        CASE WHEN resource_type = 'AllergyIntolerance' THEN ecqm_ts(resource ->> '$.lastOccurrence') END AS last_occurrence_ts,
        CASE WHEN resource_type = 'Communication' THEN ecqm_ts(resource ->> '$.sent') END AS sent_ts,

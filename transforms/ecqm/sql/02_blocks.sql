@@ -162,24 +162,33 @@ SELECT DISTINCT person_id FROM (
       AND overlaps_day(o.start_ts, iv_hi(o.end_ts, o.has_timing), mp_start(), mp_end())
 );
 
+-- CumulativeMedicationDuration MedicationRequestPeriod as (start_d, end_d) DATEs: from the bounds start, else
+-- authoredOn, else the validity start; for (days supply, else quantity / (dose * doses per day)) * (1 + refills)
+-- days, else to the bounds end; NULL when neither (a division by zero doses per day is NULL too)
+CREATE OR REPLACE TEMP MACRO mrp_start(bounds_start_ts, authored_ts, validity_start_ts) AS
+    CAST(coalesce(bounds_start_ts, authored_ts, validity_start_ts) AS DATE);
+CREATE OR REPLACE TEMP MACRO mrp_total_days(days_supply, supply_quantity, dose_value, doses_per_day, refills) AS
+    coalesce(days_supply, supply_quantity / nullif(dose_value * doses_per_day, 0)) * (1 + coalesce(refills, 0));
+CREATE OR REPLACE TEMP MACRO mrp_end(start_d, total_days, bounds_end_ts) AS
+    CASE WHEN start_d IS NULL THEN NULL
+         WHEN total_days IS NOT NULL THEN start_d + CAST(trunc(total_days - 1) AS INTEGER)
+         WHEN bounds_end_ts IS NOT NULL THEN CAST(bounds_end_ts AS DATE) END;
+
 -- "Has Advanced Illness in Year Before or During Measurement Period" or "Has Dementia Medications in Year Before
--- or During Measurement Period" (CumulativeMedicationDuration MedicationRequestPeriod: from the bounds start, else
--- authoredOn, for days supplied * (1 + refills) days, else to the bounds end)
+-- or During Measurement Period"
 CREATE OR REPLACE TEMP TABLE ecqm_blk_advanced_illness AS
 SELECT DISTINCT person_id FROM (
     SELECT person_id FROM conditions_in_vs(['2.16.840.1.113883.3.464.1003.110.12.1082'])  -- Advanced Illness
     WHERE point_during_day(prev_lo, mp_start() - INTERVAL 1 YEAR, mp_end())
     UNION ALL
     SELECT person_id FROM (
-        SELECT m.person_id,
-               CAST(coalesce(m.bounds_start_ts, m.recorded_ts) AS DATE) AS start_d,
-               CASE WHEN m.days_supply IS NOT NULL
-                    THEN CAST(coalesce(m.bounds_start_ts, m.recorded_ts) AS DATE)
-                         + CAST(round(m.days_supply * (1 + coalesce(m.refills, 0))) - 1 AS INTEGER)
-                    ELSE CAST(m.bounds_end_ts AS DATE) END AS end_d
+        SELECT m.person_id, mrp_start(m.bounds_start_ts, m.recorded_ts, m.validity_start_ts) AS start_d,
+               mrp_end(mrp_start(m.bounds_start_ts, m.recorded_ts, m.validity_start_ts),
+                       mrp_total_days(m.days_supply, m.supply_quantity, m.dose_value, m.doses_per_day, m.refills),
+                       m.bounds_end_ts) AS end_d
         FROM in_vs('MedicationRequest', ['2.16.840.1.113883.3.464.1003.196.12.1510']) m  -- Dementia Medications
         WHERE m.status = 'active' AND is_order_intent(m.intent))
-    WHERE overlaps_day(start_d, end_d, mp_start() - INTERVAL 1 YEAR, mp_end())
+    WHERE start_d IS NOT NULL AND overlaps_day(start_d, end_d, mp_start() - INTERVAL 1 YEAR, mp_end())
 );
 
 -- AdvancedIllnessandFrailty."Is Age 66 or Older Living Long Term in a Nursing Home" (without the age test): the
@@ -207,16 +216,6 @@ FROM in_vs('Encounter', ['2.16.840.1.113883.3.464.1003.101.12.1001',  -- Office 
                          '2.16.840.1.113883.3.464.1003.101.12.1080']) e  -- Telephone Visits
 WHERE e.status = 'finished' AND during_day(e.start_ts, iv_hi(e.end_ts, e.has_timing), mp_start(), mp_end());
 
--- CumulativeMedicationDuration ToDaily(frequency, period): doses per day from a frequency per period (UCUM and
--- long unit names); NULL when the frequency, the period or its unit is missing or unknown
-CREATE OR REPLACE TEMP MACRO cmd_to_daily(freq, per, unit) AS
-    CASE WHEN unit IN ('h', 'hour', 'hours') THEN freq * (24.0 / per)
-         WHEN unit IN ('min', 'minute', 'minutes') THEN freq * (24.0 / per) * 60
-         WHEN unit IN ('s', 'second', 'seconds') THEN freq * (24.0 / per) * 60 * 60
-         WHEN unit IN ('d', 'day', 'days') THEN freq * (24.0 / per) / 24
-         WHEN unit IN ('wk', 'week', 'weeks') THEN freq * (24.0 / per) / (24 * 7)
-         WHEN unit IN ('mo', 'month', 'months') THEN freq * (24.0 / per) / (24 * 30)
-         WHEN unit IN ('a', 'year', 'years') THEN freq * (24.0 / per) / (24 * 365) END;
 -- CQL `convert q to days` of a duration quantity (UCUM: mo = 30.4375 d, a = 365.25 d); NULL for another unit
 CREATE OR REPLACE TEMP MACRO ucum_days(v, unit) AS
     v * CASE WHEN unit IN ('d', 'day', 'days') THEN 1.0 WHEN unit IN ('wk', 'week', 'weeks') THEN 7.0
@@ -224,28 +223,18 @@ CREATE OR REPLACE TEMP MACRO ucum_days(v, unit) AS
              WHEN unit IN ('mo', 'month', 'months') THEN 30.4375 WHEN unit IN ('a', 'year', 'years') THEN 365.25 END;
 
 -- CumulativeMedicationDuration (us-cql-ig 2.0.0-ballot) MedicationRequestPeriod() / medicationRequestPeriod(): one
--- row per MedicationRequest with its period as dates (statuses are the measure's to test). Start = date of the
--- dosageInstruction boundsPeriod start, else authoredOn, else the dispenseRequest validityPeriod start; total_days =
--- Coalesce(expectedSupplyDuration.value, quantity / (dose * doses per day)) * (1 + refills), doses per day =
--- Coalesce(ToDaily(frequency, period), Count(timeOfDay)) (CQL's Count is 0, never null, so without a frequency the
--- quantity estimate is null); end = start + total_days - 1 days (the decimal part of a day quantity is ignored),
--- else the bounds end; (start_d, end_d) NULL when the function returns null (no start, or neither an end nor a
--- days supplied). Same name and columns as helper m1's block of the same purpose; this one adds the validity start
--- and the quantity / dose estimate.
+-- row per MedicationRequest with its period as dates (statuses are the measure's to test), by the mrp_* macros above
+-- (start = bounds start, else authoredOn, else validity start; total days = (days supply, else quantity / (dose *
+-- doses per day)) * (1 + refills); end = start + total days - 1, else the bounds end); (start_d, end_d) NULL when the
+-- function returns null. Same name and columns as helper m1's block of the same purpose.
 CREATE OR REPLACE TEMP TABLE ecqm_blk_med_request_period AS
 WITH m AS (
-    SELECT person_id, resource_id, bounds_end_ts,
-           CAST(coalesce(bounds_start_ts, recorded_ts, validity_start_ts) AS DATE) AS start_date,
-           coalesce(days_supply,
-                    supply_quantity / nullif(dose_value * coalesce(cmd_to_daily(frequency, period_value, period_unit),
-                                                                   time_of_day_count), 0))
-             * (1 + coalesce(refills, 0)) AS total_days
+    SELECT person_id, resource_id, mrp_start(bounds_start_ts, recorded_ts, validity_start_ts) AS start_date,
+           mrp_total_days(days_supply, supply_quantity, dose_value, doses_per_day, refills) AS total_days, bounds_end_ts
     FROM ecqm_resource WHERE resource_type = 'MedicationRequest')
 SELECT person_id, resource_id, total_days,
-       CASE WHEN start_date IS NOT NULL AND (total_days IS NOT NULL OR bounds_end_ts IS NOT NULL) THEN start_date END AS start_d,
-       CASE WHEN start_date IS NOT NULL AND total_days IS NOT NULL
-                 THEN start_date + CAST(trunc(total_days - 1) AS INTEGER)
-            WHEN start_date IS NOT NULL THEN CAST(bounds_end_ts AS DATE) END AS end_d
+       CASE WHEN mrp_end(start_date, total_days, bounds_end_ts) IS NOT NULL THEN start_date END AS start_d,
+       mrp_end(start_date, total_days, bounds_end_ts) AS end_d
 FROM m;
 
 -- AHAOverall 5.1.000 (CMS135, CMS144) ------------------------------------------------------------------------------
@@ -363,8 +352,7 @@ CREATE OR REPLACE TEMP TABLE ecqm_blk_med_dispense_period AS
 WITH m AS (
     SELECT person_id, resource_id, CAST(start_ts AS DATE) AS start_date,
            coalesce(ucum_days(days_supply, supply_duration_unit),
-                    supply_quantity / nullif(dose_value * coalesce(cmd_to_daily(frequency, period_value, period_unit),
-                                                                   time_of_day_count), 0)) AS total_days
+                    supply_quantity / nullif(dose_value * doses_per_day, 0)) AS total_days
     FROM ecqm_resource WHERE resource_type = 'MedicationDispense')
 SELECT person_id, resource_id, total_days,
        CASE WHEN start_date IS NOT NULL AND total_days IS NOT NULL THEN start_date END AS start_d,

@@ -23,7 +23,7 @@ WITH counts AS (
 )
 SELECT {performance_year} AS performance_year, DATE '{period_start}' AS period_start, DATE '{period_end}' AS period_end,
        source, level, tin, npi, measure_id, stratum,
-       CASE source WHEN 'claims' THEN 'claims' ELSE 'registry' END AS collection_type,
+       {collection_type} AS collection_type,  -- from the source registry (transforms/measures/registry.py)
        is_inverse, is_high_priority, measure_type,
        eligible_population, eligible_population_exclusion, eligible_population_exception,
        performance_met, performance_not_met,

@@ -1,0 +1,576 @@
+"""FHIR R4 input: a folder of ``*.json`` (one resource or a Bundle) and ``*.ndjson`` (Bulk Data) files.
+
+``load_fhir_dir`` reads every file of the folder (recursively) with DuckDB's own readers, set-based (no
+Python loop over resources or lines), and creates:
+
+- ``fhir_resource``: one row per accepted resource a measure may read. Columns: source_file, source_row
+  (line of an NDJSON file, entry of a Bundle, 1 for a one-resource file), person_id (the owning Patient.id;
+  NULL for the shared resources Organization, Practitioner, PractitionerRole, Location and Medication
+  read from NDJSON or a Bundle with several patients), resource_type, resource_id and resource (the
+  whole resource as read). The eCQM engine reads this table.
+- ``ehr_attribution``: one row per accepted Encounter: person_id, encounter_id, tin, npi (after defaults).
+
+Every resource read is accepted, out of scope or rejected, with the same bookkeeping as the CSV/Parquet
+inputs (``_ingest_summary`` one row per file, ``_rejects``, ``_out_of_scope``), so
+input = accepted + out of scope + rejected holds for every file.
+
+Which patient a resource belongs to:
+- a folder (its ``*.json`` files) or a Bundle holding exactly one Patient is that patient's record: every
+  resource in it belongs to that patient, whatever its own reference says (a patient ``$everything``
+  export, CMS's test decks);
+- otherwise (NDJSON, Bundles and folders with several patients) the subject / patient / beneficiary /
+  for reference decides (``Patient/<id>``, an absolute URL ending so, or a Bundle's ``urn:uuid`` fullUrl).
+
+Out of scope (counted with a reason, never rejected): a resource type no measure reads; a resource that
+cannot be tied to a patient, or whose Patient is not in the input; a coding without a system (counted
+one by one in ``ingest_out_of_scope`` under table_name ``coding``; its resource is kept and the coding
+is ignored by the measures).
+
+Rejected (malformed): text that is not JSON, JSON that is not a resource, a resource without an id,
+a Bundle on an NDJSON line, elements of the wrong JSON type, impossible dates, a Practitioner NPI or
+an Organization TIN that is not one, a resource repeated (same type and id for the same patient).
+
+Attribution: an Encounter's clinician is the NPI (identifier system http://hl7.org/fhir/sid/us-npi) of
+its participant Practitioner (a primary performer first, then an attender, then the first participant
+that has one); its TIN is the TIN identifier (urn:oid:2.16.840.1.113883.4.4) of its serviceProvider
+Organization. Only these two attribute; identifiers anywhere else (a payer, a requester) do not.
+Encounters that name neither take ``default_tin`` / ``default_npi``; without them the load fails with
+one line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from mips.errors import InputFileError, PipelineError
+from schemas import checks
+
+TABLE_NAME = "fhir_resource"  # the contract name FHIR files are read as (ingest_summary.table_name)
+CODING_TABLE = "coding"       # ingest_out_of_scope rows counting codings (parts of kept resources), not rows
+
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+TIN_SYSTEM = "urn:oid:2.16.840.1.113883.4.4"
+
+# Resource types a measure reads: those of the issue's list and every type CMS's 2026 eCQM test decks use.
+PATIENT_RESOURCE_TYPES = (
+    "Patient", "Encounter", "Condition", "Observation", "Procedure", "MedicationRequest", "MedicationDispense",
+    "MedicationAdministration", "MedicationStatement", "Immunization", "ImmunizationRecommendation",
+    "ServiceRequest", "DiagnosticReport", "AllergyIntolerance", "Coverage", "DeviceRequest", "DeviceUseStatement",
+    "Communication", "CommunicationRequest", "Claim", "ClaimResponse", "Task", "AdverseEvent", "CarePlan", "Goal",
+    "NutritionOrder", "FamilyMemberHistory", "Specimen",
+)
+# Resources other resources point to (not owned by one patient): kept, with person_id NULL unless a
+# one-patient folder or Bundle holds them.
+SHARED_RESOURCE_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Location", "Medication")
+
+# Where a resource names its patient, in order of preference.
+PATIENT_REFERENCE_PATHS = ("$.subject.reference", "$.patient.reference", "$.beneficiary.reference",
+                           "$.for.reference")
+
+# Date, dateTime and instant elements of the types read (also nested periods). FHIR dateTime with a time
+# should carry a zone; one without is accepted (counted as a warning) and read as the engine documents.
+DATE_ELEMENTS = (
+    "birthDate", "deceasedDateTime", "period.start", "period.end", "onsetDateTime", "onsetPeriod.start",
+    "onsetPeriod.end", "abatementDateTime", "abatementPeriod.start", "abatementPeriod.end", "recordedDate",
+    "effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end", "effectiveInstant", "issued",
+    "valueDateTime", "performedDateTime", "performedPeriod.start", "performedPeriod.end", "authoredOn",
+    "occurrenceDateTime", "occurrencePeriod.start", "occurrencePeriod.end", "recorded", "whenPrepared",
+    "whenHandedOver", "sent", "received", "created", "billablePeriod.start", "billablePeriod.end",
+    "lastOccurrence", "executionPeriod.start", "executionPeriod.end", "lastModified", "date", "detected",
+    "dispenseRequest.validityPeriod.start", "dispenseRequest.validityPeriod.end",
+)
+# FHIR date / dateTime / instant (https://hl7.org/fhir/R4/datatypes.html), the zone optional.
+_DATE_RE = (r"[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9](:([0-5][0-9]|60)"
+            r"(\.[0-9]+)?)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?)?)?)?")
+_TIME_WITHOUT_ZONE_RE = r".*T[0-9:.]+"
+
+_NUMBER = ("BIGINT", "UBIGINT", "DOUBLE")
+# (element, JSON types it may have, what it is): a present element of another type rejects the resource.
+TYPE_RULES = (
+    ("id", ("VARCHAR",), "a string"),
+    ("subject", ("OBJECT",), "a Reference"),
+    ("subject.reference", ("VARCHAR",), "a string"),
+    ("patient", ("OBJECT",), "a Reference"),
+    ("patient.reference", ("VARCHAR",), "a string"),
+    ("beneficiary", ("OBJECT",), "a Reference"),
+    ("status", ("VARCHAR",), "a code (string)"),
+    ("intent", ("VARCHAR",), "a code (string)"),
+    ("code", ("OBJECT",), "a CodeableConcept"),
+    ("code.coding", ("ARRAY",), "an array of Codings"),
+    ("category", ("ARRAY", "OBJECT"), "an array or a CodeableConcept"),  # R4 Procedure: one; elsewhere a list
+    ("identifier", ("ARRAY",), "an array"),
+    ("participant", ("ARRAY",), "an array"),
+    ("serviceProvider", ("OBJECT",), "a Reference"),
+    ("period", ("OBJECT",), "a Period"),
+    ("effectivePeriod", ("OBJECT",), "a Period"),
+    ("valueQuantity", ("OBJECT",), "a Quantity"),
+    ("valueQuantity.value", _NUMBER, "a number"),
+    ("valueCodeableConcept", ("OBJECT",), "a CodeableConcept"),
+    ("doNotPerform", ("BOOLEAN",), "true or false"),
+    ("component", ("ARRAY",), "an array"),
+    ("gender", ("VARCHAR",), "a code (string)"),
+    ("entry", ("ARRAY",), "an array"),
+) + tuple((d, ("VARCHAR",), "a date (string)") for d in DATE_ELEMENTS)
+
+_PARTICIPANT_ORDER = "CASE WHEN list_contains(types, 'PPRF') THEN 1 WHEN list_contains(types, 'ATND') THEN 2 ELSE 3 END"
+
+
+@dataclass(frozen=True)
+class FhirLoad:
+    """What ``load_fhir_dir`` read: counts only (no patient data)."""
+    folder: str
+    files: int
+    ignored_files: int
+    by_type: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    # (resource type, input, accepted, out of scope, rejected); type '(unreadable)' for text that is no resource
+    codings_without_system: int = 0
+    encounters: int = 0
+    encounters_defaulted_tin: int = 0
+    encounters_defaulted_npi: int = 0
+    datetimes_without_zone: int = 0
+
+
+def _lit(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _list(values) -> str:
+    return "[" + ", ".join(_lit(v) for v in values) + "]"
+
+
+def find_fhir_files(folder: Path) -> tuple[list[Path], list[Path], int]:
+    """(*.json files, *.ndjson files, other files ignored) under ``folder``, recursively, in name order.
+
+    Hidden files and folders (a leading dot) are skipped, as every export tool's own bookkeeping is."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PipelineError(f"FHIR folder {folder} not found (give a folder of .json / .ndjson files)")
+    json_files, ndjson_files, other = [], [], 0
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts) or not path.is_file():
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            json_files.append(path)
+        elif suffix == ".ndjson":
+            ndjson_files.append(path)
+        else:
+            other += 1
+    if not json_files and not ndjson_files:
+        raise PipelineError(f"FHIR folder {folder} holds no .json or .ndjson files")
+    return json_files, ndjson_files, other
+
+
+def _check_default(con, value: str | None, check, what: str) -> str | None:
+    """A default TIN/NPI passes the same check as the claims' (a TIN may be written 12-3456789)."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if what == "TIN":
+        value = value.replace("-", "")
+    ok = con.execute(f"SELECT coalesce({checks.render_sql(check, 'x')}, false) FROM (SELECT ?::VARCHAR AS x)",
+                     [value]).fetchone()[0]
+    if not ok:
+        raise PipelineError(f"--default-{what.lower()} {value} is not a valid {what}")
+    return value
+
+
+def load_fhir_dir(con: duckdb.DuckDBPyConnection, folder: str | Path, *, default_tin: str | None = None,
+                  default_npi: str | None = None) -> FhirLoad:
+    """Read, validate and attribute a FHIR folder; create ``fhir_resource`` and ``ehr_attribution``."""
+    from transforms.ingest import _ensure_ingest_tables
+
+    folder = Path(folder)
+    default_tin = _check_default(con, default_tin, checks.tin(), "TIN")
+    default_npi = _check_default(con, default_npi, checks.npi(), "NPI")
+    json_files, ndjson_files, ignored = find_fhir_files(folder)
+    _ensure_ingest_tables(con)
+
+    _read_text(con, json_files, ndjson_files)
+    _parse(con)
+    _validate(con)
+    _assign_patients(con)
+    _record(con)
+    load = _attribute(con, default_tin, default_npi)
+    by_type = con.execute("""SELECT resource_type, count(*), count(*) FILTER (WHERE outcome = 'accepted'),
+                                    count(*) FILTER (WHERE outcome = 'out_of_scope'),
+                                    count(*) FILTER (WHERE outcome = 'rejected')
+                             FROM _fhir_outcome GROUP BY 1 ORDER BY 1""").fetchall()
+    codings = con.execute("SELECT coalesce(sum(codings_without_system), 0) FROM _fhir_outcome "
+                          "WHERE outcome = 'accepted'").fetchone()[0]
+    zoneless = con.execute("SELECT coalesce(sum(datetimes_without_zone), 0) FROM _fhir_outcome "
+                           "WHERE outcome = 'accepted'").fetchone()[0]
+    if zoneless:
+        con.execute("INSERT INTO _ingest_warnings VALUES (?, ?, ?, ?)", [
+            TABLE_NAME, "datetime_without_time_zone", int(zoneless),
+            "FHIR dateTime values with a time but no time zone (FHIR requires one); kept, read in the "
+            "measurement period's time zone as CQL does"])
+    for table in ("_fhir_lines", "_fhir_text", "_fhir_docs", "_fhir_items", "_fhir_fail", "_fhir_owner"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return FhirLoad(str(folder), len(json_files) + len(ndjson_files), ignored,
+                    [tuple(r) for r in by_type], int(codings), *load, int(zoneless))
+
+
+# ---------------------------------------------------------------- read
+
+def _read_text(con, json_files: list[Path], ndjson_files: list[Path]) -> None:
+    """``_fhir_text``: one row per .json file (its whole text) and per non-blank NDJSON line (its number)."""
+    con.execute("CREATE OR REPLACE TABLE _fhir_text (source_file VARCHAR, file_kind VARCHAR, source_row BIGINT, "
+                "text VARCHAR)")
+    if ndjson_files:
+        # One column, no quoting, a delimiter JSON text never holds raw (\x1f): every physical line is a row,
+        # blank ones as NULL, so a row's place in its file is its line number. Insertion order is kept.
+        reader = ("read_csv({files}, columns={{'line': 'VARCHAR'}}, header=false, auto_detect=false, delim='\x1f', "
+                  "quote='', escape='', filename=true, strict_mode=false, max_line_size=536870912, "
+                  "buffer_size=1073741824)")
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE _fhir_lines AS SELECT filename AS source_file, line "
+                        f"FROM {reader.format(files=_list(p.as_posix() for p in ndjson_files))}")
+        except duckdb.Error as error:
+            _name_unreadable_file(con, ndjson_files, reader, error)
+        con.execute("""
+            INSERT INTO _fhir_text
+            SELECT l.source_file, 'ndjson', l.rowid - f.first_rowid + 1, l.line
+            FROM (SELECT rowid, * FROM _fhir_lines) l
+            JOIN (SELECT source_file, min(rowid) AS first_rowid FROM _fhir_lines GROUP BY 1) f USING (source_file)
+            WHERE l.line IS NOT NULL AND trim(l.line) <> ''""")
+        con.execute("DROP TABLE _fhir_lines")
+    if json_files:
+        try:
+            con.execute(f"INSERT INTO _fhir_text SELECT filename, 'json', 1, content "
+                        f"FROM read_text({_list(p.as_posix() for p in json_files)})")
+        except duckdb.Error as error:
+            _name_unreadable_file(con, json_files, "read_text({files})", error)
+
+
+def _name_unreadable_file(con, files: list[Path], reader: str, error: Exception):
+    """A file DuckDB cannot read at all (not UTF-8, too long a line): find which, say so in one line."""
+    for path in files:  # files, not resources: only on this failure path
+        try:
+            con.execute(f"SELECT count(*) FROM {reader.format(files=_list([path.as_posix()]))}").fetchall()
+        except duckdb.Error as file_error:
+            text = str(file_error).splitlines()[0]
+            problem = "is not UTF-8 text" if "unicode" in text.lower() or "utf" in text.lower() else \
+                f"cannot be read ({text[:160]})"
+            raise InputFileError(path, problem) from None
+    raise PipelineError(f"the FHIR files cannot be read ({str(error).splitlines()[0][:200]})")
+
+
+def _parse(con) -> None:
+    """``_fhir_items``: one row per resource read (a file's resource, a Bundle's entry, an NDJSON line)."""
+    con.execute("""
+        CREATE OR REPLACE TABLE _fhir_docs AS
+        SELECT source_file, file_kind, source_row, TRY_CAST(text AS JSON) AS doc,
+               TRY_CAST(text AS JSON) IS NULL AS broken
+        FROM _fhir_text""")
+    con.execute("DROP TABLE _fhir_text")
+    # A .json file holding a Bundle gives one item per entry (source_row = entry number); an empty Bundle
+    # stays one item (a Bundle, which no measure reads).
+    con.execute("""
+        CREATE OR REPLACE TABLE _fhir_items AS
+        WITH docs AS (
+            SELECT *, coalesce(file_kind = 'json' AND json_type(doc) = 'OBJECT' AND doc->>'$.resourceType' = 'Bundle'
+                               AND json_type(doc, '$.entry') = 'ARRAY' AND json_array_length(doc, '$.entry') > 0,
+                               false) AS is_bundle  -- never NULL: a broken file must stay an item
+            FROM _fhir_docs
+        ), entries AS (
+            SELECT source_file, file_kind, source_file AS bundle, parse_dirpath(source_file) AS folder,
+                   unnest(json_extract(doc, '$.entry[*]')) AS entry,
+                   unnest(range(1, CAST(json_array_length(doc, '$.entry') AS BIGINT) + 1)) AS source_row
+            FROM docs WHERE is_bundle
+        )
+        SELECT source_file, file_kind, source_row, NULL::VARCHAR AS bundle, parse_dirpath(source_file) AS folder,
+               NULL::VARCHAR AS full_url, doc, broken
+        FROM docs WHERE NOT is_bundle
+        UNION ALL
+        SELECT source_file, file_kind, source_row, bundle, folder, entry->>'$.fullUrl', entry->'$.resource', FALSE
+        FROM entries""")
+    expected = con.execute("""SELECT sum(CASE WHEN file_kind = 'json' AND json_type(doc) = 'OBJECT'
+                                             AND doc->>'$.resourceType' = 'Bundle' AND json_type(doc, '$.entry') = 'ARRAY'
+                                             THEN greatest(json_array_length(doc, '$.entry'), 1) ELSE 1 END)
+                              FROM _fhir_docs""").fetchone()[0] or 0
+    if con.execute("SELECT count(*) FROM _fhir_items").fetchone()[0] != expected:
+        raise AssertionError("FHIR items do not add up to the files' resources and Bundle entries")  # a bug
+    con.execute("DROP TABLE _fhir_docs")
+    paths = _list(["$.resourceType", "$.id", *PATIENT_REFERENCE_PATHS])
+    type_paths = _list(["$.resourceType"] + [f"$.{element}" for element, _, _ in TYPE_RULES])
+    date_paths = _list(f"$.{d}" for d in DATE_ELEMENTS)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE _fhir_items AS
+        SELECT row_number() OVER (ORDER BY source_file, source_row) AS item_id, *,
+               CASE WHEN types[1] = 'VARCHAR' THEN fields[1] END AS resource_type,
+               coalesce(fields[2], CASE WHEN full_url LIKE 'urn:uuid:%' THEN substr(full_url, 10) END) AS resource_id,
+               list_filter(fields[3:], lambda x: x IS NOT NULL)[1] AS patient_reference
+        FROM (
+            SELECT *,
+                   CASE WHEN NOT broken AND json_type(doc) = 'OBJECT' THEN json_extract_string(doc, {paths}) END AS fields,
+                   CASE WHEN NOT broken AND json_type(doc) = 'OBJECT' THEN json_type(doc, {type_paths}) END AS types,
+                   CASE WHEN NOT broken AND json_type(doc) = 'OBJECT' THEN json_extract_string(doc, {date_paths}) END AS dates
+            FROM _fhir_items)""")
+
+
+# ---------------------------------------------------------------- validate
+
+def _validate(con) -> None:
+    """``_fhir_fail``: one row per (item, element, rule) that makes a resource malformed."""
+    type_checks = []
+    for i, (element, allowed, what) in enumerate(TYPE_RULES, start=2):
+        allowed_sql = ", ".join(_lit(a) for a in allowed + ("NULL",))
+        type_checks.append(
+            f"CASE WHEN types[{i}] IS NOT NULL AND types[{i}] NOT IN ({allowed_sql}) THEN "
+            f"{{'element': {_lit(element)}, 'rule': 'wrong_type', 'reason': {_lit(f'{element} must be {what}')}}} END")
+    date_checks = []
+    for i, element in enumerate(DATE_ELEMENTS, start=1):
+        date_checks.append(
+            f"CASE WHEN dates[{i}] IS NOT NULL AND types[{i + 1 + len(TYPE_RULES) - len(DATE_ELEMENTS)}] = 'VARCHAR' "
+            f"AND NOT (regexp_full_match(dates[{i}], {_lit(_DATE_RE)}) AND (length(dates[{i}]) < 10 "
+            f"OR TRY_CAST(left(dates[{i}], 10) AS DATE) IS NOT NULL)) THEN "
+            f"{{'element': {_lit(element)}, 'rule': 'impossible_date', "
+            f"'reason': {_lit(f'{element} is not a possible FHIR date or dateTime')}}} END")
+    structural = f"""
+        CASE WHEN broken THEN {{'element': NULL, 'rule': 'invalid_json', 'reason': 'not valid JSON'}}
+             WHEN types IS NULL OR resource_type IS NULL THEN
+                  {{'element': NULL, 'rule': 'not_a_resource', 'reason': 'not a FHIR resource (no resourceType)'}}
+             WHEN file_kind = 'ndjson' AND resource_type = 'Bundle' THEN
+                  {{'element': NULL, 'rule': 'bundle_in_ndjson',
+                    'reason': 'a Bundle on an NDJSON line (Bulk Data files hold one resource per line; put Bundles in .json files)'}}
+             WHEN resource_id IS NULL AND types[2] IS NULL THEN
+                  {{'element': 'id', 'rule': 'id_missing', 'reason': 'the resource has no id'}}
+        END"""
+    items = [structural] + type_checks + date_checks
+    any_failure = " OR ".join(f"({i}) IS NOT NULL" for i in items[1:])
+    con.execute(f"""
+        CREATE OR REPLACE TABLE _fhir_fail AS
+        SELECT item_id, f.element, f.rule, f.reason
+        FROM (SELECT item_id, unnest(list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)) AS f
+              FROM _fhir_items
+              WHERE ({structural}) IS NOT NULL OR (types IS NOT NULL AND ({any_failure})))""")
+    # The same resource twice for the same owner: the first (in file and row order) is kept.
+    # (Owners are known only after patient assignment; the duplicate rule runs there.)
+
+
+# ---------------------------------------------------------------- patients
+
+def _patient_id_of(reference_sql: str) -> str:
+    return f"nullif(regexp_extract({reference_sql}, '(^|/)Patient/([A-Za-z0-9.\\-]{{1,64}})(/_history/[^/]*)?$', 2), '')"
+
+
+def _assign_patients(con) -> None:
+    """``_fhir_owner``: the Patient.id each valid item belongs to (NULL = none), by the module's rules."""
+    read = _list(PATIENT_RESOURCE_TYPES + SHARED_RESOURCE_TYPES)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE _fhir_owner AS
+        WITH valid AS (
+            SELECT i.* FROM _fhir_items i ANTI JOIN _fhir_fail f USING (item_id)
+        ), patients AS (
+            SELECT item_id, file_kind, bundle, folder, full_url, resource_id FROM valid WHERE resource_type = 'Patient'
+        ), bundle_one AS (          -- Bundles holding exactly one Patient
+            SELECT bundle, min(resource_id) AS owner FROM patients WHERE bundle IS NOT NULL
+            GROUP BY 1 HAVING count(DISTINCT resource_id) = 1
+        ), folder_one AS (          -- folders whose .json files hold exactly one Patient
+            SELECT folder, min(resource_id) AS owner FROM patients WHERE file_kind = 'json'
+            GROUP BY 1 HAVING count(DISTINCT resource_id) = 1
+        ), urn AS (                 -- urn:uuid fullUrls of Patients inside Bundles
+            SELECT bundle, full_url, min(resource_id) AS owner FROM patients WHERE full_url IS NOT NULL GROUP BY 1, 2
+        )
+        SELECT v.item_id, v.resource_type,
+               v.resource_type IN (SELECT unnest({read})) AS type_read,
+               v.resource_type IN (SELECT unnest({_list(SHARED_RESOURCE_TYPES)})) AS shared,
+               CASE WHEN v.resource_type = 'Patient' THEN v.resource_id
+                    WHEN v.file_kind = 'json' THEN coalesce(b.owner, f.owner, u.owner,
+                                                            {_patient_id_of('v.patient_reference')})
+                    ELSE {_patient_id_of('v.patient_reference')} END AS person_id
+        FROM valid v
+        LEFT JOIN bundle_one b ON b.bundle = v.bundle
+        LEFT JOIN folder_one f ON f.folder = v.folder AND v.file_kind = 'json'
+        LEFT JOIN urn u ON u.bundle = v.bundle AND u.full_url = v.patient_reference""")
+    # A reference to a Patient the input does not hold ties the resource to no one we know.
+    con.execute("""
+        UPDATE _fhir_owner o SET person_id = NULL
+        WHERE person_id IS NOT NULL AND resource_type <> 'Patient'
+          AND person_id NOT IN (SELECT resource_id FROM _fhir_items i SEMI JOIN _fhir_owner p USING (item_id)
+                                WHERE i.resource_type = 'Patient')""")
+    con.execute("""
+        INSERT INTO _fhir_fail
+        SELECT item_id, 'id', 'duplicate_resource',
+               'the same resource type and id appears earlier in the input for the same patient'
+        FROM (SELECT o.item_id, row_number() OVER (PARTITION BY o.person_id, i.resource_type, i.resource_id
+                                                   ORDER BY i.item_id) AS occurrence
+              FROM _fhir_owner o JOIN _fhir_items i USING (item_id) WHERE o.type_read)
+        WHERE occurrence > 1""")
+
+
+# ---------------------------------------------------------------- outcome and bookkeeping
+
+def _record(con) -> None:
+    """Outcome per item; ``fhir_resource``; the per-file summary, rejects and out-of-scope counts."""
+    con.execute(f"""
+        CREATE OR REPLACE TABLE _fhir_outcome AS
+        SELECT i.item_id, i.source_file, i.source_row, coalesce(i.resource_type, '(unreadable)') AS resource_type,
+               CASE WHEN f.item_id IS NOT NULL THEN 'rejected'
+                    WHEN NOT o.type_read THEN 'out_of_scope'
+                    WHEN o.person_id IS NULL AND NOT o.shared THEN 'out_of_scope'
+                    ELSE 'accepted' END AS outcome,
+               CASE WHEN f.item_id IS NOT NULL THEN NULL
+                    WHEN NOT o.type_read THEN 'resource type ' || i.resource_type || ': no measure reads it'
+                    WHEN o.person_id IS NULL AND NOT o.shared AND i.patient_reference IS NOT NULL
+                         AND {_patient_id_of('i.patient_reference')} IS NOT NULL
+                         THEN 'names a Patient that is not in the input'
+                    WHEN o.person_id IS NULL AND NOT o.shared
+                         THEN 'not tied to a patient (no subject/patient reference to a Patient, and not in a '
+                              || 'one-patient folder or Bundle)'
+               END AS out_of_scope_reason,
+               CASE WHEN f.item_id IS NULL THEN
+                    len(list_filter(json_extract(i.doc, '$..coding[*]'),
+                                    lambda c: json_type(c) = 'OBJECT' AND c->>'$.system' IS NULL))
+                    + CASE WHEN json_type(i.doc, '$.class') = 'OBJECT' AND i.doc->>'$.class.code' IS NOT NULL
+                           AND i.doc->>'$.class.system' IS NULL THEN 1 ELSE 0 END END AS codings_without_system,
+               CASE WHEN f.item_id IS NULL THEN
+                    len(list_filter(i.dates, lambda d: regexp_full_match(d, {_lit(_TIME_WITHOUT_ZONE_RE)}))) END
+                    AS datetimes_without_zone,
+               o.person_id
+        FROM _fhir_items i
+        LEFT JOIN (SELECT DISTINCT item_id FROM _fhir_fail) f USING (item_id)
+        LEFT JOIN _fhir_owner o USING (item_id)""")
+    con.execute("""
+        CREATE OR REPLACE TABLE fhir_resource AS
+        SELECT i.source_file::VARCHAR AS source_file, i.source_row::BIGINT AS source_row,
+               o.person_id::VARCHAR AS person_id, i.resource_type::VARCHAR AS resource_type,
+               i.resource_id::VARCHAR AS resource_id, i.doc::JSON AS resource
+        FROM _fhir_items i JOIN _fhir_outcome o USING (item_id)
+        WHERE o.outcome = 'accepted'
+        ORDER BY i.source_file, i.source_row""")
+    con.execute(f"""
+        INSERT INTO _rejects
+        SELECT i.source_file, {_lit(TABLE_NAME)}, i.source_row,
+               CASE WHEN f.element IS NULL THEN NULL ELSE coalesce(i.resource_type, 'resource') || '.' || f.element END,
+               f.rule, f.reason
+        FROM _fhir_fail f JOIN _fhir_items i USING (item_id)""")
+    con.execute("""
+        INSERT INTO _out_of_scope
+        SELECT source_file, min(resource_type), out_of_scope_reason, count(*)
+        FROM _fhir_outcome WHERE outcome = 'out_of_scope' GROUP BY source_file, out_of_scope_reason""")
+    con.execute(f"""
+        INSERT INTO _out_of_scope
+        SELECT source_file, {_lit(CODING_TABLE)},
+               'coding without a system: ignored (its resource is kept; codings are counted, not rows)',
+               sum(codings_without_system)
+        FROM _fhir_outcome WHERE outcome = 'accepted' GROUP BY source_file HAVING sum(codings_without_system) > 0""")
+    con.execute("DELETE FROM _ingest_summary WHERE source_file IN (SELECT DISTINCT source_file FROM _fhir_outcome)")
+    con.execute(f"""
+        INSERT INTO _ingest_summary
+        SELECT source_file, {_lit(TABLE_NAME)}, count(*), count(*) FILTER (WHERE outcome = 'accepted'),
+               count(*) FILTER (WHERE outcome = 'rejected'), count(*) FILTER (WHERE outcome = 'out_of_scope')
+        FROM _fhir_outcome GROUP BY source_file""")
+
+
+def types_over_threshold(con: duckdb.DuckDBPyConnection, max_rejected_percent: float) -> list[tuple[str, float]]:
+    """FHIR resource types with more than ``max_rejected_percent`` of their resources rejected, across the whole
+    input (not per file). Text that is no resource at all counts against the whole FHIR input."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_fhir_outcome'").fetchone()[0]:
+        return []
+    return [(t, float(p)) for t, p in con.execute("""
+        WITH by_type AS (
+            SELECT resource_type, count(*) AS input, count(*) FILTER (WHERE outcome = 'rejected') AS rejected
+            FROM _fhir_outcome GROUP BY 1
+        ), scaled AS (
+            SELECT resource_type, rejected,
+                   CASE WHEN resource_type = '(unreadable)' THEN (SELECT count(*) FROM _fhir_outcome)
+                        ELSE input END AS base
+            FROM by_type
+        )
+        SELECT resource_type, round(100.0 * rejected / base, 2) FROM scaled
+        WHERE 100.0 * rejected / base > ? ORDER BY 1""", [max_rejected_percent]).fetchall()]
+
+
+# ---------------------------------------------------------------- attribution
+
+def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[int, int, int]:
+    """``ehr_attribution``: each accepted Encounter's TIN and NPI, after defaults; a clear error without them."""
+    npi_ok = checks.render_sql(checks.npi(), "npi")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _fhir_npi AS      -- Practitioner id -> NPI
+        SELECT resource_id AS practitioner_id, min(npi) AS npi
+        FROM (SELECT resource_id,
+                     trim(list_filter(json_extract(resource, '$.identifier[*]'),
+                                      lambda x: x->>'$.system' = {_lit(NPI_SYSTEM)})[1]->>'$.value') AS npi
+              FROM fhir_resource WHERE resource_type = 'Practitioner')
+        WHERE npi IS NOT NULL GROUP BY 1;
+        CREATE OR REPLACE TEMP TABLE _fhir_tin AS      -- Organization id -> TIN (digits only: 12-3456789 is allowed)
+        SELECT resource_id AS organization_id, min(tin) AS tin
+        FROM (SELECT resource_id,
+                     regexp_replace(list_filter(json_extract(resource, '$.identifier[*]'),
+                                    lambda x: x->>'$.system' = {_lit(TIN_SYSTEM)})[1]->>'$.value', '[^0-9]', '', 'g') AS tin
+              FROM fhir_resource WHERE resource_type = 'Organization')
+        WHERE tin IS NOT NULL GROUP BY 1""")
+    bad_npi = con.execute(f"SELECT count(*) FROM _fhir_npi WHERE NOT coalesce({npi_ok}, false)").fetchone()[0]
+    bad_tin = con.execute("SELECT count(*) FROM _fhir_tin WHERE NOT regexp_full_match(tin, '[0-9]{9}')").fetchone()[0]
+    if bad_npi or bad_tin:
+        con.execute("INSERT INTO _ingest_warnings VALUES (?, ?, ?, ?)", [
+            TABLE_NAME, "attribution_identifier_invalid", int(bad_npi + bad_tin),
+            "Practitioner NPIs failing the NPI check digit or Organization TINs that are not nine digits: "
+            "they attribute nothing (encounters naming them take the defaults)"])
+        con.execute(f"DELETE FROM _fhir_npi WHERE NOT coalesce({npi_ok}, false)")
+        con.execute("DELETE FROM _fhir_tin WHERE NOT regexp_full_match(tin, '[0-9]{9}')")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _fhir_encounter_ids AS
+        SELECT person_id, resource_id AS encounter_id,
+               {_reference_id_sql("resource->>'$.serviceProvider.reference'", 'Organization')} AS organization_id,
+               resource->>'$.serviceProvider.identifier.system' AS sp_system,
+               resource->>'$.serviceProvider.identifier.value' AS sp_value,
+               json_extract(resource, '$.participant[*]') AS participants
+        FROM fhir_resource WHERE resource_type = 'Encounter'""")
+    id_npi_ok = checks.render_sql(checks.npi(), "x.id_value")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _fhir_encounter_npi AS
+        SELECT person_id, encounter_id, arg_min(npi, rank * 100000 + position) AS npi
+        FROM (
+            SELECT x.person_id, x.encounter_id, x.position, x.rank,
+                   coalesce(n.npi, CASE WHEN x.id_system = {_lit(NPI_SYSTEM)} AND {id_npi_ok} THEN x.id_value END) AS npi
+            FROM (SELECT person_id, encounter_id, position,
+                         {_PARTICIPANT_ORDER.replace('types', "json_extract_string(participant, '$.type[*].coding[*].code')")}
+                             AS rank,
+                         {_reference_id_sql("participant->>'$.individual.reference'", 'Practitioner')} AS practitioner_id,
+                         participant->>'$.individual.identifier.system' AS id_system,
+                         trim(participant->>'$.individual.identifier.value') AS id_value
+                  FROM (SELECT person_id, encounter_id, unnest(participants) AS participant,
+                               unnest(range(1, len(participants) + 1)) AS position
+                        FROM _fhir_encounter_ids)) x
+            LEFT JOIN _fhir_npi n USING (practitioner_id)
+        ) WHERE npi IS NOT NULL GROUP BY 1, 2""")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE ehr_attribution AS
+        SELECT e.person_id::VARCHAR AS person_id, e.encounter_id::VARCHAR AS encounter_id,
+               coalesce(t.tin, CASE WHEN e.sp_system = {_lit(TIN_SYSTEM)}
+                                         AND regexp_full_match(regexp_replace(e.sp_value, '[^0-9]', '', 'g'), '[0-9]{{9}}')
+                                    THEN regexp_replace(e.sp_value, '[^0-9]', '', 'g') END)::VARCHAR AS named_tin,
+               n.npi::VARCHAR AS named_npi
+        FROM _fhir_encounter_ids e
+        LEFT JOIN _fhir_tin t USING (organization_id)
+        LEFT JOIN _fhir_encounter_npi n USING (person_id, encounter_id)""")
+    encounters, no_tin, no_npi = con.execute("""SELECT count(*), count(*) FILTER (WHERE named_tin IS NULL),
+                                                       count(*) FILTER (WHERE named_npi IS NULL)
+                                                FROM ehr_attribution""").fetchone()
+    missing = [what for what, count, default in (("TIN", no_tin, default_tin), ("NPI", no_npi, default_npi))
+               if count and default is None]
+    if missing:
+        raise PipelineError(
+            f"{max(no_tin if 'TIN' in missing else 0, no_npi if 'NPI' in missing else 0):,} of {encounters:,} FHIR "
+            f"Encounters name no {' and no '.join(missing)} (participant Practitioner identifier {NPI_SYSTEM}, "
+            f"serviceProvider Organization identifier {TIN_SYSTEM}); give "
+            + " and ".join(f"--default-{m.lower()} {m}" for m in missing) + " to attribute them")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE ehr_attribution AS
+        SELECT person_id, encounter_id, coalesce(named_tin, {_lit(default_tin) if default_tin else 'NULL'})::VARCHAR AS tin,
+               coalesce(named_npi, {_lit(default_npi) if default_npi else 'NULL'})::VARCHAR AS npi
+        FROM ehr_attribution ORDER BY person_id, encounter_id""")
+    for table in ("_fhir_npi", "_fhir_tin", "_fhir_encounter_ids", "_fhir_encounter_npi"):
+        con.execute(f"DROP TABLE {table}")
+    return int(encounters), int(no_tin), int(no_npi)
+
+
+def _reference_id_sql(reference_sql: str, resource_type: str) -> str:
+    return (f"nullif(regexp_extract({reference_sql}, '(^|/){resource_type}/([A-Za-z0-9.\\-]{{1,64}})"
+            f"(/_history/[^/]*)?$', 2), '')")
