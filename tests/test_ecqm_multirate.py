@@ -131,3 +131,22 @@ def test_009_two_groups_are_the_84_and_180_day_rates_scored_as_their_simple_aver
     scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
                             WHERE measure_id = '009' AND level = 'group'""").fetchall()
     assert scored == [(None, pytest.approx((100.0 * 1 / 12 + 0.0) / 2))]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_239_three_groups_are_the_three_qpp_rates_scored_as_their_simple_average():
+    # measures-data 2026, 239 (CMS155v14): multiPerformanceRate, strata percentiles (BMI percentile, height and weight
+    # = Numerator 1), nutrition (Numerator 2), physicalActivity (Numerator 3); overallAlgorithm simpleAverage. The age
+    # stratifiers (3-11, 12-17) are reporting strata inside each rate, not separate QPP rates.
+    con = run_deck("CMS155FHIRWgtAssessCounseling")
+    expected = report_counts("CMS155FHIRWgtAssessCounseling")
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        """SELECT stratum, eligible_population, eligible_population_exclusion, performance_met, performance_not_met
+           FROM measure_results WHERE measure_id = '239' AND level = 'group'""").fetchall())
+    assert rows == {"percentiles": expected["Group_1"][:4], "nutrition": expected["Group_2"][:4],
+                    "physicalActivity": expected["Group_3"][:4]}
+    rates = [100.0 * v[2] / (v[2] + v[3]) for v in rows.values()]
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '239' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx(sum(rates) / 3))]
