@@ -35,6 +35,8 @@ ECQM_PATIENT = TableSpec(
         _PERSON,
         Column("birth_date", "DATE", "Patient.birthDate (NULL when absent or not a date)"),
         Column("gender", "VARCHAR", "Patient.gender"),
+        Column("sex", "VARCHAR", "USCoreCommon Patient.sex(): the code of the US Core sex extension "
+               "(http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex), e.g. SNOMED 248152002 female"),
     ),
 )
 
@@ -57,15 +59,19 @@ ECQM_RESOURCE = TableSpec(
         Column("abatement_ts", "TIMESTAMP", "Condition: end of abatement[x] (dateTime or Period.end)"),
         Column("has_abatement", "BOOLEAN", "Condition: abatement[x] present"),
         Column("recorded_ts", "TIMESTAMP", "recorded time: the US Quality Core 'recorded' extension (Procedure, "
-               "Communication, MedicationAdministration), Condition.recordedDate, requests' authoredOn"),
+               "Communication, MedicationAdministration), Condition.recordedDate, requests' authoredOn, "
+               "Immunization.recorded, AdverseEvent.recordedDate"),
+        Column("issued_ts", "TIMESTAMP", "Observation.issued / DiagnosticReport.issued, UTC (when an ObservationCancelled "
+               "was recorded)"),
         Column("value_num", "DOUBLE", "valueQuantity.value (Observation)"),
         Column("value_unit", "VARCHAR", "valueQuantity.code, else .unit"),
         Column("has_value", "BOOLEAN", "the resource has a value[x] of any type"),
         Column("encounter_id", "VARCHAR", "id tail of the encounter / context reference"),
         Column("class_code", "VARCHAR", "Encounter.class.code"),
         Column("medication_id", "VARCHAR", "id tail of medicationReference (MedicationRequest/Dispense/Administration)"),
-        Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value"),
-        Column("supply_quantity", "DOUBLE", "MedicationRequest.dispenseRequest.quantity.value"),
+        Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value; "
+               "MedicationDispense.daysSupply.value"),
+        Column("supply_quantity", "DOUBLE", "MedicationRequest.dispenseRequest.quantity.value; MedicationDispense.quantity.value"),
         Column("refills", "INTEGER", "MedicationRequest.dispenseRequest.numberOfRepeatsAllowed"),
         Column("bounds_start_ts", "TIMESTAMP", "dosageInstruction[0].timing.repeat.boundsPeriod.start"),
         Column("bounds_end_ts", "TIMESTAMP", "dosageInstruction[0].timing.repeat.boundsPeriod.end"),
@@ -73,6 +79,12 @@ ECQM_RESOURCE = TableSpec(
         Column("dose_value", "DOUBLE", "dosageInstruction[0].doseAndRate[0]: doseRange.high, else doseQuantity.value"),
         Column("doses_per_day", "DOUBLE", "CumulativeMedicationDuration dosesPerDay: ToDaily(frequencyMax or frequency, "
                "period periodUnit), else the count of timeOfDay (0 when none: CQL's Count of an empty list)"),
+        Column("supply_duration_unit", "VARCHAR", "dispenseRequest.expectedSupplyDuration (MedicationDispense.daysSupply) .code, else .unit"),
+        Column("supply_quantity_unit", "VARCHAR", "dispenseRequest.quantity.unit (the FHIR unit element)"),
+        Column("supply_quantity_code", "VARCHAR", "dispenseRequest.quantity.code (UCUM)"),
+        Column("focus_id", "VARCHAR", "id tail of Task.focus (the request a TaskRejected rejects)"),
+        Column("last_occurrence_ts", "TIMESTAMP", "AllergyIntolerance.lastOccurrence, UTC"),
+        Column("sent_ts", "TIMESTAMP", "Communication.sent, UTC (start_ts falls back to received)"),
         Column("source_file", "VARCHAR", "input file of the resource", nullable=False),
         Column("source_row", "BIGINT", "line (NDJSON) or entry (Bundle) of the resource in its file"),
     ),
@@ -126,7 +138,23 @@ ECQM_VS_HIT = TableSpec(
     ),
 )
 
-IR_TABLES = (ECQM_PATIENT, ECQM_RESOURCE, ECQM_CODING, ECQM_COMPONENT, ECQM_VS_HIT)
+ECQM_DOSAGE_BOUNDS = TableSpec(
+    name="ecqm_dosage_bounds",
+    grain="one row per (MedicationRequest, dosageInstruction) with timing.repeat.boundsPeriod or boundsDuration",
+    key=("person_id", "resource_id", "dosage_index"),
+    description="Each dosage instruction's timing bound as an interval (AHAOverall TimingBoundToInterval): a "
+                "boundsPeriod as it is (a missing end is the closed null: infinity), a boundsDuration from authoredOn.",
+    partition_by=(),
+    columns=(
+        _PERSON,
+        Column("resource_id", "VARCHAR", "MedicationRequest id", nullable=False),
+        Column("dosage_index", "INTEGER", "0-based position of the dosageInstruction", nullable=False),
+        Column("start_ts", "TIMESTAMP", "start of the bound, UTC (NULL = unknown)"),
+        Column("end_ts", "TIMESTAMP", "end of the bound, UTC; 'infinity' when the period has no end"),
+    ),
+)
+
+IR_TABLES = (ECQM_PATIENT, ECQM_RESOURCE, ECQM_CODING, ECQM_COMPONENT, ECQM_VS_HIT, ECQM_DOSAGE_BOUNDS)
 
 POPULATION_COLUMNS = ("initial_population", "denominator", "denominator_exclusion", "denominator_exception",
                       "numerator", "numerator_exclusion")

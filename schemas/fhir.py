@@ -44,7 +44,8 @@ FHIR_RESOURCE = TableSpec(
 
 EHR_ATTRIBUTION = TableSpec(
     name="ehr_attribution",
-    grain="one row per accepted FHIR Encounter",
+    grain="one row per accepted FHIR Encounter, plus one row without an encounter per patient who has none (when "
+          "defaults are given: some eCQMs need no encounter)",
     key=("person_id", "encounter_id"),
     description="The TIN and NPI each encounter is attributed to: the serviceProvider Organization's TIN identifier "
                 f"({TIN_SYSTEM}) and the participant Practitioner's NPI ({NPI_SYSTEM}; a primary performer first, "
@@ -52,7 +53,7 @@ EHR_ATTRIBUTION = TableSpec(
     partition_by=(),
     columns=(
         Column("person_id", "VARCHAR", "Patient.id", nullable=False),
-        Column("encounter_id", "VARCHAR", "Encounter.id", nullable=False),
+        Column("encounter_id", "VARCHAR", "Encounter.id; NULL on the default row of a patient with no encounter"),
         Column("tin", "VARCHAR", "nine-digit TIN", nullable=False),
         Column("npi", "VARCHAR", "ten-digit NPI", nullable=False),
     ),

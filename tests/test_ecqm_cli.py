@@ -5,14 +5,16 @@ the measure's MIPS id, equals every development case of ../shared/ecqm/expected_
 quality from the eCQM rows (collection type electronicHealthRecord)."""
 from __future__ import annotations
 
+import csv
+
 import duckdb
 import pytest
 
 from mips.cli import main
 from mips.paths import REFERENCE_DIR, SHARED_ECQM
 from schemas.ecqm import POPULATION_COLUMNS
-from tests.test_ecqm_deck import expected_cases, mismatches
-from transforms.ecqm import measure_definitions
+from tests.test_ecqm_deck import expected_by_cql, mismatches
+from transforms.ecqm import GROUP_STRATA, measure_definitions
 
 TIN, NPI = "000000001", "1234567893"  # an NPI with a valid check digit
 needs_deck = pytest.mark.skipif(not (SHARED_ECQM / "expected_dev.csv").is_file(), reason="../shared/ecqm absent")
@@ -37,7 +39,7 @@ def test_deck_through_mips_run(tmp_path, measure_name):
                            FROM read_parquet('{out}/measure_populations/**/*.parquet', hive_partitioning = true)
                            WHERE level = 'group' AND measure_id = ? GROUP BY ALL""", [measure_id]).fetchall()
     got = {(r[0], r[1]): tuple(None if v is None else int(v) for v in r[2:]) for r in rows}
-    expected = expected_cases(measure_name)
+    expected = expected_by_cql(measure_name)
     assert mismatches(expected, got) == []
     # published with its manifest; the measure's eligible population (patients or episodes in the denominator) is
     # scored under the electronicHealthRecord collection type
@@ -45,4 +47,13 @@ def test_deck_through_mips_run(tmp_path, measure_name):
     scored = con.execute(f"""SELECT collection_type, eligible_population
                              FROM read_parquet('{out}/measure_scores/**/*.parquet', hive_partitioning = true)
                              WHERE category = 'quality' AND level = 'group' AND measure_id = ?""", [measure_id]).fetchall()
-    assert scored == [("electronicHealthRecord", sum(e[1] or 0 for e in expected.values()))]
+    # a measure whose strata CMS scores as one ('overallStratumOnly': the 'overall' stratum only) is scored on the
+    # groups mapped to the scored stratum (data/ecqm/group_strata.csv)
+    algorithm = con.execute(f"SELECT overall_algorithm FROM '{(REFERENCE_DIR / 'quality_measures.parquet').as_posix()}' "
+                            "WHERE performance_year = 2026 AND measure_id = ?", [measure_id]).fetchone()
+    scored_groups = {g for _, g in expected}
+    if algorithm and algorithm[0] == "overallStratumOnly":
+        with open(GROUP_STRATA, encoding="utf-8", newline="") as fh:
+            scored_groups = {r["group_id"] for r in csv.DictReader(fh)
+                             if r["measure_name"] == measure_name and r["stratum"].lower() == "overall"}
+    assert scored == [("electronicHealthRecord", sum(e[1] or 0 for (_, g), e in expected.items() if g in scored_groups))]

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from mips.errors import PipelineError
-from transforms.ecqm import compute_ecqms
+from transforms.ecqm import compute_ecqms, measure_definitions
 from transforms.measures.registry import run_sources
 
 PY = 2026
@@ -260,10 +260,15 @@ def test_results_join_measure_results_with_the_ehr_collection_type():
                           ORDER BY level, person_id""").fetchall() == [
         ("group", "a", "performance_met"), ("group", "b", "performance_not_met"),
         ("individual", "a", "performance_met"), ("individual", "b", "performance_not_met")]
-    # eCQMs without a definition yet are there, not computed, with the reason
-    assert con.execute("""SELECT computed, not_computed_reason FROM measure_results
-                          WHERE measure_id = '112' AND level = 'group'""").fetchone() == (
-        False, "no definition yet for CMS125v14 (CMS125FHIRBreastCancerScreen) in transforms/ecqm/measures")
+    # eCQMs without a definition yet are there, not computed, with the reason (the first one by MIPS id)
+    undefined = con.execute("""SELECT measure_id, cms_id, measure_name FROM ref.ecqm_measures
+                               WHERE performance_year = ? AND measure_id IS NOT NULL AND NOT list_contains(?, measure_name)
+                               ORDER BY measure_id LIMIT 1""", [PY, sorted(measure_definitions())]).fetchone()
+    if undefined:
+        mid, cms, name = undefined
+        assert con.execute("""SELECT computed, not_computed_reason FROM measure_results
+                              WHERE measure_id = ? AND level = 'group'""", [mid]).fetchone() == (
+            False, f"no definition yet for {cms} ({name}) in transforms/ecqm/measures")
 
 
 def test_scoring_uses_ehr_benchmarks_and_the_no_benchmark_rule():
@@ -307,7 +312,35 @@ def test_registry_engine_entry_hands_over_its_own_relations():
         "measure_populations": "ehr_measure_populations", "measure_results": "ehr_measure_results",
         "measure_instances": "ehr_measure_instances"}
     assert con.execute("SELECT count(*) FROM ehr_measure_populations WHERE measure_id = '001'").fetchone()[0] == 2
-    assert any(n.startswith("eCQMs: 3 computed (001, 130, 236)") for n in out.notes)
+    # every measure definition of the year is computed and named in the run notes (its MIPS id, in id order)
+    ids = [r[0] for r in con.execute("""SELECT measure_id FROM ref.ecqm_measures WHERE performance_year = ?
+                                         AND list_contains(?, measure_name) ORDER BY measure_id""",
+                                     [PY, sorted(measure_definitions())]).fetchall()]
+    assert "001" in ids and "236" in ids
+    assert any(n.startswith(f"eCQMs: {len(ids)} computed ({', '.join(ids)})") for n in out.notes)
+
+
+def test_code_macros_bind_the_callers_columns_whatever_the_callers_alias():
+    # has_coding / has_vs take the caller's qualified columns; a caller alias equal to the macro's own table alias
+    # must not make the test match every resource (it did with alias c / h: CMS135's renal-failure exception then
+    # matched every patient of a run in which one patient had the code).
+    con = duckdb.connect()
+    load(con, {"a": diabetic("a", "1970-01-01"), "b": diabetic("b", "1970-01-01")})
+    con.execute("UPDATE fhir_resource SET resource = json_object('resourceType', 'Condition', 'id', 'b-c', "
+                "'code', json_object('coding', json_array(json_object('system', 'http://snomed.info/sct', "
+                "'code', '422593004')))) WHERE resource_id = 'b-c'")
+    run(con)
+    for alias in ("c", "h", "r", "x"):
+        hits = con.execute(f"""SELECT {alias}.person_id FROM ecqm_resource {alias}
+                               WHERE has_coding({alias}.person_id, {alias}.resource_type, {alias}.resource_id, 'code',
+                                                'http://snomed.info/sct', '422593004')""").fetchall()
+        assert hits == [("b",)], alias
+        hits = con.execute(f"""SELECT {alias}.person_id FROM ecqm_resource {alias}
+                               WHERE has_vs({alias}.person_id, {alias}.resource_type, {alias}.resource_id, 'code',
+                                            '2.16.840.1.113883.3.464.1003.103.12.1001')""").fetchall()
+        assert hits == [("a",)], alias  # only a's condition is still coded diabetes
+
+
 
 
 def test_dementia_medication_period_follows_cumulative_medication_duration():

@@ -292,3 +292,17 @@ def test_dates_with_and_without_time_zones_and_impossible_ones(tmp_path):
     assert load.datetimes_without_zone == 1
     # accepted: the patient and z1-z5; z10's string subject cannot name its patient either way
     assert con.execute("SELECT count(*) FROM fhir_resource").fetchone()[0] == 6
+
+
+def test_a_patient_without_encounters_is_attributed_to_the_defaults(tmp_path):
+    # an eCQM may need no encounter (CMS129: a prostate cancer diagnosis, treatment and labs): such a patient gets one
+    # ehr_attribution row without an encounter, with the default TIN/NPI; patients with encounters get none
+    folder = tmp_path / "deck"
+    _write(folder / "p1" / "Patient-p1.json", _patient("p1"))
+    _write(folder / "p1" / "Encounter-e1.json", _encounter("e1", "p1"))
+    _write(folder / "p2" / "Patient-p2.json", _patient("p2"))
+    _write(folder / "p2" / "Observation-o2.json", _obs("o2", "p2"))
+    con = _con()
+    load_fhir_dir(con, folder, default_tin=TIN, default_npi=NPI)
+    assert con.execute("SELECT * FROM ehr_attribution ORDER BY person_id").fetchall() == [
+        ("p1", "e1", TIN, NPI), ("p2", None, TIN, NPI)]

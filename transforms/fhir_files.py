@@ -8,7 +8,8 @@ Python loop over resources or lines), and creates:
   NULL for the shared resources Organization, Practitioner, PractitionerRole, Location and Medication
   read from NDJSON or a Bundle with several patients), resource_type, resource_id and resource (the
   whole resource as read). The eCQM engine reads this table.
-- ``ehr_attribution``: one row per accepted Encounter: person_id, encounter_id, tin, npi (after defaults).
+- ``ehr_attribution``: one row per accepted Encounter: person_id, encounter_id, tin, npi (after defaults), and one
+  row with no encounter_id per Patient without any Encounter (the default TIN/NPI, when given).
 
 Every resource read is accepted, out of scope or rejected, with the same bookkeeping as the CSV/Parquet
 inputs (``_ingest_summary`` one row per file, ``_rejects``, ``_out_of_scope``), so
@@ -598,10 +599,16 @@ def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[i
             f"Encounters name no {' and no '.join(missing)} (participant Practitioner identifier {NPI_SYSTEM}, "
             f"serviceProvider Organization identifier {TIN_SYSTEM}); give "
             + " and ".join(f"--default-{m.lower()} {m}" for m in missing) + " to attribute them")
-    defaults = f"""(SELECT person_id, encounter_id,
-                           coalesce(named_tin, {_lit(default_tin) if default_tin else 'NULL'}) AS tin,
-                           coalesce(named_npi, {_lit(default_npi) if default_npi else 'NULL'}) AS npi
-                    FROM ehr_attribution)"""
+    # A patient with no Encounter at all (some eCQMs need none, e.g. CMS129) is attributed to the defaults by a row
+    # without an encounter; without defaults the eCQM engine names the unattributed patients and stops.
+    tin, npi = (_lit(default_tin) if default_tin else "NULL"), (_lit(default_npi) if default_npi else "NULL")
+    defaults = f"""(SELECT person_id, encounter_id, coalesce(named_tin, {tin}) AS tin, coalesce(named_npi, {npi}) AS npi
+                    FROM ehr_attribution
+                    UNION ALL
+                    SELECT DISTINCT p.person_id, NULL, {tin}, {npi}
+                    FROM fhir_resource p
+                    WHERE p.resource_type = 'Patient' AND {'TRUE' if default_tin else 'FALSE'}
+                      AND NOT EXISTS (SELECT 1 FROM ehr_attribution a WHERE a.person_id = p.person_id))"""
     con.execute(f"CREATE OR REPLACE TABLE _fhir_attribution AS {EHR_ATTRIBUTION.select_sql(defaults)}")
     con.execute("DROP TABLE ehr_attribution; ALTER TABLE _fhir_attribution RENAME TO ehr_attribution")
     for table in ("_fhir_npi", "_fhir_tin", "_fhir_encounter_ids", "_fhir_encounter_npi"):

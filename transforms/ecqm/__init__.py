@@ -201,7 +201,10 @@ def _populations(con, performance_year: int, period_start: date, period_end: dat
     e AS (SELECT *, in_den AND denex AS in_denex FROM d),
     f AS (SELECT *, in_den AND NOT in_denex AND num AS in_num FROM e)
     SELECT f.measure_name, m.measure_id, m.cms_id, f.population_group, f.person_id, f.episode, f.strata,
-           coalesce(s.stratum, CASE WHEN m.group_count > 1 THEN f.population_group END) AS stratum,
+           -- a mapped group takes its measures-data stratum; an empty one is the measure's single performance
+           -- rate (438: four disjoint groups, one rate); an unmapped group of a multi-group measure keeps its id
+           CASE WHEN s.group_id IS NOT NULL THEN nullif(s.stratum, '')
+                WHEN m.group_count > 1 THEN f.population_group END AS stratum,
            1 AS initial_population,
            CASE WHEN list_contains(g.codes, 'denominator') THEN in_den::INTEGER END AS denominator,
            CASE WHEN list_contains(g.codes, 'denominator-exclusion') THEN in_denex::INTEGER END AS denominator_exclusion,
@@ -233,8 +236,9 @@ def _populations(con, performance_year: int, period_start: date, period_end: dat
         SELECT k.person_id, k.episode, a.tin, a.npi FROM k JOIN enc a
           ON k.episode IS NOT NULL AND a.person_id = k.person_id AND 'Encounter/' || a.encounter_id = k.episode
         UNION
+        -- a patient, or an episode that is not an encounter (CMS133's Procedure episodes), goes to the patient's units
         SELECT k.person_id, k.episode, a.tin, a.npi FROM k JOIN patient_attr a
-          ON k.episode IS NULL AND a.person_id = k.person_id)
+          ON (k.episode IS NULL OR k.episode NOT LIKE 'Encounter/%') AND a.person_id = k.person_id)
     SELECT * FROM attributed
     UNION ALL
     SELECT k.person_id, k.episode, ecqm_default_tin(), ecqm_default_npi() FROM k

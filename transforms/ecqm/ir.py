@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from schemas.ecqm import ECQM_CODING, ECQM_COMPONENT, ECQM_PATIENT, ECQM_RESOURCE, ECQM_VS_HIT
+from schemas.ecqm import ECQM_CODING, ECQM_COMPONENT, ECQM_DOSAGE_BOUNDS, ECQM_PATIENT, ECQM_RESOURCE, ECQM_VS_HIT
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -25,6 +25,8 @@ CODE_PATHS: tuple[tuple[str, str, str], ...] = (
     ("Condition", "category", "$.category[*].coding[*]"),
     ("Condition", "clinicalStatus", "$.clinicalStatus.coding[*]"),
     ("Condition", "verificationStatus", "$.verificationStatus.coding[*]"),
+    ("Condition", "bodySite", "$.bodySite[*].coding[*]"),
+    ("Condition", "severity", "$.severity.coding[*]"),
     ("Observation", "code", "$.code.coding[*]"),
     ("Observation", "category", "$.category[*].coding[*]"),
     ("Observation", "value", "$.valueCodeableConcept.coding[*]"),
@@ -70,6 +72,17 @@ CODE_PATHS: tuple[tuple[str, str, str], ...] = (
     ("Device", "code", "$.type.coding[*]"),
 )
 
+# (resource_type, element, extension name): the codings of a US Quality Core extension's valueCodeableConcept, e.g.
+# USQualityCoreCommon notDoneReason(ObservationCancelled). The extension is read under both canonical bases the deck
+# uses (http://fhir.org/guides/astp/... as the CQL names it, and http://fhir.org/guides/onc/...), like 'recorded'.
+EXTENSION_CODE_PATHS: tuple[tuple[str, str, str], ...] = (
+    ("Observation", "notDoneReason", "us-quality-core-notDoneReason"),
+    ("ServiceRequest", "doNotPerformReason", "us-quality-core-doNotPerformReason"),
+    ("DeviceRequest", "doNotPerformReason", "us-quality-core-doNotPerformReason"),
+)
+_QUALITY_CORE_BASES = ("http://fhir.org/guides/astp/us-quality-core/StructureDefinition/",
+                       "http://fhir.org/guides/onc/us-quality-core/StructureDefinition/")
+
 
 def _coding_union() -> str:
     parts = []
@@ -80,6 +93,13 @@ def _coding_union() -> str:
                 else f"json_extract(resource, '{path}')")
         parts.append(f"    SELECT person_id, resource_type, resource_id, '{element}' AS element, {expr} AS c "
                      f"FROM fhir_resource WHERE resource_type = '{rtype}'")
+    for rtype, element, name in EXTENSION_CODE_PATHS:
+        urls = ", ".join(f"'{base}{name}'" for base in _QUALITY_CORE_BASES)
+        parts.append(f"    SELECT person_id, resource_type, resource_id, '{element}' AS element, "
+                     f"unnest(json_extract(ext, '$.valueCodeableConcept.coding[*]')) AS c FROM ("
+                     f"SELECT person_id, resource_type, resource_id, unnest(json_extract(resource, '$.extension[*]')) AS ext "
+                     f"FROM fhir_resource WHERE resource_type = '{rtype}' AND json_exists(resource, '$.extension')) "
+                     f"WHERE ext ->> '$.url' IN ({urls})")
     return "\n    UNION ALL\n".join(parts)
 
 
@@ -109,6 +129,7 @@ def build_ir(con: duckdb.DuckDBPyConnection) -> None:
     sql = sql.replace("{coding_select}", ECQM_CODING.select_sql("_ecqm_coding"))
     sql = sql.replace("{component_select}", ECQM_COMPONENT.select_sql("_ecqm_component"))
     sql = sql.replace("{vs_hit_select}", ECQM_VS_HIT.select_sql("_ecqm_vs_hit"))
+    sql = sql.replace("{dosage_bounds_select}", ECQM_DOSAGE_BOUNDS.select_sql("_ecqm_dosage_bounds"))
     con.execute(sql)
-    for name in ("_ecqm_patient", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit"):
+    for name in ("_ecqm_patient", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit", "_ecqm_dosage_bounds"):
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")

@@ -12,6 +12,10 @@ CREATE OR REPLACE TEMP MACRO ecqm_ref_id(s) AS CASE WHEN s IS NULL THEN NULL ELS
 
 CREATE OR REPLACE TEMP TABLE _ecqm_patient AS
 SELECT person_id, try_cast(resource ->> '$.birthDate' AS DATE) AS birth_date, resource ->> '$.gender' AS gender,
+       -- USCoreCommon sex(): the us-core-sex extension's code (valueCode in US Core 6.1, valueCoding in later versions)
+       (SELECT coalesce(e ->> '$.valueCode', e ->> '$.valueCoding.code')
+        FROM unnest(CAST(json_extract(resource, '$.extension[*]') AS JSON[])) t(e)
+        WHERE e ->> '$.url' = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex' LIMIT 1) AS sex,
        row_number() OVER (PARTITION BY person_id ORDER BY source_file, source_row) AS n
 FROM fhir_resource WHERE resource_type = 'Patient';
 CREATE OR REPLACE TABLE ecqm_patient AS {patient_select};
@@ -67,6 +71,7 @@ WITH r AS (
             WHEN 'Observation' THEN json_exists(resource, '$.effectiveDateTime') OR json_exists(resource, '$.effectivePeriod')
                                     OR json_exists(resource, '$.effectiveInstant')
             WHEN 'Procedure' THEN json_exists(resource, '$.performedDateTime') OR json_exists(resource, '$.performedPeriod')
+            WHEN 'DiagnosticReport' THEN json_exists(resource, '$.effectiveDateTime') OR json_exists(resource, '$.effectivePeriod')
             ELSE TRUE END AS has_timing
     FROM r
 )
@@ -88,15 +93,18 @@ SELECT person_id, resource_type, resource_id,
                                   WHEN 'ServiceRequest' THEN resource ->> '$.authoredOn'
                                   WHEN 'DeviceRequest' THEN resource ->> '$.authoredOn'
                                   WHEN 'Immunization' THEN resource ->> '$.recorded'
+                                  WHEN 'AdverseEvent' THEN resource ->> '$.recordedDate'
                                   ELSE recorded_ext END) AS recorded_ts,
+       CASE WHEN resource_type IN ('Observation', 'DiagnosticReport') THEN ecqm_ts(resource ->> '$.issued') END AS issued_ts,
        try_cast(coalesce(resource ->> '$.valueQuantity.value', resource ->> '$.valueInteger') AS DOUBLE) AS value_num,
        coalesce(resource ->> '$.valueQuantity.code', resource ->> '$.valueQuantity.unit') AS value_unit,
        len(list_filter(keys, lambda k: k LIKE 'value%')) > 0 AS has_value,
        ecqm_ref_id(coalesce(resource ->> '$.encounter.reference', resource ->> '$.context.reference')) AS encounter_id,
        resource ->> '$.class.code' AS class_code,
        ecqm_ref_id(resource ->> '$.medicationReference.reference') AS medication_id,
-       try_cast(resource ->> '$.dispenseRequest.expectedSupplyDuration.value' AS DOUBLE) AS days_supply,
-       try_cast(resource ->> '$.dispenseRequest.quantity.value' AS DOUBLE) AS supply_quantity,
+       try_cast(coalesce(resource ->> '$.dispenseRequest.expectedSupplyDuration.value',
+                         resource ->> '$.daysSupply.value') AS DOUBLE) AS days_supply,  -- MedicationDispense.daysSupply
+       try_cast(coalesce(resource ->> '$.dispenseRequest.quantity.value', resource ->> '$.quantity.value') AS DOUBLE) AS supply_quantity,
        try_cast(resource ->> '$.dispenseRequest.numberOfRepeatsAllowed' AS INTEGER) AS refills,
        ecqm_ts(resource ->> '$.dosageInstruction[0].timing.repeat.boundsPeriod.start') AS bounds_start_ts,
        ecqm_ts(resource ->> '$.dosageInstruction[0].timing.repeat.boundsPeriod.end') AS bounds_end_ts,
@@ -113,6 +121,14 @@ SELECT person_id, resource_type, resource_id,
                  WHEN 'wk' THEN 1.0 / (24 * 7) WHEN 'mo' THEN 1.0 / (24 * 30) WHEN 'a' THEN 1.0 / (24 * 365) END,
            CAST(coalesce(json_array_length(resource, '$.dosageInstruction[0].timing.repeat.timeOfDay'), 0) AS DOUBLE)
        ) AS doses_per_day,
+       coalesce(resource ->> '$.dispenseRequest.expectedSupplyDuration.code',
+                resource ->> '$.dispenseRequest.expectedSupplyDuration.unit',
+                resource ->> '$.daysSupply.code', resource ->> '$.daysSupply.unit') AS supply_duration_unit,
+       resource ->> '$.dispenseRequest.quantity.unit' AS supply_quantity_unit,
+       resource ->> '$.dispenseRequest.quantity.code' AS supply_quantity_code,
+       CASE WHEN resource_type = 'Task' THEN ecqm_ref_id(resource ->> '$.focus.reference') END AS focus_id,
+       CASE WHEN resource_type = 'AllergyIntolerance' THEN ecqm_ts(resource ->> '$.lastOccurrence') END AS last_occurrence_ts,
+       CASE WHEN resource_type = 'Communication' THEN ecqm_ts(resource ->> '$.sent') END AS sent_ts,
        source_file, source_row,
        row_number() OVER (PARTITION BY person_id, resource_type, resource_id ORDER BY source_file, source_row) AS n
 FROM t;
@@ -151,3 +167,29 @@ CREATE OR REPLACE TEMP TABLE _ecqm_vs_hit AS
 SELECT DISTINCT c.person_id, c.resource_type, c.resource_id, c.element, v.value_set_oid
 FROM ecqm_coding c JOIN ref.ecqm_value_set_codes v ON v.code_system = c.code_system AND v.code = c.code;
 CREATE OR REPLACE TABLE ecqm_vs_hit AS {vs_hit_select};
+
+-- each dosage instruction's timing bound of a MedicationRequest as an interval (AHAOverall TimingBoundToInterval):
+-- a boundsPeriod as FHIRHelpers.ToInterval reads it (no end = the closed null, infinity), a boundsDuration
+-- [authoredOn, authoredOn + duration)
+CREATE OR REPLACE TEMP TABLE _ecqm_dosage_bounds AS
+WITH d AS (
+    SELECT person_id, resource_id, CAST(i - 1 AS INTEGER) AS dosage_index,
+           ecqm_ts(resource ->> '$.authoredOn') AS authored,
+           json_extract(dosage, '$.timing.repeat') AS rep
+    FROM (SELECT person_id, resource_id, resource, unnest(json_extract(resource, '$.dosageInstruction[*]')) AS dosage,
+                 generate_subscripts(json_extract(resource, '$.dosageInstruction[*]'), 1) AS i
+          FROM fhir_resource WHERE resource_type = 'MedicationRequest' AND json_exists(resource, '$.dosageInstruction'))
+)
+SELECT person_id, resource_id, dosage_index,
+       CASE WHEN json_exists(rep, '$.boundsPeriod') THEN ecqm_ts(rep ->> '$.boundsPeriod.start') ELSE authored END AS start_ts,
+       CASE WHEN json_exists(rep, '$.boundsPeriod')
+            THEN coalesce(ecqm_ts(rep ->> '$.boundsPeriod.end'), 'infinity'::TIMESTAMP)
+            ELSE authored + CASE coalesce(rep ->> '$.boundsDuration.code', rep ->> '$.boundsDuration.unit')
+                   WHEN 'h' THEN to_hours(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS BIGINT))
+                   WHEN 'd' THEN to_days(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS INTEGER))
+                   WHEN 'wk' THEN to_weeks(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS INTEGER))
+                   WHEN 'mo' THEN to_months(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS INTEGER))
+                   WHEN 'a' THEN to_years(CAST(try_cast(rep ->> '$.boundsDuration.value' AS DOUBLE) AS INTEGER)) END
+                 - INTERVAL 1 MILLISECOND END AS end_ts
+FROM d WHERE json_exists(rep, '$.boundsPeriod') OR json_exists(rep, '$.boundsDuration');
+CREATE OR REPLACE TABLE ecqm_dosage_bounds AS {dosage_bounds_select};

@@ -49,16 +49,20 @@ CREATE OR REPLACE TEMP MACRO with_code(rtype, sys, cd) AS TABLE
                     AND c.element = 'code' AND c.code_system = sys AND c.code = cd);
 -- element ~ code / element in "Value Set" of one resource (e.g. Observation.value, Procedure.reasonCode).
 -- Pass qualified columns (o.person_id, not person_id): a macro's argument is bound inside its subquery.
+-- The subqueries' aliases (_hc_, _hv_) are names no caller uses: an argument like c.person_id would otherwise bind to
+-- the macro's own table when the caller's alias is the same letter, and match every patient.
 CREATE OR REPLACE TEMP MACRO has_coding(pid, rtype, rid, elem, sys, cd) AS
-    EXISTS (SELECT 1 FROM ecqm_coding c WHERE c.person_id = pid AND c.resource_type = rtype AND c.resource_id = rid
-                                           AND c.element = elem AND c.code_system = sys AND c.code = cd);
+    EXISTS (SELECT 1 FROM ecqm_coding _hc_ WHERE _hc_.person_id = pid AND _hc_.resource_type = rtype
+                                             AND _hc_.resource_id = rid AND _hc_.element = elem
+                                             AND _hc_.code_system = sys AND _hc_.code = cd);
 CREATE OR REPLACE TEMP MACRO has_vs(pid, rtype, rid, elem, oid) AS
-    EXISTS (SELECT 1 FROM ecqm_vs_hit h WHERE h.person_id = pid AND h.resource_type = rtype AND h.resource_id = rid
-                                           AND h.element = elem AND h.value_set_oid = oid);
+    EXISTS (SELECT 1 FROM ecqm_vs_hit _hv_ WHERE _hv_.person_id = pid AND _hv_.resource_type = rtype
+                                             AND _hv_.resource_id = rid AND _hv_.element = elem AND _hv_.value_set_oid = oid);
 
--- Patients with their age at the end of the measurement period (CQL AgeInYearsAt(date from end of MP))
+-- Patients with their age at the end of the measurement period (CQL AgeInYearsAt(date from end of MP)) and
+-- USCoreCommon sex() (the US Core sex extension's code)
 CREATE OR REPLACE TEMP TABLE ecqm_blk_patient AS
-SELECT person_id, birth_date, gender, age_at(birth_date, mp_end_date()) AS age_end FROM ecqm_patient;
+SELECT person_id, birth_date, gender, sex, age_at(birth_date, mp_end_date()) AS age_end FROM ecqm_patient;
 
 -- Conditions passing FHIRCommon verified() with FHIRCommon prevalenceInterval() as (prev_lo, prev_hi):
 -- active/recurrence/relapse: [onset start, abatement end] (a missing end is the closed null: infinity; a missing
@@ -198,3 +202,160 @@ SELECT last_status.person_id FROM (
       AND CAST(iv_hi(o.end_ts, o.has_timing) AS DATE) <= mp_end_date()) last_status
 WHERE last_status.n = 1
   AND has_coding(last_status.person_id, 'Observation', last_status.resource_id, 'value', 'http://snomed.info/sct', '160734000');
+
+-- AdultOutpatientEncounters 5.1.000 "Qualifying Encounters": a finished encounter of the outpatient value sets
+-- during day of the measurement period (one row per patient)
+CREATE OR REPLACE TEMP TABLE ecqm_blk_adult_outpatient AS
+SELECT DISTINCT e.person_id
+FROM in_vs('Encounter', ['2.16.840.1.113883.3.464.1003.101.12.1001',  -- Office Visit
+                         '2.16.840.1.113883.3.526.3.1240',            -- Annual Wellness Visit
+                         '2.16.840.1.113883.3.464.1003.101.12.1025',  -- Preventive Care Established, 18 and Up
+                         '2.16.840.1.113883.3.464.1003.101.12.1023',  -- Preventive Care Initial, 18 and Up
+                         '2.16.840.1.113883.3.464.1003.101.12.1016',  -- Home Healthcare Services
+                         '2.16.840.1.113883.3.464.1003.101.12.1089',  -- Virtual Encounter
+                         '2.16.840.1.113883.3.464.1003.101.12.1080']) e  -- Telephone Visits
+WHERE e.status = 'finished' AND during_day(e.start_ts, iv_hi(e.end_ts, e.has_timing), mp_start(), mp_end());
+
+-- CQL `convert q to days` of a duration quantity (UCUM: mo = 30.4375 d, a = 365.25 d); NULL for another unit
+CREATE OR REPLACE TEMP MACRO ucum_days(v, unit) AS
+    v * CASE WHEN unit IN ('d', 'day', 'days') THEN 1.0 WHEN unit IN ('wk', 'week', 'weeks') THEN 7.0
+             WHEN unit IN ('h', 'hour', 'hours') THEN 1.0 / 24 WHEN unit IN ('min', 'minute', 'minutes') THEN 1.0 / 1440
+             WHEN unit IN ('mo', 'month', 'months') THEN 30.4375 WHEN unit IN ('a', 'year', 'years') THEN 365.25 END;
+
+-- CumulativeMedicationDuration (us-cql-ig 2.0.0-ballot) MedicationRequestPeriod() / medicationRequestPeriod(): one
+-- row per MedicationRequest with its period as dates (statuses are the measure's to test), by the mrp_* macros above
+-- (start = bounds start, else authoredOn, else validity start; total days = (days supply, else quantity / (dose *
+-- doses per day)) * (1 + refills); end = start + total days - 1, else the bounds end); (start_d, end_d) NULL when the
+-- function returns null. Same name and columns as helper m1's block of the same purpose.
+CREATE OR REPLACE TEMP TABLE ecqm_blk_med_request_period AS
+WITH m AS (
+    SELECT person_id, resource_id, mrp_start(bounds_start_ts, recorded_ts, validity_start_ts) AS start_date,
+           mrp_total_days(days_supply, supply_quantity, dose_value, doses_per_day, refills) AS total_days, bounds_end_ts
+    FROM ecqm_resource WHERE resource_type = 'MedicationRequest')
+SELECT person_id, resource_id, total_days,
+       CASE WHEN mrp_end(start_date, total_days, bounds_end_ts) IS NOT NULL THEN start_date END AS start_d,
+       mrp_end(start_date, total_days, bounds_end_ts) AS end_d
+FROM m;
+
+-- AHAOverall 5.1.000 (CMS135, CMS144) ------------------------------------------------------------------------------
+-- AHAOverall: the first of the collapsed dosage timing bounds of each MedicationRequest, sorted by start
+-- (First((collapse(dosageInstruction.timing.repeat.bounds ... TimingBoundToInterval(authoredOn, DoseTime))) sort by
+-- start)): bounds that overlap or meet (within 1 ms) merge into one interval
+CREATE OR REPLACE TEMP TABLE ecqm_blk_first_dosage_interval AS
+WITH b AS (
+    SELECT person_id, resource_id, start_ts, end_ts,
+           max(end_ts) OVER (PARTITION BY person_id, resource_id ORDER BY start_ts, end_ts
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_end
+    FROM ecqm_dosage_bounds WHERE start_ts IS NOT NULL),
+islands AS (
+    SELECT *, sum(CASE WHEN prior_end IS NULL OR start_ts > prior_end + INTERVAL 1 MILLISECOND THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY person_id, resource_id ORDER BY start_ts, end_ts ROWS UNBOUNDED PRECEDING) AS island
+    FROM b)
+SELECT person_id, resource_id, min(start_ts) AS start_ts, max(end_ts) AS end_ts
+FROM islands WHERE island = 1 GROUP BY person_id, resource_id;
+
+-- AHAOverall "Outpatient Encounter" value sets and "Heart Failure Outpatient Encounter": a finished outpatient
+-- encounter during day of the period that a verified heart failure condition's prevalence overlaps (day of)
+CREATE OR REPLACE TEMP TABLE ecqm_blk_aha_hf_encounter AS
+SELECT DISTINCT e.person_id, e.resource_id AS encounter_id, e.start_ts, iv_hi(e.end_ts, e.has_timing) AS end_ts
+FROM in_vs('Encounter', ['2.16.840.1.113883.3.464.1003.101.12.1014',  -- Care Services in Long Term Residential Facility
+                         '2.16.840.1.113883.3.464.1003.101.12.1016',  -- Home Healthcare Services
+                         '2.16.840.1.113883.3.464.1003.101.12.1012',  -- Nursing Facility Visit
+                         '2.16.840.1.113883.3.464.1003.101.12.1001',  -- Office Visit
+                         '2.16.840.1.113883.3.464.1003.101.12.1008']) e  -- Outpatient Consultation
+JOIN conditions_in_vs(['2.16.840.1.113883.3.526.3.376']) hf  -- Heart Failure
+  ON hf.person_id = e.person_id AND overlaps_day(hf.prev_lo, hf.prev_hi, e.start_ts, iv_hi(e.end_ts, e.has_timing))
+WHERE e.status = 'finished' AND during_day(e.start_ts, iv_hi(e.end_ts, e.has_timing), mp_start(), mp_end());
+
+-- AHAOverall "Heart Failure Outpatient Encounter with History of Moderate or Severe LVSD": a heart failure outpatient
+-- encounter ending after the start of a "Moderate or Severe LVSD Findings" item (an ejection fraction <= 40 %
+-- final/amended/corrected by its effective start; a verified Moderate or Severe LVSD condition, or LVSD SNOMED
+-- 134401001 with severity in "Moderate or Severe", by its prevalence start)
+CREATE OR REPLACE TEMP TABLE ecqm_blk_aha_lvsd_encounter AS
+WITH finding AS (
+    SELECT o.person_id, o.start_ts AS finding_start
+    FROM in_vs('Observation', ['2.16.840.1.113883.3.526.3.1134']) o  -- Ejection Fraction
+    WHERE o.status IN ('final', 'amended', 'corrected') AND o.value_num <= 40 AND coalesce(o.value_unit, '%') = '%'
+    UNION ALL
+    SELECT c.person_id, c.prev_lo FROM ecqm_blk_condition c
+    WHERE c.is_verified
+      AND (has_vs(c.person_id, 'Condition', c.resource_id, 'code', '2.16.840.1.113883.3.526.3.1090')
+           OR (has_coding(c.person_id, 'Condition', c.resource_id, 'code', 'http://snomed.info/sct', '134401001')
+               AND has_vs(c.person_id, 'Condition', c.resource_id, 'severity', '2.16.840.1.113883.3.526.3.1092'))))
+SELECT DISTINCT e.* FROM ecqm_blk_aha_hf_encounter e
+JOIN finding f ON f.person_id = e.person_id AND f.finding_start < e.end_ts;
+
+-- AHAOverall "Is Adult With Two Qualifying Outpatient Encounters and One Heart Failure Outpatient Encounter During
+-- the Measurement Period": age 18+ at the start of the period, two distinct finished outpatient encounters or
+-- patient provider interactions during day of the period, and a heart failure outpatient encounter
+CREATE OR REPLACE TEMP TABLE ecqm_blk_aha_initial_population AS
+SELECT p.person_id FROM ecqm_blk_patient p
+WHERE age_at(p.birth_date, mp_start_date()) >= 18
+  AND (SELECT count(DISTINCT e.resource_id)
+       FROM in_vs('Encounter', ['2.16.840.1.113883.3.464.1003.101.12.1014', '2.16.840.1.113883.3.464.1003.101.12.1016',
+                                '2.16.840.1.113883.3.464.1003.101.12.1012', '2.16.840.1.113883.3.464.1003.101.12.1001',
+                                '2.16.840.1.113883.3.464.1003.101.12.1008',
+                                '2.16.840.1.113883.3.526.3.1012']) e  -- Patient Provider Interaction
+       WHERE e.person_id = p.person_id AND e.status = 'finished'
+         AND during_day(e.start_ts, iv_hi(e.end_ts, e.has_timing), mp_start(), mp_end())) >= 2
+  AND EXISTS (SELECT 1 FROM ecqm_blk_aha_hf_encounter h WHERE h.person_id = p.person_id);
+
+-- AHAOverall "Has Heart Transplant" / "Has Heart Transplant Complications" / "Has Left Ventricular Assist Device" /
+-- "Has Left Ventricular Assist Device Complications", each relative to an LVSD heart failure encounter
+CREATE OR REPLACE TEMP TABLE ecqm_blk_aha_exclusion AS
+SELECT DISTINCT person_id FROM (
+    SELECT p.person_id FROM in_vs('Procedure', ['2.16.840.1.113762.1.4.1178.33']) p  -- Heart Transplant
+    JOIN ecqm_blk_aha_lvsd_encounter e ON e.person_id = p.person_id AND p.start_ts < e.end_ts  -- starts before end of
+    WHERE p.status = 'completed'
+    UNION ALL
+    SELECT p.person_id FROM in_vs('Procedure', ['2.16.840.1.113762.1.4.1178.61']) p  -- LVAD Placement
+    JOIN ecqm_blk_aha_lvsd_encounter e ON e.person_id = p.person_id
+     AND CAST(p.start_ts AS DATE) < CAST(e.end_ts AS DATE)  -- starts before day of end of
+    WHERE p.status = 'completed'
+    UNION ALL
+    -- complications: Coalesce(start of prevalenceInterval(), recordedDate) on or before the encounter's end date
+    SELECT c.person_id FROM conditions_in_vs(['2.16.840.1.113762.1.4.1178.56',   -- Heart Transplant Complications
+                                              '2.16.840.1.113762.1.4.1178.58']) c  -- LVAD Complications
+    JOIN ecqm_resource r ON r.person_id = c.person_id AND r.resource_type = 'Condition' AND r.resource_id = c.resource_id
+    JOIN ecqm_blk_aha_lvsd_encounter e ON e.person_id = c.person_id
+     AND CAST(coalesce(c.prev_lo, r.recorded_ts) AS DATE) <= CAST(e.end_ts AS DATE)
+);
+
+-- AHAOverall (and other measures' `not exists ["TaskRejected"] ... focus.references(request) and code ~ "Fulfill"`):
+-- requests a rejected fulfilment Task points at (one row per rejected request)
+CREATE OR REPLACE TEMP TABLE ecqm_blk_rejected_request AS
+SELECT DISTINCT t.person_id, t.focus_id AS request_id FROM ecqm_resource t
+WHERE t.resource_type = 'Task' AND t.status = 'rejected' AND t.focus_id IS NOT NULL
+  AND has_coding(t.person_id, 'Task', t.resource_id, 'code', 'http://hl7.org/fhir/CodeSystem/task-code', 'fulfill');
+
+-- FHIRCommon / USQualityCoreCommon isVerified() of an AllergyIntolerance: no verification status, or confirmed /
+-- unconfirmed (one row per verified AllergyIntolerance)
+CREATE OR REPLACE TEMP TABLE ecqm_blk_verified_allergy AS
+SELECT a.person_id, a.resource_id FROM ecqm_resource a
+WHERE a.resource_type = 'AllergyIntolerance'
+  AND (NOT EXISTS (SELECT 1 FROM ecqm_coding v WHERE v.person_id = a.person_id AND v.resource_type = 'AllergyIntolerance'
+                     AND v.resource_id = a.resource_id AND v.element = 'verificationStatus')
+       OR has_coding(a.person_id, 'AllergyIntolerance', a.resource_id, 'verificationStatus',
+                     'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', 'confirmed')
+       OR has_coding(a.person_id, 'AllergyIntolerance', a.resource_id, 'verificationStatus',
+                     'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', 'unconfirmed'));
+
+-- CQL `A overlaps after day of B`: A overlaps B and ends after B ends, at day precision
+CREATE OR REPLACE TEMP MACRO overlaps_after_day(lo, hi, p_lo, p_hi) AS
+    overlaps_day(lo, hi, p_lo, p_hi) AND CAST(hi AS DATE) > CAST(p_hi AS DATE);
+
+-- CumulativeMedicationDuration (us-cql-ig 2.0.0-ballot) medicationDispensePeriod(): one row per MedicationDispense
+-- with its period as dates (statuses are the measure's to test). Start = date of whenHandedOver, else whenPrepared;
+-- total_days = Coalesce(daysSupply converted to days, quantity / (dose * doses per day)); end = start + total_days - 1
+-- days; (start_d, end_d) NULL when the function returns null.
+CREATE OR REPLACE TEMP TABLE ecqm_blk_med_dispense_period AS
+WITH m AS (
+    SELECT person_id, resource_id, CAST(start_ts AS DATE) AS start_date,
+           coalesce(ucum_days(days_supply, supply_duration_unit),
+                    supply_quantity / nullif(dose_value * doses_per_day, 0)) AS total_days
+    FROM ecqm_resource WHERE resource_type = 'MedicationDispense')
+SELECT person_id, resource_id, total_days,
+       CASE WHEN start_date IS NOT NULL AND total_days IS NOT NULL THEN start_date END AS start_d,
+       CASE WHEN start_date IS NOT NULL AND total_days IS NOT NULL
+            THEN start_date + CAST(trunc(total_days - 1) AS INTEGER) END AS end_d
+FROM m;

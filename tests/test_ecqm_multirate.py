@@ -1,0 +1,152 @@
+"""Multi-rate eCQMs: each population group lands in the MIPS performance rate measures-data names, and the quality
+scorer scores the rate CMS scores (measures-data 2026 `strata`, `overallAlgorithm`; data/ecqm/group_strata.csv).
+
+Each test runs a measure's development deck (../shared/ecqm) through the engine and the scorer; the expected counts
+are summed from CMS's MeasureReports (expected_dev.csv), not from the engine.
+"""
+from __future__ import annotations
+
+import csv
+from datetime import date
+
+import duckdb
+import pytest
+
+from mips.paths import SHARED_ECQM
+from tests.ecqm_deck import load_deck
+from transforms.measures.registry import run_sources
+
+needs_deck = pytest.mark.skipif(not (SHARED_ECQM / "expected_dev.csv").is_file(), reason="../shared/ecqm absent")
+PY = 2026
+
+
+def run_deck(measure_name: str) -> duckdb.DuckDBPyConnection:
+    from transforms.scoring import quality_input_from_measure_results, score_entities
+
+    con = duckdb.connect()
+    load_deck(con, measure_name)
+    # every encounter to one TIN/NPI, as the FHIR file layer attributes them; the registry runs the EHR engine and
+    # makes measure_results / measure_instances
+    con.execute("""CREATE TABLE ehr_attribution AS SELECT person_id, resource_id AS encounter_id,
+                   '000000001' AS tin, '1000000001' AS npi FROM fhir_resource WHERE resource_type = 'Encounter'""")
+    run_sources(con, performance_year=PY, period_start=date(PY, 1, 1), period_end=date(PY, 12, 31), sources=("ehr",))
+    quality_input_from_measure_results(con, PY)
+    score_entities(con, performance_year=PY, quality="quality_input")
+    return con
+
+
+def report_counts(measure_name: str) -> dict[str, tuple[int, ...]]:
+    """group -> (denominator, exclusions, performance met, performance not met, exceptions) summed over the
+    MeasureReports."""
+    out: dict[str, list[int]] = {}
+    with open(SHARED_ECQM / "expected_dev.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["measure_name"] != measure_name:
+                continue
+            den, ex, num = (int(r[c] or 0) for c in ("denominator", "denominator_exclusion", "numerator"))
+            exc = int(r["denominator_exception"] or 0)
+            acc = out.setdefault(r["group_id"], [0, 0, 0, 0, 0])
+            acc[0] += den
+            acc[1] += ex
+            acc[2] += num
+            acc[3] += den - ex - exc - num
+            acc[4] += exc
+    return {g: tuple(v) for g, v in out.items()}
+
+
+@pytest.mark.shared
+@needs_deck
+def test_238_three_groups_are_the_three_qpp_strata_and_the_overall_one_is_scored():
+    # measures-data 2026, 238 (CMS156v14): multiPerformanceRate, strata overall ("at least two high-risk medications
+    # from the same drug class" = Numerator 1), appropriateDiagnosis ("... except for appropriate diagnoses" =
+    # Numerator 2), totalRate (Numerator 3); overallAlgorithm overallStratumOnly: only 'overall' is scored.
+    con = run_deck("CMS156FHIRHighRiskMedsElderly")
+    expected = report_counts("CMS156FHIRHighRiskMedsElderly")
+    rows = con.execute("""SELECT stratum, eligible_population, eligible_population_exclusion, performance_met,
+                                 performance_not_met, performance_rate
+                          FROM measure_results WHERE measure_id = '238' AND level = 'group'""").fetchall()
+    by_stratum = {r[0]: r[1:] for r in rows}
+    assert set(by_stratum) == {"overall", "appropriateDiagnosis", "totalRate"}
+    for group, stratum in (("Group_1", "overall"), ("Group_2", "appropriateDiagnosis"), ("Group_3", "totalRate")):
+        den, ex, met, not_met, _ = expected[group]
+        assert by_stratum[stratum][:4] == (den, ex, met, not_met), stratum
+        assert by_stratum[stratum][4] == pytest.approx(100.0 * met / (met + not_met))
+    # the dev deck: 40 patients in the denominator, 7 excluded; 15 / 9 / 24 in numerators 1 / 2 / 3
+    assert by_stratum["overall"][:4] == (40, 7, 15, 18)
+    # the total rate deduplicates patients in both numerators: never above the sum, never below either numerator
+    assert max(expected["Group_1"][2], expected["Group_2"][2]) <= by_stratum["totalRate"][2] \
+        <= expected["Group_1"][2] + expected["Group_2"][2]
+    scored = con.execute("""SELECT stratum, performance_rate, is_inverse FROM measure_scores
+                            WHERE measure_id = '238' AND level = 'group'""").fetchall()
+    assert scored == [("overall", pytest.approx(100.0 * 15 / 33), True)]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_438_four_disjoint_groups_are_one_performance_rate_their_weighted_average():
+    # measures-data 2026, 438 (CMS347v9): singlePerformanceRate, no strata. The Measure's usage note: "There is only
+    # one performance rate calculated for this measure: the weighted average of the four populations", and its
+    # initial-population guidance screens the risk categories in order (a patient is counted once). The weighted
+    # average of the group rates, weighted by their performance denominators, is the pooled count, so the four
+    # groups map to the measure's one rate (empty stratum in data/ecqm/group_strata.csv).
+    con = run_deck("CMS347FHIRStatinPreventionTxCVD")
+    expected = report_counts("CMS347FHIRStatinPreventionTxCVD")
+    assert sorted(expected) == ["Group_1", "Group_2", "Group_3", "Group_4"]
+    # each patient is in at most one group's denominator (the CQL's populations exclude the earlier categories)
+    assert con.execute("""SELECT count(*) FROM (SELECT person_id FROM measure_populations
+                          WHERE measure_id = '438' AND level = 'group' AND denominator = 1
+                          GROUP BY person_id HAVING count(*) > 1)""").fetchone()[0] == 0
+    rows = con.execute("""SELECT stratum, eligible_population, eligible_population_exclusion,
+                                 eligible_population_exception, performance_met, performance_not_met, performance_rate
+                          FROM measure_results WHERE measure_id = '438' AND level = 'group'""").fetchall()
+    den, ex, met, not_met, exc = (sum(v[i] for v in expected.values()) for i in range(5))
+    assert len(rows) == 1 and rows[0][:6] == (None, den, ex, exc, met, not_met)
+    # the dev deck: 128 patients in a denominator, 8 excluded, 75 exceptions, 21 met, 24 not met
+    assert rows[0][1:6] == (128, 8, 75, 21, 24)
+    weighted = sum(100.0 * v[2] / (v[2] + v[3]) * (v[2] + v[3]) for v in expected.values() if v[2] + v[3]) \
+        / sum(v[2] + v[3] for v in expected.values())
+    assert rows[0][6] == pytest.approx(weighted) == pytest.approx(100.0 * 21 / 45)
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '438' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx(100.0 * 21 / 45))]
+    # the per-group populations stay in measure_populations
+    groups = con.execute("""SELECT population_group, sum(denominator) FROM measure_populations
+                            WHERE measure_id = '438' AND level = 'group' GROUP BY ALL ORDER BY 1""").fetchall()
+    assert groups == [(g, expected[g][0]) for g in sorted(expected)]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_009_two_groups_are_the_84_and_180_day_rates_scored_as_their_simple_average():
+    # measures-data 2026, 009 (CMS128v14): multiPerformanceRate, strata 84Days ("remained on an antidepressant
+    # medication for at least 84 days" = Numerator 1) and 180Days (Numerator 2); overallAlgorithm simpleAverage.
+    con = run_deck("CMS128FHIRAntidepressantMgmt")
+    expected = report_counts("CMS128FHIRAntidepressantMgmt")
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        """SELECT stratum, eligible_population, eligible_population_exclusion, performance_met, performance_not_met
+           FROM measure_results WHERE measure_id = '009' AND level = 'group'""").fetchall())
+    assert rows == {"84Days": expected["Group_1"][:4], "180Days": expected["Group_2"][:4]}
+    # the dev deck: 19 in the denominator, 7 excluded; 1 of 12 met 84 days, none 180 days
+    assert rows["84Days"] == (19, 7, 1, 11) and rows["180Days"] == (19, 7, 0, 12)
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '009' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx((100.0 * 1 / 12 + 0.0) / 2))]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_239_three_groups_are_the_three_qpp_rates_scored_as_their_simple_average():
+    # measures-data 2026, 239 (CMS155v14): multiPerformanceRate, strata percentiles (BMI percentile, height and weight
+    # = Numerator 1), nutrition (Numerator 2), physicalActivity (Numerator 3); overallAlgorithm simpleAverage. The age
+    # stratifiers (3-11, 12-17) are reporting strata inside each rate, not separate QPP rates.
+    con = run_deck("CMS155FHIRWgtAssessCounseling")
+    expected = report_counts("CMS155FHIRWgtAssessCounseling")
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        """SELECT stratum, eligible_population, eligible_population_exclusion, performance_met, performance_not_met
+           FROM measure_results WHERE measure_id = '239' AND level = 'group'""").fetchall())
+    assert rows == {"percentiles": expected["Group_1"][:4], "nutrition": expected["Group_2"][:4],
+                    "physicalActivity": expected["Group_3"][:4]}
+    rates = [100.0 * v[2] / (v[2] + v[3]) for v in rows.values()]
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '239' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx(sum(rates) / 3))]
