@@ -58,6 +58,8 @@ ECQM_RESOURCE = TableSpec(
         Column("has_abatement", "BOOLEAN", "Condition: abatement[x] present"),
         Column("recorded_ts", "TIMESTAMP", "recorded time: the US Quality Core 'recorded' extension (Procedure, "
                "Communication, MedicationAdministration), Condition.recordedDate, requests' authoredOn"),
+        Column("issued_ts", "TIMESTAMP", "Observation.issued / DiagnosticReport.issued, UTC (when an ObservationCancelled "
+               "was recorded)"),
         Column("value_num", "DOUBLE", "valueQuantity.value (Observation)"),
         Column("value_unit", "VARCHAR", "valueQuantity.code, else .unit"),
         Column("has_value", "BOOLEAN", "the resource has a value[x] of any type"),

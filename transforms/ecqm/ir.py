@@ -69,6 +69,17 @@ CODE_PATHS: tuple[tuple[str, str, str], ...] = (
     ("Device", "code", "$.type.coding[*]"),
 )
 
+# (resource_type, element, extension name): the codings of a US Quality Core extension's valueCodeableConcept, e.g.
+# USQualityCoreCommon notDoneReason(ObservationCancelled). The extension is read under both canonical bases the deck
+# uses (http://fhir.org/guides/astp/... as the CQL names it, and http://fhir.org/guides/onc/...), like 'recorded'.
+EXTENSION_CODE_PATHS: tuple[tuple[str, str, str], ...] = (
+    ("Observation", "notDoneReason", "us-quality-core-notDoneReason"),
+    ("ServiceRequest", "doNotPerformReason", "us-quality-core-doNotPerformReason"),
+    ("DeviceRequest", "doNotPerformReason", "us-quality-core-doNotPerformReason"),
+)
+_QUALITY_CORE_BASES = ("http://fhir.org/guides/astp/us-quality-core/StructureDefinition/",
+                       "http://fhir.org/guides/onc/us-quality-core/StructureDefinition/")
+
 
 def _coding_union() -> str:
     parts = []
@@ -79,6 +90,13 @@ def _coding_union() -> str:
                 else f"json_extract(resource, '{path}')")
         parts.append(f"    SELECT person_id, resource_type, resource_id, '{element}' AS element, {expr} AS c "
                      f"FROM fhir_resource WHERE resource_type = '{rtype}'")
+    for rtype, element, name in EXTENSION_CODE_PATHS:
+        urls = ", ".join(f"'{base}{name}'" for base in _QUALITY_CORE_BASES)
+        parts.append(f"    SELECT person_id, resource_type, resource_id, '{element}' AS element, "
+                     f"unnest(json_extract(ext, '$.valueCodeableConcept.coding[*]')) AS c FROM ("
+                     f"SELECT person_id, resource_type, resource_id, unnest(json_extract(resource, '$.extension[*]')) AS ext "
+                     f"FROM fhir_resource WHERE resource_type = '{rtype}' AND json_exists(resource, '$.extension')) "
+                     f"WHERE ext ->> '$.url' IN ({urls})")
     return "\n    UNION ALL\n".join(parts)
 
 

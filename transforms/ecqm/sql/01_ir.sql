@@ -86,6 +86,7 @@ SELECT person_id, resource_type, resource_id,
                                   WHEN 'DeviceRequest' THEN resource ->> '$.authoredOn'
                                   WHEN 'Immunization' THEN resource ->> '$.recorded'
                                   ELSE recorded_ext END) AS recorded_ts,
+       CASE WHEN resource_type IN ('Observation', 'DiagnosticReport') THEN ecqm_ts(resource ->> '$.issued') END AS issued_ts,
        try_cast(coalesce(resource ->> '$.valueQuantity.value', resource ->> '$.valueInteger') AS DOUBLE) AS value_num,
        coalesce(resource ->> '$.valueQuantity.code', resource ->> '$.valueQuantity.unit') AS value_unit,
        EXISTS (SELECT 1 FROM (SELECT unnest(json_keys(resource)) AS k) WHERE k LIKE 'value%' AND k <> 'value') AS has_value,

@@ -189,3 +189,22 @@ SELECT last_status.person_id FROM (
       AND CAST(iv_hi(o.end_ts, o.has_timing) AS DATE) <= mp_end_date()) last_status
 WHERE last_status.n = 1
   AND has_coding(last_status.person_id, 'Observation', last_status.resource_id, 'value', 'http://snomed.info/sct', '160734000');
+
+-- CumulativeMedicationDuration (us-cql-ig 2.0.0-ballot) medicationRequestPeriod(): one row per MedicationRequest with
+-- its period as dates. Start = dosageInstruction boundsPeriod start, else authoredOn; end = start + days supplied *
+-- (1 + refills) - 1 days (days supplied = expectedSupplyDuration), else the bounds end; (start_d, end_d) NULL when
+-- neither is known (the function returns null). Not computed: the validityPeriod start fallback and the quantity /
+-- (dose * doses per day) estimate of days supplied (the IR does not carry dose and frequency yet).
+CREATE OR REPLACE TEMP TABLE ecqm_blk_med_request_period AS
+WITH m AS (
+    SELECT person_id, resource_id,
+           CAST(coalesce(bounds_start_ts, recorded_ts) AS DATE) AS start_d, days_supply, refills, bounds_end_ts
+    FROM ecqm_resource WHERE resource_type = 'MedicationRequest'
+)
+SELECT person_id, resource_id,
+       CASE WHEN start_d IS NOT NULL AND (days_supply IS NOT NULL OR bounds_end_ts IS NOT NULL) THEN start_d END AS start_d,
+       CASE WHEN start_d IS NULL THEN NULL
+            WHEN days_supply IS NOT NULL
+            THEN start_d + CAST(round(days_supply * (1 + coalesce(refills, 0))) - 1 AS INTEGER)
+            ELSE CAST(bounds_end_ts AS DATE) END AS end_d
+FROM m;
