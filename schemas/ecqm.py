@@ -65,6 +65,7 @@ ECQM_RESOURCE = TableSpec(
         Column("has_value", "BOOLEAN", "the resource has a value[x] of any type"),
         Column("encounter_id", "VARCHAR", "id tail of the encounter / context reference"),
         Column("class_code", "VARCHAR", "Encounter.class.code"),
+        Column("focus_id", "VARCHAR", "id tail of Task.focus (the request a TaskRejected rejects)"),
         Column("medication_id", "VARCHAR", "id tail of medicationReference (MedicationRequest/Dispense/Administration)"),
         Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value"),
         Column("supply_quantity", "DOUBLE", "MedicationRequest.dispenseRequest.quantity.value"),

@@ -1,0 +1,77 @@
+"""Multi-rate eCQMs land in CMS's performance rates: each Measure group (or stratifier) of a multi-rate measure is
+a measures-data stratum in measure_results (data/ecqm/group_strata.csv), and the scorer scores the rate CMS scores.
+
+The counts come from CMS's own expectations (../shared/ecqm/expected_dev.csv, summed per group over the deck's
+development cases), so each test checks the engine's per-rate counts against numbers CMS published.
+"""
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from datetime import date
+
+import duckdb
+import pytest
+
+from mips.paths import SHARED_ECQM
+from tests.ecqm_deck import load_deck
+from transforms.ecqm import compute_ecqms, merge_into_measure_outputs
+
+needs_deck = pytest.mark.skipif(not (SHARED_ECQM / "expected_dev.csv").is_file(), reason="../shared/ecqm absent")
+
+
+def expected_rates(measure_name: str, key: str = "group_id") -> dict[str, tuple[int, int, int, int]]:
+    """(eligible population, exclusions, exceptions, performance met) per group from CMS's expected MeasureReports."""
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    with open(SHARED_ECQM / "expected_dev.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["measure_name"] == measure_name:
+                acc = out[r[key]]
+                for i, col in enumerate(("denominator", "denominator_exclusion", "denominator_exception", "numerator")):
+                    acc[i] += int(r[col] or 0)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def run_deck(measure_name: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    load_deck(con, measure_name)
+    compute_ecqms(con, performance_year=2026, period_start=date(2026, 1, 1), period_end=date(2026, 12, 31),
+                  default_tin="000000001", default_npi="1000000001")
+    merge_into_measure_outputs(con)
+    return con
+
+
+@pytest.mark.shared
+@needs_deck
+def test_226_three_groups_are_the_three_measures_data_rates():
+    # CMS138 Group_1 = screening ('reporting'), Group_2 = intervention for tobacco users ('performance'),
+    # Group_3 = both ('combinedPopulations'), the names of measures-data 2026 strata for 226.
+    con = run_deck("CMS138FHIRTobaccoScrnCessation")
+    expected = expected_rates("CMS138FHIRTobaccoScrnCessation")
+    names = {"Group_1": "reporting", "Group_2": "performance", "Group_3": "combinedPopulations"}
+    rows = {r[0]: r[1:] for r in con.execute("""
+        SELECT stratum, eligible_population, eligible_population_exclusion, eligible_population_exception,
+               performance_met, performance_not_met, collection_type
+        FROM measure_results WHERE measure_id = '226' AND level = 'group'""").fetchall()}
+    assert set(rows) == set(names.values()) == {r[0] for r in con.execute(
+        "SELECT stratum_name FROM ref.quality_measure_strata WHERE performance_year = 2026 AND measure_id = '226'").fetchall()}
+    for group, stratum in names.items():
+        den, excl, excep, met = expected[group]
+        assert rows[stratum] == (den, excl, excep, met, den - excl - excep - met, "electronicHealthRecord"), stratum
+    # the deck has tobacco users: the intervention rate's denominator is a strict subset of the screening one
+    assert 0 < rows["performance"][0] < rows["reporting"][0]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_226_scores_the_performance_rate_only():
+    # data/rules/2026.yaml quality.scored_stratum (CMS138v14 Measure.usage: population 2 is used for performance)
+    from transforms.scoring import quality_input_from_measure_results, score_entities
+
+    con = run_deck("CMS138FHIRTobaccoScrnCessation")
+    quality_input_from_measure_results(con, 2026)
+    score_entities(con, performance_year=2026, quality="quality_input")
+    scored = con.execute("SELECT stratum, performance_rate FROM measure_scores WHERE measure_id = '226' AND level = 'group'"
+                         ).fetchall()
+    den, excl, excep, met = expected_rates("CMS138FHIRTobaccoScrnCessation")["Group_2"]
+    assert scored == [("performance", pytest.approx(100.0 * met / (den - excl - excep)))]
