@@ -47,13 +47,18 @@ WITH qe AS (  -- "Qualifying Encounter During Day Of Measurement Period": not vi
            has_vs(r.person_id, r.resource_type, r.resource_id, 'reasonCode', '2.16.840.1.113762.1.4.1047.502') AS reason_overweight,
            has_vs(r.person_id, r.resource_type, r.resource_id, 'reasonCode', '2.16.840.1.113883.3.526.3.1563') AS reason_underweight
     FROM ecqm_resource r
-    WHERE (r.resource_type = 'ServiceRequest'
+    -- a refused request (doNotPerform with a refusal reason) is a ServiceNotRequested / MedicationNotRequested, not
+    -- an order (as in CMS22; docs/ecqm.md)
+    WHERE NOT (coalesce(r.do_not_perform, FALSE)
+               AND (has_coding_element(r.person_id, r.resource_type, r.resource_id, 'doNotPerformReason')
+                    OR has_coding_element(r.person_id, r.resource_type, r.resource_id, 'reasonCode')))
+      AND ((r.resource_type = 'ServiceRequest'
            AND (has_vs(r.person_id, 'ServiceRequest', r.resource_id, 'code', '2.16.840.1.113883.3.600.1.1525')
                 OR has_vs(r.person_id, 'ServiceRequest', r.resource_id, 'code', '2.16.840.1.113883.3.600.1.1527')
                 OR has_vs(r.person_id, 'ServiceRequest', r.resource_id, 'code', '2.16.840.1.113883.3.600.1.1528')))
        OR (r.resource_type = 'MedicationRequest'
            AND (has_vs(r.person_id, 'MedicationRequest', r.resource_id, 'code', '2.16.840.1.113883.3.526.3.1561')
-                OR has_vs(r.person_id, 'MedicationRequest', r.resource_id, 'code', '2.16.840.1.113883.3.526.3.1562')))
+                OR has_vs(r.person_id, 'MedicationRequest', r.resource_id, 'code', '2.16.840.1.113883.3.526.3.1562'))))
 ), performed AS (  -- follow-up procedures, with the start of performed
     SELECT p.person_id, p.resource_id, p.status, p.start_ts, iv_hi(p.end_ts, p.has_timing) AS end_ts,
            has_vs(p.person_id, 'Procedure', p.resource_id, 'code', '2.16.840.1.113883.3.600.1.1525') AS for_high,
@@ -93,7 +98,7 @@ WITH qe AS (  -- "Qualifying Encounter During Day Of Measurement Period": not vi
                              AND NOT (CAST(c.prev_hi AS DATE) < CAST(p.start_ts AS DATE)))))
 ), no_follow_up_reason AS (  -- "Medical Reason For Not Documenting A Follow Up Plan For Low Or High BMI"
     SELECT r.person_id FROM ecqm_resource r JOIN qe q ON q.person_id = r.person_id
-    WHERE r.resource_type = 'ServiceRequest' AND r.status = 'completed'
+    WHERE r.resource_type = 'ServiceRequest' AND r.status = 'completed' AND r.do_not_perform  -- ServiceNotRequested
       AND (has_vs(r.person_id, 'ServiceRequest', r.resource_id, 'code', '2.16.840.1.113883.3.600.1.1527')
            OR has_vs(r.person_id, 'ServiceRequest', r.resource_id, 'code', '2.16.840.1.113883.3.600.1.1525')
            OR has_vs(r.person_id, 'ServiceRequest', r.resource_id, 'code', '2.16.840.1.113883.3.600.1.1528'))
@@ -101,7 +106,7 @@ WITH qe AS (  -- "Qualifying Encounter During Day Of Measurement Period": not vi
       AND has_vs(r.person_id, 'ServiceRequest', r.resource_id, 'doNotPerformReason', '2.16.840.1.113883.3.526.3.1007')
     UNION ALL
     SELECT r.person_id FROM ecqm_resource r JOIN qe q ON q.person_id = r.person_id
-    WHERE r.resource_type = 'MedicationRequest' AND r.status = 'completed'
+    WHERE r.resource_type = 'MedicationRequest' AND r.status = 'completed' AND r.do_not_perform  -- MedicationNotRequested
       AND (has_vs(r.person_id, 'MedicationRequest', r.resource_id, 'code', '2.16.840.1.113883.3.526.3.1561')
            OR has_vs(r.person_id, 'MedicationRequest', r.resource_id, 'code', '2.16.840.1.113883.3.526.3.1562'))
       AND CAST(r.recorded_ts AS DATE) = CAST(q.start_ts AS DATE)

@@ -208,3 +208,9 @@ SELECT person_id, resource_id,
             THEN start_d + CAST(round(days_supply * (1 + coalesce(refills, 0))) - 1 AS INTEGER)
             ELSE CAST(bounds_end_ts AS DATE) END AS end_d
 FROM m;
+
+-- CQL `X.element is not null` / `exists X.element` for a coded element (any coding with a system), e.g. a request's
+-- reasonCode or its US Quality Core doNotPerformReason extension. Pass qualified columns, as for has_coding.
+CREATE OR REPLACE TEMP MACRO has_coding_element(pid, rtype, rid, elem) AS
+    EXISTS (SELECT 1 FROM ecqm_coding c WHERE c.person_id = pid AND c.resource_type = rtype AND c.resource_id = rid
+                                           AND c.element = elem);
