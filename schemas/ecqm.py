@@ -57,7 +57,7 @@ ECQM_RESOURCE = TableSpec(
         Column("abatement_ts", "TIMESTAMP", "Condition: end of abatement[x] (dateTime or Period.end)"),
         Column("has_abatement", "BOOLEAN", "Condition: abatement[x] present"),
         Column("recorded_ts", "TIMESTAMP", "recorded time: the US Quality Core 'recorded' extension (Procedure, "
-               "Communication, MedicationAdministration), Condition.recordedDate, requests' authoredOn"),
+               "Communication, MedicationAdministration), Condition.recordedDate, requests' and Tasks' authoredOn"),
         Column("issued_ts", "TIMESTAMP", "Observation.issued / DiagnosticReport.issued, UTC (when an ObservationCancelled "
                "was recorded)"),
         Column("value_num", "DOUBLE", "valueQuantity.value (Observation)"),
@@ -66,6 +66,7 @@ ECQM_RESOURCE = TableSpec(
         Column("encounter_id", "VARCHAR", "id tail of the encounter / context reference"),
         Column("class_code", "VARCHAR", "Encounter.class.code"),
         Column("focus_id", "VARCHAR", "id tail of Task.focus (the request a TaskRejected rejects)"),
+        Column("based_on_ids", "VARCHAR[]", "id tails of basedOn references (Task, Observation, Procedure ...)"),
         Column("medication_id", "VARCHAR", "id tail of medicationReference (MedicationRequest/Dispense/Administration)"),
         Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value"),
         Column("supply_quantity", "DOUBLE", "MedicationRequest.dispenseRequest.quantity.value"),

@@ -41,7 +41,7 @@ WITH r AS (
             WHEN 'Coverage' THEN resource ->> '$.period.start'
             WHEN 'AllergyIntolerance' THEN coalesce(resource ->> '$.onsetDateTime', resource ->> '$.onsetPeriod.start')
             WHEN 'AdverseEvent' THEN resource ->> '$.date'
-            WHEN 'Task' THEN coalesce(resource ->> '$.executionPeriod.start', resource ->> '$.authoredOn')
+            WHEN 'Task' THEN resource ->> '$.executionPeriod.start'
             ELSE resource ->> '$.authoredOn' END AS start_s,
         CASE resource_type
             WHEN 'Encounter' THEN resource ->> '$.period.end'
@@ -56,7 +56,7 @@ WITH r AS (
             WHEN 'Coverage' THEN resource ->> '$.period.end'
             WHEN 'AllergyIntolerance' THEN coalesce(resource ->> '$.onsetDateTime', resource ->> '$.onsetPeriod.end')
             WHEN 'AdverseEvent' THEN resource ->> '$.date'
-            WHEN 'Task' THEN coalesce(resource ->> '$.executionPeriod.end', resource ->> '$.authoredOn')
+            WHEN 'Task' THEN resource ->> '$.executionPeriod.end'
             ELSE resource ->> '$.authoredOn' END AS end_s,
         CASE resource_type
             WHEN 'Encounter' THEN json_exists(resource, '$.period')
@@ -64,6 +64,7 @@ WITH r AS (
             WHEN 'Observation' THEN json_exists(resource, '$.effectiveDateTime') OR json_exists(resource, '$.effectivePeriod')
                                     OR json_exists(resource, '$.effectiveInstant')
             WHEN 'Procedure' THEN json_exists(resource, '$.performedDateTime') OR json_exists(resource, '$.performedPeriod')
+            WHEN 'Task' THEN json_exists(resource, '$.executionPeriod')
             ELSE TRUE END AS has_timing
     FROM r
 )
@@ -84,6 +85,7 @@ SELECT person_id, resource_type, resource_id,
                                   WHEN 'MedicationRequest' THEN resource ->> '$.authoredOn'
                                   WHEN 'ServiceRequest' THEN resource ->> '$.authoredOn'
                                   WHEN 'DeviceRequest' THEN resource ->> '$.authoredOn'
+                                  WHEN 'Task' THEN resource ->> '$.authoredOn'
                                   WHEN 'Immunization' THEN resource ->> '$.recorded'
                                   ELSE recorded_ext END) AS recorded_ts,
        CASE WHEN resource_type IN ('Observation', 'DiagnosticReport') THEN ecqm_ts(resource ->> '$.issued') END AS issued_ts,
@@ -93,6 +95,9 @@ SELECT person_id, resource_type, resource_id,
        ecqm_ref_id(coalesce(resource ->> '$.encounter.reference', resource ->> '$.context.reference')) AS encounter_id,
        resource ->> '$.class.code' AS class_code,
        CASE WHEN resource_type = 'Task' THEN ecqm_ref_id(resource ->> '$.focus.reference') END AS focus_id,
+       CASE WHEN json_exists(resource, '$.basedOn')
+            THEN list_transform(CAST(json_extract_string(resource, '$.basedOn[*].reference') AS VARCHAR[]), lambda x: ecqm_ref_id(x))
+            END AS based_on_ids,
        ecqm_ref_id(resource ->> '$.medicationReference.reference') AS medication_id,
        try_cast(resource ->> '$.dispenseRequest.expectedSupplyDuration.value' AS DOUBLE) AS days_supply,
        try_cast(resource ->> '$.dispenseRequest.quantity.value' AS DOUBLE) AS supply_quantity,
