@@ -35,6 +35,7 @@ ECQM_PATIENT = TableSpec(
         _PERSON,
         Column("birth_date", "DATE", "Patient.birthDate (NULL when absent or not a date)"),
         Column("gender", "VARCHAR", "Patient.gender"),
+        Column("deceased_ts", "TIMESTAMP", "Patient.deceasedDateTime, UTC (NULL when absent or deceasedBoolean)"),
     ),
 )
 

@@ -42,6 +42,8 @@ from transforms.reference import attach_reference
 SQL_DIR = Path(__file__).parent / "sql"
 MEASURES_DIR = Path(__file__).parent / "measures"
 GROUP_STRATA = DATA_DIR / "ecqm" / "group_strata.csv"
+# a measure whose MIPS strata are the stratifiers of one group (370/CMS159: adolescents, adults)
+STRATIFIER_STRATA = DATA_DIR / "ecqm" / "stratifier_strata.csv"
 LEVELS = ("individual", "group")
 SOURCE = "ehr"
 COLLECTION_TYPE = "electronicHealthRecord"
@@ -69,6 +71,13 @@ def _group_strata(path: Path = GROUP_STRATA) -> list[tuple[str, str, str]]:
         return []
     with open(path, encoding="utf-8", newline="") as fh:
         return [(r["measure_name"], r["group_id"], r["stratum"]) for r in csv.DictReader(fh)]
+
+
+def _stratifier_strata(path: Path = STRATIFIER_STRATA) -> list[tuple[str, str, str]]:
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [(r["measure_name"], r["stratifier_id"], r["stratum"]) for r in csv.DictReader(fh)]
 
 
 def _tables(con) -> set[str]:
@@ -157,6 +166,11 @@ def compute_ecqms(
     rows = _group_strata()
     if rows:
         con.executemany("INSERT INTO _ecqm_group_strata VALUES (?, ?, ?)", rows)
+    con.execute("CREATE OR REPLACE TEMP TABLE _ecqm_stratifier_strata (measure_name VARCHAR, stratifier_id VARCHAR, "
+                "stratum VARCHAR)")
+    rows = _stratifier_strata()
+    if rows:
+        con.executemany("INSERT INTO _ecqm_stratifier_strata VALUES (?, ?, ?)", rows)
     _populations(con, performance_year, period_start, period_end, levels)
     _results(con, performance_year, period_start, period_end, case_minimum, run, levels, collection_type)
     return run
@@ -192,7 +206,7 @@ def _populations(con, performance_year: int, period_start: date, period_end: dat
     e AS (SELECT *, in_den AND denex AS in_denex FROM d),
     f AS (SELECT *, in_den AND NOT in_denex AND num AS in_num FROM e)
     SELECT f.measure_name, m.measure_id, m.cms_id, f.population_group, f.person_id, f.episode, f.strata,
-           coalesce(s.stratum, CASE WHEN m.group_count > 1 THEN f.population_group END) AS stratum,
+           coalesce(s.stratum, ss.stratum, CASE WHEN m.group_count > 1 THEN f.population_group END) AS stratum,
            1 AS initial_population,
            CASE WHEN list_contains(g.codes, 'denominator') THEN in_den::INTEGER END AS denominator,
            CASE WHEN list_contains(g.codes, 'denominator-exclusion') THEN in_denex::INTEGER END AS denominator_exclusion,
@@ -205,6 +219,10 @@ def _populations(con, performance_year: int, period_start: date, period_end: dat
     JOIN (SELECT measure_name, group_id, list(population_code) AS codes FROM ref.ecqm_measure_groups GROUP BY ALL) g
       ON g.measure_name = f.measure_name AND g.group_id = f.population_group
     LEFT JOIN _ecqm_group_strata s ON s.measure_name = f.measure_name AND s.group_id = f.population_group
+    -- a stratifier the patient (episode) meets that is a MIPS stratum; such stratifiers must be disjoint (one row
+    -- per patient and group), as CMS159's age bands are
+    LEFT JOIN _ecqm_stratifier_strata ss
+      ON ss.measure_name = f.measure_name AND list_contains(string_split(f.strata, ','), ss.stratifier_id)
     """)
     # Attribution: an episode to its encounter's TIN/NPI; a patient to the TIN/NPIs of their encounters in the
     # period (else of any of their encounters); what names none goes to the default TIN/NPI.

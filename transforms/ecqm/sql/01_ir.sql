@@ -12,6 +12,7 @@ CREATE OR REPLACE TEMP MACRO ecqm_ref_id(s) AS CASE WHEN s IS NULL THEN NULL ELS
 
 CREATE OR REPLACE TEMP TABLE _ecqm_patient AS
 SELECT person_id, try_cast(resource ->> '$.birthDate' AS DATE) AS birth_date, resource ->> '$.gender' AS gender,
+       ecqm_ts(resource ->> '$.deceasedDateTime') AS deceased_ts,
        row_number() OVER (PARTITION BY person_id ORDER BY source_file, source_row) AS n
 FROM fhir_resource WHERE resource_type = 'Patient';
 CREATE OR REPLACE TABLE ecqm_patient AS {patient_select};
