@@ -36,6 +36,8 @@ ECQM_PATIENT = TableSpec(
         Column("birth_date", "DATE", "Patient.birthDate (NULL when absent or not a date)"),
         Column("gender", "VARCHAR", "Patient.gender"),
         Column("deceased_ts", "TIMESTAMP", "Patient.deceasedDateTime, UTC (NULL when absent or deceasedBoolean)"),
+        Column("race_codes", "VARCHAR[]", "USCoreCommon race(): CDC race codes (urn:oid:2.16.840.1.113883.6.238) of the "
+               "us-core-race extension's ombCategory and detailed parts; empty when none"),
     ),
 )
 

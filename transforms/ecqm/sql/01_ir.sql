@@ -13,6 +13,13 @@ CREATE OR REPLACE TEMP MACRO ecqm_ref_id(s) AS CASE WHEN s IS NULL THEN NULL ELS
 CREATE OR REPLACE TEMP TABLE _ecqm_patient AS
 SELECT person_id, try_cast(resource ->> '$.birthDate' AS DATE) AS birth_date, resource ->> '$.gender' AS gender,
        ecqm_ts(resource ->> '$.deceasedDateTime') AS deceased_ts,
+       -- USCoreCommon race() ombCategory union detailed (the SDE Race codes)
+       coalesce((SELECT list(DISTINCT p ->> '$.valueCoding.code')
+                 FROM unnest(CAST(json_extract(resource, '$.extension[*]') AS JSON[])) t(e),
+                      unnest(CAST(json_extract(e, '$.extension[*]') AS JSON[])) u(p)
+                 WHERE e ->> '$.url' = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race'
+                   AND p ->> '$.url' IN ('ombCategory', 'detailed')
+                   AND p ->> '$.valueCoding.system' = 'urn:oid:2.16.840.1.113883.6.238'), []) AS race_codes,
        row_number() OVER (PARTITION BY person_id ORDER BY source_file, source_row) AS n
 FROM fhir_resource WHERE resource_type = 'Patient';
 CREATE OR REPLACE TABLE ecqm_patient AS {patient_select};
