@@ -70,6 +70,7 @@ ECQM_RESOURCE = TableSpec(
         Column("class_code", "VARCHAR", "Encounter.class.code"),
         Column("focus_id", "VARCHAR", "id tail of Task.focus (the request a TaskRejected rejects)"),
         Column("based_on_ids", "VARCHAR[]", "id tails of basedOn references (Task, Observation, Procedure ...)"),
+        Column("reason_reference_ids", "VARCHAR[]", "id tails of reasonReference references (Encounter, requests ...)"),
         Column("medication_id", "VARCHAR", "id tail of medicationReference (MedicationRequest/Dispense/Administration)"),
         Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value"),
         Column("supply_quantity", "DOUBLE", "MedicationRequest.dispenseRequest.quantity.value"),

@@ -106,6 +106,10 @@ SELECT person_id, resource_type, resource_id,
        CASE WHEN json_exists(resource, '$.basedOn')
             THEN list_transform(CAST(json_extract_string(resource, '$.basedOn[*].reference') AS VARCHAR[]), lambda x: ecqm_ref_id(x))
             END AS based_on_ids,
+       CASE WHEN json_exists(resource, '$.reasonReference')
+            THEN list_transform(CAST(json_extract_string(resource, '$.reasonReference[*].reference') AS VARCHAR[]),
+                                lambda x: ecqm_ref_id(x))
+            END AS reason_reference_ids,
        ecqm_ref_id(resource ->> '$.medicationReference.reference') AS medication_id,
        try_cast(resource ->> '$.dispenseRequest.expectedSupplyDuration.value' AS DOUBLE) AS days_supply,
        try_cast(resource ->> '$.dispenseRequest.quantity.value' AS DOUBLE) AS supply_quantity,
