@@ -71,6 +71,8 @@ ECQM_RESOURCE = TableSpec(
         Column("focus_id", "VARCHAR", "id tail of Task.focus (the request a TaskRejected rejects)"),
         Column("based_on_ids", "VARCHAR[]", "id tails of basedOn references (Task, Observation, Procedure ...)"),
         Column("reason_reference_ids", "VARCHAR[]", "id tails of reasonReference references (Encounter, requests ...)"),
+        Column("part_of_ids", "VARCHAR[]", "id tails of partOf references (Observation, Procedure ...)"),
+        Column("first_timing_event_ts", "TIMESTAMP", "MedicationRequest: earliest dosageInstruction[*].timing.event, UTC"),
         Column("medication_id", "VARCHAR", "id tail of medicationReference (MedicationRequest/Dispense/Administration)"),
         Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value"),
         Column("supply_quantity", "DOUBLE", "MedicationRequest.dispenseRequest.quantity.value"),

@@ -110,6 +110,12 @@ SELECT person_id, resource_type, resource_id,
             THEN list_transform(CAST(json_extract_string(resource, '$.reasonReference[*].reference') AS VARCHAR[]),
                                 lambda x: ecqm_ref_id(x))
             END AS reason_reference_ids,
+       CASE WHEN json_exists(resource, '$.partOf')
+            THEN list_transform(CAST(json_extract_string(resource, '$.partOf[*].reference') AS VARCHAR[]), lambda x: ecqm_ref_id(x))
+            END AS part_of_ids,
+       CASE WHEN resource_type = 'MedicationRequest' AND json_exists(resource, '$.dosageInstruction')
+            THEN (SELECT min(ecqm_ts(x)) FROM unnest(CAST(json_extract_string(resource, '$.dosageInstruction[*].timing.event[*]')
+                                                          AS VARCHAR[])) t(x)) END AS first_timing_event_ts,
        ecqm_ref_id(resource ->> '$.medicationReference.reference') AS medication_id,
        try_cast(resource ->> '$.dispenseRequest.expectedSupplyDuration.value' AS DOUBLE) AS days_supply,
        try_cast(resource ->> '$.dispenseRequest.quantity.value' AS DOUBLE) AS supply_quantity,
