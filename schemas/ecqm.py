@@ -35,6 +35,8 @@ ECQM_PATIENT = TableSpec(
         _PERSON,
         Column("birth_date", "DATE", "Patient.birthDate (NULL when absent or not a date)"),
         Column("gender", "VARCHAR", "Patient.gender"),
+        Column("sex", "VARCHAR", "USCoreCommon Patient.sex(): the code of the US Core sex extension "
+               "(http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex), e.g. SNOMED 248152002 female"),
         Column("deceased_ts", "TIMESTAMP", "Patient.deceasedDateTime, UTC (NULL when absent or deceasedBoolean)"),
         Column("race_codes", "VARCHAR[]", "USCoreCommon race(): CDC race codes (urn:oid:2.16.840.1.113883.6.238) of the "
                "us-core-race extension's ombCategory and detailed parts; empty when none"),

@@ -12,6 +12,10 @@ CREATE OR REPLACE TEMP MACRO ecqm_ref_id(s) AS CASE WHEN s IS NULL THEN NULL ELS
 
 CREATE OR REPLACE TEMP TABLE _ecqm_patient AS
 SELECT person_id, try_cast(resource ->> '$.birthDate' AS DATE) AS birth_date, resource ->> '$.gender' AS gender,
+       -- USCoreCommon sex(): the us-core-sex extension's code (valueCode in US Core 6.1, valueCoding in later versions)
+       (SELECT coalesce(e ->> '$.valueCode', e ->> '$.valueCoding.code')
+        FROM unnest(CAST(json_extract(resource, '$.extension[*]') AS JSON[])) t(e)
+        WHERE e ->> '$.url' = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex' LIMIT 1) AS sex,
        ecqm_ts(resource ->> '$.deceasedDateTime') AS deceased_ts,
        -- USCoreCommon race() ombCategory union detailed (the SDE Race codes)
        coalesce((SELECT list(DISTINCT p ->> '$.valueCoding.code')
