@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -20,8 +21,8 @@ from prefect.runtime import flow_run
 
 from mips.errors import PipelineError
 from mips.period import (LEVELS, SOURCES, Period, PeriodRun, RunReport, find_inputs, finish_run, ingest_step,
-                         input_provenance, measures_step, publish_step, report_of, run_parameters, scores_step,
-                         start_run, summary_markdown, validate_step)
+                         input_provenance, measures_step, one_line_failure, outputs_status, publish_step, report_of,
+                         resolve_year, run_parameters, scores_step, start_run, summary_markdown, validate_step)
 
 Source = Literal["claims", "encounters"]
 Level = Literal["individual", "group"]
@@ -32,8 +33,8 @@ def transient_io(task, task_run, state) -> bool:
     """Retry only I/O errors that may pass (a network share, a full disk being cleaned), not user errors."""
     try:
         state.result()
-    except PipelineError:
-        return False
+    except PipelineError as error:
+        return bool(getattr(error, "transient", False))  # e.g. a publish that hit an I/O error that may pass
     except _NOT_TRANSIENT:
         return False
     except OSError:
@@ -104,14 +105,9 @@ def _fmt(counts: dict[str, int]) -> str:
 
 
 def _period_run_name() -> str:
+    """``mips-<PY>``: a scheduled run names the year it resolves to when it starts (docs/operations.md)."""
     p = flow_run.parameters
-    year = p.get("performance_year") or f"current-{p.get('years_before_current', 0)}"
-    return f"mips-{year}"
-
-
-def resolve_year(performance_year: int | None, years_before_current: int, today: date | None = None) -> int:
-    """The scheduled runs name a year relative to the run date (a nightly run follows the calendar)."""
-    return int(performance_year) if performance_year is not None else (today or date.today()).year - years_before_current
+    return f"mips-{resolve_year(p.get('performance_year'), p.get('years_before_current') or 0)}"
 
 
 def resolve_inputs(year: int, input_dir: str | None, inputs: dict[str, str] | None) -> dict[str, Path]:
@@ -128,21 +124,23 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
                 inputs: Optional[dict[str, str]] = None, period_start: Optional[date] = None,
                 period_end: Optional[date] = None, years_before_current: int = 0,
                 sources: Optional[list[Source]] = None, levels: Optional[list[Level]] = None,
-                max_rejected_percent: float = 5.0) -> RunReport:
+                max_rejected_percent: float = 5.0, allow_empty: bool = False) -> RunReport:
     """One reporting period: ingest → validate → measures → scores → publish (atomic; run manifest; catalog).
 
     performance_year: the MIPS performance year; when empty, the current calendar year minus
     ``years_before_current`` (scheduled runs). input_dir: folder of <table>.csv/.parquet files
     ({year} is replaced by the year); inputs: table -> file, overriding input_dir. period_start /
     period_end narrow the reporting period inside the year. max_rejected_percent: stop (publishing
-    nothing) when more than this percent of any file's rows are rejected.
+    nothing) when more than this percent of any file's rows are rejected. allow_empty: publish even when
+    the claims look like another period's (most lines outside the year, or no claims measure at all);
+    without it such a run fails, visibly in the UI.
     """
     logger = get_run_logger()
     year = resolve_year(performance_year, years_before_current)
     period = Period.of(year, period_start, period_end)
     sources = list(sources or SOURCES)
     levels = list(levels or LEVELS)
-    parameters = run_parameters(sources, levels, max_rejected_percent)
+    parameters = run_parameters(sources, levels, max_rejected_percent, allow_empty)
     files = resolve_inputs(year, input_dir, inputs)
     run = start_run(period, files, Path(output), parameters=parameters)
     _ACTIVE[run.run_id] = run
@@ -160,11 +158,15 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
         return report
     except Exception as error:
         # the operator sees why in the UI too; the message holds no patient data (PipelineError rule)
-        summary = summary_markdown(run) + f"\n## Failed\n\n{type(error).__name__}: {error}\n"
+        status = outputs_status(run, error)
+        summary = summary_markdown(run) + f"\n## Failed\n\n{type(error).__name__}: {error}\n\n{status}.\n"
         create_markdown_artifact(key=f"mips-run-{year}", markdown=summary,
-                                 description=f"MIPS performance year {year}: run failed, outputs unchanged")
-        logger.error("run %s failed; the published outputs of %s are unchanged", run.run_id, year)
-        raise
+                                 description=f"MIPS performance year {year}: run failed; {status}")
+        logger.error("run %s failed; %s", run.run_id, status)
+        failure = one_line_failure(run, error)
+        if failure is error:
+            raise
+        raise failure from None
     finally:
         _ACTIVE.pop(run.run_id, None)
         finish_run(run)
@@ -196,17 +198,89 @@ def console_logs(shown: bool):
 def run_period_flow(*, performance_year: int, files: dict[str, Path], output_root: Path,
                     period_start: date | None = None, period_end: date | None = None,
                     sources: list[str] | None = None, levels: list[str] | None = None,
-                    max_rejected_percent: float = 5.0, show_prefect_logs: bool = False) -> RunReport:
+                    max_rejected_percent: float = 5.0, allow_empty: bool = False,
+                    show_prefect_logs: bool = False) -> RunReport:
     """`mips run` through Prefect: the period flow with explicit files (no server needed; Prefect
     starts a temporary one unless PREFECT_API_URL points at a server, where the run then shows).
     Raises the flow's error (a PipelineError for user problems) like the plain steps do."""
     # no telemetry from a temporary server (it logs an error on machines without internet)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     with console_logs(show_prefect_logs):
+        start_owned_temporary_server()
         return period_flow(performance_year=performance_year, output=str(output_root),
                            inputs={name: str(path) for name, path in files.items()}, period_start=period_start,
                            period_end=period_end, sources=sources, levels=levels,
-                           max_rejected_percent=max_rejected_percent)
+                           max_rejected_percent=max_rejected_percent, allow_empty=allow_empty)
+
+
+def _death_signal_setter():
+    """A function for the child between fork and exec: ask Linux to kill it when the thread that started
+    it dies (even by kill -9). Resolved here, in the parent: the child must not import anything."""
+    import ctypes
+    import signal
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def die_with_parent() -> None:  # pragma: no cover (runs in the child)
+        prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+    return die_with_parent
+
+
+def start_owned_temporary_server() -> None:
+    """Start Prefect's temporary server for this process ourselves, tied to our life.
+
+    Without PREFECT_API_URL, Prefect 3.8 starts ``uvicorn`` in a child process (SubprocessASGIServer) and
+    stops it at exit; a killed `mips run` never gets there, and the server (about 195 MB) ran on as an
+    orphan. This starts the same singleton Prefect's client uses, with the same command, but the child
+    asks the kernel (PR_SET_PDEATHSIG) to kill it when we die. With a server URL set, nothing to do.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value() or not sys.platform.startswith("linux"):
+        return
+    import subprocess
+
+    from prefect.server.api import server as prefect_server
+
+    server = prefect_server.SubprocessASGIServer()  # the instance Prefect's client will find running
+    if server.running:
+        return
+    popen = subprocess.Popen
+    die_with_parent = _death_signal_setter()
+
+    def owned_popen(*args, **kwargs):
+        return popen(*args, preexec_fn=die_with_parent, **kwargs)
+
+    def owned_uvicorn_command():
+        # Prefect's own command line, started with the death signal set (only this Popen is changed)
+        prefect_server.subprocess = _SubprocessWith(owned_popen)
+        try:
+            return type(server)._run_uvicorn_command(server)
+        finally:
+            prefect_server.subprocess = subprocess
+
+    server._run_uvicorn_command = owned_uvicorn_command
+    try:
+        server.start()
+    except RuntimeError as error:  # "Timed out while attempting to connect to ephemeral Prefect API server" ...
+        raise PipelineError(f"Prefect's temporary server did not start ({str(error).splitlines()[0][:120]}); "
+                            "raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, point PREFECT_API_URL at a "
+                            "running server, or run with --without-prefect") from None
+
+
+class _SubprocessWith:
+    """The ``subprocess`` module as seen by Prefect's server module, with another Popen."""
+
+    def __init__(self, popen):
+        import subprocess
+        self._module = subprocess
+        self.Popen = popen
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
 
 
 @flow(name="mips-backfill", validate_parameters=True)

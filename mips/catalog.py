@@ -8,6 +8,7 @@ old one with ``os.replace``: a reader that has it open keeps the old file and is
 """
 from __future__ import annotations
 
+import fcntl
 import importlib
 import os
 import uuid
@@ -60,10 +61,18 @@ def view_sql(root: Path, table: str) -> str:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
-    """Create one view per published table of ``root`` in ``con``, plus ``table_docs``."""
+    """Create one view per published table of ``root`` in ``con``, plus ``table_docs``.
+
+    A declared table with no published period (e.g. measure_populations after a claims-only run) gets an empty
+    view with its declared columns, so every documented query runs and answers "no rows" instead of failing.
+    Returns the published tables."""
     tables = table_names(root)
     for table in tables:
         con.execute(view_sql(root, table))
+    for name, spec in known_specs().items():
+        if name not in tables:
+            columns = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in spec.columns)
+            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT {columns} WHERE FALSE')
     rows = [(spec.name, spec.grain, i + 1, c.name, c.type, c.description)
             for spec in known_specs().values() for i, c in enumerate(spec.columns)]
     con.execute("CREATE OR REPLACE TABLE table_docs (table_name VARCHAR, grain VARCHAR, position INTEGER, "
@@ -73,22 +82,53 @@ def create_views(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
     return tables
 
 
-def build_catalog(root: Path) -> Path:
-    """(Re)build ``<root>/catalog.duckdb`` and swap it in atomically. Returns its path."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / CATALOG_FILE
-    tmp = root / f".catalog-{uuid.uuid4().hex}.duckdb"
+def _catalog_lock(root: Path) -> int:
+    """Take the kernel lock builders of the catalog share (blocking: a build takes well under a second)."""
+    from mips.fs import private_mkdir
+
+    fd = os.open(private_mkdir(Path(root) / ".locks") / "catalog.lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def remove_catalog_leftovers(root: Path) -> None:
+    """Half-built catalog files of killed builds (no build is going on while we hold the lock)."""
+    fd = _catalog_lock(root)
     try:
-        con = duckdb.connect(str(tmp))
-        try:
-            create_views(con, root)
-        finally:
-            con.close()
-        os.replace(tmp, final)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        for leftover in Path(root).glob(".catalog-*.duckdb*"):
             leftover.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+def build_catalog(root: Path) -> Path:
+    """(Re)build ``<root>/catalog.duckdb`` and swap it in atomically. Returns its path.
+
+    Builds of different periods take turns (a kernel lock on ``.locks/catalog.lock``), so the last
+    swap always lists every published table; the builder removes what killed builds left behind.
+    """
+    from mips.fs import make_private, private_mkdir
+
+    root = private_mkdir(Path(root))
+    final = root / CATALOG_FILE
+    fd = _catalog_lock(root)
+    try:
+        for leftover in root.glob(".catalog-*.duckdb*"):
+            leftover.unlink(missing_ok=True)  # a build killed before its swap
+        tmp = root / f".catalog-{uuid.uuid4().hex}.duckdb"
+        try:
+            con = duckdb.connect(str(tmp))
+            try:
+                create_views(con, root)
+            finally:
+                con.close()
+            make_private(tmp)
+            os.replace(tmp, final)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
     return final
 
 
@@ -136,7 +176,7 @@ folder (default `out/`), one Parquet partition per performance year:
     out/run_manifest/performance_year=<PY>/run_manifest.json
     out/catalog.duckdb                                  one view per table, rebuilt after each run
     out/.periods/<PY>/current -> v-<run id>-...         the published version of the period (do not edit)
-    out/.locks/<PY>.lock                                present while a run of that period is going on
+    out/.locks/<PY>.lock                                held (flock) by the run of that period while it goes on
     out/_failed_run/<PY>/                               rejects of the last run stopped by the rejection threshold
 
 Read a table over every published year with DuckDB:

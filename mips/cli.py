@@ -28,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
         # A user-fixable problem: one line, no traceback, no patient data.
         print(f"mips {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        from mips.fs import environment_message, is_environment_failure
+        if not is_environment_failure(error):
+            raise  # a bug: its traceback is what a report needs
+        # the machine, not the data: disk full, permission denied, a path that cannot be used
+        print(f"mips {args.command}: error: {environment_message(error, 'the file system failed')}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

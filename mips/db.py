@@ -8,17 +8,23 @@ import duckdb
 DEFAULT_MEMORY_LIMIT = "3GB"  # keeps 10M-line runs under the 4 GiB target on the 2-core/24 GiB machines
 
 
+def sql_literal(text: str) -> str:
+    """A SQL string literal (a path may hold an apostrophe)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def connect(work_dir: Path | None = None, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
     if work_dir is None:
         con = duckdb.connect()
     else:
-        work_dir = Path(work_dir)
-        work_dir.mkdir(parents=True, exist_ok=True)
+        from mips.fs import private_mkdir
+
+        work_dir = private_mkdir(Path(work_dir))  # the work database holds patient ids
         database = work_dir / "work.duckdb"
         for stale in (database, work_dir / "work.duckdb.wal"):
             stale.unlink(missing_ok=True)  # a work database never outlives its run
         con = duckdb.connect(str(database))
-        con.execute(f"SET temp_directory = '{(work_dir / 'spill').as_posix()}'")
+        con.execute("SET temp_directory = " + sql_literal((work_dir / "spill").as_posix()))
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     return con

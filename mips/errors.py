@@ -16,3 +16,8 @@ class InputFileError(PipelineError):
 
 class RejectionThresholdExceeded(PipelineError):
     """Too many rows of one file were rejected for the run's results to be trusted."""
+
+
+class PeriodCheckFailed(PipelineError):
+    """The inputs do not look like the period being run (claims of another year, no claims measure at all,
+    claims of persons the eligibility file does not know): nothing is published unless the user says so."""

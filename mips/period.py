@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -19,9 +20,11 @@ from typing import Sequence
 import duckdb
 
 from mips.db import connect
-from mips.errors import PipelineError, RejectionThresholdExceeded
+from mips.errors import InputFileError, PeriodCheckFailed, PipelineError, RejectionThresholdExceeded
+from mips.fs import environment_message, is_environment_failure, pause_for_fault_test, private_mkdir
 from mips.paths import REFERENCE_DIR, RULES_DIR
-from mips.store import (PeriodLock, Published, code_version, file_sha256, hash_tree, new_run_id, publish_period)
+from mips.store import (PeriodLock, Published, clean_leftovers, code_version, file_sha256, hash_tree, new_run_id,
+                        publish_period)
 from schemas.tables import TableSpec
 
 # Inputs of a period run, in the order they are read (contract names; files <name>.csv / .parquet in an input folder).
@@ -74,7 +77,27 @@ def check_inputs(files: dict[str, Path]) -> dict[str, Path]:
         raise PipelineError("no input files given (e.g. medical_claim.csv and eligibility.csv)")
     if "medical_claim" in files and "eligibility" not in files:
         raise PipelineError("medical_claim needs eligibility (age and sex at the date of service come from it)")
-    return {name: Path(files[name]) for name in RUN_INPUTS if name in files}
+    checked = {name: Path(files[name]) for name in RUN_INPUTS if name in files}
+    for path in checked.values():
+        check_input_file(path)
+    return checked
+
+
+def check_input_file(path: Path) -> None:
+    """Only a regular, readable file goes on (checked before anything opens it: a FIFO would hang the run)."""
+    try:
+        info = os.stat(path)  # follows a symbolic link
+    except FileNotFoundError:
+        problem = "is a symbolic link to nothing" if os.path.islink(path) else "file not found"
+        raise InputFileError(path, problem) from None
+    except OSError as error:
+        raise InputFileError(path, environment_message(error, "cannot be examined")) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputFileError(path, "is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputFileError(path, "is not a regular file (a pipe, socket or device cannot be an input)")
+    if not os.access(path, os.R_OK):
+        raise InputFileError(path, "cannot be read: permission denied")
 
 
 @dataclass
@@ -95,6 +118,7 @@ class PeriodRun:
     outputs: dict[str, TableSpec] = field(default_factory=dict)  # DuckDB table -> its spec, to publish
     notes: list[str] = field(default_factory=list)         # steps skipped and why
     published: Published | None = None
+    file_identity: dict[str, tuple] = field(default_factory=dict)  # input file -> (size, mtime, inode) when hashed
 
 
 def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_id: str | None = None,
@@ -103,14 +127,22 @@ def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_
     files = check_inputs(files)
     output_root = Path(output_root)
     run_id = run_id or new_run_id()
+    try:
+        private_mkdir(output_root)  # holds patient-level files: owner-only (see mips.fs)
+    except OSError as error:
+        raise PipelineError(environment_message(error, f"cannot create the output folder {output_root}")) from None
     lock = PeriodLock(output_root, period.performance_year, run_id).acquire()
     try:
         for leftover in (output_root / ".work").glob(f"{period.performance_year}-*"):
             shutil.rmtree(leftover, ignore_errors=True)  # a killed run's work database (we hold the period)
+        clean_leftovers(output_root)  # and what killed runs of other years left, where no run holds them
         work = Path(work_dir or output_root / ".work" / f"{period.performance_year}-{run_id}")
         con = connect(work)
-    except BaseException:
+    except BaseException as error:
         lock.release()
+        if is_environment_failure(error) and not isinstance(error, PipelineError):
+            raise PipelineError(environment_message(error, f"cannot prepare the run in {output_root}") +
+                                f" (outputs of performance year {period.performance_year} left unchanged)") from None
         raise
     return PeriodRun(period, output_root, files, run_id, lock, con, work, datetime.now(timezone.utc),
                      dict(parameters or {}))
@@ -130,18 +162,52 @@ def finish_run(run: PeriodRun) -> None:
 
 def input_provenance(run: PeriodRun) -> list[dict]:
     """Size and sha256 of every input file (read once more: a transient I/O failure here is retried)."""
-    run.inputs = [{"table": name, "file": str(path), "bytes": path.stat().st_size, "sha256": file_sha256(path)}
-                  for name, path in run.files.items()]
+    run.inputs = []
+    for name, path in run.files.items():
+        before = _identity(path)
+        digest = file_sha256(path)
+        if _identity(path) != before:
+            raise InputFileError(path, "changed while its checksum was taken; rerun once the file is complete")
+        run.inputs.append({"table": name, "file": str(path), "bytes": before[0], "sha256": digest})
+        run.file_identity[str(path)] = before
     return run.inputs
+
+
+def _identity(path: Path) -> tuple:
+    """Size, modification time and inode: any write to the file (or a new file put in its place) changes it."""
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev
+
+
+def check_inputs_unchanged(run: PeriodRun) -> None:
+    """The checksums describe what was ingested: a file written to during the run fails it (one line)."""
+    for path in run.files.values():
+        recorded = run.file_identity.get(str(path))
+        try:
+            now = _identity(path)
+        except OSError:
+            now = None
+        if recorded is not None and now != recorded:
+            raise InputFileError(path, "changed while the run read it (its recorded checksum and size no longer "
+                                       "describe what was ingested); outputs left unchanged, rerun once the file "
+                                       "is complete")
 
 
 def ingest_step(run: PeriodRun) -> list:
     """Read and validate every input into its contract table; every row accepted or rejected."""
     from transforms import ingest
+    from transforms.period_scope import scope_claims_to_period
 
+    pause_for_fault_test("ingest")
     for (table,) in run.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall():
         run.con.execute(f'DROP TABLE "{table}"')  # a retried ingest starts from an empty work database
-    run.ingest = ingest.ingest_inputs(run.con, run.files)
+    ingest.ingest_inputs(run.con, run.files)
+    # the run's date where it runs and in UTC, whichever is later: a line after both is surely in the future
+    run_date = max(run.started_at.date(), run.started_at.astimezone().date())
+    scope_claims_to_period(run.con, run.period.performance_year, run_date)
+    ingest.check_reconciliation(run.con)
+    run.ingest = ingest.summary_results(run.con, run.files)
+    check_inputs_unchanged(run)
     run.warnings = run.con.execute("SELECT table_name, rule, rows_affected, description FROM _ingest_warnings "
                                    "ORDER BY 1, 2").fetchall()
     by_file = {r.source_file: r for r in run.ingest}
@@ -165,27 +231,65 @@ def validate_step(run: PeriodRun, max_rejected_percent: float) -> dict[str, int]
     ingest.ingest_tables(run.con, run.period.performance_year)
     specs = {s.name: s for s in (REJECTS, INGEST_SUMMARY, INGEST_WARNINGS, INGEST_OUT_OF_SCOPE)}
     run.outputs.update(specs)
+    py = run.period.performance_year
     over = ingest.files_over_threshold(run.con, max_rejected_percent)
     if over:
         folder = _write_failed_run(run, specs.values())
         listed = ", ".join(f"{f} ({pct}% rejected)" for f, pct in over)
         raise RejectionThresholdExceeded(
             f"more than {max_rejected_percent}% of rows rejected in: {listed}; outputs of performance year "
-            f"{run.period.performance_year} left unchanged; this run's rejects are in {folder}/")
+            f"{py} left unchanged; this run's rejects are in {folder}/")
+    check_period_inputs(run, max_rejected_percent)
     return _counts(run.con, specs)
+
+
+# more than this share of valid claim lines outside the year means the files are another year's
+MOST_LINES_PERCENT = 50.0
+
+
+def check_period_inputs(run: PeriodRun, max_rejected_percent: float) -> None:
+    """Stop before publishing when the claims do not look like this period's: claim lines of persons the
+    eligibility file does not know (held to the rejection threshold), or most lines outside the year
+    (unless the run allows an empty result)."""
+    from transforms.period_scope import claims_without_eligibility, out_of_period_share
+
+    py = run.period.performance_year
+    missing = claims_without_eligibility(run.con)
+    if missing.percent > max_rejected_percent:
+        folder = _write_failed_run(run, _ingest_specs())
+        raise RejectionThresholdExceeded(
+            f"{missing.percent:.2f}% of medical_claim lines ({missing.lines:,} lines of {missing.persons:,} persons) "
+            f"have no eligibility row, more than {max_rejected_percent}% (is it the right eligibility file?); "
+            f"outputs of performance year {py} left unchanged; this run's ingest summary is in {folder}/")
+    share = out_of_period_share(run.con)
+    if share.percent > MOST_LINES_PERCENT and not run.parameters.get("allow_empty"):
+        folder = _write_failed_run(run, _ingest_specs())
+        raise PeriodCheckFailed(
+            f"{share.out_of_period:,} of {share.valid:,} valid claim lines ({share.percent:.1f}%) are dated outside "
+            f"performance year {py} or after the run date (claims of another year?); outputs of performance year "
+            f"{py} left unchanged (--allow-empty publishes anyway); counts by file in {folder}/")
+
+
+def _ingest_specs():
+    from schemas.ingest import INGEST_OUT_OF_SCOPE, INGEST_SUMMARY, INGEST_WARNINGS, REJECTS
+    return (REJECTS, INGEST_SUMMARY, INGEST_WARNINGS, INGEST_OUT_OF_SCOPE)
 
 
 def _write_failed_run(run: PeriodRun, specs) -> Path:
     from mips.store import _write  # same cast, order and checks as a published table
 
+    from mips.fs import make_private
+
     base = run.output_root / FAILED_RUN_DIR
     final = base / str(run.period.performance_year)
-    staging = base / f".staging-{uuid.uuid4().hex}"
-    staging.mkdir(parents=True)
+    # named by year: a later run of any year removes it if this run is killed (mips.store.clean_leftovers)
+    staging = private_mkdir(base / f".staging-{run.period.performance_year}-{uuid.uuid4().hex}")
     for spec in specs:
         _write(run.con, spec, spec.name, staging / f"{spec.name}.parquet", run.period.performance_year)
+        make_private(staging / f"{spec.name}.parquet")
     (staging / "run.json").write_text(json.dumps({"run_id": run.run_id, "inputs": run.inputs}, indent=2) + "\n")
-    old = base / f".old-{uuid.uuid4().hex}"
+    make_private(staging / "run.json")
+    old = base / f".old-{run.period.performance_year}-{uuid.uuid4().hex}"
     if final.exists():
         os.rename(final, old)
     os.rename(staging, final)
@@ -200,8 +304,10 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
     from transforms.measures import compute_measures
     from transforms.reference import attach_reference
 
+    pause_for_fault_test("measures")
     py = run.period.performance_year
     specs: dict[str, TableSpec] = {}
+    claims_computed = False  # the year has a claims specification and claims measures were computed
     claims_sources = tuple(s for s in sources if s in ("claims", "encounters"))
     has_ehr = "ehr" in sources and "fhir_resource" in _tables(run.con)
     if not {"medical_claim", "encounter"} & set(run.files):
@@ -220,6 +326,7 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
             compute_measures(run.con, performance_year=py, period_start=run.period.start, period_end=run.period.end,
                              sources=claims_sources, levels=tuple(levels))
             specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES)})
+            claims_computed = "claims" in claims_sources
     if has_ehr:
         from schemas.ecqm import MEASURE_POPULATIONS
         from transforms.ecqm import compute_ecqms, merge_into_measure_outputs, run_notes
@@ -231,6 +338,17 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
         specs.update({spec.name: spec for spec in (MEASURE_RESULTS, MEASURE_INSTANCES, MEASURE_POPULATIONS)})
         run.notes.extend(run_notes(ecqm))
     run.outputs.update(specs)
+    # years without a claims specification and EHR-only runs are exempt (issue 9)
+    if claims_computed and "medical_claim" in run.files and not run.parameters.get("allow_empty"):
+        claims_measures = run.con.execute("""SELECT count(DISTINCT measure_id) FROM measure_results
+                                             WHERE source = 'claims' AND computed AND eligible_population > 0"""
+                                          ).fetchone()[0]
+        if not claims_measures:
+            folder = _write_failed_run(run, _ingest_specs())
+            raise PeriodCheckFailed(
+                f"the claims give no claims quality measure an eligible instance in {run.period.start}.."
+                f"{run.period.end} (claims of another period, or the wrong file?); outputs of performance year {py} "
+                f"left unchanged (--allow-empty publishes anyway); this run's ingest summary is in {folder}/")
     return _counts(run.con, specs)
 
 
@@ -384,10 +502,14 @@ def report_of(run: PeriodRun) -> RunReport:
 def run_period_steps(*, performance_year: int, files: dict[str, Path], output_root: Path,
                      period_start: date | None = None, period_end: date | None = None,
                      sources: Sequence[str] = SOURCES, levels: Sequence[str] = LEVELS,
-                     max_rejected_percent: float = 5.0) -> RunReport:
-    """The whole period run without Prefect: the same steps, in the same order, as the flow."""
+                     max_rejected_percent: float = 5.0, allow_empty: bool = False) -> RunReport:
+    """The whole period run without Prefect: the same steps, in the same order, as the flow.
+
+    ``allow_empty``: publish even when the claims look like another period's (most lines outside the
+    year, or no claims measure with an eligible instance); see ``check_period_inputs``."""
     period = Period.of(performance_year, period_start, period_end)
-    run = start_run(period, files, output_root, parameters=run_parameters(sources, levels, max_rejected_percent))
+    run = start_run(period, files, output_root,
+                    parameters=run_parameters(sources, levels, max_rejected_percent, allow_empty))
     try:
         input_provenance(run)
         ingest_step(run)
@@ -396,18 +518,42 @@ def run_period_steps(*, performance_year: int, files: dict[str, Path], output_ro
         scores_step(run)
         publish_step(run)
         return report_of(run)
+    except Exception as error:
+        raise one_line_failure(run, error) from None
     finally:
         finish_run(run)
 
 
-def run_parameters(sources, levels, max_rejected_percent) -> dict:
+def outputs_status(run: PeriodRun, error: BaseException | None = None) -> str:
+    """What a failed run did to the published outputs, truthfully."""
+    py = run.period.performance_year
+    if run.published is not None or getattr(error, "outputs_changed", False):
+        return f"performance year {py} WAS published by run {run.run_id}"
+    return f"outputs of performance year {py} left unchanged"
+
+
+def one_line_failure(run: PeriodRun, error: Exception) -> Exception:
+    """An environment failure (disk full, permission denied, ...) becomes one line that says whether the
+    outputs changed; any other error goes on as it is."""
+    if isinstance(error, PipelineError) or not is_environment_failure(error):
+        return error
+    return PipelineError(environment_message(error, f"run {run.run_id} failed") + f" ({outputs_status(run, error)})")
+
+
+def resolve_year(performance_year: int | None, years_before_current: int, today: date | None = None) -> int:
+    """The scheduled runs name a year relative to the run date (a nightly run follows the calendar)."""
+    return int(performance_year) if performance_year is not None else (today or date.today()).year - years_before_current
+
+
+def run_parameters(sources, levels, max_rejected_percent, allow_empty: bool = False) -> dict:
     bad = [s for s in sources if s not in SOURCES] + [lv for lv in levels if lv not in LEVELS]
     if bad:
         raise PipelineError(f"unknown source or level: {', '.join(bad)} (sources: {', '.join(SOURCES)}; "
                             f"levels: {', '.join(LEVELS)})")
     if not 0 <= max_rejected_percent <= 100:
         raise PipelineError(f"the rejection threshold must be between 0 and 100 percent (got {max_rejected_percent})")
-    return {"sources": list(sources), "levels": list(levels), "max_rejected_percent": max_rejected_percent}
+    return {"sources": list(sources), "levels": list(levels), "max_rejected_percent": max_rejected_percent,
+            "allow_empty": bool(allow_empty)}
 
 
 # ---------------------------------------------------------------- helpers

@@ -8,7 +8,7 @@ Layout under the output root (analysts read ``<root>/<table>/**/*.parquet`` with
     <root>/.periods/<PY>/current                         symlink -> v-<run id>   (the published version)
     <root>/.periods/<PY>/previous                        symlink -> the version before (kept for open readers)
     <root>/.periods/<PY>/v-<run id>/<table>.parquet      one immutable version of every table of the period
-    <root>/.locks/<PY>.lock                              pid of the run holding the period
+    <root>/.locks/<PY>.lock                              flock'ed by the run holding the period (names it)
     <root>/catalog.duckdb                                one view per table (see mips.catalog)
 
 Why this shape: a version is written and checked in a staging folder, then ``current`` is
@@ -21,11 +21,13 @@ Other periods live in other folders and are never touched.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import socket
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ from typing import Iterator, Mapping
 import duckdb
 
 from mips.errors import PipelineError
+from mips.fs import (environment_message, file_mode, is_environment_failure, make_private, pause_for_fault_test,
+                     private_mkdir)
 from schemas.tables import Column, TableSpec
 
 PARTITION = "performance_year"
@@ -74,6 +78,16 @@ class OutputCheckFailed(PipelineError):
     """A freshly written version failed its checks; nothing was switched in."""
 
 
+class PublishFailed(PipelineError):
+    """The file system failed while publishing (disk full, permission denied, ...). ``outputs_changed``
+    says whether the new version had already been switched in when it failed."""
+
+    def __init__(self, message: str, outputs_changed: bool, transient: bool = False):
+        super().__init__(message)
+        self.outputs_changed = outputs_changed
+        self.transient = transient  # worth a retry (an I/O error that may pass), not a refusal
+
+
 # ---------------------------------------------------------------- paths
 
 def period_dir(root: Path, performance_year: int) -> Path:
@@ -103,92 +117,131 @@ def published_years(root: Path) -> list[int]:
 
 # ---------------------------------------------------------------- the period lock
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
-def _process_start(pid: int) -> str | None:
-    """Start time of a process (Linux /proc, clock ticks since boot): tells a reused pid from the lock's owner."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 @dataclass
 class PeriodLock:
-    """``<root>/.locks/<PY>.lock``, created exclusively; holds the owner's pid, host and run id.
+    """``<root>/.locks/<PY>.lock``, held with ``fcntl.flock`` on an open file for the whole run.
 
-    A lock whose pid no longer runs on this host is stale (a killed run) and is taken over.
+    The kernel owns the lock: it is released when the holder's file is closed, which a kill -9
+    or a crash does too, so there is no stale lock to judge and nothing is deleted on a guess.
+    The file's text (pid, host, run id, start) only names the holder in the refusal. The holder
+    removes the file while still holding it; a contender that locked the old (now unlinked)
+    file sees that the path no longer names its file and tries again, so two runs never both hold.
     """
     root: Path
     performance_year: int
     run_id: str
     held: bool = False
+    _fd: int | None = None
 
     @property
     def path(self) -> Path:
         return Path(self.root) / ".locks" / f"{int(self.performance_year)}.lock"
 
     def acquire(self) -> "PeriodLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"pid": os.getpid(), "process_start": _process_start(os.getpid()),
-                           "host": socket.gethostname(), "run_id": self.run_id, "started_at": _now().isoformat()})
-        for _ in range(3):
+        if self.held:
+            return self
+        try:
+            private_mkdir(self.path.parent)
+        except OSError as error:
+            raise PipelineError(environment_message(error, f"cannot create the lock folder {self.path.parent}")) from None
+        body = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "run_id": self.run_id,
+                           "started_at": _now().isoformat()})
+        patience = time.monotonic() + 2.0
+        for _ in range(1000):
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+            except OSError as error:
+                raise PipelineError(environment_message(error, f"cannot open the lock file {self.path}")) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
                 owner = self._owner()
-                if owner is not None and not self._stale(owner):
-                    raise PeriodLocked(
-                        f"performance year {self.performance_year} is already being run in {self.root} "
-                        f"(run {owner.get('run_id')}, pid {owner.get('pid')} on {owner.get('host')}, "
-                        f"since {owner.get('started_at')}); wait for it to finish, or delete {self.path} "
-                        "if that process is gone") from None
-                self.path.unlink(missing_ok=True)  # stale or unreadable: the owner died mid-run
+                if (owner is None or owner.get("run_id") == CLEANUP_RUN_ID) and time.monotonic() < patience:
+                    # a run of another year tidying this period's leftovers holds it for a moment (or the
+                    # holder has not written its name yet): wait a little rather than refuse
+                    time.sleep(0.02)
+                    continue
+                holder = (f"run {owner.get('run_id')}, pid {owner.get('pid')} on {owner.get('host')}, "
+                          f"since {owner.get('started_at')}") if owner else "its holder is starting"
+                raise PeriodLocked(f"performance year {self.performance_year} is already being run in {self.root} "
+                                   f"({holder}); wait for it to finish") from None
+            except BaseException:
+                os.close(fd)
+                raise
+            # we hold the file we opened; is it still the one the path names? (the last holder may have
+            # removed it between our open and our lock: then it locks nothing, try again)
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
                 continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(body)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, body.encode(), 0)
+            self._fd = fd
             self.held = True
             return self
-        raise PeriodLocked(f"could not take the lock {self.path} (another run keeps taking it)")
+        raise PeriodLocked(f"could not take the lock {self.path} (other runs keep taking it)")
 
     def _owner(self) -> dict | None:
         try:
             return json.loads(self.path.read_text())
         except (OSError, ValueError):
-            return None  # half-written by a run killed while taking the lock
-
-    @staticmethod
-    def _stale(owner: dict) -> bool:
-        if owner.get("host") != socket.gethostname():
-            return False  # cannot see that host's processes; an operator decides
-        pid = owner.get("pid")
-        if not isinstance(pid, int) or not _pid_alive(pid):
-            return True
-        # the pid runs, but is it still the owner? (pids are reused after a kill and a reboot)
-        started = owner.get("process_start")
-        return started is not None and _process_start(pid) not in (None, started)
+            return None  # being written by the holder that just took it
 
     def release(self) -> None:
-        if self.held:
-            owner = self._owner()
-            if owner and owner.get("run_id") == self.run_id:
-                self.path.unlink(missing_ok=True)
-            self.held = False
+        if self.held and self._fd is not None:
+            try:
+                self.path.unlink(missing_ok=True)  # while still locked: see the class docstring
+            except OSError:
+                pass
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+        self.held = False
 
     def __enter__(self) -> "PeriodLock":
         return self if self.held else self.acquire()
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+CLEANUP_RUN_ID = "cleanup"  # the lock's holder while a run of another year removes a killed run's leftovers
+
+
+def clean_leftovers(root: Path) -> None:
+    """Remove what killed runs of any year left in ``root``: staging folders and unswitched versions of
+    every period no run holds now, work databases of runs no longer running, rejects folders half
+    written, and half-built catalog files. A period that a run holds is left alone (its lock says so)."""
+    root = Path(root)
+    years = set()
+    if (root / ".periods").is_dir():
+        years |= {p.name for p in (root / ".periods").iterdir() if p.name.isdigit()}
+    if (root / ".work").is_dir():
+        years |= {p.name.split("-", 1)[0] for p in (root / ".work").iterdir() if p.name.split("-", 1)[0].isdigit()}
+    failed = root / "_failed_run"
+    if failed.is_dir():
+        years |= {p.name.split("-")[1] for p in failed.glob(".*-*-*") if p.name.split("-")[1].isdigit()}
+    for year in sorted(years):
+        lock = PeriodLock(root, int(year), CLEANUP_RUN_ID)
+        try:
+            lock.acquire()
+        except PipelineError:
+            continue  # a run of that year is going on: its leftovers are its own business
+        try:
+            if period_dir(root, int(year)).is_dir():
+                _clean(period_dir(root, int(year)), keep=KEEP_VERSIONS)
+            for work in (root / ".work").glob(f"{year}-*"):
+                shutil.rmtree(work, ignore_errors=True)
+            for half in list(failed.glob(f".staging-{year}-*")) + list(failed.glob(f".old-{year}-*")):
+                shutil.rmtree(half, ignore_errors=True)
+        finally:
+            lock.release()
+    if any(root.glob(".catalog-*.duckdb*")):
+        from mips.catalog import remove_catalog_leftovers
+        remove_catalog_leftovers(root)
 
 
 @contextmanager
@@ -330,7 +383,7 @@ def _fsync(path: Path) -> None:
 
 def _symlink_replace(target: str, link: Path) -> None:
     """Point ``link`` at ``target`` atomically (a new link renamed over the old link or file)."""
-    link.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(link.parent)
     tmp = link.parent / f".{link.name}.{uuid.uuid4().hex}.tmp"
     os.symlink(target, tmp)
     os.replace(tmp, link)
@@ -356,6 +409,7 @@ class Published:
 
 def _before_switch(staging: Path) -> None:
     """Point between a checked version and its switch (tests inject a crash here)."""
+    pause_for_fault_test("publish")
 
 
 def publish_period(con: duckdb.DuckDBPyConnection, root: Path, performance_year: int,
@@ -382,12 +436,48 @@ def publish_period(con: duckdb.DuckDBPyConnection, root: Path, performance_year:
     if not lock.held or lock.performance_year != py or Path(lock.root) != root:
         raise PipelineError(f"publishing performance year {py} needs that period's lock in {root}")
 
-    base = period_dir(root, py)
-    base.mkdir(parents=True, exist_ok=True)
+    stage = {"switched": False}
+    try:
+        published = _publish_locked(con, root, py, tables, run_id, manifest, merge, presorted, stage)
+    except (PipelineError, KeyboardInterrupt):
+        raise
+    except Exception as error:
+        if not is_environment_failure(error):
+            raise
+        if stage["switched"]:
+            raise PublishFailed(environment_message(error, f"finishing the publication in {root}") +
+                                f" (performance year {py} WAS published by run {run_id}; rerun to tidy its links)",
+                                outputs_changed=True, transient=_transient(error)) from None
+        raise PublishFailed(environment_message(error, f"writing the outputs to {root}") +
+                            f" (outputs of performance year {py} left unchanged)", outputs_changed=False,
+                            transient=_transient(error)) from None
+    if catalog:
+        from mips.catalog import build_catalog
+        try:
+            build_catalog(root)
+        except Exception as error:
+            if not is_environment_failure(error):
+                raise
+            raise PublishFailed(environment_message(error, f"rebuilding {root}/catalog.duckdb") +
+                                f" (performance year {py} WAS published by run {run_id}; the Parquet tables are "
+                                "current, the catalog file is not)", outputs_changed=True) from None
+    return published
+
+
+def _transient(error: BaseException) -> bool:
+    import errno
+    return isinstance(error, OSError) and error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT,
+                                                              errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG)
+
+
+def _publish_locked(con, root: Path, py: int, tables: Mapping[TableSpec, str], run_id: str, manifest: dict | None,
+                    merge: bool, presorted: bool, stage: dict) -> Published:
+    private_mkdir(root)
+    base = private_mkdir(period_dir(root, py))
     _clean(base, keep=None)  # leftovers of killed runs (we hold the lock, nobody else writes here)
     staging = base / f".staging-{run_id}"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    private_mkdir(staging)
     try:
         specs: dict[str, TableSpec] = {}
         rows: dict[str, int] = {}
@@ -413,6 +503,8 @@ def publish_period(con: duckdb.DuckDBPyConnection, root: Path, performance_year:
             _write_manifest_table(con, row, staging / f"{RUN_MANIFEST.name}.parquet", py)
             rows[RUN_MANIFEST.name] = check_file(con, RUN_MANIFEST, staging / f"{RUN_MANIFEST.name}.parquet", 1)
         for path in staging.iterdir():
+            if not path.is_symlink():
+                os.chmod(path, file_mode())  # patient-level rows: private whatever the umask
             _fsync(path)
         _fsync(staging)
         # unique per attempt: a retried publish of the same run never collides with its first try
@@ -425,6 +517,7 @@ def publish_period(con: duckdb.DuckDBPyConnection, root: Path, performance_year:
             table_link(root, gone, py).unlink(missing_ok=True)
             table_link(root, gone, py, MANIFEST_JSON).unlink(missing_ok=True)
         _symlink_replace(version.name, base / "current")  # the switch: one atomic rename
+        stage["switched"] = True
         if old is not None:
             _symlink_replace(old.name, base / "previous")  # kept for readers still holding its files
         _fsync(base)
@@ -436,9 +529,6 @@ def publish_period(con: duckdb.DuckDBPyConnection, root: Path, performance_year:
         _clean(base, keep=KEEP_VERSIONS)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if catalog:
-        from mips.catalog import build_catalog
-        build_catalog(root)
     return Published(py, run_id, version, dict(sorted(rows.items())))
 
 

@@ -177,3 +177,33 @@ def dates_in_order(first: str, second: str, name: str | None = None) -> pa.Check
 def render_sql(check: pa.Check, column_expression: str) -> str:
     """The check's SQL predicate applied to a column expression (TRUE or NULL = passes)."""
     return check.statistics[SQL_KEY].replace("{col}", column_expression)
+
+
+# Texts an export writes where a value was missing: as an identifier they would join unrelated rows into one
+# patient, claim or encounter (issue 9: the literal NULL as a person_id became a patient). Empty after trimming
+# is already null (normalization), so the required-value rule catches it.
+PLACEHOLDER_IDS = ("NULL", "NONE", "NAN", "NAT", "<NA>", "N/A")
+
+
+def not_placeholder() -> pa.Check:
+    """An identifier is not a placeholder text such as NULL, null, None or NaN (any case)."""
+    words = ", ".join("'" + w + "'" for w in PLACEHOLDER_IDS)
+    return _check("placeholder_id", lambda s: ~s.map(lambda v: v.strip().upper() in PLACEHOLDER_IDS).astype(bool),
+                  f"upper(trim({{col}})) NOT IN ({words})",
+                  "is a placeholder (NULL, None, NaN ...), not an identifier")
+
+
+INT32_MIN, INT32_MAX = -2147483648, 2147483647
+
+
+def int32_range() -> pa.Check:
+    """A whole number fits the column's 32-bit INTEGER type (checked before the cast, which would fail the run).
+    Text that is not a whole number passes here: the integer rule gives it its own reason."""
+    def fn(s: pd.Series) -> pd.Series:
+        numbers = pd.to_numeric(s.where(s.map(lambda v: _INTEGER.fullmatch(v) is not None).astype(bool)),
+                                errors="coerce")
+        return (numbers.isna() | numbers.between(INT32_MIN, INT32_MAX)).astype(bool)
+    return _check("integer_range", fn,
+                  "(NOT regexp_full_match({col}, '[+-]?\\d{1,18}') OR "
+                  f"try_cast({{col}} AS BIGINT) BETWEEN {INT32_MIN} AND {INT32_MAX})",
+                  f"a whole number outside the range of this column ({INT32_MIN} to {INT32_MAX})")

@@ -39,6 +39,8 @@ def column(sql_type: str, description: str, *, required: bool = False, normalize
     if any(c.statistics.get(checks.COVERS_TYPE_KEY) for c in extra_checks):
         type_check = None  # e.g. "a whole number >= 1" already says "a whole number": one reason per fault
     column_checks = ([type_check()] if type_check else []) + extra_checks
+    if sql_type == "INTEGER":
+        column_checks.append(checks.int32_range())  # 3000000000 is a whole number, but not an INTEGER
     return pa.Column(
         str, checks=column_checks, nullable=not required, required=required,
         description=description,
@@ -60,6 +62,9 @@ class InputContract:
 
 def contract(name: str, grain: str, key: tuple[str, ...], columns: dict[str, pa.Column],
              row_checks: list[pa.Check] | None = None, description: str = "") -> InputContract:
+    for column_name, col in columns.items():
+        if column_name.endswith("_id") and col.metadata["type"] == "VARCHAR" and not col.checks:
+            col.checks.append(checks.not_placeholder())  # identifiers: the literal NULL is no patient
     schema = pa.DataFrameSchema(
         columns, checks=row_checks or [], name=name, unique=list(key), report_duplicates="exclude_first",
         description=f"{description} Grain: {grain}.".strip(), metadata={"grain": grain, "key": list(key)},

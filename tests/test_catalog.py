@@ -70,10 +70,15 @@ def test_catalog_stays_readable_while_a_run_replaces_it(out):
     assert not list(out.glob(".catalog-*"))  # no temporary catalog left behind
 
 
-def test_catalog_of_an_empty_output_folder_has_only_docs(tmp_path):
+def test_catalog_of_an_empty_output_folder_has_docs_and_an_empty_typed_view_per_declared_table(tmp_path):
     con = duckdb.connect(str(build_catalog(tmp_path)), read_only=True)
-    assert con.execute("SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() "
-                       "WHERE NOT internal").fetchall() == [("table_docs",)]
+    assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == [("table_docs",)]
+    views = {v for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert views == set(known_specs())
+    # a documented query on a table nothing published answers "no rows" with the declared types, not an error
+    assert con.execute("SELECT count(*) FROM final_scores").fetchall() == [(0,)]
+    described = con.execute("DESCRIBE final_scores").fetchall()
+    assert [(d[0], d[1]) for d in described] == [(c.name, c.type) for c in known_specs()["final_scores"].columns]
     con.close()
 
 
@@ -121,3 +126,52 @@ def test_output_docs_are_generated_from_the_table_specs():
     from mips.catalog import outputs_markdown
     docs = Path(__file__).resolve().parents[1] / "docs" / "outputs.md"
     assert docs.read_text() == outputs_markdown(), "run: .venv/bin/python -m mips.catalog > docs/outputs.md"
+
+
+# ---------------------------------------------------------------- mips sql is read-only (issue 9)
+
+@pytest.mark.parametrize("query, message", [
+    # COPY over a published Parquet file replaced final_scores, bypassing the atomic publish
+    ("COPY (SELECT 1 AS x) TO '{out}/ingest_summary/performance_year=2024/data.parquet' (FORMAT parquet)",
+     "a COPY statement is not allowed"),
+    ("ATTACH '{out}/catalog.duckdb' AS c", "a ATTACH statement is not allowed"),
+    ("DROP VIEW ingest_summary", "a DROP statement is not allowed"),
+    ("CREATE TABLE t AS SELECT 1", "a CREATE statement is not allowed"),
+    ("SET enable_external_access = true", "a SET statement is not allowed"),
+    ("INSTALL httpfs", "is not allowed"),
+    ("SELECT 1; DROP VIEW rejects", "one query at a time (2 statements given)"),
+])
+def test_mips_sql_refuses_every_statement_but_a_query(out, capsys, query, message):
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["sql", "--output", str(out), query.format(out=out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mips sql: error:") and message in err and "\n" not in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing changed
+
+
+def test_mips_sql_cannot_read_files_outside_the_output_folder(out, tmp_path_factory, capsys):
+    outside = tmp_path_factory.mktemp("elsewhere") / "secret.csv"
+    outside.write_text("a\n1\n")
+    for query in (f"SELECT * FROM read_csv('{outside}')", f"SELECT * FROM read_csv('{out}/../{outside.parent.name}/secret.csv')",
+                  "SELECT * FROM read_text('/etc/hostname')"):
+        assert main(["sql", "--output", str(out), query]) == 2
+        assert "disabled by configuration" in capsys.readouterr().err
+    # its own published files it reads, through the views or by path
+    assert main(["sql", "--output", str(out), "--csv",
+                 f"SELECT count(*) AS n FROM read_parquet('{out}/ingest_summary/**/*.parquet')"]) == 0
+    assert capsys.readouterr().out == "n\n3\n"
+
+
+def test_mips_sql_reads_through_the_catalog_opened_read_only_and_after_a_move(out, tmp_path_factory, capsys):
+    import shutil
+
+    from mips.commands.sql import open_read_only
+    con, tables = open_read_only(out)
+    assert tables == ["ingest_summary", "rejects"]
+    assert con.execute("SELECT current_setting('access_mode')").fetchone()[0] == "read_only"
+    con.close()
+    moved = tmp_path_factory.mktemp("moved") / "out"
+    shutil.copytree(out, moved, symlinks=True)  # the catalog names the old folder: views are made afresh
+    con, tables = open_read_only(moved)
+    assert con.execute("SELECT sum(input_rows) FROM ingest_summary").fetchall() == [(35,)]
+    con.close()

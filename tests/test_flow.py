@@ -21,6 +21,7 @@ import pytest
 
 from mips.errors import PipelineError, RejectionThresholdExceeded
 from mips.period import Period, check_inputs, find_inputs, run_period_steps
+from mips.errors import PeriodCheckFailed
 from mips.store import PeriodLocked, period_lock, read_manifest
 
 TIN, NPI = "123456789", "1234567893"
@@ -85,13 +86,13 @@ def first_run(tmp_path_factory, inputs):
 
 def test_run_publishes_every_step_s_tables_with_a_manifest(first_run, inputs):
     out, report = first_run
-    expected = {"rejects", "ingest_summary", "ingest_warnings", "measure_results", "measure_instances",
+    expected = {"rejects", "ingest_summary", "ingest_warnings", "ingest_out_of_scope", "measure_results", "measure_instances",
                 "mips_eligibility", "measure_scores", "category_scores", "final_scores", "run_manifest"}
     assert set(report.rows) == expected
-    # 5 claim lines and 3 persons in, none rejected
-    summary = duckdb.sql(f"SELECT table_name, input_rows, accepted_rows, rejected_rows FROM read_parquet("
+    # 5 claim lines and 3 persons in, none rejected, none out of scope
+    summary = duckdb.sql(f"SELECT table_name, input_rows, accepted_rows, out_of_scope_rows, rejected_rows FROM read_parquet("
                          f"'{out}/ingest_summary/**/*.parquet') ORDER BY 1").fetchall()
-    assert summary == [("eligibility", 3, 3, 0), ("medical_claim", 5, 5, 0)]
+    assert summary == [("eligibility", 3, 3, 0, 0), ("medical_claim", 5, 5, 0, 0)]
     for name, rows in report.rows.items():
         assert len(table(out, name)) == rows, name
     manifest = read_manifest(out, 2024)
@@ -109,9 +110,11 @@ def test_a_killed_run_s_work_database_is_removed_by_the_next_run(inputs, tmp_pat
     leftover = tmp_path / ".work" / "2024-killedrun"
     leftover.mkdir(parents=True)
     (leftover / "work.duckdb").write_bytes(b"x" * 10)
-    (tmp_path / ".work" / "2023-otherrun").mkdir()  # another period's: not ours to remove
-    run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path)
-    assert sorted(p.name for p in (tmp_path / ".work").iterdir()) == ["2023-otherrun"]
+    (tmp_path / ".work" / "2022-killedrun").mkdir()  # another period's, killed: any year's next run removes it
+    (tmp_path / ".work" / "2023-running").mkdir()  # another period's, running (it holds its lock): left alone
+    with period_lock(tmp_path, 2023, "running"):
+        run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path)
+        assert sorted(p.name for p in (tmp_path / ".work").iterdir()) == ["2023-running"]
 
 
 def test_measure_001_counts_and_the_summary(first_run):
@@ -182,9 +185,14 @@ def test_two_runs_of_the_same_inputs_give_identical_rows(tmp_path):
 
 def test_rerun_with_a_narrower_period_replaces_the_period(inputs, tmp_path):
     run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path)
-    # the claims are dated 2024-05-02: a January-only period counts none of them
+    # the claims are dated 2024-05-02: a January-only period counts none of them, and a run whose claims
+    # give no claims measure an instance publishes nothing unless told the empty result is meant (issue 9)
+    with pytest.raises(PeriodCheckFailed, match="no claims quality measure an eligible instance in 2024-01-01"):
+        run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path,
+                         period_start=date(2024, 1, 1), period_end=date(2024, 1, 31))
+    assert read_manifest(tmp_path, 2024)["period_end"] == "2024-12-31"  # still the full-year run's outputs
     run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path,
-                     period_start=date(2024, 1, 1), period_end=date(2024, 1, 31))
+                     period_start=date(2024, 1, 1), period_end=date(2024, 1, 31), allow_empty=True)
     assert table(tmp_path, "measure_results", "measure_id = '001'") == []
     assert read_manifest(tmp_path, 2024)["period_end"] == "2024-01-31"
 
@@ -255,7 +263,8 @@ def test_a_concurrent_run_of_the_period_is_refused(inputs, tmp_path):
     with period_lock(tmp_path, 2024, "nightly-run"):
         with pytest.raises(PeriodLocked, match="performance year 2024 is already being run.*run nightly-run"):
             run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path)
-        run_period_steps(performance_year=2023, files=inputs, output_root=tmp_path)  # another period is free
+        # another period is free (the 2024 claims are all outside 2023: allowed here, the lock is the point)
+        run_period_steps(performance_year=2023, files=inputs, output_root=tmp_path, allow_empty=True)
     assert not (tmp_path / "measure_results" / "performance_year=2024").exists()
 
 
@@ -446,8 +455,11 @@ def test_a_year_without_a_claims_specification_says_so_and_still_scores(tmp_path
     from mips.paths import SAMPLE_DIR
     from mips.period import run_period_steps
 
+    # the sample's 2024 claims moved to 2026 (2024-02-29 lines become impossible dates: rejected)
+    claims = tmp_path / "medical_claim.csv"
+    claims.write_text((SAMPLE_DIR / "medical_claim.csv").read_text().replace(",2024-", ",2026-"))
     report = run_period_steps(performance_year=2026, output_root=tmp_path / "out",
-                              files={"medical_claim": SAMPLE_DIR / "medical_claim.csv",
+                              files={"medical_claim": claims,
                                      "eligibility": SAMPLE_DIR / "eligibility.csv",
                                      "ia_input": SAMPLE_DIR / "ia_input.csv"},
                               max_rejected_percent=100)

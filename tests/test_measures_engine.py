@@ -166,6 +166,20 @@ def test_418_2019_episode_of_a_diagnosis():
     assert counts(con, "418") == (2, 0, 0, 1, 1)
 
 
+def test_episode_grouping_that_does_not_settle_is_an_error_not_an_undercount(monkeypatch):
+    # The same chain as above needs more than one propagation pass (e3 -> e4 -> e5 reach one label only through
+    # M48.42XA); with a cap of 1 pass the engine must refuse rather than count e5 as an episode of its own.
+    import transforms.measures as engine
+    monkeypatch.setattr(engine, "EPISODE_PROPAGATION_MAX_PASSES", 1)
+    con = new_db()
+    person(con, "f1", "1950-01-01", "female")
+    claim(con, "e3", "f1", "2019-03-10", ["99213"], ["M4841XA"])
+    claim(con, "e4", "f1", "2019-04-10", ["99213"], ["M4841XA", "M4842XA"])
+    claim(con, "e5", "f1", "2019-05-10", ["99213", "3095F-8P"], ["M4842XA"])
+    with pytest.raises(PipelineError, match="did not settle after 1 passes"):
+        run(con, 2019)
+
+
 def test_091_2019_thirty_day_episode_earliest_result_counts():
     con = new_db()
     person(con, "p1", "1990-01-01")

@@ -503,6 +503,11 @@ def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path]) 
         ingest_file(con, path, CONTRACTS[name])
     apply_cross_table_rules(con)
     check_reconciliation(con)
+    return summary_results(con, files)
+
+
+def summary_results(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path]) -> list[IngestResult]:
+    """One result per given file, as ``_ingest_summary`` counts it now (after any scope rule), in the order given."""
     rows = con.execute("SELECT source_file, table_name, input_rows, accepted_rows, rejected_rows, out_of_scope_rows "
                        "FROM _ingest_summary").fetchall()
     by_file = {r[0]: IngestResult(*r) for r in rows}

@@ -28,8 +28,9 @@ def run(args) -> int:
         raise PipelineError(f"the last year ({args.last_year}) is before the first ({args.first_year})")
     if args.last_year - args.first_year > 20:
         raise PipelineError("at most 21 years in one backfill")
-    from flows.period import backfill_flow
+    from flows.period import backfill_flow, start_owned_temporary_server
 
+    start_owned_temporary_server()  # without PREFECT_API_URL: a temporary server that dies with us
     outcome = backfill_flow(first_year=args.first_year, last_year=args.last_year, input_dir=args.input_dir,
                             output=str(args.output), levels=args.levels,
                             max_rejected_percent=args.max_rejected_percent)

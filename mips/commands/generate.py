@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from mips.db import sql_literal
 from mips.errors import PipelineError
 
 NAME = "generate"
@@ -42,7 +43,7 @@ def run(args) -> int:
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.execute(f"SET temp_directory = '{spill.as_posix()}'")
+        con.execute("SET temp_directory = " + sql_literal(spill.as_posix()))
         return _generate(con, args, started)
     finally:
         con.close()
@@ -70,7 +71,7 @@ def _generate(con, args, started: float) -> int:
         path = args.output / f"{name}.{args.format}"
         tmp = path.with_name(path.name + ".tmp")
         # COPY answers with the number of rows it wrote; the file appears complete or not at all.
-        rows = con.execute(f"COPY (SELECT * FROM {view}) TO '{tmp.as_posix()}' ({options})").fetchall()[0][0]
+        rows = con.execute(f"COPY (SELECT * FROM {view}) TO {sql_literal(tmp.as_posix())} ({options})").fetchall()[0][0]
         tmp.replace(path)
         print(f"  {path}  {rows:,} rows")
     for measure_id, why in generated.untargeted_measures:

@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, required=True, help="output folder (Parquet tables by performance year)")
     parser.add_argument("--max-rejected-percent", type=float, default=5.0,
                         help="fail the run when more than this percent of any file's rows are rejected (default 5)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="publish even when the claims look like another period's (most lines dated outside the "
+                             "year, or no claims measure with an eligible instance); without it such a run fails")
     parser.add_argument("--without-prefect", action="store_true",
                         help="run the same steps without Prefect (no temporary server, no run in the UI, no artifact)")
 
@@ -65,6 +68,6 @@ def run(args) -> int:
         from flows.period import run_period_flow as run_period
     report = run_period(performance_year=period.performance_year, period_start=period.start, period_end=period.end,
                         files=input_files(args), output_root=args.output,
-                        max_rejected_percent=args.max_rejected_percent)
+                        max_rejected_percent=args.max_rejected_percent, allow_empty=args.allow_empty)
     print(report)
     return 0

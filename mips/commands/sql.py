@@ -22,15 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import duckdb
 
-    from mips.catalog import create_views
-
     if not args.output.is_dir():
         raise PipelineError(f"no output folder {args.output} (run `mips run ... --output {args.output}` first)")
-    # An in-memory database with the catalog's views: never locks catalog.duckdb, works after a move.
-    con = duckdb.connect()
+    con, tables = open_read_only(args.output)
     try:
-        tables = create_views(con, args.output)
         try:
+            check_query(con, args.query)
             relation = con.sql(args.query)
         except duckdb.Error as error:
             hint = f" (tables: {', '.join(tables)})" if tables else f" (no tables published in {args.output})"
@@ -55,6 +52,51 @@ def run(args) -> int:
         return 0
     finally:
         con.close()
+
+
+def open_read_only(root: Path):
+    """A connection that can only read the published outputs of ``root``: the catalog opened read-only
+    (or, when it is missing or names another folder, e.g. after a move, the same views in memory),
+    with DuckDB's file access limited to the output folder and the configuration locked."""
+    import duckdb
+
+    from mips.catalog import CATALOG_FILE, create_views, table_names
+
+    root = Path(root).resolve()
+    catalog = root / CATALOG_FILE
+    con = None
+    if catalog.is_file():
+        try:
+            con = duckdb.connect(str(catalog), read_only=True)
+            views = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall())
+            tables = table_names(root)
+            reading = {name for name, sql in views.items() if "read_parquet" in sql}
+            if reading != set(tables) or not all(f"'{root.as_posix()}/{t}/" in views[t] for t in tables):
+                con.close()
+                con = None  # stale (the folder moved, or a run is between its publish and its catalog)
+        except duckdb.Error:
+            con = None
+    if con is None:
+        con = duckdb.connect()  # in memory: never locks catalog.duckdb
+        tables = create_views(con, root)
+    con.execute("SET allowed_directories = [" + "'" + root.as_posix().replace("'", "''") + "/']")
+    con.execute("SET enable_external_access = false")  # no other file, no extension, no network
+    con.execute("SET lock_configuration = true")      # and no statement can undo it
+    return con, tables
+
+
+def check_query(con, query: str) -> None:
+    """Only one query (SELECT, WITH ... SELECT, FROM ..., VALUES) passes, as DuckDB's own parser sees it:
+    no COPY, ATTACH, CREATE, DROP, INSERT, SET, PRAGMA, INSTALL ... (they could change published outputs)."""
+    import duckdb
+
+    statements = con.extract_statements(query)  # a syntax error is the caller's duckdb.Error
+    if len(statements) != 1:
+        raise PipelineError(f"one query at a time ({len(statements)} statements given)")
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        raise PipelineError(f"mips sql only reads: a {kind.name} statement is not allowed (outputs change only "
+                            "through `mips run`; export with --csv)")
 
 
 def format_table(columns: list[str], rows: list[tuple]) -> str:

@@ -73,6 +73,10 @@ FROM (SELECT DISTINCT part_key // 1099511627776 AS unit_idx, ms_idx FROM m_unit_
 JOIN m_units u USING (unit_idx)
 JOIN m_ms s USING (ms_idx)"""
 
+# Each pass of the episode label propagation shortens every chain of claims linked by shared diagnoses by
+# half or more; 100 passes settle any chain a year of one patient's claims can form.
+EPISODE_PROPAGATION_MAX_PASSES = 100
+
 # Bits of part_key (unit_idx * 2^40 + ms_idx * 2^28 + person_idx) and of the packed pick (claim_idx: 38 bits).
 _KEY_LIMITS = (
     ("SELECT count(*) FROM m_units", 2 ** 23, "counting units"),
@@ -193,13 +197,18 @@ def compute_measures(
     _run(con, "05_units.sql", levels_values=", ".join(f"('{lv}')" for lv in levels))
     _run(con, "05a_episode_edges.sql")
     # Connected components by label propagation: set-based steps, repeated until no claim's label changes.
-    for _ in range(100):
+    for _ in range(EPISODE_PROPAGATION_MAX_PASSES):
         _run(con, "05a_episode_step.sql")
         changed = con.execute("""SELECT count(*) FROM m_ep_label a JOIN m_ep_label_next b USING (part_key, node)
                                  WHERE a.label <> b.label""").fetchone()[0]
         con.execute("CREATE OR REPLACE TEMP TABLE m_ep_label AS SELECT * FROM m_ep_label_next")
         if not changed:
             break
+    else:
+        # Stopping here would split one episode into several and overcount it: refuse instead.
+        raise PipelineError(f"episode grouping did not settle after {EPISODE_PROPAGATION_MAX_PASSES} passes "
+                            "(a chain of claims linked by shared diagnoses is longer than that); "
+                            "episode-based measures cannot be counted for this input")
     _run(con, "05b_windows.sql")
     has_facility = "facility_event" in present
     _run(con, "06_instances.sql", **params, facility_union=_FACILITY_UNION if has_facility else "",
