@@ -68,6 +68,7 @@ ECQM_RESOURCE = TableSpec(
         Column("has_value", "BOOLEAN", "the resource has a value[x] of any type"),
         Column("encounter_id", "VARCHAR", "id tail of the encounter / context reference"),
         Column("class_code", "VARCHAR", "Encounter.class.code"),
+        Column("reason_reference_ids", "VARCHAR[]", "id tails of reasonReference references (Encounter, requests ...)"),
         Column("medication_id", "VARCHAR", "id tail of medicationReference (MedicationRequest/Dispense/Administration)"),
         Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value; "
                "MedicationDispense.daysSupply.value"),

@@ -168,6 +168,26 @@ def test_007_lvsd_and_prior_mi_groups_are_one_performance_rate_their_pooled_coun
 
 @pytest.mark.shared
 @needs_deck
+def test_305_initiation_and_engagement_groups_are_the_14_and_34_day_rates_scored_as_their_simple_average():
+    # measures-data 2026, 305 (CMS137v14): multiPerformanceRate, strata 14Days ("initiated treatment ... within 14
+    # days" = Numerator 1) and 34Days ("engaged in ongoing treatment ... within 34 days of the initiation" = Numerator
+    # 2); overallAlgorithm simpleAverage. The age stratifiers (13-17, 18-64, 65+) are reporting strata inside each
+    # rate (measure_populations.strata), not QPP rates.
+    con = run_deck("CMS137FHIRSUDTxInitEngagement")
+    expected = report_counts("CMS137FHIRSUDTxInitEngagement")
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        """SELECT stratum, eligible_population, eligible_population_exclusion, performance_met, performance_not_met
+           FROM measure_results WHERE measure_id = '305' AND level = 'group'""").fetchall())
+    assert rows == {"14Days": expected["Group_1"][:4], "34Days": expected["Group_2"][:4]}
+    # the dev deck: 27 in the denominator, 8 excluded (hospice); 10 of 19 initiated, 4 of 19 engaged
+    assert rows["14Days"] == (27, 8, 10, 9) and rows["34Days"] == (27, 8, 4, 15)
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '305' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx((100.0 * 10 / 19 + 100.0 * 4 / 19) / 2))]
+
+
+@pytest.mark.shared
+@needs_deck
 def test_009_two_groups_are_the_84_and_180_day_rates_scored_as_their_simple_average():
     # measures-data 2026, 009 (CMS128v14): multiPerformanceRate, strata 84Days ("remained on an antidepressant
     # medication for at least 84 days" = Numerator 1) and 180Days (Numerator 2); overallAlgorithm simpleAverage.

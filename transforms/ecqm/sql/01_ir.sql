@@ -101,6 +101,10 @@ SELECT person_id, resource_type, resource_id,
        len(list_filter(keys, lambda k: k LIKE 'value%')) > 0 AS has_value,
        ecqm_ref_id(coalesce(resource ->> '$.encounter.reference', resource ->> '$.context.reference')) AS encounter_id,
        resource ->> '$.class.code' AS class_code,
+       CASE WHEN json_exists(resource, '$.reasonReference')
+            THEN list_transform(CAST(json_extract_string(resource, '$.reasonReference[*].reference') AS VARCHAR[]),
+                                lambda x: ecqm_ref_id(x))
+            END AS reason_reference_ids,
        ecqm_ref_id(resource ->> '$.medicationReference.reference') AS medication_id,
        try_cast(coalesce(resource ->> '$.dispenseRequest.expectedSupplyDuration.value',
                          resource ->> '$.daysSupply.value') AS DOUBLE) AS days_supply,  -- MedicationDispense.daysSupply
