@@ -188,6 +188,28 @@ def test_305_initiation_and_engagement_groups_are_the_14_and_34_day_rates_scored
 
 @pytest.mark.shared
 @needs_deck
+def test_143_chemotherapy_and_radiation_visit_groups_are_one_performance_rate_their_pooled_counts():
+    # measures-data 2026, 143 (CMS157v14): singlePerformanceRate, no strata. The Measure's cqfm-rateAggregation: "one
+    # reporting rate ... Performance Rate = (Numerator 1 + Numerator 2) / (Denominator 1 + Denominator 2)" over visits
+    # (episode-based): both groups map to the measure's one rate (empty stratum in group_strata.csv).
+    con = run_deck("CMS157FHIRPainIntensityQuantified")
+    expected = report_counts("CMS157FHIRPainIntensityQuantified")
+    assert sorted(expected) == ["Group_1", "Group_2"]
+    rows = con.execute("""SELECT stratum, eligible_population, eligible_population_exclusion,
+                                 eligible_population_exception, performance_met, performance_not_met, performance_rate
+                          FROM measure_results WHERE measure_id = '143' AND level = 'group'""").fetchall()
+    den, ex, met, not_met, exc = (sum(v[i] for v in expected.values()) for i in range(5))
+    assert len(rows) == 1 and rows[0][:6] == (None, den, ex, exc, met, not_met)
+    # the dev deck: 33 visits (17 chemotherapy + 16 radiation), 13 with a quantified pain intensity (5 + 8)
+    assert rows[0][1:6] == (33, 0, 0, 13, 20)
+    assert rows[0][6] == pytest.approx(100.0 * (5 + 8) / (17 + 16))
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '143' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx(100.0 * 13 / 33))]
+
+
+@pytest.mark.shared
+@needs_deck
 def test_009_two_groups_are_the_84_and_180_day_rates_scored_as_their_simple_average():
     # measures-data 2026, 009 (CMS128v14): multiPerformanceRate, strata 84Days ("remained on an antidepressant
     # medication for at least 84 days" = Numerator 1) and 180Days (Numerator 2); overallAlgorithm simpleAverage.
