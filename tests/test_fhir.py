@@ -265,3 +265,17 @@ def test_deck_folder_runs_through_mips_run_and_publishes(tmp_path):
     reports = sum(1 for _ in deck.rglob("MeasureReport-*.json"))
     # one row per file, one resource per file; only the MeasureReports are out of scope, nothing rejected
     assert summary == (files, files, files - reports, reports, 0)
+
+
+def test_a_patient_without_encounters_is_attributed_to_the_defaults(tmp_path):
+    # an eCQM may need no encounter (CMS129: a prostate cancer diagnosis, treatment and labs): such a patient gets one
+    # ehr_attribution row without an encounter, with the default TIN/NPI; patients with encounters get none
+    folder = tmp_path / "deck"
+    _write(folder / "p1" / "Patient-p1.json", _patient("p1"))
+    _write(folder / "p1" / "Encounter-e1.json", _encounter("e1", "p1"))
+    _write(folder / "p2" / "Patient-p2.json", _patient("p2"))
+    _write(folder / "p2" / "Observation-o2.json", _obs("o2", "p2"))
+    con = _con()
+    load_fhir_dir(con, folder, default_tin=TIN, default_npi=NPI)
+    assert con.execute("SELECT * FROM ehr_attribution ORDER BY person_id").fetchall() == [
+        ("p1", "e1", TIN, NPI), ("p2", None, TIN, NPI)]

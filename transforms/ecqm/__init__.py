@@ -236,8 +236,9 @@ def _populations(con, performance_year: int, period_start: date, period_end: dat
         SELECT k.person_id, k.episode, a.tin, a.npi FROM k JOIN enc a
           ON k.episode IS NOT NULL AND a.person_id = k.person_id AND 'Encounter/' || a.encounter_id = k.episode
         UNION
+        -- a patient, or an episode that is not an encounter (CMS133's Procedure episodes), goes to the patient's units
         SELECT k.person_id, k.episode, a.tin, a.npi FROM k JOIN patient_attr a
-          ON k.episode IS NULL AND a.person_id = k.person_id)
+          ON (k.episode IS NULL OR k.episode NOT LIKE 'Encounter/%') AND a.person_id = k.person_id)
     SELECT * FROM attributed
     UNION ALL
     SELECT k.person_id, k.episode, ecqm_default_tin(), ecqm_default_npi() FROM k
