@@ -159,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         w = med(step_figures(r)[label]["wall_s"] for r in runs)
         c = med(step_figures(r)[label]["cpu_s"] for r in runs)
         print(f"{label:<22}{w:>9.1f}{c:>9.1f}{w / floor_wall:>14.2f}{c / floor_cpu:>13.2f}")
+    other_w = med(r["flow_wall_s"] - sum(sum(r["steps"].get(n, {}).get("wall_s", 0) for n in names)
+                                         for names in STEPS.values()) for r in runs)
+    other_c = med(r["flow_cpu_s"] - sum(sum(r["steps"].get(n, {}).get("cpu_s", 0) for n in names)
+                                        for names in STEPS.values()) for r in runs)
+    print(f"{'other (Prefect, report)':<22}{other_w:>9.1f}{other_c:>9.1f}{other_w / floor_wall:>14.2f}"
+          f"{other_c / floor_cpu:>13.2f}")
     print(f"{'mips run (flow)':<22}{flow_wall:>9.1f}{flow_cpu:>9.1f}{flow_wall / floor_wall:>14.2f}"
           f"{flow_cpu / floor_cpu:>13.2f}")
     print(f"{'  + server start':<22}{with_server:>9.1f}{tree_cpu:>9.1f}{with_server / floor_wall:>14.2f}"
