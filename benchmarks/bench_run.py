@@ -153,21 +153,21 @@ def main(argv: list[str] | None = None) -> int:
     peak = med(r["peak_gib"] for r in runs)
     print()
     print(f"median of {args.runs} run(s), {args.lines:,} lines, PY{args.year}; load average now {load()}")
-    print(f"{'':<22}{'wall s':>9}{'CPU s':>9}{'wall / floor':>14}{'CPU / floor':>13}")
-    print(f"{'DuckDB floor':<22}{floor_wall:>9.1f}{floor_cpu:>9.1f}{1:>14.2f}{1:>13.2f}")
+    print(f"{'':<24}{'wall s':>9}{'CPU s':>9}{'wall / floor':>14}{'CPU / floor':>13}")
+    print(f"{'DuckDB floor':<24}{floor_wall:>9.1f}{floor_cpu:>9.1f}{1:>14.2f}{1:>13.2f}")
     for label in STEPS:
         w = med(step_figures(r)[label]["wall_s"] for r in runs)
         c = med(step_figures(r)[label]["cpu_s"] for r in runs)
-        print(f"{label:<22}{w:>9.1f}{c:>9.1f}{w / floor_wall:>14.2f}{c / floor_cpu:>13.2f}")
+        print(f"{label:<24}{w:>9.1f}{c:>9.1f}{w / floor_wall:>14.2f}{c / floor_cpu:>13.2f}")
     other_w = med(r["flow_wall_s"] - sum(sum(r["steps"].get(n, {}).get("wall_s", 0) for n in names)
                                          for names in STEPS.values()) for r in runs)
     other_c = med(r["flow_cpu_s"] - sum(sum(r["steps"].get(n, {}).get("cpu_s", 0) for n in names)
                                         for names in STEPS.values()) for r in runs)
-    print(f"{'other (Prefect, report)':<22}{other_w:>9.1f}{other_c:>9.1f}{other_w / floor_wall:>14.2f}"
+    print(f"{'other (Prefect, report)':<24}{other_w:>9.1f}{other_c:>9.1f}{other_w / floor_wall:>14.2f}"
           f"{other_c / floor_cpu:>13.2f}")
-    print(f"{'mips run (flow)':<22}{flow_wall:>9.1f}{flow_cpu:>9.1f}{flow_wall / floor_wall:>14.2f}"
+    print(f"{'mips run (flow)':<24}{flow_wall:>9.1f}{flow_cpu:>9.1f}{flow_wall / floor_wall:>14.2f}"
           f"{flow_cpu / floor_cpu:>13.2f}")
-    print(f"{'  + server start':<22}{with_server:>9.1f}{tree_cpu:>9.1f}{with_server / floor_wall:>14.2f}"
+    print(f"{'  + server start':<24}{with_server:>9.1f}{tree_cpu:>9.1f}{with_server / floor_wall:>14.2f}"
           f"{tree_cpu / floor_cpu:>13.2f}   (CPU: the whole process tree)")
     print(f"peak resident memory: mips run {peak:.2f} GiB, floor {med(f['peak_gib'] for f in floors):.2f} GiB")
     print("targets (issue 16): mips run within 4x the floor in wall and CPU time, peak under 3 GiB; "
