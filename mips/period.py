@@ -193,6 +193,7 @@ class PeriodRun:
     file_identity: dict[str, tuple] = field(default_factory=dict)  # input file -> (size, mtime, inode) when hashed
     ehr: EhrInput | None = None                            # FHIR folder and attribution defaults
     fhir: object | None = None                             # transforms.fhir_files.FhirLoad of the ingest
+    step_seconds: dict[str, dict] = field(default_factory=dict)  # step -> {"wall_s", "cpu_s"} (mips.progress)
 
 
 def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_id: str | None = None,
@@ -499,6 +500,8 @@ def publish_step(run: PeriodRun) -> Published:
         "finished_at": datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None),
         "code_version": code_version(), "rules_version": hash_tree(RULES_DIR),
         "reference_version": hash_tree(REFERENCE_DIR), "parameters": run.parameters, "inputs": run.inputs,
+        # the same dict: publish adds its table writing ("publish_tables") before the manifest is written
+        "step_seconds": run.step_seconds,
     }
     from transforms.published_reference import build_reference_tables
     from transforms.submission_inputs import build_submission_tables
@@ -584,6 +587,7 @@ class RunReport:
     rows: dict[str, int]
     markdown: str = ""
     group_scores: list = field(default_factory=list)  # (tin, final score, payment adjustment %) per TIN
+    step_seconds: dict = field(default_factory=dict)  # step -> {"wall_s", "cpu_s"}: where the run's time went
 
     def __str__(self) -> str:
         p = self.period
@@ -607,6 +611,10 @@ class RunReport:
             lines += [f"  {tin:<9} {_num(fs):>12} {_num(adj, 3):>13}" for tin, fs, adj in self.group_scores[:20]]
             if len(self.group_scores) > 20:
                 lines.append(f"  ... {len(self.group_scores) - 20} more")
+        if self.step_seconds:
+            lines += ["", "Time by step (wall s / CPU s of the process):",
+                      "  " + ", ".join(f"{name} {t['wall_s']:.1f}/{t['cpu_s']:.1f}"
+                                       for name, t in self.step_seconds.items())]
         lines += ["", f"Outputs in {self.output_root} (catalog: {self.output_root / 'catalog.duckdb'}):"]
         lines += [f"  {name}/ ({rows:,} rows)" for name, rows in self.rows.items()]
         return "\n".join(lines)
@@ -617,7 +625,8 @@ def report_of(run: PeriodRun) -> RunReport:
                                 WHERE level = 'group' ORDER BY tin""").fetchall() \
         if "final_scores" in _tables(run.con) else []
     return RunReport(run.period, run.output_root, run.run_id, list(run.ingest), list(run.warnings), list(run.notes),
-                     dict(run.published.rows) if run.published else {}, summary_markdown(run), scores)
+                     dict(run.published.rows) if run.published else {}, summary_markdown(run), scores,
+                     {name: dict(t) for name, t in run.step_seconds.items()})
 
 
 def run_period_steps(*, performance_year: int, files: dict[str, Path], output_root: Path,

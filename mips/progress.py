@@ -143,17 +143,34 @@ def describe(result, seconds: float) -> tuple[str, list[str]]:
     return "", []
 
 
+def record_step_time(run, name: str, wall_seconds: float, cpu_seconds: float) -> None:
+    """Add a step's wall and CPU seconds to ``run.step_seconds`` (when the run keeps them): the run report and
+    the run manifest show where a run's time went. CPU is the whole process's (DuckDB's threads included); a
+    retried step adds up its attempts."""
+    times = getattr(run, "step_seconds", None)
+    if times is None:
+        return
+    name = name.removesuffix("_step")
+    spent = times.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0})
+    spent["wall_s"] = round(spent["wall_s"] + wall_seconds, 3)
+    spent["cpu_s"] = round(spent["cpu_s"] + cpu_seconds, 3)
+
+
 def reported(label: str | Callable) -> Callable:
-    """Decorate a period step ``step(run, ...)``: show it live while it runs and its outcome after.
+    """Decorate a period step ``step(run, ...)``: show it live while it runs and its outcome after, and
+    record its time (``record_step_time``).
     ``label`` is text or a function of the run (e.g. naming the files being read)."""
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(run, *args, **kwargs):
             text = label(run) if callable(label) else label
-            started = time.perf_counter()
-            with step(text, getattr(run, "con", None)) as outcome:
-                result = fn(run, *args, **kwargs)
-                outcome["text"], outcome["details"] = describe(result, time.perf_counter() - started)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            try:
+                with step(text, getattr(run, "con", None)) as outcome:
+                    result = fn(run, *args, **kwargs)
+                    outcome["text"], outcome["details"] = describe(result, time.perf_counter() - started)
+            finally:
+                record_step_time(run, fn.__name__, time.perf_counter() - started, time.process_time() - cpu_started)
             return result
         return wrapper
     return decorate

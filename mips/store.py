@@ -66,6 +66,8 @@ RUN_MANIFEST = TableSpec(
         Column("parameters", "VARCHAR", "JSON object of the run's parameters (levels, threshold, ...)"),
         Column("inputs", "VARCHAR", "JSON list of input files: table, file, bytes, sha256, input/accepted/rejected rows"),
         Column("outputs", "VARCHAR", "JSON object: output table -> row count of this period"),
+        Column("step_seconds", "VARCHAR", "JSON object: step of the run -> wall_s and cpu_s (seconds; CPU of the "
+               "whole process) up to writing the output tables (publish_tables); machine load shows in wall_s"),
     ),
 )
 
@@ -392,7 +394,7 @@ def _symlink_replace(target: str, link: Path) -> None:
 def _manifest_row(manifest: dict, performance_year: int, run_id: str, outputs: dict[str, int]) -> dict:
     row = {c.name: manifest.get(c.name) for c in RUN_MANIFEST.columns}
     row.update(performance_year=int(performance_year), run_id=run_id, outputs=outputs)
-    for name in ("parameters", "inputs", "outputs"):
+    for name in ("parameters", "inputs", "outputs", "step_seconds"):
         row[name] = json.dumps(row[name], sort_keys=True, default=str)
     for name in ("period_start", "period_end", "started_at", "finished_at"):
         row[name] = None if row[name] is None else str(row[name])
@@ -481,6 +483,7 @@ def _publish_locked(con, root: Path, py: int, tables: Mapping[TableSpec, str], r
     try:
         specs: dict[str, TableSpec] = {}
         rows: dict[str, int] = {}
+        started, cpu_started = time.perf_counter(), time.process_time()
         for spec, relation in tables.items():
             if spec.name == RUN_MANIFEST.name or spec.name in specs:
                 raise PipelineError(f"table {spec.name} given twice (or reserved)")
@@ -495,10 +498,13 @@ def _publish_locked(con, root: Path, py: int, tables: Mapping[TableSpec, str], r
                     rows[carried.stem] = int(con.execute(
                         f"SELECT count(*) FROM read_parquet({_lit(carried.as_posix())})").fetchone()[0])
         if manifest is not None:
+            if manifest.get("step_seconds") is not None:  # what writing and checking the tables took
+                manifest["step_seconds"]["publish_tables"] = {
+                    "wall_s": round(time.perf_counter() - started, 3), "cpu_s": round(time.process_time() - cpu_started, 3)}
             row = _manifest_row({**manifest, "finished_at": manifest.get("finished_at") or _now()}, py, run_id,
                                 dict(sorted(rows.items())))
             (staging / MANIFEST_JSON).write_text(json.dumps({**row, **{k: json.loads(row[k]) for k in
-                                                            ("parameters", "inputs", "outputs")}},
+                                                            ("parameters", "inputs", "outputs", "step_seconds")}},
                                                            indent=2, sort_keys=True) + "\n")
             _write_manifest_table(con, row, staging / f"{RUN_MANIFEST.name}.parquet", py)
             rows[RUN_MANIFEST.name] = check_file(con, RUN_MANIFEST, staging / f"{RUN_MANIFEST.name}.parquet", 1)

@@ -24,6 +24,7 @@ import duckdb
 from mips.errors import PipelineError
 from mips.paths import REFERENCE_DIR, RULES_DIR
 from schemas.measures import MEASURE_INSTANCES, MEASURE_RESULTS
+from transforms.measures import counting_classes
 from transforms.measures.registry import MEASURE_SOURCES, EngineOutput, collection_type_sql
 from transforms.reference import attach_reference
 
@@ -83,14 +84,13 @@ _KEY_LIMITS = (
     ("SELECT count(*) FROM m_claim_keys", 2 ** 38, "claims"),
 )
 
-# Work tables dropped at the end; the ones measure_instances reads (m_inst, m_units, m_ms, m_persons, m_claim_keys,
-# m_dx_codes, m_inst_parts) stay for the connection's life.
+# Work tables dropped at the end: the engine's own and those of the counting classes' steps (counting_classes.py);
+# the ones measure_instances reads (m_inst, m_units, m_ms, m_persons, m_claim_keys, m_dx_codes, m_inst_parts) stay
+# for the connection's life.
 _WORK_TABLES = (
     "m_measures", "m_option_groups", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_line_codes",
     "m_claims", "m_lines", "m_dx", "m_cand", "m_dx_roles", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig",
-    "m_perf_match", "m_unit_claims", "m_ep_edges", "m_ep_label",
-    "m_ep_label_next", "m_w_dates", "m_w_next", "m_w_starts", "m_w_assign", "m_first_dates", "m_visit_lines",
-    "m_results",
+    "m_perf_match", "m_unit_claims", "m_results", *counting_classes.work_tables(),
 )
 _WORK_VIEWS = ("m_cand_all", "m_claim_results", "m_unit_claims_all", "m_inst_claims")
 
@@ -159,6 +159,7 @@ def compute_measures(
     dc_percent, case_minimum = quality_thresholds(performance_year, rules_dir)
     params = dict(performance_year=int(performance_year), period_start=period_start.isoformat(),
                   period_end=period_end.isoformat(), data_completeness_percent=dc_percent, case_minimum=case_minimum)
+    classes = counting_classes.sql_fragments(period_start.isoformat())
 
     _run(con, "01_spec.sql", **params)
     if not con.execute("SELECT count(*) FROM m_measures").fetchone()[0]:
@@ -186,7 +187,7 @@ def compute_measures(
             raise PipelineError(f"too many {what} for one run (limit {limit:,}); split the inputs")
     _run(con, "03_eligibility.sql", **params)
     _run(con, "04_claim_results.sql", **params)
-    _run(con, "05_units.sql", levels_values=", ".join(f"('{lv}')" for lv in levels))
+    _run(con, "05_units.sql", **classes, levels_values=", ".join(f"('{lv}')" for lv in levels))
     _run(con, "05a_episode_edges.sql")
     # Connected components by label propagation: set-based steps, repeated until no claim's label changes.
     for _ in range(EPISODE_PROPAGATION_MAX_PASSES):
@@ -203,7 +204,7 @@ def compute_measures(
                             "episode-based measures cannot be counted for this input")
     _run(con, "05b_windows.sql")
     has_facility = "facility_event" in present
-    _run(con, "06_instances.sql", **params, facility_union=_FACILITY_UNION if has_facility else "",
+    _run(con, "06_instances.sql", **params, **classes, facility_union=_FACILITY_UNION if has_facility else "",
          facility_parts=_FACILITY_PARTS if has_facility else "")
     not_computed = "" if has_facility else _NOT_COMPUTED_UNION
     for key, value in {**params, "collection_type": collection_type_sql("u.source")}.items():
@@ -211,7 +212,7 @@ def compute_measures(
     _run(con, "07_results.sql", **params, not_computed_union=not_computed,
          collection_type=collection_type_sql("source"))
 
-    _run(con, "08_instances_view.sql", **params)
+    _run(con, "08_instances_view.sql", **params, **classes)
 
     con.execute(f"CREATE OR REPLACE TABLE measure_results AS {MEASURE_RESULTS.select_sql('m_results')}")
     # A view with the declared columns and types, in the engine's key order (see 08_instances_view.sql).

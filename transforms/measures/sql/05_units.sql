@@ -11,11 +11,12 @@ FROM m_claim_results r
 JOIN m_claim_keys k USING (claim_key)
 JOIN m_ms s USING (ms_idx)
 CROSS JOIN (VALUES {levels_values}) v(level)
--- flu season class: only January-March and October-December dates of service open an instance
-WHERE s.counting_class <> 'flu_season' OR month(k.dos) IN (1, 2, 3, 10, 11, 12);
+-- which dates of service open an instance (the flu season class: January-March and October-December);
+-- the class-specific fragments come from transforms/measures/counting_classes.py
+WHERE {opens_instance};
 
 -- Classes whose instance depends on the patient's other claims (episodes, windows, second encounter) or on
 -- lines and events (visit, facility): materialised, they are looked at several times.
 CREATE OR REPLACE TEMP TABLE m_unit_claims AS
 SELECT * FROM m_unit_claims_all
-WHERE counting_class IN ('episode', 'episode_30_day', 'second_encounter', 'visit', 'facility');
+WHERE counting_class IN ({classes_with_own_step});

@@ -16,13 +16,9 @@ FROM (SELECT DISTINCT inst_text FROM m_visit_lines)
 CREATE OR REPLACE TEMP VIEW m_inst_claims AS
 -- patient-like classes, procedure (date) and flu season: straight from the claim results
 SELECT part_key, counting_class, claim_idx, dos, result_rank,
-       CASE counting_class
-           WHEN 'procedure' THEN CAST(dos - DATE '1970-01-01' AS BIGINT)
-           WHEN 'flu_season' THEN CAST(year(dos) - CASE WHEN month(dos) <= 3 THEN 1 ELSE 0 END AS BIGINT)
-           ELSE 0
-       END AS inst_ord
+       {instance_ord} AS inst_ord  -- counting_classes.py: the date (procedure), the season's year (flu season), else 0
 FROM m_unit_claims_all
-WHERE counting_class NOT IN ('episode', 'episode_30_day', 'second_encounter', 'visit', 'facility')
+WHERE counting_class NOT IN ({classes_with_own_step})
 UNION ALL
 SELECT u.part_key, u.counting_class, u.claim_idx, u.dos,
        -- second encounter: the first date only qualifies; results come from later claims
@@ -52,14 +48,13 @@ WHERE u.counting_class = 'visit'
 -- inside the window (30-day episode). Ties: earlier date, then claim_idx. The order is packed into one BIGINT
 -- (from the top: no result 1 bit, date order 10, rank 4, date 10 as days from the period start, claim_idx 38) so
 -- one min() picks the claim, and rank, date and claim are read back from it.
+-- pick_offset (counting_classes.py): the latest claim decides an intermediate outcome; a window's claims in order
 CREATE OR REPLACE TEMP TABLE m_inst AS
 WITH picked AS (
     SELECT part_key, inst_ord, min(dos) AS instance_date,
            min((((CAST(result_rank = 9 AS BIGINT) * 1024
                   + CASE WHEN result_rank = 9 THEN 0
-                         WHEN counting_class = 'patient_intermediate_outcome' THEN 1000 - (dos - DATE '{period_start}')
-                         WHEN counting_class = 'episode_30_day' THEN dos - DATE '{period_start}'
-                         ELSE 0 END) * 16 + result_rank) * 1024 + (dos - DATE '{period_start}')) * 274877906944
+                         ELSE {pick_offset} END) * 16 + result_rank) * 1024 + (dos - DATE '{period_start}')) * 274877906944
                + claim_idx) AS pick
     FROM m_inst_claims
     GROUP BY part_key, inst_ord

@@ -7,12 +7,9 @@
 CREATE OR REPLACE TEMP VIEW m_instances_named AS
 SELECT {performance_year} AS performance_year, DATE '{period_start}' AS period_start, DATE '{period_end}' AS period_end,
        u.source, u.level, u.tin, u.npi, s.measure_id, s.stratum,
-       p.person_id || CASE s.counting_class
-           WHEN 'procedure' THEN '|' || strftime(DATE '1970-01-01' + CAST(i.inst_ord AS INTEGER), '%Y-%m-%d')
-           WHEN 'episode_30_day' THEN '|' || strftime(DATE '1970-01-01' + CAST(i.inst_ord AS INTEGER), '%Y-%m-%d')
-           WHEN 'flu_season' THEN '|' || CAST(i.inst_ord AS VARCHAR)
-           ELSE coalesce('|' || t.inst_text, '')  -- episode label (none: ''), visit line, facility event
-       END AS instance_key,
+       -- counting_classes.py: the date (procedure, 30-day episode), the season (flu season), else the part's
+       -- name: episode label (none: ''), visit line, facility event
+       p.person_id || {instance_key} AS instance_key,
        s.counting_class, p.person_id, i.instance_date,
        CASE WHEN i.result_rank = 9 THEN NULL
             WHEN s.is_inverse THEN ['performance_not_met', 'eligible_population_exception', 'eligible_population_exclusion', 'performance_met'][i.result_rank]
