@@ -365,7 +365,13 @@ ENTITY_INPUT = contract(
         "hospital_based": column(_FLAG, "hospital-based"),
         "pcmh": column(_FLAG, "recognized patient-centered medical home (IA full credit)"),
         "pi_hardship": column(_FLAG, "approved PI hardship exception (PI reweighted)"),
-        "complex_patient_bonus": column("DOUBLE", "complex patient bonus points, as CMS computes them"),
+        "complex_patient_bonus": column("DOUBLE", "complex patient bonus points, as CMS reports them (wins over the "
+                                        "computed bonus)"),
+        "average_hcc_risk_score": column("DOUBLE", "average HCC risk score of the Medicare beneficiaries seen "
+                                         "(beneficiary-weighted for a group): the complex patient bonus is computed "
+                                         "from it by the year's formula"),
+        "dual_eligible_proportion": column("DOUBLE", "proportion 0..1 of the Medicare patients seen who are dual "
+                                           "eligible (PY2022 on: the bonus's social-risk indicator)"),
         "prior_quality_achievement_percent": column("DOUBLE", "prior year's quality achievement percent"),
         "part_b_allowed_charges": column("DOUBLE", "Part B allowed charges (USD) the adjustment applies to"),
     },

@@ -103,6 +103,32 @@ def adjustment_range_sql(rules: Rules, fs: str, scaling_factor: float | None = N
     return low, high
 
 
+def complex_patient_bonus_sql(formula: dict | None) -> str:
+    """SQL over an entity's average_hcc_risk_score / dual_eligible_proportion: the complex patient bonus by the
+    year's formula (rule ``final.complex_patient_bonus_formula``), before the cap; NULL when it cannot be computed.
+
+    - ``average_hcc`` (PY2018-2021): hcc_multiplier x the average HCC risk score of the beneficiaries seen
+      (x1 PY2018-2019, doubled PY2020-2021), §414.1380(c)(3).
+    - ``standardized_hcc_dual`` (PY2022 on): multiplier x (the HCC indicator's standard deviations above the national
+      median + the dual-eligible proportion's), an indicator below its median adding 0; NULL while any constant is
+      not known (the rule data says which), so the bonus is never guessed.
+    """
+    if not formula:
+        return "NULL::DOUBLE"
+    method = formula.get("method")
+    if method == "average_hcc":
+        return f"{float(formula['hcc_multiplier'])} * average_hcc_risk_score"
+    if method == "standardized_hcc_dual":
+        keys = ("multiplier", "hcc_median", "hcc_sd", "dual_median", "dual_sd")
+        if any(formula.get(k) is None for k in keys):
+            return "NULL::DOUBLE"
+        m, hm, hs, dm, ds = (float(formula[k]) for k in keys)
+        return (f"CASE WHEN average_hcc_risk_score IS NULL AND dual_eligible_proportion IS NULL THEN NULL ELSE {m} * ("
+                f"coalesce(greatest(0.0, (average_hcc_risk_score - {hm}) / {hs}), 0.0) + "
+                f"coalesce(greatest(0.0, (dual_eligible_proportion - {dm}) / {ds}), 0.0)) END")
+    raise ValueError(f"unknown complex patient bonus method {method!r}")
+
+
 def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_scaling_factor: float | None) -> None:
     _scenario_table(con, rules)
     std = rules["final.weights"]
@@ -111,6 +137,8 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
     sp_final = float(rules["final.small_practice_final_bonus"] or 0)
     cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
     cap = float(rules["final.cap"])
+    cpb_computed = complex_patient_bonus_sql(rules["final.complex_patient_bonus_formula"])
+    no_cpb_year = rules["final.complex_patient_bonus_formula"] is None  # PY2017: no complex patient bonus
     pi_flags = [f for f in rules["pi.reweight_flags"]]
     pi_flag_sql = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in pi_flags) or "FALSE"
     # cost weight 0 in the standard weights (PY2017), or cost reweighted for every clinician (PY2020-2021 COVID-19 EUC)
@@ -181,10 +209,20 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
                (coalesce(q_score, 0) * wq + CASE WHEN c_rw THEN 0 ELSE coalesce(c_score, 0) * wc END
                 + coalesce(ia_score, 0) * wia + CASE WHEN pi_rw THEN 0 ELSE coalesce(pi_score, 0) * wpi END) / 100.0 AS weighted_score
         FROM _sc_weights2),
+    c AS (
+        -- the bonus CMS reports (input) wins; else computed from average HCC / dual proportion by the year's formula
+        SELECT *, {cpb_computed} AS cpb_computed FROM s),
     b AS (
         SELECT *, CASE WHEN small_practice AND data_submitted THEN {sp_final} ELSE 0 END AS sp_bonus,
-               CASE WHEN data_submitted THEN least(greatest(coalesce(complex_patient_bonus, 0), 0), {cpb_max}) ELSE 0 END AS cpb
-        FROM s),
+               CASE WHEN data_submitted THEN least(greatest(coalesce(complex_patient_bonus, cpb_computed, 0), 0), {cpb_max})
+                    ELSE 0 END AS cpb,
+               CASE WHEN complex_patient_bonus IS NOT NULL THEN 'input'
+                    WHEN cpb_computed IS NOT NULL THEN 'computed'
+                    WHEN (average_hcc_risk_score IS NOT NULL OR dual_eligible_proportion IS NOT NULL) AND {lit(no_cpb_year)}
+                         THEN 'not applicable'
+                    WHEN average_hcc_risk_score IS NOT NULL OR dual_eligible_proportion IS NOT NULL THEN 'not computable'
+               END AS cpb_basis
+        FROM c),
     f AS (
         SELECT *, CASE WHEN n_weighted < 2 THEN {pt} ELSE least({cap}, weighted_score + sp_bonus + cpb) END AS final_score FROM b),
     adj AS (
@@ -233,10 +271,15 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
         "final.fewer_than_two_categories": "n_weighted < 2",
         "final.small_practice_final_bonus": "sp_bonus > 0",
         "final.complex_patient_bonus_max": "cpb > 0",
+        "final.complex_patient_bonus_formula": "cpb_basis IN ('computed', 'not computable')",
         "final.cap": f"weighted_score + sp_bonus + cpb > {float(rules['final.cap'])}",
         "cost.reweighted_for_all_clinicians": lit(bool(rules["cost.reweighted_for_all_clinicians"])),
         "pi.reweight_flags": "pi_rw",
     })
+    cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
+    formula = rules["final.complex_patient_bonus_formula"] or {}
+    cpb_text = {"average_hcc": f"{formula.get('hcc_multiplier')} x average HCC risk score",
+                "standardized_hcc_dual": "standard deviations above the national medians"}.get(formula.get("method"), "")
     # the weights' own rule (standard weights or the redistribution scenario used)
     scenario_rules = [leaf.path for leaf in [rules.leaf("final.weights"), rules.leaf("final.redistribution_fallback"),
                                              *rules.under("final.redistribution").values()] if leaf.unconfirmed]
@@ -246,7 +289,8 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
            q_score AS quality_score, CASE WHEN c_rw THEN NULL ELSE c_score END AS cost_score,
            ia_score, CASE WHEN pi_rw THEN NULL ELSE pi_score END AS pi_score,
            wq AS quality_weight, wc AS cost_weight, wia AS ia_weight, wpi AS pi_weight,
-           weighted_score, sp_bonus AS small_practice_bonus, cpb AS complex_patient_bonus, final_score,
+           weighted_score, sp_bonus AS small_practice_bonus, cpb AS complex_patient_bonus,
+           cpb_basis AS complex_patient_bonus_basis, final_score,
            {pt} AS performance_threshold, {lit(apt)} AS additional_performance_threshold,
            {float(rules['payment.applicable_percent'])} AS applicable_percent,
            {lit(sf.point)}::DOUBLE AS scaling_factor, {lit(esf.point)}::DOUBLE AS exceptional_scaling_factor,
@@ -268,6 +312,13 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
                                                           base_adjustment_percent, {lit(sf_text)})
                     WHEN final_score > {pt} / 4 THEN printf('below threshold %s: %.4f%% on the linear scale', {pt}::VARCHAR, base_adjustment_percent)
                     ELSE printf('at or below PT/4 = %s: maximum negative adjustment %.4f%%', ({pt} / 4)::VARCHAR, base_adjustment_percent) END,
+               CASE cpb_basis
+                    WHEN 'not applicable' THEN 'no complex patient bonus this performance year'
+                    WHEN 'computed' THEN 'complex patient bonus ' || round(cpb, 4)::VARCHAR || ' computed ({cpb_text}) from average HCC risk score '
+                         || coalesce(round(average_hcc_risk_score, 4)::VARCHAR, 'none') || ' and dual-eligible proportion '
+                         || coalesce(round(dual_eligible_proportion, 4)::VARCHAR, 'none') || ', cap {cpb_max:g}'
+                    WHEN 'not computable' THEN 'complex patient bonus NOT computed: the year''s formula constants are not known '
+                                               || '(rule final.complex_patient_bonus_formula); give complex_patient_bonus' END,
                CASE WHEN exceptional_applies AND exceptional_adjustment_percent IS NULL
                     THEN printf('plus an exceptional performance adjustment (%s)', {lit(esf_text)})
                     WHEN exceptional_adjustment_percent > 0

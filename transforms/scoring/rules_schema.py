@@ -24,6 +24,7 @@ REQUIRED: dict[str, str] = {
     "final.fewer_than_two_categories": "str",
     "final.small_practice_final_bonus": "number?",
     "final.complex_patient_bonus_max": "number?",
+    "final.complex_patient_bonus_formula": "mapping?",  # how the bonus is computed from average HCC / dual proportion
     "final.cap": "number",
     # quality (spec §2.1, §3)
     "quality.data_completeness_percent": "number",
