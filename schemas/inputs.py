@@ -365,6 +365,10 @@ ENTITY_INPUT = contract(
         "hospital_based": column(_FLAG, "hospital-based"),
         "pcmh": column(_FLAG, "recognized patient-centered medical home (IA full credit)"),
         "pi_hardship": column(_FLAG, "approved PI hardship exception (PI reweighted)"),
+        "asc_based": column(_FLAG, "ASC-based clinician (PI reweighted, PY2018 on)"),
+        "clinician_type": column("VARCHAR", "clinician type of an individual, e.g. nurse practitioner, physical therapist: "
+                                 "PI is reweighted for the year's listed types (rule pi.reweighted_clinician_types)",
+                                 normalize="lower"),
         "complex_patient_bonus": column("DOUBLE", "complex patient bonus points, as CMS reports them (wins over the "
                                         "computed bonus)"),
         "average_hcc_risk_score": column("DOUBLE", "average HCC risk score of the Medicare beneficiaries seen "

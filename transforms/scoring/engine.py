@@ -15,12 +15,14 @@ from transforms.scoring.ia import score_ia
 from transforms.scoring.pi import score_pi
 from transforms.scoring.quality import score_quality
 from transforms.scoring.reference import prepare_reference
+from transforms.scoring._sql import lit_list
 from transforms.scoring.rules import load_rules
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
     "entity": {"tin": "VARCHAR", "npi": "VARCHAR", "small_practice": "BOOLEAN", "rural": "BOOLEAN", "hpsa": "BOOLEAN",
                "non_patient_facing": "BOOLEAN", "hospital_based": "BOOLEAN", "pcmh": "BOOLEAN", "pi_hardship": "BOOLEAN",
+               "asc_based": "BOOLEAN", "clinician_type": "VARCHAR",
                "complex_patient_bonus": "DOUBLE", "average_hcc_risk_score": "DOUBLE", "dual_eligible_proportion": "DOUBLE",
                "prior_quality_achievement_percent": "DOUBLE",
                "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN"},
@@ -154,6 +156,10 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
            coalesce(e.small_practice, FALSE) AS small_practice, coalesce(e.rural, FALSE) AS rural,
            coalesce(e.hpsa, FALSE) AS hpsa, coalesce(e.non_patient_facing, FALSE) AS non_patient_facing,
            coalesce(e.hospital_based, FALSE) AS hospital_based, coalesce(e.pcmh, FALSE) AS pcmh,
+           coalesce(e.asc_based, FALSE) AS asc_based, lower(trim(e.clinician_type)) AS clinician_type,
+           -- PI of an individual of a listed clinician type is reweighted (rule pi.reweighted_clinician_types)
+           k.npi IS NOT NULL AND coalesce(list_contains({lit_list(rules['pi.reweighted_clinician_types'])},
+                                                      lower(trim(e.clinician_type))), FALSE) AS reweighted_clinician_type,
            coalesce(e.pi_hardship, FALSE) AS pi_hardship, e.complex_patient_bonus, e.average_hcc_risk_score,
            e.dual_eligible_proportion, e.prior_quality_achievement_percent,
            e.part_b_allowed_charges, e.mips_eligible, ({special}) AS special_status

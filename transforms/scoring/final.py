@@ -140,7 +140,7 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
     cpb_computed = complex_patient_bonus_sql(rules["final.complex_patient_bonus_formula"])
     no_cpb_year = rules["final.complex_patient_bonus_formula"] is None  # PY2017: no complex patient bonus
     pi_flags = [f for f in rules["pi.reweight_flags"]]
-    pi_flag_sql = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in pi_flags) or "FALSE"
+    pi_flag_sql = " OR ".join([f"coalesce(e.{f}, FALSE)" for f in pi_flags] + ["e.reweighted_clinician_type"])
     # cost weight 0 in the standard weights (PY2017), or cost reweighted for every clinician (PY2020-2021 COVID-19 EUC)
     cost_all_reweighted = float(std["cost"]) == 0 or bool(rules["cost.reweighted_for_all_clinicians"])
 
@@ -154,6 +154,8 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
            {lit(cost_all_reweighted)} OR c.level IS NULL AS c_rw,
            p.level IS NULL AND ({pi_flag_sql}) AS pi_rw,
            CASE WHEN p.level IS NULL AND coalesce(e.pi_hardship, FALSE) THEN 'PI hardship exception'
+                WHEN p.level IS NULL AND e.reweighted_clinician_type
+                     THEN 'clinician type ' || e.clinician_type || ': PI reweighted (rule pi.reweighted_clinician_types)'
                 WHEN p.level IS NULL AND ({pi_flag_sql}) THEN 'special status / small practice: PI reweighted' END AS pi_rw_reason
     FROM _sc_entities e
     LEFT JOIN _sc_quality_category q ON {same_entity('q', 'e')}
@@ -274,7 +276,8 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
         "final.complex_patient_bonus_formula": "cpb_basis IN ('computed', 'not computable')",
         "final.cap": f"weighted_score + sp_bonus + cpb > {float(rules['final.cap'])}",
         "cost.reweighted_for_all_clinicians": lit(bool(rules["cost.reweighted_for_all_clinicians"])),
-        "pi.reweight_flags": "pi_rw",
+        "pi.reweight_flags": "pi_rw AND NOT reweighted_clinician_type",
+        "pi.reweighted_clinician_types": "pi_rw AND reweighted_clinician_type",
     })
     cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
     formula = rules["final.complex_patient_bonus_formula"] or {}

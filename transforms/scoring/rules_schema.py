@@ -65,6 +65,7 @@ REQUIRED: dict[str, str] = {
     "ia.special_status_flags": "list",
     # promoting interoperability (spec §2.4)
     "pi.reweight_flags": "list",
+    "pi.reweighted_clinician_types": "list",  # an individual of these types has PI reweighted unless it submits PI
     "pi.cap": "number",
     "pi.model": "str",
     "pi.required": "list",
