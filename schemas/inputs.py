@@ -366,6 +366,14 @@ ENTITY_INPUT = contract(
         "pcmh": column(_FLAG, "recognized patient-centered medical home (IA full credit)"),
         "pi_hardship": column(_FLAG, "approved PI hardship exception (PI reweighted)"),
         "asc_based": column(_FLAG, "ASC-based clinician (PI reweighted, PY2018 on)"),
+        "euc_quality": column(_FLAG, "approved extreme and uncontrollable circumstances application for quality "
+                                     "(PY2018 on; from PY2019 voided when quality data is submitted)"),
+        "euc_cost": column(_FLAG, "approved extreme and uncontrollable circumstances application for cost (PY2018 on)"),
+        "euc_ia": column(_FLAG, "approved extreme and uncontrollable circumstances application for improvement activities "
+                                "(PY2018 on; from PY2019 voided when activities are attested)"),
+        "in_disaster_area": column(_FLAG, "individual clinician in a CMS-designated disaster area (PY2017-2018 automatic "
+                                          "extreme and uncontrollable circumstances policy; CMS's county list is not "
+                                          "bundled)"),
         "clinician_type": column("VARCHAR", "clinician type of an individual, e.g. nurse practitioner, physical therapist: "
                                  "PI is reweighted for the year's listed types (rule pi.reweighted_clinician_types)",
                                  normalize="lower"),

@@ -12,9 +12,10 @@ Rule sources (data/rules/<PY>.yaml, all unconfirmed):
 The bonus is added only when data is submitted in at least one category (§414.1380(c)(3); spec §2.6).
 
 Common scenario of the worked examples (hand computation):
-- Entities of TIN 123456789: the group (average HCC 1.7, dual proportion 0.2) and clinician 1234567893 (average HCC 6.0),
-  both non-patient-facing; TIN 987654321 (average HCC 2.0) submits nothing.
-- Each entity of 123456789 attests IA_EPA_1 (high weight, 20 points) x2 for the non-patient-facing special status =
+- Groups (not touched by the PY2017-2021 automatic EUC policy for individuals): TIN 123456789 (average HCC 1.7, dual
+  proportion 0.2) and TIN 555555555 (average HCC 6.0), both non-patient-facing; TIN 987654321 (average HCC 2.0)
+  submits nothing.
+- Each of 123456789 and 555555555 attests IA_EPA_1 (high weight, 20 points) x2 for the non-patient-facing special status =
   40/40 = IA 100 %.
 - No quality input: quality 0 at its weight. No cost input: cost reweighted. Non-patient-facing: PI reweighted.
   Scenario cost+pi = Q/C/IA/PI 85/0/15/0 (final.redistribution.cost+pi).
@@ -27,19 +28,19 @@ import pytest
 
 from mips.cli import main
 
-TIN, NPI, OTHER = "123456789", "1234567893", "987654321"
+TIN, TIN2, OTHER = "123456789", "555555555", "987654321"
 
 
 def _write(tmp_path, entities: str):
     ent = tmp_path / "ent.csv"
     ent.write_text(entities)
     ia = tmp_path / "ia.csv"
-    ia.write_text(f"tin,npi,activity_id\n{TIN},,IA_EPA_1\n{TIN},{NPI},IA_EPA_1\n")
+    ia.write_text(f"tin,npi,activity_id\n{TIN},,IA_EPA_1\n{TIN2},,IA_EPA_1\n")
     return ent, ia
 
 
 ENTITIES = ("tin,npi,non_patient_facing,average_hcc_risk_score,dual_eligible_proportion\n"
-            f"{TIN},,true,1.7,0.2\n{TIN},{NPI},true,6.0,\n{OTHER},,,2.0,\n")
+            f"{TIN},,true,1.7,0.2\n{TIN2},,true,6.0,\n{OTHER},,,2.0,\n")
 
 
 def _score(tmp_path, year: int, entities: str = ENTITIES):
@@ -64,10 +65,10 @@ def test_py2017_has_no_complex_patient_bonus(tmp_path):
 
 @pytest.mark.parametrize("year", [2018, 2019])
 def test_py2018_2019_bonus_is_the_average_hcc_risk_score_capped_at_5(tmp_path, year, capsys):
-    # Group: 1 x 1.7 = 1.7 -> final 15 + 1.7 = 16.7. Clinician: 1 x 6.0 = 6.0, capped at 5 -> final 20.
+    # Group: 1 x 1.7 = 1.7 -> final 15 + 1.7 = 16.7. TIN 555555555: 1 x 6.0 = 6.0, capped at 5 -> final 20.
     # TIN 987654321 submitted nothing: no bonus (data in at least one category is required) -> 0, final 0.
     rows = _score(tmp_path, year)
-    group, clinician, silent = rows[(TIN, None)], rows[(TIN, NPI)], rows[(OTHER, None)]
+    group, clinician, silent = rows[(TIN, None)], rows[(TIN2, None)], rows[(OTHER, None)]
     assert group.complex_patient_bonus == pytest.approx(1.7) and group.complex_patient_bonus_basis == "computed"
     assert group.final_score == pytest.approx(16.7)
     assert clinician.complex_patient_bonus == pytest.approx(5.0) and clinician.final_score == pytest.approx(20.0)
@@ -80,9 +81,9 @@ def test_py2018_2019_bonus_is_the_average_hcc_risk_score_capped_at_5(tmp_path, y
 
 @pytest.mark.parametrize("year", [2020, 2021])
 def test_py2020_2021_bonus_is_doubled_capped_at_10(tmp_path, year):
-    # Group: 2 x 1.7 = 3.4 -> final 15 + 3.4 = 18.4. Clinician: 2 x 6.0 = 12, capped at 10 -> final 25.
+    # Group: 2 x 1.7 = 3.4 -> final 15 + 3.4 = 18.4. TIN 555555555: 2 x 6.0 = 12, capped at 10 -> final 25.
     rows = _score(tmp_path, year)
-    group, clinician = rows[(TIN, None)], rows[(TIN, NPI)]
+    group, clinician = rows[(TIN, None)], rows[(TIN2, None)]
     assert group.complex_patient_bonus == pytest.approx(3.4) and group.final_score == pytest.approx(18.4)
     assert clinician.complex_patient_bonus == pytest.approx(10.0) and clinician.final_score == pytest.approx(25.0)
     assert "2 x average HCC risk score" in group.explanation
@@ -103,11 +104,11 @@ def test_py2022_on_bonus_is_not_computed_while_the_formula_constants_are_unknown
 
 def test_a_given_bonus_wins_over_the_computed_one_and_is_capped(tmp_path):
     # PY2018: the group gives CMS's own bonus 2.5 (and an HCC of 1.7): 2.5 is used, basis 'input' -> final 17.5.
-    # The clinician gives 7 (over the cap 5): 5 -> final 20.
+    # TIN 555555555 gives 7 (over the cap 5): 5 -> final 20.
     entities = ("tin,npi,non_patient_facing,complex_patient_bonus,average_hcc_risk_score\n"
-                f"{TIN},,true,2.5,1.7\n{TIN},{NPI},true,7,\n")
+                f"{TIN},,true,2.5,1.7\n{TIN2},,true,7,\n")
     rows = _score(tmp_path, 2018, entities)
-    group, clinician = rows[(TIN, None)], rows[(TIN, NPI)]
+    group, clinician = rows[(TIN, None)], rows[(TIN2, None)]
     assert group.complex_patient_bonus == pytest.approx(2.5) and group.complex_patient_bonus_basis == "input"
     assert group.final_score == pytest.approx(17.5)
     assert clinician.complex_patient_bonus == pytest.approx(5.0) and clinician.final_score == pytest.approx(20.0)

@@ -11,8 +11,11 @@ Scenario (hand computation): TIN 123456789, three individuals, each attesting IA
 IA 50 %); no quality input (quality 0 keeps its weight), no cost input (cost reweighted).
 - NP 1234567893 (nurse practitioner), PT 1245319599 (physical therapist), ASC 1003000126 (physician, ASC-based).
 - PI reweighted: weights 85/0/15/0 (scenario cost+pi) -> final = 50 x 15 % = 7.5.
-- PI not reweighted (no PI data): PY2017 60/0/15/25 (cost weight 0), PY2018-2019 60/0/15/25 (scenario cost),
+- PI not reweighted (no PI data): PY2017 60/0/15/25 (cost weight 0), PY2018 60/0/15/25 (scenario cost),
   PY2022-2023 55/0/15/30 (scenario cost) -> final 7.5 as well; the weights and the PI row's reason tell them apart.
+- PY2019 (COVID-19 automatic EUC for individuals, rule euc.automatic_individual): quality and PI without data are
+  reweighted for everyone, leaving IA the only weighted category -> fewer than two -> final = threshold 30; the PI
+  row's reason still names the clinician type or status that reweights it first.
 """
 from __future__ import annotations
 
@@ -51,6 +54,11 @@ CASES = {2017: (True, False, False, 25.0), 2018: (True, False, True, 25.0), 2019
 @pytest.mark.parametrize("year", sorted(CASES))
 def test_pi_reweighting_by_clinician_type_and_asc_status_changes_by_year(tmp_path, year):
     final, pi = _score(tmp_path, year)
+    if year == 2019:
+        assert "clinician type nurse practitioner" in pi[NP].reason and "clinician type physical therapist" in pi[PT].reason
+        assert pi[ASC].reason.startswith("special status")
+        assert all(final[n].final_score == 30.0 and final[n].ia_weight == 100.0 for n in (NP, PT, ASC))
+        return
     for npi, reweighted in zip((NP, PT, ASC), CASES[year][:3]):
         assert bool(pi[npi].reweighted) is reweighted, (year, npi)
         assert final[npi].pi_weight == (0.0 if reweighted else CASES[year][3]), (year, npi)
@@ -64,7 +72,7 @@ def test_pi_reweighting_by_clinician_type_and_asc_status_changes_by_year(tmp_pat
 
 
 def test_a_reweighted_clinician_type_that_submits_pi_is_scored(tmp_path):
-    # PY2019: the NP submits PI data -> PI is scored at its 25 % weight (scenario cost: 60/0/15/25), not reweighted.
-    final, pi = _score(tmp_path, 2019, f"{TIN},{NP},PI_EP_1,9,10,\n")
-    assert not pi[NP].reweighted and final[NP].pi_weight == 25.0
+    # PY2022: the NP submits PI data -> PI is scored at its 30 % weight (scenario cost: 55/0/15/30), not reweighted.
+    final, pi = _score(tmp_path, 2022, f"{TIN},{NP},PI_EP_1,9,10,\n")
+    assert not pi[NP].reweighted and final[NP].pi_weight == 30.0
     assert pi[PT].reweighted and final[PT].pi_weight == 0.0

@@ -22,7 +22,8 @@ from transforms.scoring.rules import load_rules
 INPUT_COLUMNS = {
     "entity": {"tin": "VARCHAR", "npi": "VARCHAR", "small_practice": "BOOLEAN", "rural": "BOOLEAN", "hpsa": "BOOLEAN",
                "non_patient_facing": "BOOLEAN", "hospital_based": "BOOLEAN", "pcmh": "BOOLEAN", "pi_hardship": "BOOLEAN",
-               "asc_based": "BOOLEAN", "clinician_type": "VARCHAR",
+               "asc_based": "BOOLEAN", "clinician_type": "VARCHAR", "euc_quality": "BOOLEAN", "euc_cost": "BOOLEAN",
+               "euc_ia": "BOOLEAN", "in_disaster_area": "BOOLEAN",
                "complex_patient_bonus": "DOUBLE", "average_hcc_risk_score": "DOUBLE", "dual_eligible_proportion": "DOUBLE",
                "prior_quality_achievement_percent": "DOUBLE",
                "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN"},
@@ -156,7 +157,9 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
            coalesce(e.small_practice, FALSE) AS small_practice, coalesce(e.rural, FALSE) AS rural,
            coalesce(e.hpsa, FALSE) AS hpsa, coalesce(e.non_patient_facing, FALSE) AS non_patient_facing,
            coalesce(e.hospital_based, FALSE) AS hospital_based, coalesce(e.pcmh, FALSE) AS pcmh,
-           coalesce(e.asc_based, FALSE) AS asc_based, lower(trim(e.clinician_type)) AS clinician_type,
+           coalesce(e.asc_based, FALSE) AS asc_based, coalesce(e.euc_quality, FALSE) AS euc_quality,
+           coalesce(e.euc_cost, FALSE) AS euc_cost, coalesce(e.euc_ia, FALSE) AS euc_ia,
+           coalesce(e.in_disaster_area, FALSE) AS in_disaster_area, lower(trim(e.clinician_type)) AS clinician_type,
            -- PI of an individual of a listed clinician type is reweighted (rule pi.reweighted_clinician_types)
            k.npi IS NOT NULL AND coalesce(list_contains({lit_list(rules['pi.reweighted_clinician_types'])},
                                                       lower(trim(e.clinician_type))), FALSE) AS reweighted_clinician_type,

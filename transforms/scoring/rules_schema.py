@@ -72,6 +72,10 @@ REQUIRED: dict[str, str] = {
     "pi.measures": "list",
     "pi.groups": "list",
     "pi.exclusion_redistribution": "list",
+    # extreme and uncontrollable circumstances (EUC) and hardship
+    "euc.application_categories": "list",            # categories an approved EUC application reweights
+    "euc.submission_voids_reweighting": "bool",       # data submitted in the category voids the application's reweighting
+    "euc.automatic_individual": "mapping?",           # the automatic EUC policy for individuals, when CMS applied one
     # eligibility
     "eligibility.low_volume_threshold": "mapping",
     "eligibility.clinician_types": "list",
