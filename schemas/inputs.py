@@ -365,7 +365,25 @@ ENTITY_INPUT = contract(
         "hospital_based": column(_FLAG, "hospital-based"),
         "pcmh": column(_FLAG, "recognized patient-centered medical home (IA full credit)"),
         "pi_hardship": column(_FLAG, "approved PI hardship exception (PI reweighted)"),
-        "complex_patient_bonus": column("DOUBLE", "complex patient bonus points, as CMS computes them"),
+        "asc_based": column(_FLAG, "ASC-based clinician (PI reweighted, PY2018 on)"),
+        "euc_quality": column(_FLAG, "approved extreme and uncontrollable circumstances application for quality "
+                                     "(PY2018 on; from PY2019 voided when quality data is submitted)"),
+        "euc_cost": column(_FLAG, "approved extreme and uncontrollable circumstances application for cost (PY2018 on)"),
+        "euc_ia": column(_FLAG, "approved extreme and uncontrollable circumstances application for improvement activities "
+                                "(PY2018 on; from PY2019 voided when activities are attested)"),
+        "in_disaster_area": column(_FLAG, "individual clinician in a CMS-designated disaster area (PY2017-2018 automatic "
+                                          "extreme and uncontrollable circumstances policy; CMS's county list is not "
+                                          "bundled)"),
+        "clinician_type": column("VARCHAR", "clinician type of an individual, e.g. nurse practitioner, physical therapist: "
+                                 "PI is reweighted for the year's listed types (rule pi.reweighted_clinician_types)",
+                                 normalize="lower"),
+        "complex_patient_bonus": column("DOUBLE", "complex patient bonus points, as CMS reports them (wins over the "
+                                        "computed bonus)"),
+        "average_hcc_risk_score": column("DOUBLE", "average HCC risk score of the Medicare beneficiaries seen "
+                                         "(beneficiary-weighted for a group): the complex patient bonus is computed "
+                                         "from it by the year's formula"),
+        "dual_eligible_proportion": column("DOUBLE", "proportion 0..1 of the Medicare patients seen who are dual "
+                                           "eligible (PY2022 on: the bonus's social-risk indicator)"),
         "prior_quality_achievement_percent": column("DOUBLE", "prior year's quality achievement percent"),
         "part_b_allowed_charges": column("DOUBLE", "Part B allowed charges (USD) the adjustment applies to"),
     },

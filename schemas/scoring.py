@@ -83,7 +83,11 @@ FINAL_SCORES = TableSpec(
         Column("pi_weight", "DOUBLE", "weight percent after redistribution", nullable=False),
         Column("weighted_score", "DOUBLE", "sum of score x weight before final-score bonuses"),
         Column("small_practice_bonus", "DOUBLE", "final-score small practice bonus (PY2018)"),
-        Column("complex_patient_bonus", "DOUBLE", "complex patient bonus applied (input, capped at the year's maximum)"),
+        Column("complex_patient_bonus", "DOUBLE", "complex patient bonus applied (given, or computed from the average HCC "
+               "risk score and dual-eligible proportion by the year's formula; capped at the year's maximum)"),
+        Column("complex_patient_bonus_basis", "VARCHAR", "'input' (complex_patient_bonus given), 'computed' (from "
+               "average_hcc_risk_score / dual_eligible_proportion), 'not computable' (the year's formula constants are "
+               "not known: bonus 0), 'not applicable' (no bonus this year: PY2017) or NULL (no bonus input)"),
         Column("final_score", "DOUBLE", "MIPS final score 0..100", nullable=False),
         Column("performance_threshold", "DOUBLE", "the year's performance threshold", nullable=False),
         Column("additional_performance_threshold", "DOUBLE", "exceptional performance threshold (PY2017-2022)"),

@@ -26,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"MIPS performance year with a rule file in data/rules ({years[0]}-{years[-1]})")
     parser.add_argument("--entities", type=Path, required=True,
                         help="ENT.csv: tin, npi (empty = group), small_practice, rural, hpsa, non_patient_facing, "
-                             "hospital_based, pcmh, pi_hardship, complex_patient_bonus, "
+                             "hospital_based, asc_based, clinician_type, pcmh, pi_hardship, euc_quality, euc_cost, euc_ia, "
+                             "in_disaster_area, complex_patient_bonus (or average_hcc_risk_score and "
+                             "dual_eligible_proportion: the bonus is computed by the year's formula), "
                              "prior_quality_achievement_percent, part_b_allowed_charges")
     parser.add_argument("--quality", type=Path, help="Q.csv: quality measure counts per entity")
     parser.add_argument("--pi", type=Path, help="PI.csv: Promoting Interoperability numerators/denominators/answers")

@@ -15,13 +15,17 @@ from transforms.scoring.ia import score_ia
 from transforms.scoring.pi import score_pi
 from transforms.scoring.quality import score_quality
 from transforms.scoring.reference import prepare_reference
+from transforms.scoring._sql import lit_list
 from transforms.scoring.rules import load_rules
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
     "entity": {"tin": "VARCHAR", "npi": "VARCHAR", "small_practice": "BOOLEAN", "rural": "BOOLEAN", "hpsa": "BOOLEAN",
                "non_patient_facing": "BOOLEAN", "hospital_based": "BOOLEAN", "pcmh": "BOOLEAN", "pi_hardship": "BOOLEAN",
-               "complex_patient_bonus": "DOUBLE", "prior_quality_achievement_percent": "DOUBLE",
+               "asc_based": "BOOLEAN", "clinician_type": "VARCHAR", "euc_quality": "BOOLEAN", "euc_cost": "BOOLEAN",
+               "euc_ia": "BOOLEAN", "in_disaster_area": "BOOLEAN",
+               "complex_patient_bonus": "DOUBLE", "average_hcc_risk_score": "DOUBLE", "dual_eligible_proportion": "DOUBLE",
+               "prior_quality_achievement_percent": "DOUBLE",
                "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN"},
     "quality": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "collection_type": "VARCHAR",
                 "eligible_population": "BIGINT", "eligible_population_exclusion": "BIGINT",
@@ -93,6 +97,16 @@ def _stage(con, kind: str, relation: str | None, target: str) -> None:
                (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {target} GROUP BY {key}) WHERE n > 1)""").fetchone()
     if missing_tin:
         raise PipelineError(f"{kind} input: {missing_tin} row(s) without a tin")
+    if kind == "entity":
+        # A proportion above 1 or a negative risk score is a unit mistake (percent for proportion), not data.
+        bad_hcc, bad_dual = con.execute(f"""
+            SELECT count(*) FILTER (WHERE average_hcc_risk_score < 0),
+                   count(*) FILTER (WHERE dual_eligible_proportion < 0 OR dual_eligible_proportion > 1) FROM {target}""").fetchone()
+        if bad_hcc:
+            raise PipelineError(f"entity input: {bad_hcc} row(s) with a negative average_hcc_risk_score")
+        if bad_dual:
+            raise PipelineError(f"entity input: {bad_dual} row(s) with dual_eligible_proportion outside 0..1 "
+                                "(a proportion, not a percent)")
     if duplicates:
         raise PipelineError(f"{kind} input: {duplicates} duplicate row(s) for the same ({key})")
 
@@ -143,7 +157,14 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
            coalesce(e.small_practice, FALSE) AS small_practice, coalesce(e.rural, FALSE) AS rural,
            coalesce(e.hpsa, FALSE) AS hpsa, coalesce(e.non_patient_facing, FALSE) AS non_patient_facing,
            coalesce(e.hospital_based, FALSE) AS hospital_based, coalesce(e.pcmh, FALSE) AS pcmh,
-           coalesce(e.pi_hardship, FALSE) AS pi_hardship, e.complex_patient_bonus, e.prior_quality_achievement_percent,
+           coalesce(e.asc_based, FALSE) AS asc_based, coalesce(e.euc_quality, FALSE) AS euc_quality,
+           coalesce(e.euc_cost, FALSE) AS euc_cost, coalesce(e.euc_ia, FALSE) AS euc_ia,
+           coalesce(e.in_disaster_area, FALSE) AS in_disaster_area, lower(trim(e.clinician_type)) AS clinician_type,
+           -- PI of an individual of a listed clinician type is reweighted (rule pi.reweighted_clinician_types)
+           k.npi IS NOT NULL AND coalesce(list_contains({lit_list(rules['pi.reweighted_clinician_types'])},
+                                                      lower(trim(e.clinician_type))), FALSE) AS reweighted_clinician_type,
+           coalesce(e.pi_hardship, FALSE) AS pi_hardship, e.complex_patient_bonus, e.average_hcc_risk_score,
+           e.dual_eligible_proportion, e.prior_quality_achievement_percent,
            e.part_b_allowed_charges, e.mips_eligible, ({special}) AS special_status
     FROM (SELECT DISTINCT tin, npi FROM keys WHERE tin IS NOT NULL) k
     LEFT JOIN (
@@ -251,6 +272,11 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         if n:
             out.append(("category_scores", "improvement activity not in the year's inventory", int(n),
                         f"0 points for activity id(s) {ids}"))
+    n = con.execute("SELECT count(*) FROM final_scores WHERE complex_patient_bonus_basis = 'not computable'").fetchone()[0]
+    if n:
+        out.append(("final_scores", "complex patient bonus not computed", int(n),
+                    "average HCC risk score / dual-eligible proportion given, but the year's formula constants are not "
+                    "known (rule final.complex_patient_bonus_formula): bonus 0; give complex_patient_bonus"))
     for basis, text in (("range", "payment adjustment is a range: the year's scaling factor is not published; "
                                   "pass --scaling-factor for an exact figure"),
                         ("estimate", "payment adjustment is an estimate: the scaling factor comes from a secondary source")):

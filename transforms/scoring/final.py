@@ -103,6 +103,32 @@ def adjustment_range_sql(rules: Rules, fs: str, scaling_factor: float | None = N
     return low, high
 
 
+def complex_patient_bonus_sql(formula: dict | None) -> str:
+    """SQL over an entity's average_hcc_risk_score / dual_eligible_proportion: the complex patient bonus by the
+    year's formula (rule ``final.complex_patient_bonus_formula``), before the cap; NULL when it cannot be computed.
+
+    - ``average_hcc`` (PY2018-2021): hcc_multiplier x the average HCC risk score of the beneficiaries seen
+      (x1 PY2018-2019, doubled PY2020-2021), §414.1380(c)(3).
+    - ``standardized_hcc_dual`` (PY2022 on): multiplier x (the HCC indicator's standard deviations above the national
+      median + the dual-eligible proportion's), an indicator below its median adding 0; NULL while any constant is
+      not known (the rule data says which), so the bonus is never guessed.
+    """
+    if not formula:
+        return "NULL::DOUBLE"
+    method = formula.get("method")
+    if method == "average_hcc":
+        return f"{float(formula['hcc_multiplier'])} * average_hcc_risk_score"
+    if method == "standardized_hcc_dual":
+        keys = ("multiplier", "hcc_median", "hcc_sd", "dual_median", "dual_sd")
+        if any(formula.get(k) is None for k in keys):
+            return "NULL::DOUBLE"
+        m, hm, hs, dm, ds = (float(formula[k]) for k in keys)
+        return (f"CASE WHEN average_hcc_risk_score IS NULL AND dual_eligible_proportion IS NULL THEN NULL ELSE {m} * ("
+                f"coalesce(greatest(0.0, (average_hcc_risk_score - {hm}) / {hs}), 0.0) + "
+                f"coalesce(greatest(0.0, (dual_eligible_proportion - {dm}) / {ds}), 0.0)) END")
+    raise ValueError(f"unknown complex patient bonus method {method!r}")
+
+
 def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_scaling_factor: float | None) -> None:
     _scenario_table(con, rules)
     std = rules["final.weights"]
@@ -111,10 +137,30 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
     sp_final = float(rules["final.small_practice_final_bonus"] or 0)
     cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
     cap = float(rules["final.cap"])
+    cpb_computed = complex_patient_bonus_sql(rules["final.complex_patient_bonus_formula"])
+    no_cpb_year = rules["final.complex_patient_bonus_formula"] is None  # PY2017: no complex patient bonus
     pi_flags = [f for f in rules["pi.reweight_flags"]]
-    pi_flag_sql = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in pi_flags) or "FALSE"
+    pi_flag_sql = " OR ".join([f"coalesce(e.{f}, FALSE)" for f in pi_flags] + ["e.reweighted_clinician_type"])
     # cost weight 0 in the standard weights (PY2017), or cost reweighted for every clinician (PY2020-2021 COVID-19 EUC)
     cost_all_reweighted = float(std["cost"]) == 0 or bool(rules["cost.reweighted_for_all_clinicians"])
+
+    # Extreme and uncontrollable circumstances (rules euc.*): the automatic policy for individuals and applications.
+    auto = rules["euc.automatic_individual"] or {}
+    auto_categories = set(auto.get("categories") or [])
+    auto_sql = {"all_individuals": "e.level = 'individual'",
+                "individuals_in_disaster_area": "e.level = 'individual' AND coalesce(e.in_disaster_area, FALSE)",
+                }.get(auto.get("applies_to"), "FALSE")
+    auto_reason = {"all_individuals": "automatic extreme and uncontrollable circumstances policy (COVID-19), no data submitted",
+                   "individuals_in_disaster_area": "automatic extreme and uncontrollable circumstances policy "
+                                                   "(designated disaster area), no data submitted"}.get(auto.get("applies_to"))
+    void = bool(rules["euc.submission_voids_reweighting"])
+    allowed = set(rules["euc.application_categories"])
+
+    def auto_has(category: str) -> str:
+        return f"({auto_sql})" if category in auto_categories else "FALSE"
+
+    def app(category: str) -> str:
+        return f"coalesce(e.euc_{category}, FALSE)" if category in allowed else "FALSE"
 
     # Which categories are reweighted, per entity.
     con.execute(f"""
@@ -123,10 +169,25 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
            coalesce(q.score_percent, 0) AS q_score, c.score_percent AS c_score, coalesce(i.score_percent, 0) AS ia_score,
            coalesce(p.score_percent, 0) AS pi_score,
            q.level IS NOT NULL AS q_sent, p.level IS NOT NULL AS pi_sent, i.level IS NOT NULL AS ia_sent,
-           {lit(cost_all_reweighted)} OR c.level IS NULL AS c_rw,
-           p.level IS NULL AND ({pi_flag_sql}) AS pi_rw,
+           {auto_sql} AS auto_euc,
+           -- reweighted: automatic EUC (individuals; a category with data is scored), an approved EUC application
+           -- (voided by submitted data from PY2019), cost without a scored measure, PI statuses and clinician types
+           ({auto_has('quality')} AND q.level IS NULL) OR ({app('quality')} AND NOT (q.level IS NOT NULL AND {lit(void)})) AS q_rw,
+           {lit(cost_all_reweighted)} OR c.level IS NULL OR {auto_has('cost')} OR {app('cost')} AS c_rw,
+           ({auto_has('ia')} AND i.level IS NULL) OR ({app('ia')} AND NOT (i.level IS NOT NULL AND {lit(void)})) AS ia_rw,
+           p.level IS NULL AND ({pi_flag_sql} OR {auto_has('pi')}) AS pi_rw,
+           CASE WHEN q.level IS NULL AND {auto_has('quality')} THEN {lit(auto_reason)}
+                WHEN {app('quality')} THEN 'approved extreme and uncontrollable circumstances application' END AS q_rw_reason,
+           CASE WHEN {lit(cost_all_reweighted)} OR c.level IS NULL THEN NULL
+                WHEN {auto_has('cost')} THEN {lit(auto_reason)}
+                WHEN {app('cost')} THEN 'approved extreme and uncontrollable circumstances application' END AS c_euc_reason,
+           CASE WHEN i.level IS NULL AND {auto_has('ia')} THEN {lit(auto_reason)}
+                WHEN {app('ia')} THEN 'approved extreme and uncontrollable circumstances application' END AS ia_rw_reason,
            CASE WHEN p.level IS NULL AND coalesce(e.pi_hardship, FALSE) THEN 'PI hardship exception'
-                WHEN p.level IS NULL AND ({pi_flag_sql}) THEN 'special status / small practice: PI reweighted' END AS pi_rw_reason
+                WHEN p.level IS NULL AND e.reweighted_clinician_type
+                     THEN 'clinician type ' || e.clinician_type || ': PI reweighted (rule pi.reweighted_clinician_types)'
+                WHEN p.level IS NULL AND ({pi_flag_sql}) THEN 'special status / small practice: PI reweighted'
+                WHEN p.level IS NULL AND {auto_has('pi')} THEN {lit(auto_reason)} END AS pi_rw_reason
     FROM _sc_entities e
     LEFT JOIN _sc_quality_category q ON {same_entity('q', 'e')}
     LEFT JOIN _sc_cost_category c ON {same_entity('c', 'e')}
@@ -137,7 +198,8 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_weights AS
     WITH k AS (
-        SELECT *, concat_ws('+', CASE WHEN c_rw THEN 'cost' END, CASE WHEN pi_rw THEN 'pi' END) AS rw_key FROM _sc_status),
+        SELECT *, concat_ws('+', CASE WHEN c_rw THEN 'cost' END, CASE WHEN ia_rw THEN 'ia' END, CASE WHEN pi_rw THEN 'pi' END,
+                        CASE WHEN q_rw THEN 'quality' END) AS rw_key FROM _sc_status),
     pick AS (
         SELECT k.*, coalesce(sp.quality, ns.quality) AS wq, coalesce(sp.cost, ns.cost) AS wc,
                coalesce(sp.ia, ns.ia) AS wia, coalesce(sp.pi, ns.pi) AS wpi,
@@ -150,13 +212,15 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
            wq IS NULL AS w_fallback
     FROM pick
     """)
-    remaining = f"({std['quality']} + {std['ia']} + CASE WHEN c_rw THEN 0 ELSE {std['cost']} END + CASE WHEN pi_rw THEN 0 ELSE {std['pi']} END)"
+    # nullif: every category reweighted leaves no weight to share (all weights 0 -> fewer than two -> threshold)
+    remaining = (f"nullif(CASE WHEN q_rw THEN 0 ELSE {std['quality']} END + CASE WHEN ia_rw THEN 0 ELSE {std['ia']} END"
+                 f" + CASE WHEN c_rw THEN 0 ELSE {std['cost']} END + CASE WHEN pi_rw THEN 0 ELSE {std['pi']} END, 0)")
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_weights2 AS
     SELECT * REPLACE (
-        coalesce(wq, 100.0 * {std['quality']} / {remaining}) AS wq,
+        coalesce(wq, CASE WHEN q_rw THEN 0 ELSE coalesce(100.0 * {std['quality']} / {remaining}, 0) END) AS wq,
         coalesce(wc, CASE WHEN c_rw THEN 0 ELSE 100.0 * {std['cost']} / {remaining} END) AS wc,
-        coalesce(wia, 100.0 * {std['ia']} / {remaining}) AS wia,
+        coalesce(wia, CASE WHEN ia_rw THEN 0 ELSE coalesce(100.0 * {std['ia']} / {remaining}, 0) END) AS wia,
         coalesce(wpi, CASE WHEN pi_rw THEN 0 ELSE 100.0 * {std['pi']} / {remaining} END) AS wpi,
         coalesce(w_source, 'proportional redistribution [?]') AS w_source,
         coalesce(w_rule, 'final.redistribution_fallback') AS w_rule)
@@ -178,13 +242,23 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
     WITH s AS (
         SELECT *, (wq > 0)::INT + (wc > 0)::INT + (wia > 0)::INT + (wpi > 0)::INT AS n_weighted,
                q_sent OR pi_sent OR ia_sent AS data_submitted,
-               (coalesce(q_score, 0) * wq + CASE WHEN c_rw THEN 0 ELSE coalesce(c_score, 0) * wc END
-                + coalesce(ia_score, 0) * wia + CASE WHEN pi_rw THEN 0 ELSE coalesce(pi_score, 0) * wpi END) / 100.0 AS weighted_score
+               (CASE WHEN q_rw THEN 0 ELSE coalesce(q_score, 0) * wq END + CASE WHEN c_rw THEN 0 ELSE coalesce(c_score, 0) * wc END
+                + CASE WHEN ia_rw THEN 0 ELSE coalesce(ia_score, 0) * wia END + CASE WHEN pi_rw THEN 0 ELSE coalesce(pi_score, 0) * wpi END) / 100.0 AS weighted_score
         FROM _sc_weights2),
+    c AS (
+        -- the bonus CMS reports (input) wins; else computed from average HCC / dual proportion by the year's formula
+        SELECT *, {cpb_computed} AS cpb_computed FROM s),
     b AS (
         SELECT *, CASE WHEN small_practice AND data_submitted THEN {sp_final} ELSE 0 END AS sp_bonus,
-               CASE WHEN data_submitted THEN least(greatest(coalesce(complex_patient_bonus, 0), 0), {cpb_max}) ELSE 0 END AS cpb
-        FROM s),
+               CASE WHEN data_submitted THEN least(greatest(coalesce(complex_patient_bonus, cpb_computed, 0), 0), {cpb_max})
+                    ELSE 0 END AS cpb,
+               CASE WHEN complex_patient_bonus IS NOT NULL THEN 'input'
+                    WHEN cpb_computed IS NOT NULL THEN 'computed'
+                    WHEN (average_hcc_risk_score IS NOT NULL OR dual_eligible_proportion IS NOT NULL) AND {lit(no_cpb_year)}
+                         THEN 'not applicable'
+                    WHEN average_hcc_risk_score IS NOT NULL OR dual_eligible_proportion IS NOT NULL THEN 'not computable'
+               END AS cpb_basis
+        FROM c),
     f AS (
         SELECT *, CASE WHEN n_weighted < 2 THEN {pt} ELSE least({cap}, weighted_score + sp_bonus + cpb) END AS final_score FROM b),
     adj AS (
@@ -233,20 +307,32 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
         "final.fewer_than_two_categories": "n_weighted < 2",
         "final.small_practice_final_bonus": "sp_bonus > 0",
         "final.complex_patient_bonus_max": "cpb > 0",
+        "final.complex_patient_bonus_formula": "cpb_basis IN ('computed', 'not computable')",
         "final.cap": f"weighted_score + sp_bonus + cpb > {float(rules['final.cap'])}",
         "cost.reweighted_for_all_clinicians": lit(bool(rules["cost.reweighted_for_all_clinicians"])),
-        "pi.reweight_flags": "pi_rw",
+        "pi.reweight_flags": "pi_rw AND NOT reweighted_clinician_type AND NOT auto_euc",
+        "pi.reweighted_clinician_types": "pi_rw AND reweighted_clinician_type",
+        "euc.automatic_individual": "auto_euc AND (q_rw OR c_rw OR ia_rw OR pi_rw)",
+        "euc.application_categories": ("coalesce(euc_quality, FALSE) OR coalesce(euc_cost, FALSE) OR "
+                                       "coalesce(euc_ia, FALSE)"),
+        "euc.submission_voids_reweighting": ("coalesce(euc_quality, FALSE) OR coalesce(euc_cost, FALSE) OR "
+                                             "coalesce(euc_ia, FALSE)"),
     })
+    cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
+    formula = rules["final.complex_patient_bonus_formula"] or {}
+    cpb_text = {"average_hcc": f"{formula.get('hcc_multiplier')} x average HCC risk score",
+                "standardized_hcc_dual": "standard deviations above the national medians"}.get(formula.get("method"), "")
     # the weights' own rule (standard weights or the redistribution scenario used)
     scenario_rules = [leaf.path for leaf in [rules.leaf("final.weights"), rules.leaf("final.redistribution_fallback"),
                                              *rules.under("final.redistribution").values()] if leaf.unconfirmed]
     weights_unconfirmed = f"CASE WHEN list_contains({lit_list(scenario_rules)}, w_rule) THEN w_rule END"
     return f"""
     SELECT level, tin, npi,
-           q_score AS quality_score, CASE WHEN c_rw THEN NULL ELSE c_score END AS cost_score,
-           ia_score, CASE WHEN pi_rw THEN NULL ELSE pi_score END AS pi_score,
+           CASE WHEN q_rw THEN NULL ELSE q_score END AS quality_score, CASE WHEN c_rw THEN NULL ELSE c_score END AS cost_score,
+           CASE WHEN ia_rw THEN NULL ELSE ia_score END AS ia_score, CASE WHEN pi_rw THEN NULL ELSE pi_score END AS pi_score,
            wq AS quality_weight, wc AS cost_weight, wia AS ia_weight, wpi AS pi_weight,
-           weighted_score, sp_bonus AS small_practice_bonus, cpb AS complex_patient_bonus, final_score,
+           weighted_score, sp_bonus AS small_practice_bonus, cpb AS complex_patient_bonus,
+           cpb_basis AS complex_patient_bonus_basis, final_score,
            {pt} AS performance_threshold, {lit(apt)} AS additional_performance_threshold,
            {float(rules['payment.applicable_percent'])} AS applicable_percent,
            {lit(sf.point)}::DOUBLE AS scaling_factor, {lit(esf.point)}::DOUBLE AS exceptional_scaling_factor,
@@ -268,6 +354,13 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
                                                           base_adjustment_percent, {lit(sf_text)})
                     WHEN final_score > {pt} / 4 THEN printf('below threshold %s: %.4f%% on the linear scale', {pt}::VARCHAR, base_adjustment_percent)
                     ELSE printf('at or below PT/4 = %s: maximum negative adjustment %.4f%%', ({pt} / 4)::VARCHAR, base_adjustment_percent) END,
+               CASE cpb_basis
+                    WHEN 'not applicable' THEN 'no complex patient bonus this performance year'
+                    WHEN 'computed' THEN 'complex patient bonus ' || round(cpb, 4)::VARCHAR || ' computed ({cpb_text}) from average HCC risk score '
+                         || coalesce(round(average_hcc_risk_score, 4)::VARCHAR, 'none') || ' and dual-eligible proportion '
+                         || coalesce(round(dual_eligible_proportion, 4)::VARCHAR, 'none') || ', cap {cpb_max:g}'
+                    WHEN 'not computable' THEN 'complex patient bonus NOT computed: the year''s formula constants are not known '
+                                               || '(rule final.complex_patient_bonus_formula); give complex_patient_bonus' END,
                CASE WHEN exceptional_applies AND exceptional_adjustment_percent IS NULL
                     THEN printf('plus an exceptional performance adjustment (%s)', {lit(esf_text)})
                     WHEN exceptional_adjustment_percent > 0
@@ -289,11 +382,12 @@ def category_rows_sql(rules: Rules) -> str:
     return f"""SELECT *, CASE WHEN NOT reweighted THEN CASE category WHEN 'quality' THEN {listed['quality']}::VARCHAR
                  WHEN 'cost' THEN {listed['cost']}::VARCHAR WHEN 'ia' THEN {listed['ia']}::VARCHAR
                  ELSE {listed['pi']}::VARCHAR END END AS unconfirmed_rules FROM (
-    SELECT f.level, f.tin, f.npi, 'quality' AS category, coalesce(q.score_percent, 0) AS score_percent, f.wq AS weight_percent,
-           FALSE AS reweighted, CASE WHEN q.level IS NULL THEN 'no quality measures submitted' END AS reason,
+    SELECT f.level, f.tin, f.npi, 'quality' AS category, CASE WHEN f.q_rw THEN NULL ELSE coalesce(q.score_percent, 0) END
+               AS score_percent, f.wq AS weight_percent,
+           f.q_rw AS reweighted, CASE WHEN f.q_rw THEN f.q_rw_reason WHEN q.level IS NULL THEN 'no quality measures submitted' END AS reason,
            q.achieved + q.hp_bonus + q.e2e_bonus + q.sp_bonus AS points_earned, q.denominator AS points_possible,
            q.hp_bonus + q.e2e_bonus + q.sp_bonus AS bonus_points,
-           CASE WHEN q.level IS NULL THEN 'no quality measures submitted: 0' ELSE
+           CASE WHEN f.q_rw THEN 'reweighted: ' || f.q_rw_reason WHEN q.level IS NULL THEN 'no quality measures submitted: 0' ELSE
            printf('achievement %.4f + high-priority bonus %s + end-to-end bonus %s + small practice bonus %s over denominator %s%s = %.4f%%',
                   q.achieved, round(q.hp_bonus, 4)::VARCHAR, round(q.e2e_bonus, 4)::VARCHAR, q.sp_bonus::VARCHAR, q.denominator::VARCHAR,
                   CASE WHEN q.improvement_pp > 0 THEN printf(' + improvement %.4f pp', q.improvement_pp) ELSE '' END,
@@ -304,6 +398,7 @@ def category_rows_sql(rules: Rules) -> str:
     UNION ALL
     SELECT f.level, f.tin, f.npi, 'cost', CASE WHEN f.c_rw THEN NULL ELSE c.score_percent END, f.wc, f.c_rw,
            CASE WHEN f.c_rw AND {lit(bool(rules['cost.reweighted_for_all_clinicians']))} THEN {lit(all_cost_reason)}
+                WHEN f.c_rw AND f.c_euc_reason IS NOT NULL THEN f.c_euc_reason
                 WHEN f.c_rw AND c.level IS NOT NULL THEN 'cost weight is 0 this year'
                 WHEN f.c_rw THEN 'no cost measure met its case minimum with a benchmark' END,
            c.achieved, c.denominator, 0.0,
@@ -312,9 +407,10 @@ def category_rows_sql(rules: Rules) -> str:
                      || CASE WHEN f.c_rw THEN '; weight 0' ELSE '' END END
     FROM _sc_final f LEFT JOIN _sc_cost_category c ON {same_entity('c', 'f')}
     UNION ALL
-    SELECT f.level, f.tin, f.npi, 'ia', coalesce(i.score_percent, 0), f.wia, FALSE,
-           CASE WHEN i.level IS NULL THEN 'no improvement activities attested' END,
-           coalesce(i.points_earned, 0), {ia_max}, 0.0, coalesce(i.explanation, 'no improvement activities attested: 0')
+    SELECT f.level, f.tin, f.npi, 'ia', CASE WHEN f.ia_rw THEN NULL ELSE coalesce(i.score_percent, 0) END, f.wia, f.ia_rw,
+           CASE WHEN f.ia_rw THEN f.ia_rw_reason WHEN i.level IS NULL THEN 'no improvement activities attested' END,
+           coalesce(i.points_earned, 0), {ia_max}, 0.0,
+           CASE WHEN f.ia_rw THEN 'reweighted: ' || f.ia_rw_reason ELSE coalesce(i.explanation, 'no improvement activities attested: 0') END
     FROM _sc_final f LEFT JOIN _sc_ia_category i ON {same_entity('i', 'f')}
     UNION ALL
     SELECT f.level, f.tin, f.npi, 'pi', CASE WHEN f.pi_rw THEN NULL ELSE coalesce(p.score_percent, 0) END, f.wpi, f.pi_rw,

@@ -24,6 +24,7 @@ REQUIRED: dict[str, str] = {
     "final.fewer_than_two_categories": "str",
     "final.small_practice_final_bonus": "number?",
     "final.complex_patient_bonus_max": "number?",
+    "final.complex_patient_bonus_formula": "mapping?",  # how the bonus is computed from average HCC / dual proportion
     "final.cap": "number",
     # quality (spec §2.1, §3)
     "quality.data_completeness_percent": "number",
@@ -64,12 +65,17 @@ REQUIRED: dict[str, str] = {
     "ia.special_status_flags": "list",
     # promoting interoperability (spec §2.4)
     "pi.reweight_flags": "list",
+    "pi.reweighted_clinician_types": "list",  # an individual of these types has PI reweighted unless it submits PI
     "pi.cap": "number",
     "pi.model": "str",
     "pi.required": "list",
     "pi.measures": "list",
     "pi.groups": "list",
     "pi.exclusion_redistribution": "list",
+    # extreme and uncontrollable circumstances (EUC) and hardship
+    "euc.application_categories": "list",            # categories an approved EUC application reweights
+    "euc.submission_voids_reweighting": "bool",       # data submitted in the category voids the application's reweighting
+    "euc.automatic_individual": "mapping?",           # the automatic EUC policy for individuals, when CMS applied one
     # eligibility
     "eligibility.low_volume_threshold": "mapping",
     "eligibility.clinician_types": "list",
