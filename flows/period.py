@@ -127,7 +127,8 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
                 sources: Optional[list[Source]] = None, levels: Optional[list[Level]] = None,
                 max_rejected_percent: float = 5.0, allow_empty: bool = False, scaling_factor: Optional[float] = None,
                 exceptional_scaling_factor: Optional[float] = None, fhir_dir: Optional[str] = None,
-                default_tin: Optional[str] = None, default_npi: Optional[str] = None) -> RunReport:
+                default_tin: Optional[str] = None, default_npi: Optional[str] = None,
+                clinical_dir: Optional[str] = None) -> RunReport:
     """One reporting period: ingest → validate → measures → scores → publish (atomic; run manifest; catalog).
 
     performance_year: the MIPS performance year; when empty, the current calendar year minus
@@ -148,7 +149,9 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
     parameters = run_parameters(sources, levels, max_rejected_percent, allow_empty, scaling_factor,
                                 exceptional_scaling_factor)
     files = resolve_inputs(year, input_dir, inputs)
-    ehr = EhrInput(Path(fhir_dir.replace("{year}", str(year))), default_tin, default_npi) if fhir_dir else None
+    ehr = (EhrInput(Path(fhir_dir.replace("{year}", str(year))) if fhir_dir else None, default_tin, default_npi,
+                    Path(clinical_dir.replace("{year}", str(year))) if clinical_dir else None)
+           if fhir_dir or clinical_dir else None)
     run = start_run(period, files, Path(output), parameters=parameters, ehr=ehr)
     _ACTIVE[run.run_id] = run
     logger.info("run %s holds performance year %s; %d input file(s)", run.run_id, year, len(files))
@@ -221,8 +224,10 @@ def run_period_flow(*, performance_year: int, files: dict[str, Path], output_roo
                            max_rejected_percent=max_rejected_percent, allow_empty=allow_empty,
                            scaling_factor=scaling_factor,
                            exceptional_scaling_factor=exceptional_scaling_factor,
-                           fhir_dir=str(ehr.fhir_dir) if ehr else None, default_tin=ehr.default_tin if ehr else None,
-                           default_npi=ehr.default_npi if ehr else None)
+                           fhir_dir=str(ehr.fhir_dir) if ehr and ehr.fhir_dir else None,
+                           default_tin=ehr.default_tin if ehr else None,
+                           default_npi=ehr.default_npi if ehr else None,
+                           clinical_dir=str(ehr.clinical_dir) if ehr and ehr.clinical_dir else None)
 
 
 def _death_signal_setter():

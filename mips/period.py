@@ -114,19 +114,23 @@ def standard_inputs_markdown() -> str:
 class EhrInput:
     """EHR (FHIR) input of a run: a folder read by transforms.fhir_files, and the TIN/NPI that encounters
     naming neither are attributed to."""
-    fhir_dir: Path
+    fhir_dir: Path | None
     default_tin: str | None = None
     default_npi: str | None = None
+    clinical_dir: Path | None = None   # flat clinical tables (schemas/clinical.py), read by transforms.clinical_tables
 
     def parameters(self) -> dict:
-        return {"fhir_dir": str(self.fhir_dir), "default_tin": self.default_tin, "default_npi": self.default_npi}
+        return {"fhir_dir": str(self.fhir_dir) if self.fhir_dir else None, "default_tin": self.default_tin,
+                "default_npi": self.default_npi, "clinical_dir": str(self.clinical_dir) if self.clinical_dir else None}
 
 
 def check_inputs(files: dict[str, Path], ehr: EhrInput | None = None) -> dict[str, Path]:
     unknown = sorted(set(files) - set(RUN_INPUTS))
     if unknown:
         raise PipelineError(f"unknown input table(s) {', '.join(unknown)}; known: {', '.join(RUN_INPUTS)}")
-    if ehr is not None and not Path(ehr.fhir_dir).is_dir():
+    if ehr is not None and ehr.clinical_dir is not None and not Path(ehr.clinical_dir).is_dir():
+        raise PipelineError(f"clinical tables folder {ehr.clinical_dir} not found (give a folder of patient.csv, ...)")
+    if ehr is not None and ehr.fhir_dir is not None and not Path(ehr.fhir_dir).is_dir():
         raise PipelineError(f"FHIR folder {ehr.fhir_dir} not found (give a folder of .json / .ndjson files)")
     if not files and ehr is None:
         raise PipelineError("no input files given (e.g. medical_claim.csv and eligibility.csv, or --fhir DIR)")
@@ -250,10 +254,13 @@ def input_provenance(run: PeriodRun) -> list[dict]:
                 raise InputFileError(path, "changed while its checksum was taken; rerun once the file is complete")
             run.inputs.append({"table": name, "file": str(path), "bytes": before[0], "sha256": digest})
             run.file_identity[str(path)] = before
-    if run.ehr is not None:
-        folder = Path(run.ehr.fhir_dir)
+    for table, folder in (("fhir", run.ehr.fhir_dir if run.ehr else None),
+                          ("clinical", run.ehr.clinical_dir if run.ehr else None)):
+        if folder is None:
+            continue
+        folder = Path(folder)
         files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
-        run.inputs.append({"table": "fhir", "file": str(folder), "bytes": sum(p.stat().st_size for p in files),
+        run.inputs.append({"table": table, "file": str(folder), "bytes": sum(p.stat().st_size for p in files),
                            "sha256": hash_tree(folder), "files": len(files)})
     return run.inputs
 
@@ -297,7 +304,7 @@ def ingest_step(run: PeriodRun) -> list:
 
     run.ingest = ingest.ingest_inputs(run.con, run.files, scope=scope)
     check_inputs_unchanged(run)
-    if run.ehr is not None:
+    if run.ehr is not None and run.ehr.fhir_dir is not None:
         from transforms.fhir_files import load_fhir_dir
 
         run.fhir = load_fhir_dir(run.con, run.ehr.fhir_dir, default_tin=run.ehr.default_tin,
@@ -316,6 +323,18 @@ def ingest_step(run: PeriodRun) -> list:
         if run.fhir.ignored_files:
             run.notes.append(f"FHIR: {run.fhir.ignored_files:,} file(s) in the folder are neither .json nor .ndjson; "
                              "not read")
+    if run.ehr is not None and run.ehr.clinical_dir is not None:
+        from transforms.clinical_tables import load_clinical_dir
+
+        clinical = load_clinical_dir(run.con, run.ehr.clinical_dir, default_tin=run.ehr.default_tin,
+                                     default_npi=run.ehr.default_npi)
+        ingest.check_reconciliation(run.con)
+        run.ingest += [ingest.IngestResult(file, table, n, ok, rejected, out)
+                       for file, table, n, ok, out, rejected in clinical.by_table]
+        if clinical.encounters_defaulted_tin or clinical.encounters_defaulted_npi:
+            run.notes.append(f"clinical tables: of {clinical.encounters:,} encounters, "
+                             f"{clinical.encounters_defaulted_tin:,} took the default TIN and "
+                             f"{clinical.encounters_defaulted_npi:,} the default NPI")
     run.warnings = run.con.execute("SELECT table_name, rule, rows_affected, description FROM _ingest_warnings "
                                    "ORDER BY 1, 2").fetchall()
     by_file = {r.source_file: r for r in run.ingest}

@@ -32,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fhir", type=Path, metavar="DIR",
                         help="EHR data as FHIR R4: a folder read recursively, *.json (one resource or a Bundle) "
                              "and *.ndjson (Bulk Data, one resource per line)")
+    parser.add_argument("--clinical-dir", type=Path, metavar="DIR",
+                        help="EHR data as flat clinical tables: a folder of patient, encounter, condition, procedure, "
+                             "observation, lab_result, medication, immunization, service_request, device_request "
+                             "(.csv or .parquet; Tuva clinical input-layer names, docs/inputs.md)")
     parser.add_argument("--default-tin", metavar="TIN", help="TIN for FHIR encounters whose serviceProvider "
                         "Organization has no TIN identifier (without it such data fails the run)")
     parser.add_argument("--default-npi", metavar="NPI", help="NPI for FHIR encounters with no participant "
@@ -61,11 +65,12 @@ def ehr_input(args):
     from mips.errors import PipelineError
     from mips.period import EhrInput
 
-    if getattr(args, "fhir", None) is None:
+    if getattr(args, "fhir", None) is None and getattr(args, "clinical_dir", None) is None:
         if getattr(args, "default_tin", None) or getattr(args, "default_npi", None):
-            raise PipelineError("--default-tin and --default-npi attribute FHIR encounters; give --fhir DIR too")
+            raise PipelineError("--default-tin and --default-npi attribute EHR encounters; give --fhir DIR or "
+                                "--clinical-dir DIR too")
         return None
-    return EhrInput(args.fhir, args.default_tin, args.default_npi)
+    return EhrInput(getattr(args, "fhir", None), args.default_tin, args.default_npi, getattr(args, "clinical_dir", None))
 
 
 def input_files(args) -> dict[str, Path]:
