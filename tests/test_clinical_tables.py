@@ -97,8 +97,9 @@ _TABLES = {
                             m.j ->> '$.dispenseRequest.numberOfRepeatsAllowed' AS refills
                      FROM res m LEFT JOIN res med ON med.t = 'Medication' AND med.pid = m.pid
                                                  AND med.j ->> '$.id' = ref_id(m.j ->> '$.medicationReference.reference'),
-                          unnest(coalesce(codings(m.j, '$.medicationCodeableConcept.coding[*]'),
-                                          codings(med.j, '$.code.coding[*]'))) u(c)
+                          unnest(CASE WHEN json_exists(m.j, '$.medicationCodeableConcept')
+                                      THEN codings(m.j, '$.medicationCodeableConcept.coding[*]')
+                                      ELSE codings(med.j, '$.code.coding[*]') END) u(c)
                      WHERE m.t = 'MedicationRequest'""",
     "service_request": """SELECT j ->> '$.id' AS service_request_id, pid AS patient_id, j ->> '$.authoredOn' AS authored_on,
                                  j ->> '$.status' AS status, j ->> '$.intent' AS intent, j ->> '$.doNotPerform' AS do_not_perform,

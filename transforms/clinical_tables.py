@@ -122,6 +122,9 @@ def _checks(table: ClinicalTable) -> list[tuple[str, str, str, str]]:
             allowed = "[" + ", ".join(_lit(a) for a in f.allowed) + "]"
             out.append((f.name, "unknown_value", f"{c} IS NOT NULL AND NOT list_contains({allowed}, lower({c}))",
                         f"{f.name} is not one of: {', '.join(f.allowed)}"))
+    if table.name == "observation":   # a row is the observation's code or one of its components
+        out.insert(0, ("source_code", "required", "source_code IS NULL AND component_code IS NULL",
+                       "source_code is required (component_code on a component row)"))
     return out
 
 
