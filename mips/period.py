@@ -57,7 +57,16 @@ STANDARD_INPUTS = (
                   "event_date) for measures 046/407/415/416"),
     StandardInput("cclf", "--cclf-dir", "folder of CMS CCLF files (CCLF5, CCLF8, CCLF9 where present), instead of "
                   "medical_claim/eligibility", formats=("folder",)),
+    StandardInput("fhir", "--fhir", "EHR data as FHIR R4: a folder read recursively, *.json (one resource or a "
+                  "Bundle) and *.ndjson (Bulk Data, one resource per line)", formats=("folder",)),
+    StandardInput("clinical", "--clinical-dir", "EHR data as flat clinical tables: a folder of patient, encounter, "
+                  "condition, procedure, observation, lab_result, medication, immunization, service_request, "
+                  "device_request (.csv or .parquet; Tuva clinical input-layer names, docs/inputs.md)",
+                  formats=("folder",)),
 )
+# The EHR inputs: folders read by transforms.fhir_files / transforms.clinical_tables into the eCQM engine's input,
+# not contract files of transforms.ingest (split_ehr takes them out of a run's files).
+EHR_INPUTS = ("fhir", "clinical")
 # Inputs of a period run, in the order they are read.
 RUN_INPUTS = tuple(i.name for i in STANDARD_INPUTS)
 SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
@@ -124,8 +133,25 @@ class EhrInput:
                 "default_npi": self.default_npi, "clinical_dir": str(self.clinical_dir) if self.clinical_dir else None}
 
 
+def split_ehr(files: dict[str, Path], default_tin: str | None = None, default_npi: str | None = None,
+              ehr: EhrInput | None = None) -> tuple[dict[str, Path], EhrInput | None]:
+    """(the contract files, the EHR input): the ``fhir`` / ``clinical`` folders of ``files`` (found in an input folder
+    or given as options) become an EhrInput with the attribution defaults; an ``ehr`` given explicitly wins."""
+    rest = {name: path for name, path in files.items() if name not in EHR_INPUTS}
+    fhir = ehr.fhir_dir if ehr and ehr.fhir_dir else files.get("fhir")
+    clinical = ehr.clinical_dir if ehr and ehr.clinical_dir else files.get("clinical")
+    if ehr is not None:
+        default_tin, default_npi = ehr.default_tin or default_tin, ehr.default_npi or default_npi
+    if fhir is None and clinical is None:
+        if default_tin or default_npi:
+            raise PipelineError("--default-tin and --default-npi attribute EHR encounters; give --fhir DIR or "
+                                "--clinical-dir DIR (or an input folder with fhir/ or clinical/) too")
+        return rest, None
+    return rest, EhrInput(Path(fhir) if fhir else None, default_tin, default_npi, Path(clinical) if clinical else None)
+
+
 def check_inputs(files: dict[str, Path], ehr: EhrInput | None = None) -> dict[str, Path]:
-    unknown = sorted(set(files) - set(RUN_INPUTS))
+    unknown = sorted(set(files) - set(RUN_INPUTS) | set(files) & set(EHR_INPUTS))
     if unknown:
         raise PipelineError(f"unknown input table(s) {', '.join(unknown)}; known: {', '.join(RUN_INPUTS)}")
     if ehr is not None and ehr.clinical_dir is not None and not Path(ehr.clinical_dir).is_dir():
@@ -201,6 +227,7 @@ class PeriodRun:
 def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_id: str | None = None,
               parameters: dict | None = None, work_dir: Path | None = None, ehr: EhrInput | None = None) -> PeriodRun:
     """Take the period lock (refused while another run holds it), open the run's work database."""
+    files, ehr = split_ehr(files, ehr=ehr)   # an input folder's fhir/ and clinical/ (find_inputs) are EHR input
     files = check_inputs(files, ehr)
     output_root = Path(output_root)
     run_id = run_id or new_run_id()

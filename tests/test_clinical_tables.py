@@ -266,3 +266,62 @@ l3,p1,final,2026-05-01,loinc,4548-4,high,%
     assert r["code"]["coding"] == [{"system": "http://loinc.org", "code": "4548-4"}]
     assert r["valueQuantity"]["value"] == 9.4 and r["category"][0]["coding"][0]["code"] == "laboratory"
     assert "encounter" not in r      # empty optional fields are absent, not null
+
+
+# ------------------------------------------------------------------ EHR folders in an input folder (STANDARD_INPUTS)
+
+_DECK_122, _DECK_165 = "CMS122FHIRDiabetesAssessGT9Pct", "CMS165FHIRControllingHighBP"
+
+
+@pytest.mark.shared
+@needs_deck
+def test_input_dir_fhir_and_clinical_folders_are_ehr_input(tmp_path):
+    """An input folder's fhir/ (CMS122's deck) and clinical/ (CMS165's deck as flat tables) are read together by
+    `mips run --input-dir`: the populations are those of the two inputs run apart (their patients differ)."""
+    import shutil
+
+    folder = tmp_path / "in"
+    shutil.copytree(SHARED_ECQM / "tests" / _DECK_122, folder / "fhir")
+    deck_to_flat(SHARED_ECQM / "tests" / _DECK_165, folder / "clinical")
+    common = ["run", "--performance-year", "2026", "--default-tin", TIN, "--default-npi", NPI, "--without-prefect"]
+    assert main(common + ["--input-dir", str(folder), "--output", str(tmp_path / "both")]) == 0
+    assert main(common + ["--fhir", str(folder / "fhir"), "--output", str(tmp_path / "a")]) == 0
+    assert main(common + ["--clinical-dir", str(folder / "clinical"), "--output", str(tmp_path / "b")]) == 0
+    both, a, b = (_populations(tmp_path / x) for x in ("both", "a", "b"))
+    assert a and b and both == sorted(a + b)
+    # both folders are in the run's provenance
+    manifest = duckdb.connect().execute(
+        f"SELECT inputs FROM read_json_auto('{tmp_path}/both/run_manifest/**/*.json')").fetchone()[0]
+    assert {i["table"] for i in manifest} >= {"fhir", "clinical"}
+
+
+def test_default_tin_without_ehr_input_is_one_line(tmp_path):
+    _write(tmp_path, "patient", _PATIENTS)
+    from mips.period import split_ehr
+
+    with pytest.raises(PipelineError) as error:
+        split_ehr({"patient": tmp_path / "patient.csv"}, TIN, None)
+    assert "--clinical-dir" in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.shared
+@needs_deck
+def test_mips_backfill_reads_the_clinical_folder_of_each_year(prefect_harness, tmp_path, capfd):
+    deck_to_flat(SHARED_ECQM / "tests" / _DECK_122, tmp_path / "in" / "2026" / "clinical")
+    assert main(["backfill", "2026", "2026", "--input-dir", str(tmp_path / "in" / "{year}"), "--default-tin", TIN,
+                 "--default-npi", NPI, "--output", str(tmp_path / "out")]) == 0
+    captured = capfd.readouterr()
+    assert "performance year 2026: published" in (captured.out + captured.err).splitlines()
+    got = duckdb.connect().execute(f"""
+        SELECT count(DISTINCT person_id), sum(denominator) FROM read_parquet('{tmp_path}/out/measure_populations/**/*.parquet',
+        hive_partitioning = true) WHERE level = 'group' AND measure_id = '001'""").fetchone()
+    # CMS122's deck: every patient with a measure population row, each counted once per group at level 'group'
+    assert got[0] > 20 and got[1] > 0
+
+
+def test_serve_deployments_carry_the_attribution_defaults():
+    from flows.serve import build_deployments
+
+    made = build_deployments(input_dir="/data/{year}", output="/srv/out", default_tin=TIN, default_npi=NPI)
+    assert all(d.parameters["default_tin"] == TIN and d.parameters["default_npi"] == NPI for d in made)
+    assert all("default_tin" not in d.parameters for d in build_deployments(input_dir="/d/{year}", output="/o"))
