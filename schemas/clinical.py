@@ -38,6 +38,7 @@ class Field:
     required: bool = False
     tuva: bool = True  # the Tuva clinical input layer has this column (else: an eCQM addition, documented)
     allowed: tuple[str, ...] = ()  # allowed values (lower case) of a text column
+    default: str | None = None     # the value of an empty cell or an absent column (a Tuva table has no status)
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,16 @@ CLINICAL_TABLES: tuple[ClinicalTable, ...] = (
         _PATIENT_ID,
         Field("encounter_start_date", "date", "start (date, or dateTime with time zone)", required=True),
         Field("encounter_end_date", "date", "end (date, or dateTime with time zone)"),
-        Field("status", "text", "FHIR Encounter.status", required=True, tuva=False, allowed=_ENCOUNTER_STATUS),
+        Field("status", "text", "FHIR Encounter.status (finished when empty: Tuva's encounter has no status)",
+              tuva=False, allowed=_ENCOUNTER_STATUS, default="finished"),
         Field("class_code", "text", "FHIR Encounter.class code (v3 ActCode: AMB, IMP, EMER, VR, HH ...)", tuva=False),
         *_code(what="the encounter type code (FHIR Encounter.type): CPT, SNOMED CT, HCPCS ...", tuva=False),
         *_code("discharge_disposition", "the discharge disposition (FHIR Encounter.hospitalization."
-               "dischargeDisposition)", required=False, tuva=False),
+               "dischargeDisposition; Tuva's column, with a code type added)", required=False),
         Field("rendering_npi", "id", "NPI of the clinician who rendered it (attributes the encounter, as a FHIR "
               "participant Practitioner does)", tuva=False),
+        Field("attending_provider_id", "id", "the attending provider's NPI (Tuva's column): attributes the "
+              "encounter when rendering_npi is empty"),
         Field("billing_tin", "id", "TIN it is billed under (attributes the encounter, as a FHIR serviceProvider "
               "Organization does)", tuva=False),
     )),
@@ -120,8 +124,8 @@ CLINICAL_TABLES: tuple[ClinicalTable, ...] = (
         Field("procedure_id", "id", "procedure id", required=True), _PATIENT_ID, _ENCOUNTER_ID,
         Field("procedure_date", "date", "when it was performed (its start when an end is given)"),
         Field("procedure_end_date", "date", "end of the performed period", tuva=False),
-        Field("status", "text", "FHIR Procedure.status (not-done with a status reason is a negation)",
-              required=True, tuva=False, allowed=_EVENT_STATUS),
+        Field("status", "text", "FHIR Procedure.status (not-done with a status reason is a negation; completed "
+              "when empty)", tuva=False, allowed=_EVENT_STATUS, default="completed"),
         _RECORDED.__class__(**{**_RECORDED.__dict__, "tuva": False}),
         *_code(), *_REASON,
     )),
@@ -130,8 +134,8 @@ CLINICAL_TABLES: tuple[ClinicalTable, ...] = (
         Field("observation_id", "id", "observation id", required=True), _PATIENT_ID, _ENCOUNTER_ID,
         Field("observation_date", "date", "when it was observed (its start when an end is given)"),
         Field("observation_end_date", "date", "end of the effective period", tuva=False),
-        Field("status", "text", "FHIR Observation.status (cancelled with a not-done reason is a negation)",
-              required=True, tuva=False, allowed=_OBSERVATION_STATUS),
+        Field("status", "text", "FHIR Observation.status (cancelled with a not-done reason is a negation; final "
+              "when empty)", tuva=False, allowed=_OBSERVATION_STATUS, default="final"),
         Field("category", "text", "FHIR Observation.category code (vital-signs, laboratory, survey, exam ...)",
               tuva=False),
         Field("issued_date", "date", "when the result was issued", tuva=False),
@@ -160,8 +164,9 @@ CLINICAL_TABLES: tuple[ClinicalTable, ...] = (
         Field("medication_id", "id", "medication id", required=True), _PATIENT_ID, _ENCOUNTER_ID,
         Field("prescribing_date", "date", "ordered (FHIR MedicationRequest.authoredOn)"),
         Field("dispensing_date", "date", "dispensed (FHIR MedicationDispense.whenHandedOver)"),
-        Field("status", "text", "FHIR MedicationRequest.status (or MedicationDispense.status)", required=True,
-              tuva=False, allowed=tuple(dict.fromkeys(_REQUEST_STATUS + _DISPENSE_STATUS))),
+        Field("status", "text", "FHIR MedicationRequest.status (or MedicationDispense.status; completed when "
+              "empty)", tuva=False, allowed=tuple(dict.fromkeys(_REQUEST_STATUS + _DISPENSE_STATUS)),
+              default="completed"),
         Field("intent", "text", "FHIR MedicationRequest.intent (order when not given)", tuva=False,
               allowed=_REQUEST_INTENT),
         Field("do_not_perform", "boolean", "an order not to give it (FHIR doNotPerform)", tuva=False),

@@ -325,3 +325,31 @@ def test_serve_deployments_carry_the_attribution_defaults():
     made = build_deployments(input_dir="/data/{year}", output="/srv/out", default_tin=TIN, default_npi=NPI)
     assert all(d.parameters["default_tin"] == TIN and d.parameters["default_npi"] == NPI for d in made)
     assert all("default_tin" not in d.parameters for d in build_deployments(input_dir="/d/{year}", output="/o"))
+
+
+# Tuva's input_layer__encounter.yml (tuva-health/tuva, models/input_layer/, read 2026-11-28): its first 22 columns,
+# in order. Tuva's encounter has no code and no status: source_code_type / source_code are the eCQM additions, and
+# status takes its default (finished).
+TUVA_ENCOUNTER_COLUMNS = [
+    "encounter_id", "person_id", "patient_id", "encounter_type", "encounter_start_date", "encounter_end_date",
+    "length_of_stay", "admit_source_code", "admit_source_description", "admit_type_code", "admit_type_description",
+    "discharge_disposition_code", "discharge_disposition_description", "attending_provider_id",
+    "attending_provider_name", "facility_id", "facility_name", "primary_diagnosis_code_type", "primary_diagnosis_code",
+    "primary_diagnosis_description", "drg_code_type", "drg_code"]
+
+
+def test_tuva_shaped_encounter_loads_with_defaults_and_attending_npi(tmp_path):
+    folder = tmp_path / "c"
+    _write(folder, "patient", _PATIENTS)
+    header = TUVA_ENCOUNTER_COLUMNS + ["source_code_type", "source_code"]
+    row = {c: "" for c in header} | {"encounter_id": "e1", "person_id": "p1", "patient_id": "p1",
+                                     "encounter_type": "office visit", "encounter_start_date": "2026-03-01",
+                                     "encounter_end_date": "2026-03-01", "attending_provider_id": NPI,
+                                     "source_code_type": "cpt", "source_code": "99213"}
+    _write(folder, "encounter", ",".join(header) + "\n" + ",".join(row[c] for c in header))
+    con = duckdb.connect()
+    load_clinical_dir(con, folder, default_tin=TIN)      # no default NPI needed: the attending provider's NPI
+    assert _summary(con)["clinical.encounter"] == (1, 1, 0, 0)
+    assert con.execute("SELECT resource ->> '$.status' FROM fhir_resource WHERE resource_type = 'Encounter'"
+                       ).fetchone()[0] == "finished"
+    assert con.execute("SELECT encounter_id, tin, npi FROM ehr_attribution").fetchall() == [("e1", TIN, NPI)]

@@ -76,9 +76,10 @@ def _read(con, table: ClinicalTable, path: Path) -> None:
     if missing:
         raise PipelineError(f"{path}: required column(s) {', '.join(missing)} missing "
                             f"(clinical table {table.name}; see docs/inputs.md)")
-    cols = ", ".join(
-        (f"nullif(trim(CAST({_q(f.name)} AS VARCHAR)), '') AS {_q(f.name)}" if f.name in present
-         else f"CAST(NULL AS VARCHAR) AS {_q(f.name)}") for f in table.fields)
+    def value(f) -> str:
+        text = f"nullif(trim(CAST({_q(f.name)} AS VARCHAR)), '')" if f.name in present else "CAST(NULL AS VARCHAR)"
+        return f"coalesce({text}, {_lit(f.default)})" if f.default else text
+    cols = ", ".join(f"{value(f)} AS {_q(f.name)}" for f in table.fields)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flat_{table.name} AS "
                 f"SELECT row_number() OVER () AS _row, {cols} FROM {reader}")
 
@@ -375,7 +376,7 @@ def _attribute(con, has_encounters: bool, default_tin: str | None, default_npi: 
                            THEN regexp_replace(billing_tin, '[^0-9]', '', 'g') END AS named_tin,
                       CASE WHEN coalesce({npi_ok}, false) THEN rendering_npi END AS named_npi
                FROM (SELECT patient_id, encounter_id, {_first('billing_tin')} AS billing_tin,
-                            {_first('rendering_npi')} AS rendering_npi
+                            coalesce({_first('rendering_npi')}, {_first('attending_provider_id')}) AS rendering_npi
                      FROM _flat_ok_encounter GROUP BY patient_id, encounter_id)""" if has_encounters else
            "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS encounter_id, NULL::VARCHAR AS named_tin, "
            "NULL::VARCHAR AS named_npi LIMIT 0")
