@@ -353,3 +353,26 @@ def test_tuva_shaped_encounter_loads_with_defaults_and_attending_npi(tmp_path):
     assert con.execute("SELECT resource ->> '$.status' FROM fhir_resource WHERE resource_type = 'Encounter'"
                        ).fetchone()[0] == "finished"
     assert con.execute("SELECT encounter_id, tin, npi FROM ehr_attribution").fetchall() == [("e1", TIN, NPI)]
+
+
+def test_typed_parquet_dates_numbers_become_fhir_text(tmp_path):
+    """A warehouse's typed Parquet (DATE, TIMESTAMPTZ, DOUBLE) reads like text: a timestamp is written as FHIR
+    writes a dateTime (T, zone +00:00), a date stays a date, a number a number."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT 'p1' AS patient_id, 'female' AS sex, DATE '1960-05-01' AS birth_date) "
+                f"TO '{folder}/patient.parquet' (FORMAT parquet)")
+    con.execute(f"""COPY (SELECT 'o1' AS observation_id, 'p1' AS patient_id,
+                                 TIMESTAMPTZ '2026-03-01 09:00:00+00' AS observation_date, 'loinc' AS source_code_type,
+                                 '4548-4' AS source_code, 9.4::DOUBLE AS result, '%' AS source_units)
+                    TO '{folder}/observation.parquet' (FORMAT parquet)""")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    load_clinical_dir(con, folder, default_tin=TIN, default_npi=NPI)
+    got = dict(con.execute("SELECT resource_type, resource FROM fhir_resource").fetchall())
+    import json
+    assert json.loads(got["Patient"])["birthDate"] == "1960-05-01"
+    observation = json.loads(got["Observation"])
+    assert observation["effectiveDateTime"] == "2026-03-01T09:00:00+00:00"
+    assert observation["valueQuantity"]["value"] == 9.4 and observation["status"] == "final"

@@ -78,6 +78,9 @@ def _read(con, table: ClinicalTable, path: Path) -> None:
                             f"(clinical table {table.name}; see docs/inputs.md)")
     def value(f) -> str:
         text = f"nullif(trim(CAST({_q(f.name)} AS VARCHAR)), '')" if f.name in present else "CAST(NULL AS VARCHAR)"
+        if f.kind == "date":   # a typed Parquet timestamp as FHIR writes it: 2026-03-01 09:00:00+00 -> ...T...+00:00
+            text = (f"regexp_replace(regexp_replace({text}, '^([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}) ', '\\1T'), "
+                    f"'(T[0-9:.]+[+-][0-9]{{2}})$', '\\1:00')")
         return f"coalesce({text}, {_lit(f.default)})" if f.default else text
     cols = ", ".join(f"{value(f)} AS {_q(f.name)}" for f in table.fields)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _flat_{table.name} AS "
