@@ -221,4 +221,5 @@ CLINICAL_RULES = (
                               "value set); the record's other rows are kept"),
     ("no patient", "out of scope: a row whose patient_id is not in patient"),
     ("duplicate_patient", "rejected: a patient_id again (the first row is kept)"),
+    ("conflicting_patient", "rejected: a row of a record (same id) naming another patient than its first row"),
 )

@@ -254,12 +254,14 @@ lab_result_id,patient_id,status,collection_date,source_code_type,source_code,res
 l1,p1,final,2026-05-01,loinc,4548-4,9.4,%
 l2,p1,final,2026-05-01,my-local-labs,HBA,9.4,%
 l3,p1,final,2026-05-01,loinc,4548-4,high,%
+l1,p2,final,2026-05-01,loinc,17856-6,9.4,%
 """)
     con = duckdb.connect()
     load_clinical_dir(con, folder, default_tin=TIN, default_npi=NPI)
-    assert _summary(con)["clinical.lab_result"] == (3, 1, 0, 2)
+    # 4 rows = 1 accepted + 3 rejected (a local code type, a text result, l1's second row naming another patient)
+    assert _summary(con)["clinical.lab_result"] == (4, 1, 0, 3)
     assert [r for (r,) in con.execute("SELECT rule FROM _rejects ORDER BY row_number").fetchall()] == [
-        "unknown_code_type", "invalid_number"]
+        "unknown_code_type", "invalid_number", "conflicting_patient"]
     resource = con.execute("SELECT resource FROM fhir_resource WHERE resource_type = 'Observation'").fetchone()[0]
     import json
     r = json.loads(resource)

@@ -148,6 +148,11 @@ def _validate(con, table: ClinicalTable, path: Path) -> None:
         dup = (f"\nUNION ALL SELECT _row, 999, 'patient_id', 'duplicate_patient', 'patient_id given again (the first "
                f"row is kept)' FROM (SELECT _row, row_number() OVER (PARTITION BY patient_id ORDER BY _row) AS n "
                f"FROM {src} WHERE patient_id IS NOT NULL) WHERE n > 1")
+    else:   # a record's rows (its codes, its components) are one patient's: a row naming another is rejected
+        dup = (f"\nUNION ALL SELECT _row, 998, 'patient_id', 'conflicting_patient', 'another row of this "
+               f"{table.id_column} names a different patient_id (the first row is kept)' FROM (SELECT _row, "
+               f"patient_id, first_value(patient_id) OVER (PARTITION BY {_q(table.id_column)} ORDER BY _row) AS first "
+               f"FROM {src} WHERE patient_id IS NOT NULL AND {_q(table.id_column)} IS NOT NULL) WHERE patient_id <> first")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _flat_fail AS
                     SELECT _row, arg_min(col, k) AS col, arg_min(rule, k) AS rule, arg_min(reason, k) AS reason
                     FROM ({fails}{dup}) GROUP BY _row""")
