@@ -23,6 +23,7 @@ from mips.db import connect
 from mips.errors import InputFileError, PeriodCheckFailed, PipelineError, RejectionThresholdExceeded
 from mips.fs import environment_message, is_environment_failure, pause_for_fault_test, private_mkdir
 from mips.paths import REFERENCE_DIR, RULES_DIR
+from mips import progress
 from mips.progress import reported
 from mips.store import (PeriodLock, Published, clean_leftovers, code_version, file_sha256, hash_tree, new_run_id,
                         publish_period)
@@ -329,11 +330,13 @@ def ingest_step(run: PeriodRun) -> list:
         claims_scope.apply_part_b_scope(con)
         scope_claims_to_period(con, run.period.performance_year, run_date)
 
-    run.ingest = ingest.ingest_inputs(run.con, run.files, scope=scope)
+    run.ingest = ingest.ingest_inputs(run.con, run.files, scope=scope,
+                                      on_file=lambda name, path: progress.detail(f"reading {path.name} ({name})"))
     check_inputs_unchanged(run)
     if run.ehr is not None and run.ehr.fhir_dir is not None:
         from transforms.fhir_files import load_fhir_dir
 
+        progress.detail(f"reading the FHIR folder {Path(run.ehr.fhir_dir).name}")
         run.fhir = load_fhir_dir(run.con, run.ehr.fhir_dir, default_tin=run.ehr.default_tin,
                                  default_npi=run.ehr.default_npi)
         ingest.check_reconciliation(run.con)
@@ -469,7 +472,8 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
     attach_reference(run.con)
     outputs, notes = run_sources(run.con, performance_year=run.period.performance_year,
                                  period_start=run.period.start, period_end=run.period.end,
-                                 sources=tuple(sources), levels=tuple(levels))
+                                 sources=tuple(sources), levels=tuple(levels),
+                                 on_engine=lambda names: progress.detail(f"computing {', '.join(names)} measures"))
     run.notes += notes
     run.outputs.update(outputs)
     if "claims" in sources and not run.parameters.get("allow_empty"):

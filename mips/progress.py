@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 MODES = ("off", "quiet", "normal", "verbose")
 _mode = "off"
 _console = None
+_live_step = None  # (rich Progress, task id, label) of the step shown live now, for detail()
 
 
 def configure(mode: str) -> None:
@@ -65,6 +66,8 @@ def step(label: str, con=None) -> Iterator[dict]:
                    TextColumn("{task.percentage:>3.0f}% of the current query"), TimeElapsedColumn(),
                    console=console(), transient=True)
     task = bar.add_task(label, total=100)
+    global _live_step
+    _live_step = (bar, task, label)
     stop = threading.Event()
 
     def poll() -> None:  # DuckDB reports the running query's progress; -1 when none is running
@@ -93,6 +96,7 @@ def step(label: str, con=None) -> Iterator[dict]:
         yield outcome
         failed = False
     finally:
+        _live_step = None
         stop.set()
         if live:
             if poller:
@@ -106,6 +110,15 @@ def step(label: str, con=None) -> Iterator[dict]:
         console().print(f"[green]✓[/green] {label} ({seconds:.1f} s){text}", highlight=False, soft_wrap=True)
     for line in outcome.get("details", ()):
         say(f"    {line}", verbose_only=True)
+
+
+def detail(text: str) -> None:
+    """Name what the running step is doing now (the file being read, the engine at work) on its live line;
+    with --verbose also as a line of its own."""
+    if _live_step is not None:
+        bar, task, label = _live_step
+        bar.update(task, description=f"{label}: {text}")
+    say(f"    {text}", verbose_only=True)
 
 
 def _rate(rows: int, seconds: float) -> str:

@@ -231,5 +231,24 @@ def test_progress_lines_quiet_and_verbose(tmp_path, capsys):
     assert main(argv + ["--output", str(tmp_path / "c"), "--verbose"]) == 0
     err = capsys.readouterr().err
     assert "    " + str(SAMPLE_DIR / "medical_claim.csv") + ": 10,068 rows, 230 rejected" in err
+    # what the running step is doing now: each file as it is read, each measure engine as it computes
+    assert "    reading medical_claim.csv (medical_claim)" in err and "    reading cost_input.csv (cost_input)" in err
+    assert "    computing claims, encounters measures" in err
     with pytest.raises(SystemExit):
         main(argv + ["--output", str(tmp_path / "d"), "--quiet", "--verbose"])  # one or the other
+
+
+def test_the_live_line_of_a_step_names_what_it_is_doing_now():
+    # mips.progress.detail() rewrites the running step's live description (the file being read, the engine at work)
+    from mips import progress
+
+    progress.configure("normal")
+    try:
+        with progress.step("reading and validating 2 input file(s)"):
+            progress.detail("reading eligibility.csv (eligibility)")
+            bar, task, _ = progress._live_step
+            assert bar.tasks[0].description == "reading and validating 2 input file(s): reading eligibility.csv (eligibility)"
+        assert progress._live_step is None  # the step is over: nothing to update
+        progress.detail("after the step")  # no live step: harmless
+    finally:
+        progress.configure("off")

@@ -81,6 +81,21 @@ def test_238_three_groups_are_the_three_qpp_strata_and_the_overall_one_is_scored
     assert scored == [("overall", pytest.approx(100.0 * 15 / 33), True)]
 
 
+def cql_counts(measure_name: str) -> dict[str, tuple[int, ...]]:
+    """report_counts with the populations of tests/ecqm_deck_cql_results.csv read as the CQL gives them."""
+    from schemas.ecqm import POPULATION_COLUMNS
+    from tests.test_ecqm_deck import expected_by_cql
+
+    out: dict[str, list[int]] = {}
+    for (_, group), pops in expected_by_cql(measure_name).items():
+        den, ex, exc, num = (int(pops[POPULATION_COLUMNS.index(c)] or 0) for c in
+                             ("denominator", "denominator_exclusion", "denominator_exception", "numerator"))
+        acc = out.setdefault(group, [0, 0, 0, 0, 0])
+        for i, v in enumerate((den, ex, num, den - ex - exc - num, exc)):
+            acc[i] += v
+    return {g: tuple(v) for g, v in out.items()}
+
+
 @pytest.mark.shared
 @needs_deck
 def test_438_four_disjoint_groups_are_one_performance_rate_their_weighted_average():
@@ -113,6 +128,84 @@ def test_438_four_disjoint_groups_are_one_performance_rate_their_weighted_averag
     groups = con.execute("""SELECT population_group, sum(denominator) FROM measure_populations
                             WHERE measure_id = '438' AND level = 'group' GROUP BY ALL ORDER BY 1""").fetchall()
     assert groups == [(g, expected[g][0]) for g in sorted(expected)]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_007_lvsd_and_prior_mi_groups_are_one_performance_rate_their_pooled_counts():
+    # measures-data 2026, 007 (CMS145v14): singlePerformanceRate, no strata. The Measure's cqfm-rateAggregation:
+    # "one reporting rate, which aggregates the following populations ... Performance Rate = (Numerator 1 +
+    # Numerator 2) / [(Denominator 1 - Denominator Exceptions 1) + (Denominator 2 - Denominator Exceptions 2)]",
+    # i.e. the pooled counts; both groups map to the measure's one rate (empty stratum in group_strata.csv).
+    con = run_deck("CMS145FHIRCADBBlockerTPMIorLVSD")
+    # CMS's MeasureReports, with the one case whose MeasureReport the CQL does not support read as the CQL gives it
+    # (tests/ecqm_deck_cql_results.csv: a Group_2 patient-reason exception, DENEXCEPPop2Pass)
+    expected = cql_counts("CMS145FHIRCADBBlockerTPMIorLVSD")
+    assert report_counts("CMS145FHIRCADBBlockerTPMIorLVSD")["Group_2"][3:] == (8, 7)
+    assert expected["Group_2"][3:] == (7, 8)
+    assert sorted(expected) == ["Group_1", "Group_2"]
+    # Denominator 2 needs no LVSD finding at all, Denominator 1 needs one: no patient is in both
+    assert con.execute("""SELECT count(*) FROM (SELECT person_id FROM measure_populations
+                          WHERE measure_id = '007' AND level = 'group' AND denominator = 1
+                          GROUP BY person_id HAVING count(*) > 1)""").fetchone()[0] == 0
+    rows = con.execute("""SELECT stratum, eligible_population, eligible_population_exclusion,
+                                 eligible_population_exception, performance_met, performance_not_met, performance_rate
+                          FROM measure_results WHERE measure_id = '007' AND level = 'group'""").fetchall()
+    den, ex, met, not_met, exc = (sum(v[i] for v in expected.values()) for i in range(5))
+    assert len(rows) == 1 and rows[0][:6] == (None, den, ex, exc, met, not_met)
+    (num1, num2), (perf1, perf2) = ((expected[g][2] for g in ("Group_1", "Group_2")),
+                                    (expected[g][2] + expected[g][3] for g in ("Group_1", "Group_2")))
+    assert rows[0][6] == pytest.approx(100.0 * (num1 + num2) / (perf1 + perf2))
+    # the dev deck: 33 patients in a denominator (17 + 16), none excluded, 16 exceptions, 3 met, 14 not met
+    assert rows[0][1:6] == (33, 0, 16, 3, 14)
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '007' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx(100.0 * (num1 + num2) / (perf1 + perf2)))]
+    groups = con.execute("""SELECT population_group, sum(denominator) FROM measure_populations
+                            WHERE measure_id = '007' AND level = 'group' GROUP BY ALL ORDER BY 1""").fetchall()
+    assert groups == [(g, expected[g][0]) for g in sorted(expected)]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_305_initiation_and_engagement_groups_are_the_14_and_34_day_rates_scored_as_their_simple_average():
+    # measures-data 2026, 305 (CMS137v14): multiPerformanceRate, strata 14Days ("initiated treatment ... within 14
+    # days" = Numerator 1) and 34Days ("engaged in ongoing treatment ... within 34 days of the initiation" = Numerator
+    # 2); overallAlgorithm simpleAverage. The age stratifiers (13-17, 18-64, 65+) are reporting strata inside each
+    # rate (measure_populations.strata), not QPP rates.
+    con = run_deck("CMS137FHIRSUDTxInitEngagement")
+    expected = report_counts("CMS137FHIRSUDTxInitEngagement")
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        """SELECT stratum, eligible_population, eligible_population_exclusion, performance_met, performance_not_met
+           FROM measure_results WHERE measure_id = '305' AND level = 'group'""").fetchall())
+    assert rows == {"14Days": expected["Group_1"][:4], "34Days": expected["Group_2"][:4]}
+    # the dev deck: 27 in the denominator, 8 excluded (hospice); 10 of 19 initiated, 4 of 19 engaged
+    assert rows["14Days"] == (27, 8, 10, 9) and rows["34Days"] == (27, 8, 4, 15)
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '305' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx((100.0 * 10 / 19 + 100.0 * 4 / 19) / 2))]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_143_chemotherapy_and_radiation_visit_groups_are_one_performance_rate_their_pooled_counts():
+    # measures-data 2026, 143 (CMS157v14): singlePerformanceRate, no strata. The Measure's cqfm-rateAggregation: "one
+    # reporting rate ... Performance Rate = (Numerator 1 + Numerator 2) / (Denominator 1 + Denominator 2)" over visits
+    # (episode-based): both groups map to the measure's one rate (empty stratum in group_strata.csv).
+    con = run_deck("CMS157FHIRPainIntensityQuantified")
+    expected = report_counts("CMS157FHIRPainIntensityQuantified")
+    assert sorted(expected) == ["Group_1", "Group_2"]
+    rows = con.execute("""SELECT stratum, eligible_population, eligible_population_exclusion,
+                                 eligible_population_exception, performance_met, performance_not_met, performance_rate
+                          FROM measure_results WHERE measure_id = '143' AND level = 'group'""").fetchall()
+    den, ex, met, not_met, exc = (sum(v[i] for v in expected.values()) for i in range(5))
+    assert len(rows) == 1 and rows[0][:6] == (None, den, ex, exc, met, not_met)
+    # the dev deck: 33 visits (17 chemotherapy + 16 radiation), 13 with a quantified pain intensity (5 + 8)
+    assert rows[0][1:6] == (33, 0, 0, 13, 20)
+    assert rows[0][6] == pytest.approx(100.0 * (5 + 8) / (17 + 16))
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '143' AND level = 'group'""").fetchall()
+    assert scored == [(None, pytest.approx(100.0 * 13 / 33))]
 
 
 @pytest.mark.shared

@@ -582,11 +582,13 @@ def files_over_threshold(con: duckdb.DuckDBPyConnection, max_rejected_percent: f
 
 
 def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path], *,
-                  scope: Callable[[duckdb.DuckDBPyConnection], object] | None = None) -> list[IngestResult]:
+                  scope: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+                  on_file: Callable[[str, Path], object] | None = None) -> list[IngestResult]:
     """Validate every given input (contract name -> path), then apply the rules across tables.
 
     ``scope`` (e.g. transforms.claims_scope.apply_part_b_scope) moves valid rows MIPS does not count out of
     scope after the files are read and before the rules across tables, which then see only counted rows.
+    ``on_file(name, path)`` is called before each file is read (progress; never given row data).
     Returns one result per file, after scope and cross-table rejections, in the order given.
     """
     from transforms.sources import cclf, tuva
@@ -596,6 +598,8 @@ def ingest_inputs(con: duckdb.DuckDBPyConnection, files: dict[str, str | Path], 
         raise ValueError(f"unknown input table(s): {', '.join(unknown)}")
     cclf_files: list[str] = []
     for name, path in files.items():
+        if on_file is not None:  # e.g. the command line's progress line: which file is being read
+            on_file(name, Path(path))
         if name == "cclf":  # a folder of CMS CCLF files, mapped into medical_claim and eligibility
             cclf_files = cclf.ingest_cclf(con, Path(path))
         else:

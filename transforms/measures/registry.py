@@ -89,6 +89,7 @@ def _kind(con, name: str) -> str:
 
 def run_sources(con: duckdb.DuckDBPyConnection, *, performance_year: int, period_start: date, period_end: date,
                 sources: Sequence[str] = SOURCE_NAMES, levels: Sequence[str] = ("individual", "group"),
+                on_engine: Callable[[tuple[str, ...]], object] | None = None,
                 ) -> tuple[dict[str, TableSpec], list[str]]:
     """Run every engine of the requested sources that has its inputs; returns (output relation -> spec, notes).
 
@@ -114,6 +115,8 @@ def run_sources(con: duckdb.DuckDBPyConnection, *, performance_year: int, period
             notes.append(f"measures: source {', '.join(names)} needs the engine {engine_name}, which this build "
                          f"does not have; not computed")
             continue
+        if on_engine is not None:  # e.g. the command line's progress line: which sources are being computed
+            on_engine(names)
         output = engine(con, performance_year=performance_year, period_start=period_start, period_end=period_end,
                         sources=names, levels=tuple(levels))
         notes += output.notes

@@ -366,3 +366,18 @@ FROM m;
 CREATE OR REPLACE TEMP MACRO has_coding_element(pid, rtype, rid, elem) AS
     EXISTS (SELECT 1 FROM ecqm_coding _hce_ WHERE _hce_.person_id = pid AND _hce_.resource_type = rtype
                                               AND _hce_.resource_id = rid AND _hce_.element = elem);
+
+-- AHAOverall 5.1.000 "Moderate or Severe LVSD Findings" (CMS145; the same items ecqm_blk_aha_lvsd_encounter tests):
+-- one row per finding with Coalesce(prevalenceInterval(), effective.toInterval())'s start: an ejection fraction
+-- <= 40 % (final/amended/corrected) by its effective start; a verified Moderate or Severe LVSD condition, or LVSD
+-- SNOMED 134401001 whose severity is in "Moderate or Severe", by its prevalence start
+CREATE OR REPLACE TEMP TABLE ecqm_blk_aha_lvsd_finding AS
+SELECT o.person_id, o.start_ts AS finding_start
+FROM in_vs('Observation', ['2.16.840.1.113883.3.526.3.1134']) o  -- Ejection Fraction
+WHERE o.status IN ('final', 'amended', 'corrected') AND o.value_num <= 40 AND coalesce(o.value_unit, '%') = '%'
+UNION ALL
+SELECT c.person_id, c.prev_lo FROM ecqm_blk_condition c
+WHERE c.is_verified
+  AND (has_vs(c.person_id, 'Condition', c.resource_id, 'code', '2.16.840.1.113883.3.526.3.1090')
+       OR (has_coding(c.person_id, 'Condition', c.resource_id, 'code', 'http://snomed.info/sct', '134401001')
+           AND has_vs(c.person_id, 'Condition', c.resource_id, 'severity', '2.16.840.1.113883.3.526.3.1092')));
