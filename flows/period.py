@@ -21,7 +21,7 @@ from prefect.runtime import flow_run
 
 from mips import progress
 from mips.errors import PipelineError
-from mips.period import (LEVELS, SOURCES, EhrInput, Period, PeriodRun, RunReport, find_inputs, finish_run, ingest_step,
+from mips.period import (LEVELS, SOURCES, EhrInput, split_ehr, Period, PeriodRun, RunReport, find_inputs, finish_run, ingest_step,
                          input_provenance, measures_step, one_line_failure, outputs_status, publish_step, report_of,
                          resolve_year, run_parameters, scores_step, start_run, summary_markdown, validate_step)
 
@@ -127,7 +127,8 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
                 sources: Optional[list[Source]] = None, levels: Optional[list[Level]] = None,
                 max_rejected_percent: float = 5.0, allow_empty: bool = False, scaling_factor: Optional[float] = None,
                 exceptional_scaling_factor: Optional[float] = None, fhir_dir: Optional[str] = None,
-                default_tin: Optional[str] = None, default_npi: Optional[str] = None) -> RunReport:
+                default_tin: Optional[str] = None, default_npi: Optional[str] = None,
+                clinical_dir: Optional[str] = None) -> RunReport:
     """One reporting period: ingest → validate → measures → scores → publish (atomic; run manifest; catalog).
 
     performance_year: the MIPS performance year; when empty, the current calendar year minus
@@ -148,7 +149,11 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
     parameters = run_parameters(sources, levels, max_rejected_percent, allow_empty, scaling_factor,
                                 exceptional_scaling_factor)
     files = resolve_inputs(year, input_dir, inputs)
-    ehr = EhrInput(Path(fhir_dir.replace("{year}", str(year))), default_tin, default_npi) if fhir_dir else None
+    given = (EhrInput(Path(fhir_dir.replace("{year}", str(year))) if fhir_dir else None, default_tin, default_npi,
+                      Path(clinical_dir.replace("{year}", str(year))) if clinical_dir else None)
+             if fhir_dir or clinical_dir else None)
+    # an input folder's fhir/ and clinical/ folders are EHR input too (mips serve, mips backfill, --input-dir)
+    files, ehr = split_ehr(files, default_tin, default_npi, given)
     run = start_run(period, files, Path(output), parameters=parameters, ehr=ehr)
     _ACTIVE[run.run_id] = run
     logger.info("run %s holds performance year %s; %d input file(s)", run.run_id, year, len(files))
@@ -221,8 +226,10 @@ def run_period_flow(*, performance_year: int, files: dict[str, Path], output_roo
                            max_rejected_percent=max_rejected_percent, allow_empty=allow_empty,
                            scaling_factor=scaling_factor,
                            exceptional_scaling_factor=exceptional_scaling_factor,
-                           fhir_dir=str(ehr.fhir_dir) if ehr else None, default_tin=ehr.default_tin if ehr else None,
-                           default_npi=ehr.default_npi if ehr else None)
+                           fhir_dir=str(ehr.fhir_dir) if ehr and ehr.fhir_dir else None,
+                           default_tin=ehr.default_tin if ehr else None,
+                           default_npi=ehr.default_npi if ehr else None,
+                           clinical_dir=str(ehr.clinical_dir) if ehr and ehr.clinical_dir else None)
 
 
 def _death_signal_setter():
@@ -298,7 +305,8 @@ class _SubprocessWith:
 @flow(name="mips-backfill", validate_parameters=True)
 def backfill_flow(first_year: int, last_year: int, input_dir: str, output: str = "out",
                   levels: Optional[list[Level]] = None, sources: Optional[list[Source]] = None,
-                  max_rejected_percent: float = 5.0) -> dict[int, str]:
+                  max_rejected_percent: float = 5.0, default_tin: Optional[str] = None,
+                  default_npi: Optional[str] = None) -> dict[int, str]:
     """Run ``period_flow`` for each year first_year..last_year in turn ({year} in input_dir is filled in).
 
     A year without an input folder is skipped (one line); a failing year does not stop the others, and
@@ -316,7 +324,8 @@ def backfill_flow(first_year: int, last_year: int, input_dir: str, output: str =
             progress.say(f"performance year {year}: {outcome[year]}")
             continue
         state = period_flow(performance_year=year, output=output, input_dir=input_dir, levels=levels,
-                            sources=sources, max_rejected_percent=max_rejected_percent, return_state=True)
+                            sources=sources, max_rejected_percent=max_rejected_percent, default_tin=default_tin,
+                            default_npi=default_npi, return_state=True)
         if state.is_completed():
             outcome[year] = "published"
         else:

@@ -16,12 +16,15 @@ PRIOR_YEAR_NAME = "monthly-prior-year"
 
 def build_deployments(*, input_dir: str, output: str, nightly_cron: str = NIGHTLY_CRON,
                       prior_year_cron: str = PRIOR_YEAR_CRON, timezone: str = "UTC",
-                      levels: list[str] | None = None, max_rejected_percent: float = 5.0) -> list:
+                      levels: list[str] | None = None, max_rejected_percent: float = 5.0,
+                      default_tin: str | None = None, default_npi: str | None = None) -> list:
     """The two deployments of ``period_flow``. The year is resolved when each run starts
     (``years_before_current`` 0 or 1), so a server left running over New Year follows the calendar."""
     common = {"input_dir": input_dir, "output": output, "max_rejected_percent": max_rejected_percent}
     if levels:
         common["levels"] = list(levels)
+    # the TIN/NPI of EHR encounters (an input folder's fhir/ or clinical/) that name neither
+    common.update({k: v for k, v in (("default_tin", default_tin), ("default_npi", default_npi)) if v})
     made = []
     for name, cron, years_before, what in (
             (NIGHTLY_NAME, nightly_cron, 0, "the current performance year, every night"),

@@ -58,7 +58,16 @@ STANDARD_INPUTS = (
                   "event_date) for measures 046/407/415/416"),
     StandardInput("cclf", "--cclf-dir", "folder of CMS CCLF files (CCLF5, CCLF8, CCLF9 where present), instead of "
                   "medical_claim/eligibility", formats=("folder",)),
+    StandardInput("fhir", "--fhir", "EHR data as FHIR R4: a folder read recursively, *.json (one resource or a "
+                  "Bundle) and *.ndjson (Bulk Data, one resource per line)", formats=("folder",)),
+    StandardInput("clinical", "--clinical-dir", "EHR data as flat clinical tables: a folder of patient, encounter, "
+                  "condition, procedure, observation, lab_result, medication, immunization, service_request, "
+                  "device_request (.csv or .parquet; Tuva clinical input-layer names, docs/inputs.md)",
+                  formats=("folder",)),
 )
+# The EHR inputs: folders read by transforms.fhir_files / transforms.clinical_tables into the eCQM engine's input,
+# not contract files of transforms.ingest (split_ehr takes them out of a run's files).
+EHR_INPUTS = ("fhir", "clinical")
 # Inputs of a period run, in the order they are read.
 RUN_INPUTS = tuple(i.name for i in STANDARD_INPUTS)
 SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
@@ -115,19 +124,40 @@ def standard_inputs_markdown() -> str:
 class EhrInput:
     """EHR (FHIR) input of a run: a folder read by transforms.fhir_files, and the TIN/NPI that encounters
     naming neither are attributed to."""
-    fhir_dir: Path
+    fhir_dir: Path | None
     default_tin: str | None = None
     default_npi: str | None = None
+    clinical_dir: Path | None = None   # flat clinical tables (schemas/clinical.py), read by transforms.clinical_tables
 
     def parameters(self) -> dict:
-        return {"fhir_dir": str(self.fhir_dir), "default_tin": self.default_tin, "default_npi": self.default_npi}
+        return {"fhir_dir": str(self.fhir_dir) if self.fhir_dir else None, "default_tin": self.default_tin,
+                "default_npi": self.default_npi, "clinical_dir": str(self.clinical_dir) if self.clinical_dir else None}
+
+
+def split_ehr(files: dict[str, Path], default_tin: str | None = None, default_npi: str | None = None,
+              ehr: EhrInput | None = None) -> tuple[dict[str, Path], EhrInput | None]:
+    """(the contract files, the EHR input): the ``fhir`` / ``clinical`` folders of ``files`` (found in an input folder
+    or given as options) become an EhrInput with the attribution defaults; an ``ehr`` given explicitly wins."""
+    rest = {name: path for name, path in files.items() if name not in EHR_INPUTS}
+    fhir = ehr.fhir_dir if ehr and ehr.fhir_dir else files.get("fhir")
+    clinical = ehr.clinical_dir if ehr and ehr.clinical_dir else files.get("clinical")
+    if ehr is not None:
+        default_tin, default_npi = ehr.default_tin or default_tin, ehr.default_npi or default_npi
+    if fhir is None and clinical is None:
+        if default_tin or default_npi:
+            raise PipelineError("--default-tin and --default-npi attribute EHR encounters; give --fhir DIR or "
+                                "--clinical-dir DIR (or an input folder with fhir/ or clinical/) too")
+        return rest, None
+    return rest, EhrInput(Path(fhir) if fhir else None, default_tin, default_npi, Path(clinical) if clinical else None)
 
 
 def check_inputs(files: dict[str, Path], ehr: EhrInput | None = None) -> dict[str, Path]:
-    unknown = sorted(set(files) - set(RUN_INPUTS))
+    unknown = sorted(set(files) - set(RUN_INPUTS) | set(files) & set(EHR_INPUTS))
     if unknown:
         raise PipelineError(f"unknown input table(s) {', '.join(unknown)}; known: {', '.join(RUN_INPUTS)}")
-    if ehr is not None and not Path(ehr.fhir_dir).is_dir():
+    if ehr is not None and ehr.clinical_dir is not None and not Path(ehr.clinical_dir).is_dir():
+        raise PipelineError(f"clinical tables folder {ehr.clinical_dir} not found (give a folder of patient.csv, ...)")
+    if ehr is not None and ehr.fhir_dir is not None and not Path(ehr.fhir_dir).is_dir():
         raise PipelineError(f"FHIR folder {ehr.fhir_dir} not found (give a folder of .json / .ndjson files)")
     if not files and ehr is None:
         raise PipelineError("no input files given (e.g. medical_claim.csv and eligibility.csv, or --fhir DIR)")
@@ -199,6 +229,7 @@ class PeriodRun:
 def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_id: str | None = None,
               parameters: dict | None = None, work_dir: Path | None = None, ehr: EhrInput | None = None) -> PeriodRun:
     """Take the period lock (refused while another run holds it), open the run's work database."""
+    files, ehr = split_ehr(files, ehr=ehr)   # an input folder's fhir/ and clinical/ (find_inputs) are EHR input
     files = check_inputs(files, ehr)
     output_root = Path(output_root)
     run_id = run_id or new_run_id()
@@ -252,10 +283,13 @@ def input_provenance(run: PeriodRun) -> list[dict]:
                 raise InputFileError(path, "changed while its checksum was taken; rerun once the file is complete")
             run.inputs.append({"table": name, "file": str(path), "bytes": before[0], "sha256": digest})
             run.file_identity[str(path)] = before
-    if run.ehr is not None:
-        folder = Path(run.ehr.fhir_dir)
+    for table, folder in (("fhir", run.ehr.fhir_dir if run.ehr else None),
+                          ("clinical", run.ehr.clinical_dir if run.ehr else None)):
+        if folder is None:
+            continue
+        folder = Path(folder)
         files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
-        run.inputs.append({"table": "fhir", "file": str(folder), "bytes": sum(p.stat().st_size for p in files),
+        run.inputs.append({"table": table, "file": str(folder), "bytes": sum(p.stat().st_size for p in files),
                            "sha256": hash_tree(folder), "files": len(files)})
     return run.inputs
 
@@ -300,7 +334,7 @@ def ingest_step(run: PeriodRun) -> list:
     run.ingest = ingest.ingest_inputs(run.con, run.files, scope=scope,
                                       on_file=lambda name, path: progress.detail(f"reading {path.name} ({name})"))
     check_inputs_unchanged(run)
-    if run.ehr is not None:
+    if run.ehr is not None and run.ehr.fhir_dir is not None:
         from transforms.fhir_files import load_fhir_dir
 
         progress.detail(f"reading the FHIR folder {Path(run.ehr.fhir_dir).name}")
@@ -320,6 +354,18 @@ def ingest_step(run: PeriodRun) -> list:
         if run.fhir.ignored_files:
             run.notes.append(f"FHIR: {run.fhir.ignored_files:,} file(s) in the folder are neither .json nor .ndjson; "
                              "not read")
+    if run.ehr is not None and run.ehr.clinical_dir is not None:
+        from transforms.clinical_tables import load_clinical_dir
+
+        clinical = load_clinical_dir(run.con, run.ehr.clinical_dir, default_tin=run.ehr.default_tin,
+                                     default_npi=run.ehr.default_npi)
+        ingest.check_reconciliation(run.con)
+        run.ingest += [ingest.IngestResult(file, table, n, ok, rejected, out)
+                       for file, table, n, ok, out, rejected in clinical.by_table]
+        if clinical.encounters_defaulted_tin or clinical.encounters_defaulted_npi:
+            run.notes.append(f"clinical tables: of {clinical.encounters:,} encounters, "
+                             f"{clinical.encounters_defaulted_tin:,} took the default TIN and "
+                             f"{clinical.encounters_defaulted_npi:,} the default NPI")
     run.warnings = run.con.execute("SELECT table_name, rule, rows_affected, description FROM _ingest_warnings "
                                    "ORDER BY 1, 2").fetchall()
     by_file = {r.source_file: r for r in run.ingest}

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from schemas import fhir
+from schemas import clinical, fhir
 from schemas.inputs import CONTRACTS
 
 
@@ -50,7 +50,7 @@ def inputs_markdown() -> str:
         if schema.checks:
             parts += ["", "Row rules: " + ", ".join(f"`{c.name}` ({c.error})" for c in schema.checks) + "."]
         parts.append("")
-    return "\n".join(parts + fhir_markdown())
+    return "\n".join(parts + fhir_markdown() + clinical_markdown())
 
 
 def fhir_markdown() -> list[str]:
@@ -91,6 +91,43 @@ def fhir_markdown() -> list[str]:
               "patient's encounters in the measurement period (see docs/ecqm.md, Attribution).", "",
               "What a FHIR folder becomes (work tables of the run, read by the eCQM engine, not published):",
               "", fhir.FHIR_RESOURCE.markdown(), "", fhir.EHR_ATTRIBUTION.markdown(), ""]
+    return parts
+
+
+def clinical_markdown() -> list[str]:
+    """The flat clinical tables (``mips run --clinical-dir DIR``), from schemas/clinical.py."""
+    parts = ["## Flat clinical tables (`--clinical-dir DIR`, or `clinical/` in an input folder)", "",
+             "EHR data as a warehouse exports it: one `.csv` (with a header) or `.parquet` file per table in one "
+             "folder, named after the Tuva Project's clinical input layer (`patient`, `encounter`, `condition`, "
+             "`procedure`, `observation`, `lab_result`, `medication`, `immunization`), plus `service_request` and "
+             "`device_request` (orders, which Tuva has no table for). `patient` is required, the others optional; "
+             "other columns a file holds (Tuva's full column set) are ignored. Columns marked *eCQM* are not in "
+             "Tuva's input layer: they carry what eCQMs read (status, intent, negation with its reason, periods, "
+             "coded values, components).", "",
+             "Grain: one row per (record id, code). A record with several codes is several rows with the same id; "
+             "a blood-pressure panel's systolic and diastolic readings are rows of its observation_id with "
+             "`component_code_type` / `component_code` set. The record's other fields come from its first row.", "",
+             "These tables become the same FHIR R4 resources (`fhir_resource`) a FHIR folder does, so the same "
+             "eCQM engine computes them: a CMS test deck converted into these tables gives the same "
+             "measure_populations as the FHIR run (tests/test_clinical_tables.py, CMS122 and CMS165). Dates are "
+             "`YYYY-MM-DD` or a dateTime with its zone (`2026-03-01T09:00:00+00:00`). Code types are Tuva's ("
+             + ", ".join(f"`{t}`" for t, _ in clinical.CODE_TYPE_SYSTEMS) + ") or a code system URL.", "",
+             "Attribution: an encounter's `rendering_npi` (a valid NPI) and `billing_tin` (nine digits, dashes "
+             "dropped) attribute it as a FHIR participant and serviceProvider do; encounters naming neither take "
+             "`--default-tin` / `--default-npi`, and without them the run stops with one line. A patient with no "
+             "encounter is attributed to the defaults.", "",
+             "Every row is accepted, out of scope or rejected (ingest_summary table_name `clinical.<table>`):", "",
+             "| rule | what |", "|---|---|"]
+    parts += [f"| `{rule}` | {what} |" for rule, what in clinical.CLINICAL_RULES]
+    parts.append("")
+    for table in clinical.CLINICAL_TABLES:
+        parts += [f"### `{table.name}` (becomes FHIR {table.becomes})", "", f"Grain: {table.description}.", "",
+                  "| column | kind | required | allowed values | description |", "|---|---|---|---|---|"]
+        for f in table.fields:
+            required = "yes" if f.required else (f"default `{f.default}`" if f.default else "")
+            parts.append(f"| {f.name} | {f.kind} | {required} | {', '.join(f.allowed)} | "
+                         f"{'' if f.tuva else '*eCQM* '}{f.description} |")
+        parts.append("")
     return parts
 
 

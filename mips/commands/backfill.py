@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=Path("out"), help="output folder (default out/)")
     parser.add_argument("--level", dest="levels", action="append", choices=["individual", "group"],
                         help="measure level to compute (repeatable; default both)")
+    parser.add_argument("--default-tin", metavar="TIN", help="TIN for EHR encounters (the input folder's fhir/ or "
+                        "clinical/) that name none (without it such data fails the run)")
+    parser.add_argument("--default-npi", metavar="NPI", help="NPI for EHR encounters that name none")
     parser.add_argument("--max-rejected-percent", type=float, default=5.0,
                         help="stop a year's run when more than this percent of any file's rows are rejected")
 
@@ -39,7 +42,8 @@ def run(args) -> int:
     with console_logs(args.verbosity == "verbose"):
         outcome = backfill_flow(first_year=args.first_year, last_year=args.last_year, input_dir=args.input_dir,
                                 output=str(args.output), levels=args.levels,
-                                max_rejected_percent=args.max_rejected_percent)
+                                max_rejected_percent=args.max_rejected_percent, default_tin=args.default_tin,
+                                default_npi=args.default_npi)
     if args.verbosity == "quiet":
         for year, result in outcome.items():
             if result != "published":

@@ -29,9 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the folder's file of that input")
     for item in STANDARD_INPUTS:
         parser.add_argument(item.option, dest=item.name, type=Path, help=item.description)
-    parser.add_argument("--fhir", type=Path, metavar="DIR",
-                        help="EHR data as FHIR R4: a folder read recursively, *.json (one resource or a Bundle) "
-                             "and *.ndjson (Bulk Data, one resource per line)")
     parser.add_argument("--default-tin", metavar="TIN", help="TIN for FHIR encounters whose serviceProvider "
                         "Organization has no TIN identifier (without it such data fails the run)")
     parser.add_argument("--default-npi", metavar="NPI", help="NPI for FHIR encounters with no participant "
@@ -56,25 +53,20 @@ def input_option(table: str) -> str:
     return next(item.option for item in STANDARD_INPUTS if item.name == table)
 
 
-def ehr_input(args):
-    """The FHIR folder and attribution defaults of the command line, or None."""
-    from mips.errors import PipelineError
-    from mips.period import EhrInput
-
-    if getattr(args, "fhir", None) is None:
-        if getattr(args, "default_tin", None) or getattr(args, "default_npi", None):
-            raise PipelineError("--default-tin and --default-npi attribute FHIR encounters; give --fhir DIR too")
-        return None
-    return EhrInput(args.fhir, args.default_tin, args.default_npi)
-
-
-def input_files(args) -> dict[str, Path]:
-    from mips.period import check_inputs, find_inputs
+def inputs_of(args) -> tuple[dict[str, Path], object]:
+    """(contract files, EHR input) of the command line: the --input-dir folder's standard inputs, overridden by
+    the file options; its fhir/ and clinical/ folders (or --fhir / --clinical-dir) are the EHR input."""
+    from mips.period import check_inputs, find_inputs, split_ehr
 
     files = find_inputs(args.input_dir) if getattr(args, "input_dir", None) is not None else {}
     files.update({table: getattr(args, table) for table in INPUT_OPTIONS if getattr(args, table, None) is not None})
+    files, ehr = split_ehr(files, getattr(args, "default_tin", None), getattr(args, "default_npi", None))
     # checked here too, so a missing file set fails before Prefect starts its temporary server
-    return check_inputs(files, ehr_input(args))
+    return check_inputs(files, ehr), ehr
+
+
+def input_files(args) -> dict[str, Path]:
+    return inputs_of(args)[0]
 
 
 def run(args) -> int:
@@ -89,11 +81,12 @@ def run(args) -> int:
         from mips.period import run_period_steps as run_period
     else:
         from flows.period import run_period_flow as run_period
+    files, ehr = inputs_of(args)
     report = run_period(performance_year=period.performance_year, period_start=period.start, period_end=period.end,
-                        files=input_files(args), output_root=args.output,
+                        files=files, output_root=args.output,
                         max_rejected_percent=args.max_rejected_percent, allow_empty=args.allow_empty,
                         scaling_factor=args.scaling_factor, exceptional_scaling_factor=args.exceptional_scaling_factor,
-                        ehr=ehr_input(args),
+                        ehr=ehr,
                         **({} if args.without_prefect else {"show_prefect_logs": args.verbosity == "verbose"}))
     if args.verbosity == "quiet":
         print(f"performance year {period.performance_year}: published {len(report.rows)} tables to {args.output}")

@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timezone", default="UTC", help="time zone of both crons (default UTC)")
     parser.add_argument("--level", dest="levels", action="append", choices=["individual", "group"],
                         help="measure level to compute (repeatable; default both)")
+    parser.add_argument("--default-tin", metavar="TIN", help="TIN for EHR encounters (the input folder's fhir/ or "
+                        "clinical/) that name none (without it such data fails the run)")
+    parser.add_argument("--default-npi", metavar="NPI", help="NPI for EHR encounters that name none")
     parser.add_argument("--max-rejected-percent", type=float, default=5.0,
                         help="stop a run when more than this percent of any file's rows are rejected (default 5)")
 
@@ -45,7 +48,8 @@ def run(args) -> int:
 
     options = dict(input_dir=os.path.abspath(args.input_dir), output=str(args.output.resolve()),
                    nightly_cron=args.nightly_cron, prior_year_cron=args.prior_year_cron, timezone=args.timezone,
-                   levels=args.levels, max_rejected_percent=args.max_rejected_percent)
+                   levels=args.levels, max_rejected_percent=args.max_rejected_percent,
+                   default_tin=args.default_tin, default_npi=args.default_npi)
     try:
         build_deployments(**options)  # bad crons / time zones fail here, before anything is registered
     except ValueError as error:
