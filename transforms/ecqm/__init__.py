@@ -27,6 +27,8 @@ See docs/ecqm.md and /work/wt/ecqm-framework.md (how to add a measure).
 from __future__ import annotations
 
 import csv
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -58,6 +60,16 @@ class EcqmRun:
     not_computed: dict[str, str] = field(default_factory=dict)
     patients: int = 0
     notes: list[str] = field(default_factory=list)
+    # step ('ir', 'blocks', a measure name, 'populations', 'results') -> (wall seconds, process CPU seconds)
+    timings: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, step: str):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.timings[step] = (time.perf_counter() - wall, time.process_time() - cpu)
 
 
 def measure_definitions(measures_dir: Path = MEASURES_DIR) -> dict[str, Path]:
@@ -119,15 +131,17 @@ def compute_ecqms(
         if py == performance_year and name not in definitions:
             run.not_computed[mid] = f"no definition yet for {cms} ({name}) in transforms/ecqm/measures"
 
-    _create_attribution(con, default_tin, default_npi)
-    build_ir(con)
+    with run.timed("ir"):
+        _create_attribution(con, default_tin, default_npi)
+        build_ir(con)
     run.patients = con.execute("SELECT count(*) FROM ecqm_patient").fetchone()[0]
     mp_end_excl = period_end + timedelta(days=1)
     blocks = (SQL_DIR / "02_blocks.sql").read_text(encoding="utf-8")
     for key, value in {"mp_start": f"{period_start.isoformat()} 00:00:00", "mp_end_excl": f"{mp_end_excl.isoformat()} 00:00:00",
                        "mp_start_date": period_start.isoformat(), "mp_end_date": period_end.isoformat()}.items():
         blocks = blocks.replace("{" + key + "}", value)
-    con.execute(blocks)
+    with run.timed("blocks"):
+        con.execute(blocks)
 
     con.execute("""CREATE OR REPLACE TEMP TABLE _ecqm_criteria (measure_name VARCHAR, population_group VARCHAR,
                    person_id VARCHAR, episode VARCHAR, initial_population BOOLEAN, denominator BOOLEAN,
@@ -154,7 +168,8 @@ def compute_ecqms(
     for name, mid, cms in to_run:
         sql = definitions[name].read_text(encoding="utf-8").strip().rstrip(";")
         try:
-            con.execute(f"""INSERT INTO _ecqm_criteria
+            with run.timed(name):
+                con.execute(f"""INSERT INTO _ecqm_criteria
                 SELECT '{name}', population_group, person_id, episode, initial_population, denominator,
                        denominator_exclusion, denominator_exception, numerator, numerator_exclusion, strata
                 FROM ({sql})""")
@@ -166,8 +181,10 @@ def compute_ecqms(
     rows = _group_strata()
     if rows:
         con.executemany("INSERT INTO _ecqm_group_strata VALUES (?, ?, ?)", rows)
-    _populations(con, performance_year, period_start, period_end, levels)
-    _results(con, performance_year, period_start, period_end, case_minimum, run, levels, collection_type)
+    with run.timed("populations"):
+        _populations(con, performance_year, period_start, period_end, levels)
+    with run.timed("results"):
+        _results(con, performance_year, period_start, period_end, case_minimum, run, levels, collection_type)
     return run
 
 
