@@ -291,19 +291,23 @@ def _results(con, performance_year: int, period_start: date, period_end: date, c
            p.person_id || coalesce('|' || p.episode, '') AS instance_key,
            CASE WHEN p.episode IS NULL THEN 'ecqm patient' ELSE 'ecqm episode' END AS counting_class,
            p.person_id,
-           coalesce(CAST(ep.start_ts AS DATE),
-                    (SELECT min(CAST(e.start_ts AS DATE)) FROM ecqm_resource e
-                     WHERE e.person_id = p.person_id AND e.resource_type = 'Encounter'
-                       AND CAST(e.start_ts AS DATE) BETWEEN p.period_start AND p.period_end),
-                    p.period_start) AS instance_date,
+           coalesce(CAST(ep.start_ts AS DATE), fe.first_day, p.period_start) AS instance_date,
            CASE WHEN coalesce(p.denominator_exclusion, 0) = 1 THEN 'eligible_population_exclusion'
                 WHEN coalesce(p.numerator, 0) = 1 THEN 'performance_met'
                 WHEN coalesce(p.denominator_exception, 0) = 1 THEN 'eligible_population_exception'
                 ELSE 'performance_not_met' END AS result,
            ep.resource_id AS decided_by_claim_id, CAST(ep.start_ts AS DATE) AS decided_by_date, p.npi AS decided_by_npi
     FROM measure_populations p
+    -- the episode's resource: its reference split into type and id (a join on type || '/' || id would build that
+    -- text for every resource)
     LEFT JOIN ecqm_resource ep ON p.episode IS NOT NULL AND ep.person_id = p.person_id
-                               AND ep.resource_type || '/' || ep.resource_id = p.episode
+                               AND ep.resource_type = split_part(p.episode, '/', 1)
+                               AND ep.resource_id = substr(p.episode, strpos(p.episode, '/') + 1)
+    -- else the patient's first encounter in the period, grouped once
+    LEFT JOIN (SELECT person_id, min(CAST(start_ts AS DATE)) AS first_day FROM ecqm_resource
+               WHERE resource_type = 'Encounter'
+                 AND CAST(start_ts AS DATE) BETWEEN DATE '{period_start.isoformat()}' AND DATE '{period_end.isoformat()}'
+               GROUP BY person_id) fe ON fe.person_id = p.person_id
     WHERE coalesce(p.denominator, p.initial_population) = 1
     """)
     con.execute(f"CREATE OR REPLACE TABLE ehr_measure_instances AS {MEASURE_INSTANCES.select_sql('_ecqm_instances')}")
