@@ -37,6 +37,9 @@ ECQM_PATIENT = TableSpec(
         Column("gender", "VARCHAR", "Patient.gender"),
         Column("sex", "VARCHAR", "USCoreCommon Patient.sex(): the code of the US Core sex extension "
                "(http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex), e.g. SNOMED 248152002 female"),
+        Column("deceased_ts", "TIMESTAMP", "Patient.deceasedDateTime, UTC (NULL when absent or deceasedBoolean)"),
+        Column("race_codes", "VARCHAR[]", "USCoreCommon race(): CDC race codes (urn:oid:2.16.840.1.113883.6.238) of the "
+               "us-core-race extension's ombCategory and detailed parts; empty when none"),
     ),
 )
 
@@ -59,7 +62,7 @@ ECQM_RESOURCE = TableSpec(
         Column("abatement_ts", "TIMESTAMP", "Condition: end of abatement[x] (dateTime or Period.end)"),
         Column("has_abatement", "BOOLEAN", "Condition: abatement[x] present"),
         Column("recorded_ts", "TIMESTAMP", "recorded time: the US Quality Core 'recorded' extension (Procedure, "
-               "Communication, MedicationAdministration), Condition.recordedDate, requests' authoredOn, "
+               "Communication, MedicationAdministration), Condition.recordedDate, requests' and Tasks' authoredOn, "
                "Immunization.recorded, AdverseEvent.recordedDate"),
         Column("issued_ts", "TIMESTAMP", "Observation.issued / DiagnosticReport.issued, UTC (when an ObservationCancelled "
                "was recorded)"),
@@ -68,6 +71,11 @@ ECQM_RESOURCE = TableSpec(
         Column("has_value", "BOOLEAN", "the resource has a value[x] of any type"),
         Column("encounter_id", "VARCHAR", "id tail of the encounter / context reference"),
         Column("class_code", "VARCHAR", "Encounter.class.code"),
+        Column("focus_id", "VARCHAR", "id tail of Task.focus (the request a TaskRejected rejects)"),
+        Column("based_on_ids", "VARCHAR[]", "id tails of basedOn references (Task, Observation, Procedure ...)"),
+        Column("reason_reference_ids", "VARCHAR[]", "id tails of reasonReference references (Encounter, requests ...)"),
+        Column("part_of_ids", "VARCHAR[]", "id tails of partOf references (Observation, Procedure ...)"),
+        Column("first_timing_event_ts", "TIMESTAMP", "MedicationRequest: earliest dosageInstruction[*].timing.event, UTC"),
         Column("medication_id", "VARCHAR", "id tail of medicationReference (MedicationRequest/Dispense/Administration)"),
         Column("days_supply", "DOUBLE", "MedicationRequest.dispenseRequest.expectedSupplyDuration.value; "
                "MedicationDispense.daysSupply.value"),

@@ -294,6 +294,21 @@ def test_overall_stratum_only_scores_the_overall_row():
     assert one(ms, measure_id="S").stratum == "overall" and one(ms, measure_id="S").achievement_points == pytest.approx(5.5)
 
 
+def test_split_measure_scores_only_the_stratum_cms_scores():
+    # data/rules/2026.yaml quality.scored_stratum: 226 is 'split' in measures-data 2026, and CMS138v14's Measure.usage
+    # says "the rate for population 2 is used for performance" (stratum 'performance'): the reporting and combined
+    # rates (99 % and 90 %) are reported, not scored; the score is the 45 % rate's 5.5 points (decile 5, DIRECT).
+    meas = pd.DataFrame({"measure_id": ["226"], "measure_type": ["process"], "is_high_priority": [False],
+                         "is_inverse": [False], "overall_algorithm": ["split"]})
+    rows = [dict(quality_row("226", 99, 1), stratum="reporting"), dict(quality_row("226", 45, 55), stratum="performance"),
+            dict(quality_row("226", 90, 10), stratum="combinedPopulations")]
+    ms = q_points(2026, rows, bench("226", DIRECT), meas)["measure_scores"]
+    row = one(ms, measure_id="226")
+    assert row.stratum == "performance" and row.achievement_points == pytest.approx(5.5)
+    # a year without the rule keeps every split stratum as its own scored row
+    assert len(q_points(2022, rows, bench("226", DIRECT), meas)["measure_scores"].query("measure_id == '226'")) == 3
+
+
 def test_duplicate_quality_rows_are_refused():
     # Bad input: the same (tin, npi, measure, collection type, stratum) twice would be scored twice.
     from mips.errors import PipelineError

@@ -45,6 +45,8 @@ from transforms.reference import attach_reference
 SQL_DIR = Path(__file__).parent / "sql"
 MEASURES_DIR = Path(__file__).parent / "measures"
 GROUP_STRATA = DATA_DIR / "ecqm" / "group_strata.csv"
+# a measure whose MIPS strata are the stratifiers of one group (370/CMS159: adolescents, adults)
+STRATIFIER_STRATA = DATA_DIR / "ecqm" / "stratifier_strata.csv"
 LEVELS = ("individual", "group")
 SOURCE = "ehr"
 COLLECTION_TYPE = "electronicHealthRecord"
@@ -82,6 +84,13 @@ def _group_strata(path: Path = GROUP_STRATA) -> list[tuple[str, str, str]]:
         return []
     with open(path, encoding="utf-8", newline="") as fh:
         return [(r["measure_name"], r["group_id"], r["stratum"]) for r in csv.DictReader(fh)]
+
+
+def _stratifier_strata(path: Path = STRATIFIER_STRATA) -> list[tuple[str, str, str]]:
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [(r["measure_name"], r["stratifier_id"], r["stratum"]) for r in csv.DictReader(fh)]
 
 
 def _tables(con) -> set[str]:
@@ -181,6 +190,11 @@ def compute_ecqms(
     rows = _group_strata()
     if rows:
         con.executemany("INSERT INTO _ecqm_group_strata VALUES (?, ?, ?)", rows)
+    con.execute("CREATE OR REPLACE TEMP TABLE _ecqm_stratifier_strata (measure_name VARCHAR, stratifier_id VARCHAR, "
+                "stratum VARCHAR)")
+    rows = _stratifier_strata()
+    if rows:
+        con.executemany("INSERT INTO _ecqm_stratifier_strata VALUES (?, ?, ?)", rows)
     with run.timed("populations"):
         _populations(con, performance_year, period_start, period_end, levels)
     with run.timed("results"):
@@ -219,8 +233,10 @@ def _populations(con, performance_year: int, period_start: date, period_end: dat
     f AS (SELECT *, in_den AND NOT in_denex AND num AS in_num FROM e)
     SELECT f.measure_name, m.measure_id, m.cms_id, f.population_group, f.person_id, f.episode, f.strata,
            -- a mapped group takes its measures-data stratum; an empty one is the measure's single performance
-           -- rate (438: four disjoint groups, one rate); an unmapped group of a multi-group measure keeps its id
+           -- rate (438: four disjoint groups, one rate); a mapped stratifier (370: the age strata) takes its own;
+           -- an unmapped group of a multi-group measure keeps its id
            CASE WHEN s.group_id IS NOT NULL THEN nullif(s.stratum, '')
+                WHEN ss.stratum IS NOT NULL THEN ss.stratum
                 WHEN m.group_count > 1 THEN f.population_group END AS stratum,
            1 AS initial_population,
            CASE WHEN list_contains(g.codes, 'denominator') THEN in_den::INTEGER END AS denominator,
@@ -234,6 +250,10 @@ def _populations(con, performance_year: int, period_start: date, period_end: dat
     JOIN (SELECT measure_name, group_id, list(population_code) AS codes FROM ref.ecqm_measure_groups GROUP BY ALL) g
       ON g.measure_name = f.measure_name AND g.group_id = f.population_group
     LEFT JOIN _ecqm_group_strata s ON s.measure_name = f.measure_name AND s.group_id = f.population_group
+    -- a stratifier the patient (episode) meets that is a MIPS stratum; such stratifiers must be disjoint (one row
+    -- per patient and group), as CMS159's age bands are
+    LEFT JOIN _ecqm_stratifier_strata ss
+      ON ss.measure_name = f.measure_name AND list_contains(string_split(f.strata, ','), ss.stratifier_id)
     """)
     # Attribution: an episode to its encounter's TIN/NPI; a patient to the TIN/NPIs of their encounters in the
     # period (else of any of their encounters); what names none goes to the default TIN/NPI.

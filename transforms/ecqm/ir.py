@@ -63,6 +63,7 @@ CODE_PATHS: tuple[tuple[str, str, str], ...] = (
     ("Coverage", "code", "$.type.coding[*]"),
     ("Task", "code", "$.code.coding[*]"),
     ("Task", "statusReason", "$.statusReason.coding[*]"),
+    ("Task", "reasonCode", "$.reasonCode.coding[*]"),
     ("AdverseEvent", "code", "$.event.coding[*]"),
     ("ImagingStudy", "code", "$.procedureCode[*].coding[*]"),
     ("CarePlan", "code", "$.category[*].coding[*]"),

@@ -56,6 +56,12 @@ def quality_rules(rules: Rules) -> SimpleNamespace:
     zero_rate_sql = ("" if zero_rate is None else
                      f"CASE WHEN performance_rate = 0 AND NOT coalesce(bm_inverse, FALSE) THEN {float(zero_rate)} ELSE ")
 
+    # the one stratum CMS scores of a multi-rate measure whose strata are reported separately (split), by measure
+    scored_stratum = r.get("quality.scored_stratum") or {}
+    scored_sql = ("CASE measure_id " + " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in scored_stratum.items())
+                  + " END") if scored_stratum else "NULL"
+
+
     return SimpleNamespace(**{k: v for k, v in locals().items() if k != 'rules'})
 
 
@@ -65,15 +71,19 @@ def _combine_strata(con, q: SimpleNamespace) -> None:
 
     Strata of a multi-rate measure sent as several rows become one measure row, as CMS's overallAlgorithm says:
     simpleAverage -> mean of the strata rates; overallStratumOnly -> the 'overall' stratum; split -> each
-    stratum stays its own row; weightedAverage / sumNumerators / unknown -> pooled counts.
+    stratum stays its own row, except where the year's rules name the one stratum CMS scores
+    (quality.scored_stratum: the other strata are reported, not scored); weightedAverage /
+    sumNumerators / unknown -> pooled counts.
     """
-    con.execute("""
+    con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_q_measures_in AS
-    WITH t AS (
-        SELECT q.*, m.overall_algorithm,
+    WITH t0 AS (SELECT *, {q.scored_sql} AS scored_stratum FROM _sc_quality),
+    t AS (
+        SELECT q.* EXCLUDE (scored_stratum), m.overall_algorithm,
                count(*) OVER (PARTITION BY q.level, q.tin, q.npi, q.measure_id, q.collection_type) AS n_strata,
                bool_or(lower(q.stratum) = 'overall') OVER (PARTITION BY q.level, q.tin, q.npi, q.measure_id, q.collection_type) AS has_overall
-        FROM _sc_quality q LEFT JOIN _sc_quality_measures m USING (measure_id)),
+        FROM t0 q LEFT JOIN _sc_quality_measures m USING (measure_id)
+        WHERE q.scored_stratum IS NULL OR q.stratum IS NULL OR q.stratum = q.scored_stratum),
     keep AS (  -- rows scored as they are
         SELECT * FROM t WHERE n_strata = 1 OR overall_algorithm = 'split'
                            OR (overall_algorithm = 'overallStratumOnly' AND has_overall AND lower(stratum) = 'overall'))

@@ -81,7 +81,8 @@ BY_PI_MODEL: dict[str, dict[str, str]] = {
     "base_performance_bonus": {"pi.base_score": "number", "pi.rate_band_rounding": "str"},
     "performance_points": {"pi.rate_rounding": "str"},
 }
-OPTIONAL: dict[str, str] = {"pi.cehrt_2015_bonus": "number?"}
+OPTIONAL: dict[str, str] = {"pi.cehrt_2015_bonus": "number?",
+                            "quality.scored_stratum": "mapping?"}  # the one stratum CMS scores of a split measure
 # Leaves under these prefixes are open-ended (one per scenario), each a {quality, cost, ia, pi} mapping.
 OPEN_PREFIXES = ("final.redistribution.",)
 

@@ -16,6 +16,14 @@ SELECT person_id, try_cast(resource ->> '$.birthDate' AS DATE) AS birth_date, re
        (SELECT coalesce(e ->> '$.valueCode', e ->> '$.valueCoding.code')
         FROM unnest(CAST(json_extract(resource, '$.extension[*]') AS JSON[])) t(e)
         WHERE e ->> '$.url' = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex' LIMIT 1) AS sex,
+       ecqm_ts(resource ->> '$.deceasedDateTime') AS deceased_ts,
+       -- USCoreCommon race() ombCategory union detailed (the SDE Race codes)
+       coalesce((SELECT list(DISTINCT p ->> '$.valueCoding.code')
+                 FROM unnest(CAST(json_extract(resource, '$.extension[*]') AS JSON[])) t(e),
+                      unnest(CAST(json_extract(e, '$.extension[*]') AS JSON[])) u(p)
+                 WHERE e ->> '$.url' = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race'
+                   AND p ->> '$.url' IN ('ombCategory', 'detailed')
+                   AND p ->> '$.valueCoding.system' = 'urn:oid:2.16.840.1.113883.6.238'), []) AS race_codes,
        row_number() OVER (PARTITION BY person_id ORDER BY source_file, source_row) AS n
 FROM fhir_resource WHERE resource_type = 'Patient';
 CREATE OR REPLACE TABLE ecqm_patient AS {patient_select};
@@ -49,7 +57,7 @@ WITH r AS (
             WHEN 'Coverage' THEN resource ->> '$.period.start'
             WHEN 'AllergyIntolerance' THEN coalesce(resource ->> '$.onsetDateTime', resource ->> '$.onsetPeriod.start')
             WHEN 'AdverseEvent' THEN resource ->> '$.date'
-            WHEN 'Task' THEN coalesce(resource ->> '$.executionPeriod.start', resource ->> '$.authoredOn')
+            WHEN 'Task' THEN resource ->> '$.executionPeriod.start'
             ELSE resource ->> '$.authoredOn' END AS start_s,
         CASE resource_type
             WHEN 'Encounter' THEN resource ->> '$.period.end'
@@ -64,7 +72,7 @@ WITH r AS (
             WHEN 'Coverage' THEN resource ->> '$.period.end'
             WHEN 'AllergyIntolerance' THEN coalesce(resource ->> '$.onsetDateTime', resource ->> '$.onsetPeriod.end')
             WHEN 'AdverseEvent' THEN resource ->> '$.date'
-            WHEN 'Task' THEN coalesce(resource ->> '$.executionPeriod.end', resource ->> '$.authoredOn')
+            WHEN 'Task' THEN resource ->> '$.executionPeriod.end'
             ELSE resource ->> '$.authoredOn' END AS end_s,
         CASE resource_type
             WHEN 'Encounter' THEN json_exists(resource, '$.period')
@@ -73,6 +81,7 @@ WITH r AS (
                                     OR json_exists(resource, '$.effectiveInstant')
             WHEN 'Procedure' THEN json_exists(resource, '$.performedDateTime') OR json_exists(resource, '$.performedPeriod')
             WHEN 'DiagnosticReport' THEN json_exists(resource, '$.effectiveDateTime') OR json_exists(resource, '$.effectivePeriod')
+            WHEN 'Task' THEN json_exists(resource, '$.executionPeriod')
             ELSE TRUE END AS has_timing
     FROM r
 ), p AS (
@@ -93,6 +102,7 @@ SELECT person_id, resource_type, resource_id,
                                   WHEN 'MedicationRequest' THEN resource ->> '$.authoredOn'
                                   WHEN 'ServiceRequest' THEN resource ->> '$.authoredOn'
                                   WHEN 'DeviceRequest' THEN resource ->> '$.authoredOn'
+                                  WHEN 'Task' THEN resource ->> '$.authoredOn'
                                   WHEN 'Immunization' THEN resource ->> '$.recorded'
                                   WHEN 'AdverseEvent' THEN resource ->> '$.recordedDate'
                                   ELSE recorded_ext END) AS recorded_ts,
@@ -102,6 +112,20 @@ SELECT person_id, resource_type, resource_id,
        len(list_filter(keys, lambda k: k LIKE 'value%')) > 0 AS has_value,
        ecqm_ref_id(coalesce(resource ->> '$.encounter.reference', resource ->> '$.context.reference')) AS encounter_id,
        resource ->> '$.class.code' AS class_code,
+       CASE WHEN resource_type = 'Task' THEN ecqm_ref_id(resource ->> '$.focus.reference') END AS focus_id,
+       CASE WHEN json_exists(resource, '$.basedOn')
+            THEN list_transform(CAST(json_extract_string(resource, '$.basedOn[*].reference') AS VARCHAR[]), lambda x: ecqm_ref_id(x))
+            END AS based_on_ids,
+       CASE WHEN json_exists(resource, '$.reasonReference')
+            THEN list_transform(CAST(json_extract_string(resource, '$.reasonReference[*].reference') AS VARCHAR[]),
+                                lambda x: ecqm_ref_id(x))
+            END AS reason_reference_ids,
+       CASE WHEN json_exists(resource, '$.partOf')
+            THEN list_transform(CAST(json_extract_string(resource, '$.partOf[*].reference') AS VARCHAR[]), lambda x: ecqm_ref_id(x))
+            END AS part_of_ids,
+       CASE WHEN resource_type = 'MedicationRequest' AND json_exists(resource, '$.dosageInstruction')
+            THEN (SELECT min(ecqm_ts(x)) FROM unnest(CAST(json_extract_string(resource, '$.dosageInstruction[*].timing.event[*]')
+                                                          AS VARCHAR[])) t(x)) END AS first_timing_event_ts,
        ecqm_ref_id(resource ->> '$.medicationReference.reference') AS medication_id,
        try_cast(coalesce(resource ->> '$.dispenseRequest.expectedSupplyDuration.value',
                          resource ->> '$.daysSupply.value') AS DOUBLE) AS days_supply,  -- MedicationDispense.daysSupply

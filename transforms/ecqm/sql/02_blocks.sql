@@ -359,3 +359,10 @@ SELECT person_id, resource_id, total_days,
        CASE WHEN start_date IS NOT NULL AND total_days IS NOT NULL
             THEN start_date + CAST(trunc(total_days - 1) AS INTEGER) END AS end_d
 FROM m;
+
+-- CQL `X.element is not null` / `exists X.element` for a coded element (any coding with a system), e.g. a request's
+-- reasonCode or its US Quality Core doNotPerformReason extension. Pass qualified columns, as for has_coding.
+-- (The subquery's alias is one no caller uses: an argument like c.person_id would otherwise bind to it.)
+CREATE OR REPLACE TEMP MACRO has_coding_element(pid, rtype, rid, elem) AS
+    EXISTS (SELECT 1 FROM ecqm_coding _hce_ WHERE _hce_.person_id = pid AND _hce_.resource_type = rtype
+                                              AND _hce_.resource_id = rid AND _hce_.element = elem);
