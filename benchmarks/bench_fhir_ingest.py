@@ -2,14 +2,15 @@
 
     .venv/bin/python benchmarks/bench_fhir_ingest.py                        # about 1M resources, 3 runs
     .venv/bin/python benchmarks/bench_fhir_ingest.py --resources 200000 --runs 1
-    .venv/bin/python benchmarks/bench_fhir_ingest.py --patients 100000 --runs 1 --measures   # + the eCQMs
+    .venv/bin/python benchmarks/bench_fhir_ingest.py --patients 100000 --runs 1 --measures all   # + every eCQM, per measure
 
 Generates a practice's EHR with the EHR generator (transforms/generate/ehr.py, the code of `mips generate
 --patients`; about 22 resources per patient: encounters, conditions, labs, vital signs, procedures), then times
 ``transforms.fhir_files.load_fhir_dir`` in a fresh process per run, on a file-backed work database as `mips run`
 uses (so peak RSS is that run's alone), and prints the median. Target (issue 10, 2-core machines): 1M resources
 in under 30 s, peak memory under 3 GiB. ``--measures`` also times the eCQMs of performance year 2026 over the
-loaded practice (the measure-source registry's 'ehr' engine, as `mips run` calls it); ``--patients`` sizes the
+loaded practice (``transforms.ecqm.compute_ecqms``, the engine `mips run` calls) and prints each step: the IR, the
+shared blocks, every measure, the population rules and the results, in wall and CPU seconds; ``--patients`` sizes the
 practice by patients instead of resources (100,000 patients: about 1M encounters).
 """
 from __future__ import annotations
@@ -34,28 +35,32 @@ from pathlib import Path
 from mips.db import connect
 from transforms import ingest
 from transforms.fhir_files import load_fhir_dir
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
 con = connect(Path(sys.argv[2]))
 ingest._ensure_ingest_tables(con)
-started = time.perf_counter()
+started, cpu0 = time.perf_counter(), cpu()
 load = load_fhir_dir(con, sys.argv[1])
-seconds = time.perf_counter() - started
-measure_seconds = None
+seconds, load_cpu = time.perf_counter() - started, cpu() - cpu0
+load_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+measure = None
 if len(sys.argv) > 3:
     from datetime import date
-    from transforms.measures.registry import run_sources
+    from transforms.ecqm import compute_ecqms
     from transforms.reference import attach_reference
     attach_reference(con)
-    started = time.perf_counter()
-    outputs, notes = run_sources(con, performance_year=2026, period_start=date(2026, 1, 1),
-                                 period_end=date(2026, 12, 31), sources=("ehr",))
-    measure_rows = {name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in outputs}
-    measure_seconds = time.perf_counter() - started
+    started, cpu0 = time.perf_counter(), cpu()
+    run = compute_ecqms(con, performance_year=2026, period_start=date(2026, 1, 1), period_end=date(2026, 12, 31))
+    measure = {"seconds": time.perf_counter() - started, "cpu_seconds": cpu() - cpu0, "computed": run.computed,
+               "patients": run.patients, "timings": run.timings,
+               "rows": con.execute("SELECT count(*) FROM measure_populations").fetchone()[0]}
 resources = sum(n for _, n, *_ in load.by_type)
 accepted = sum(a for _, _, a, *_ in load.by_type)
 usage = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                  "resources": resources, "accepted": accepted, "encounters": load.encounters,
-                  "measure_seconds": measure_seconds, "measure_rows": measure_rows if measure_seconds else None}))
+print(json.dumps({"seconds": seconds, "cpu_seconds": load_cpu, "load_peak_rss_mib": load_peak,
+                  "peak_rss_mib": usage.ru_maxrss / 1024, "resources": resources, "accepted": accepted,
+                  "encounters": load.encounters, "measures": measure}))
 """
 
 
@@ -87,13 +92,23 @@ def generate(resources: int, seed: int, value_set_codes: Path | None, patients: 
     return folder
 
 
+def print_measures(m: dict) -> None:
+    """The engine's steps, slowest first, then the total: wall seconds and the process's CPU seconds (all threads)."""
+    print(f"  eCQMs: {len(m['computed'])} measures over {m['patients']:,} patients, {m['rows']:,} measure_populations rows")
+    for step, (wall, cpu) in sorted(m["timings"].items(), key=lambda kv: -kv[1][1]):
+        print(f"    {step:<40} {wall:7.2f} s {cpu:7.2f} CPU s")
+    print(f"  eCQMs total: {m['seconds']:.1f} s, {m['cpu_seconds']:.1f} CPU s; load average {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resources", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--patients", type=int, help="size the practice by patients (overrides --resources)")
-    parser.add_argument("--measures", action="store_true", help="also compute the 2026 eCQMs over the loaded practice")
+    parser.add_argument("--measures", nargs="?", const="all", choices=["all"],
+                        help="also compute all the 2026 eCQMs the engine defines over the loaded practice, and print "
+                             "each measure's time")
     parser.add_argument("--value-set-codes", type=Path,
                         help="a compiled ecqm_value_set_codes Parquet file (default: the project's data/reference)")
     args = parser.parse_args()
@@ -109,13 +124,14 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(result)
-        print(f"run {run + 1}: {result['seconds']:.1f} s ({result['cpu_seconds']:.1f} CPU s), peak {result['peak_rss_mib']:,.0f} MiB, "
+        print(f"run {run + 1}: load {result['seconds']:.1f} s ({result['cpu_seconds']:.1f} CPU s), "
+              f"peak {result['load_peak_rss_mib']:,.0f} MiB after the load, {result['peak_rss_mib']:,.0f} MiB in all, "
               f"{result['resources']:,} resources ({result['accepted']:,} accepted), "
               f"{result['encounters']:,} encounters attributed")
-        if result["measure_seconds"] is not None:
-            print(f"  eCQMs: {result['measure_seconds']:.1f} s more ({result['measure_rows']})")
+        if result["measures"] is not None:
+            print_measures(result["measures"])
     seconds = statistics.median(r["seconds"] for r in results)
-    peak = statistics.median(r["peak_rss_mib"] for r in results)
+    peak = statistics.median(r["load_peak_rss_mib"] for r in results)
     n = results[0]["resources"]
     cpu = statistics.median(r["cpu_seconds"] for r in results)
     # the CPU seconds (both threads) say how much work the load is, whatever else the machine runs

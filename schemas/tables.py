@@ -48,9 +48,14 @@ class TableSpec:
                 return c
         raise KeyError(f"{self.name} has no column {name}")
 
-    def select_sql(self, relation: str) -> str:
-        """SELECT that casts every declared column and orders by the key (nulls first)."""
+    def select_sql(self, relation: str, *, ordered: bool = True) -> str:
+        """SELECT that casts every declared column and orders by the key (nulls first).
+
+        ``ordered=False`` leaves the rows unsorted: for a large work table that only joins read (the eCQM IR), where
+        sorting millions of rows buys nothing and costs more than building it."""
         casts = ",\n    ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in self.columns)
+        if not ordered:
+            return f"SELECT\n    {casts}\nFROM {relation}"
         order = ", ".join(f'"{k}" ASC NULLS FIRST' for k in self.key)
         return f"SELECT\n    {casts}\nFROM {relation}\nORDER BY {order}"
 

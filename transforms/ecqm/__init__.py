@@ -27,6 +27,8 @@ See docs/ecqm.md and /work/wt/ecqm-framework.md (how to add a measure).
 from __future__ import annotations
 
 import csv
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -60,6 +62,16 @@ class EcqmRun:
     not_computed: dict[str, str] = field(default_factory=dict)
     patients: int = 0
     notes: list[str] = field(default_factory=list)
+    # step ('ir', 'blocks', a measure name, 'populations', 'results') -> (wall seconds, process CPU seconds)
+    timings: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, step: str):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.timings[step] = (time.perf_counter() - wall, time.process_time() - cpu)
 
 
 def measure_definitions(measures_dir: Path = MEASURES_DIR) -> dict[str, Path]:
@@ -128,15 +140,17 @@ def compute_ecqms(
         if py == performance_year and name not in definitions:
             run.not_computed[mid] = f"no definition yet for {cms} ({name}) in transforms/ecqm/measures"
 
-    _create_attribution(con, default_tin, default_npi)
-    build_ir(con)
+    with run.timed("ir"):
+        _create_attribution(con, default_tin, default_npi)
+        build_ir(con)
     run.patients = con.execute("SELECT count(*) FROM ecqm_patient").fetchone()[0]
     mp_end_excl = period_end + timedelta(days=1)
     blocks = (SQL_DIR / "02_blocks.sql").read_text(encoding="utf-8")
     for key, value in {"mp_start": f"{period_start.isoformat()} 00:00:00", "mp_end_excl": f"{mp_end_excl.isoformat()} 00:00:00",
                        "mp_start_date": period_start.isoformat(), "mp_end_date": period_end.isoformat()}.items():
         blocks = blocks.replace("{" + key + "}", value)
-    con.execute(blocks)
+    with run.timed("blocks"):
+        con.execute(blocks)
 
     con.execute("""CREATE OR REPLACE TEMP TABLE _ecqm_criteria (measure_name VARCHAR, population_group VARCHAR,
                    person_id VARCHAR, episode VARCHAR, initial_population BOOLEAN, denominator BOOLEAN,
@@ -163,7 +177,8 @@ def compute_ecqms(
     for name, mid, cms in to_run:
         sql = definitions[name].read_text(encoding="utf-8").strip().rstrip(";")
         try:
-            con.execute(f"""INSERT INTO _ecqm_criteria
+            with run.timed(name):
+                con.execute(f"""INSERT INTO _ecqm_criteria
                 SELECT '{name}', population_group, person_id, episode, initial_population, denominator,
                        denominator_exclusion, denominator_exception, numerator, numerator_exclusion, strata
                 FROM ({sql})""")
@@ -180,8 +195,10 @@ def compute_ecqms(
     rows = _stratifier_strata()
     if rows:
         con.executemany("INSERT INTO _ecqm_stratifier_strata VALUES (?, ?, ?)", rows)
-    _populations(con, performance_year, period_start, period_end, levels)
-    _results(con, performance_year, period_start, period_end, case_minimum, run, levels, collection_type)
+    with run.timed("populations"):
+        _populations(con, performance_year, period_start, period_end, levels)
+    with run.timed("results"):
+        _results(con, performance_year, period_start, period_end, case_minimum, run, levels, collection_type)
     return run
 
 
@@ -294,19 +311,23 @@ def _results(con, performance_year: int, period_start: date, period_end: date, c
            p.person_id || coalesce('|' || p.episode, '') AS instance_key,
            CASE WHEN p.episode IS NULL THEN 'ecqm patient' ELSE 'ecqm episode' END AS counting_class,
            p.person_id,
-           coalesce(CAST(ep.start_ts AS DATE),
-                    (SELECT min(CAST(e.start_ts AS DATE)) FROM ecqm_resource e
-                     WHERE e.person_id = p.person_id AND e.resource_type = 'Encounter'
-                       AND CAST(e.start_ts AS DATE) BETWEEN p.period_start AND p.period_end),
-                    p.period_start) AS instance_date,
+           coalesce(CAST(ep.start_ts AS DATE), fe.first_day, p.period_start) AS instance_date,
            CASE WHEN coalesce(p.denominator_exclusion, 0) = 1 THEN 'eligible_population_exclusion'
                 WHEN coalesce(p.numerator, 0) = 1 THEN 'performance_met'
                 WHEN coalesce(p.denominator_exception, 0) = 1 THEN 'eligible_population_exception'
                 ELSE 'performance_not_met' END AS result,
            ep.resource_id AS decided_by_claim_id, CAST(ep.start_ts AS DATE) AS decided_by_date, p.npi AS decided_by_npi
     FROM measure_populations p
+    -- the episode's resource: its reference split into type and id (a join on type || '/' || id would build that
+    -- text for every resource)
     LEFT JOIN ecqm_resource ep ON p.episode IS NOT NULL AND ep.person_id = p.person_id
-                               AND ep.resource_type || '/' || ep.resource_id = p.episode
+                               AND ep.resource_type = split_part(p.episode, '/', 1)
+                               AND ep.resource_id = substr(p.episode, strpos(p.episode, '/') + 1)
+    -- else the patient's first encounter in the period, grouped once
+    LEFT JOIN (SELECT person_id, min(CAST(start_ts AS DATE)) AS first_day FROM ecqm_resource
+               WHERE resource_type = 'Encounter'
+                 AND CAST(start_ts AS DATE) BETWEEN DATE '{period_start.isoformat()}' AND DATE '{period_end.isoformat()}'
+               GROUP BY person_id) fe ON fe.person_id = p.person_id
     WHERE coalesce(p.denominator, p.initial_population) = 1
     """)
     con.execute(f"CREATE OR REPLACE TABLE ehr_measure_instances AS {MEASURE_INSTANCES.select_sql('_ecqm_instances')}")

@@ -85,15 +85,36 @@ _QUALITY_CORE_BASES = ("http://fhir.org/guides/astp/us-quality-core/StructureDef
                        "http://fhir.org/guides/onc/us-quality-core/StructureDefinition/")
 
 
+def _split_path(path: str) -> tuple[str, str | None]:
+    """'$.type[*].coding[*]' -> ('$.type', '$[*].coding[*]'); '$.class' -> ('$.class', None): the part of a path one
+    multi-path json_extract can read (no wildcard), and the rest, read from that small value."""
+    if "[*]" not in path:
+        return path, None
+    head, rest = path.split("[*]", 1)
+    if head.endswith("]") or head == "$":
+        raise ValueError(f"unsupported coding path {path}")
+    return head, "$[*]" + rest
+
+
 def _coding_union() -> str:
-    parts = []
+    """Every coding of CODE_PATHS and EXTENSION_CODE_PATHS as (person_id, resource_type, resource_id, element, c).
+
+    Each resource's JSON is parsed once per type (one json_extract of all its paths' wildcard-free heads); the
+    wildcards are then read from those small values. A json_extract per path parsed each resource once per path."""
+    by_type: dict[str, list[tuple[str, str]]] = {}
     for rtype, element, path in CODE_PATHS:
-        # a path ending in a single Coding object ($.class) is wrapped as a one-item list
-        listed = path if path.endswith("[*]") else path
-        expr = (f"unnest(json_extract(resource, '{listed}'))" if path.endswith("[*]")
-                else f"json_extract(resource, '{path}')")
-        parts.append(f"    SELECT person_id, resource_type, resource_id, '{element}' AS element, {expr} AS c "
-                     f"FROM fhir_resource WHERE resource_type = '{rtype}'")
+        by_type.setdefault(rtype, []).append((element, path))
+    ctes, parts = [], []
+    for t, (rtype, elements) in enumerate(by_type.items()):
+        heads = list(dict.fromkeys(_split_path(path)[0] for _, path in elements))
+        ctes.append(f"    _ct{t} AS MATERIALIZED (SELECT person_id, resource_type, resource_id, "
+                    f"json_extract(resource, [{', '.join(repr(h) for h in heads)}]) AS v "
+                    f"FROM fhir_resource WHERE resource_type = '{rtype}')")
+        for element, path in elements:
+            head, tail = _split_path(path)
+            value = f"v[{heads.index(head) + 1}]"
+            expr = f"unnest(json_extract({value}, '{tail}'))" if tail else value
+            parts.append(f"    SELECT person_id, resource_type, resource_id, '{element}' AS element, {expr} AS c FROM _ct{t}")
     for rtype, element, name in EXTENSION_CODE_PATHS:
         urls = ", ".join(f"'{base}{name}'" for base in _QUALITY_CORE_BASES)
         parts.append(f"    SELECT person_id, resource_type, resource_id, '{element}' AS element, "
@@ -101,7 +122,7 @@ def _coding_union() -> str:
                      f"SELECT person_id, resource_type, resource_id, unnest(json_extract(resource, '$.extension[*]')) AS ext "
                      f"FROM fhir_resource WHERE resource_type = '{rtype}' AND json_exists(resource, '$.extension')) "
                      f"WHERE ext ->> '$.url' IN ({urls})")
-    return "\n    UNION ALL\n".join(parts)
+    return "SELECT * FROM (WITH\n" + ",\n".join(ctes) + "\n" + "\n    UNION ALL\n".join(parts) + ")"
 
 
 _EXTRACT = re.compile(r"resource ->> '(\$[^']*)'")
@@ -111,7 +132,7 @@ _EXISTS = re.compile(r"json_exists\(resource, '\$\.([A-Za-z]+)'\)")
 def _one_parse(sql: str) -> str:
     """The _ecqm_resource statement with its JSON reads taken from one parse per resource: DuckDB parses the JSON
     text again for every `->>`; one json_extract_string over the list of paths parses it once."""
-    start = sql.index("CREATE OR REPLACE TEMP TABLE _ecqm_resource AS")
+    start = sql.index("CREATE OR REPLACE TEMP VIEW _ecqm_resource AS")
     end = sql.index(";\n", start)
     statement = sql[start:end]
     paths = list(dict.fromkeys(_EXTRACT.findall(statement)))
@@ -126,11 +147,17 @@ def build_ir(con: duckdb.DuckDBPyConnection) -> None:
     sql = _one_parse((SQL_DIR / "01_ir.sql").read_text(encoding="utf-8"))
     sql = sql.replace("{coding_union}", _coding_union())
     sql = sql.replace("{patient_select}", ECQM_PATIENT.select_sql("(SELECT * FROM _ecqm_patient WHERE n = 1)"))
-    sql = sql.replace("{resource_select}", ECQM_RESOURCE.select_sql("(SELECT * FROM _ecqm_resource WHERE n = 1)"))
-    sql = sql.replace("{coding_select}", ECQM_CODING.select_sql("_ecqm_coding"))
+    # the three large IR tables are not sorted by their key: only joins read them, and sorting millions of rows of
+    # text keys cost more than the joins (benchmarks/bench_fhir_ingest.py --measures all)
+    sql = sql.replace("{resource_select}", ECQM_RESOURCE.select_sql("(SELECT * FROM _ecqm_resource WHERE n = 1)",
+                                                                    ordered=False))
+    sql = sql.replace("{coding_select}", ECQM_CODING.select_sql("_ecqm_coding", ordered=False))
     sql = sql.replace("{component_select}", ECQM_COMPONENT.select_sql("_ecqm_component"))
-    sql = sql.replace("{vs_hit_select}", ECQM_VS_HIT.select_sql("_ecqm_vs_hit"))
+    sql = sql.replace("{vs_hit_select}", ECQM_VS_HIT.select_sql("_ecqm_vs_hit", ordered=False))
     sql = sql.replace("{dosage_bounds_select}", ECQM_DOSAGE_BOUNDS.select_sql("_ecqm_dosage_bounds"))
     con.execute(sql)
     for name in ("_ecqm_patient", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit", "_ecqm_dosage_bounds"):
-        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'temp' "
+                           "AND table_name = ?", [name]).fetchone()
+        if kind:
+            con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} temp.{name}")

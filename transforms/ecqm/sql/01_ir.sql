@@ -30,7 +30,8 @@ CREATE OR REPLACE TABLE ecqm_patient AS {patient_select};
 
 -- Every `resource ->> '$.path'` and `json_exists(resource, '$.key')` of this statement is read from one parse of
 -- the resource (ir.py rewrites them to j[i] / list_contains(keys, ...), j = json_extract_string(resource, [paths])).
-CREATE OR REPLACE TEMP TABLE _ecqm_resource AS
+-- a view: read once, straight into ecqm_resource (a temp table would be written and read again)
+CREATE OR REPLACE TEMP VIEW _ecqm_resource AS
 WITH r AS (
     SELECT source_file, source_row, person_id, resource_type, resource_id, resource,
            json_extract_string(resource, {resource_paths}) AS j, json_keys(resource) AS keys,
@@ -83,7 +84,7 @@ WITH r AS (
             WHEN 'Task' THEN json_exists(resource, '$.executionPeriod')
             ELSE TRUE END AS has_timing
     FROM r
-)
+), p AS (
 SELECT person_id, resource_type, resource_id,
        resource ->> '$.status' AS status,
        resource ->> '$.intent' AS intent,
@@ -153,9 +154,12 @@ SELECT person_id, resource_type, resource_id,
        CASE WHEN resource_type = 'Task' THEN ecqm_ref_id(resource ->> '$.focus.reference') END AS focus_id,
        CASE WHEN resource_type = 'AllergyIntolerance' THEN ecqm_ts(resource ->> '$.lastOccurrence') END AS last_occurrence_ts,
        CASE WHEN resource_type = 'Communication' THEN ecqm_ts(resource ->> '$.sent') END AS sent_ts,
-       source_file, source_row,
-       row_number() OVER (PARTITION BY person_id, resource_type, resource_id ORDER BY source_file, source_row) AS n
-FROM t;
+       source_file, source_row
+FROM t)
+-- the first copy of a resource (the file layer rejects later ones; a hand-made fhir_resource may hold them), numbered
+-- over the typed columns: numbered over t, the window would carry every resource's JSON text and parsed paths
+SELECT *, row_number() OVER (PARTITION BY person_id, resource_type, resource_id ORDER BY source_file, source_row) AS n
+FROM p;
 CREATE OR REPLACE TABLE ecqm_resource AS {resource_select};
 
 -- codings of each coded element (paths: transforms/ecqm/ir.py CODE_PATHS); codings without a system are skipped
@@ -187,7 +191,7 @@ WHERE c ->> '$.system' IS NOT NULL AND c ->> '$.code' IS NOT NULL;
 CREATE OR REPLACE TABLE ecqm_component AS {component_select};
 
 -- the one value-set join every measure shares
-CREATE OR REPLACE TEMP TABLE _ecqm_vs_hit AS
+CREATE OR REPLACE TEMP VIEW _ecqm_vs_hit AS
 SELECT DISTINCT c.person_id, c.resource_type, c.resource_id, c.element, v.value_set_oid
 FROM ecqm_coding c JOIN ref.ecqm_value_set_codes v ON v.code_system = c.code_system AND v.code = c.code;
 CREATE OR REPLACE TABLE ecqm_vs_hit AS {vs_hit_select};
