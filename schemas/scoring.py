@@ -125,17 +125,37 @@ MIPS_ELIGIBILITY = TableSpec(
     grain="one row per (performance_year, level, tin, npi)",
     key=("performance_year", "level", "tin", "npi"),
     columns=_ENTITY + (
-        Column("allowed_charges", "DOUBLE", "Part B allowed charges in the performance year (USD)"),
-        Column("beneficiaries", "BIGINT", "distinct Part B beneficiaries seen"),
-        Column("services", "BIGINT", "covered professional services (sum of service units, at least 1 per line)"),
+        Column("allowed_charges", "DOUBLE", "Part B allowed charges in the performance year (USD; the payment adjustment applies to these)"),
+        Column("beneficiaries", "BIGINT", "distinct Part B beneficiaries seen in the performance year"),
+        Column("services", "BIGINT", "covered professional services in the performance year (sum of service units, at least 1 per line)"),
+        Column("segment_1_covered", "BOOLEAN", "the run's Part B claims cover every month of determination segment 1 (rule eligibility.determination_segments)"),
+        Column("segment_1_allowed_charges", "DOUBLE", "Part B allowed charges in segment 1 (USD); NULL when the segment is not covered or nothing was billed in it"),
+        Column("segment_1_beneficiaries", "BIGINT", "distinct Part B beneficiaries in segment 1"),
+        Column("segment_1_services", "BIGINT", "covered professional services in segment 1"),
+        Column("segment_1_exceeds_low_volume_threshold", "BOOLEAN", "above every low-volume threshold criterion in segment 1"),
+        Column("segment_2_covered", "BOOLEAN", "the run's Part B claims cover every month of determination segment 2 (rule eligibility.determination_segments)"),
+        Column("segment_2_allowed_charges", "DOUBLE", "Part B allowed charges in segment 2 (USD); NULL when the segment is not covered or nothing was billed in it"),
+        Column("segment_2_beneficiaries", "BIGINT", "distinct Part B beneficiaries in segment 2"),
+        Column("segment_2_services", "BIGINT", "covered professional services in segment 2"),
+        Column("segment_2_exceeds_low_volume_threshold", "BOOLEAN", "above every low-volume threshold criterion in segment 2"),
+        Column("determined_by", "VARCHAR", "which segment(s) decided the low-volume threshold: 'segments 1 and 2', one "
+               "segment (and why only one), or the performance year's claims when the run covers no segment"),
+        Column("determination", "VARCHAR", "'final' (CMS's rule applied to covered segments), 'provisional' (one "
+               "segment covered, above the threshold there; the other could still exclude) or 'estimate' (from the "
+               "performance year's claims: no segment covered)", nullable=False),
         Column("clinician_type", "VARCHAR", "roster clinician type (individual level)"),
         Column("eligible_clinician_type", "BOOLEAN", "clinician type is a MIPS eligible clinician type that year"),
         Column("newly_enrolled", "BOOLEAN", "first enrolled in Medicare during the performance year"),
-        Column("exceeds_low_volume_threshold", "BOOLEAN", "above every low-volume threshold criterion"),
+        Column("exceeds_low_volume_threshold", "BOOLEAN", "above every low-volume threshold criterion in every "
+               "segment that decides (determined_by)"),
         Column("mips_eligible", "BOOLEAN", "required to participate in MIPS", nullable=False),
-        Column("reason", "VARCHAR", "why not eligible"),
+        Column("opt_in_eligible", "BOOLEAN", "not required, but exceeds at least eligibility.opt_in criteria in every "
+               "deciding segment, so may opt in (PY2019 on; FALSE before)", nullable=False),
+        Column("reason", "VARCHAR", "why not eligible, and how certain the determination is"),
     ),
-    description="MIPS eligibility from claims: low-volume threshold, clinician type, newly enrolled.",
+    description="MIPS eligibility from claims as CMS determines it: the low-volume threshold over the two "
+                "determination segments (rule eligibility.determination_segments), clinician type, newly enrolled, "
+                "opt-in eligibility.",
 )
 
 SCORING_TABLES = (MEASURE_SCORES, CATEGORY_SCORES, FINAL_SCORES)

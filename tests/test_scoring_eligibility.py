@@ -66,7 +66,10 @@ def test_entities_from_claims_both_levels_and_opt_in(con):
     # Only eligible entities: the group and NPI_BIG; roster flags carried (group: any clinician small/rural).
     assert got == [(NPI_BIG, True, False), ("group", True, True)]
     entities_from_claims(con, 2019, opt_in=True)
-    assert con.execute("SELECT count(*) FROM entity_input").fetchone()[0] == 5
+    # Opting in keeps only the opt-in eligible (rule eligibility.opt_in: at least one criterion exceeded, an eligible
+    # type, not newly enrolled): NPI_SMALL exceeds none ($1,000, 10 beneficiaries, 10 services), NPI_NEW is newly
+    # enrolled and NPI_TYPE a chiropractor, so nobody is added.
+    assert con.execute("SELECT count(*) FROM entity_input").fetchone()[0] == 2
 
 
 def test_quality_input_from_measure_results():

@@ -30,8 +30,11 @@ OUT_OF_PERIOD_REASONS = (BEFORE_YEAR, AFTER_YEAR, AFTER_RUN)
 
 
 def determination_start(performance_year: int) -> date:
-    """First day of the MIPS determination period's first segment: October 1 of PY - 2."""
-    return date(int(performance_year) - 2, 10, 1)
+    """First day of the MIPS determination period's first segment (rule eligibility.determination_segments:
+    October 1 of PY - 2 from PY2019, September 1 of PY - 2 in PY2017-2018)."""
+    from transforms.scoring.eligibility import determination_segments
+
+    return min(start for _, start, _ in determination_segments(performance_year))
 
 
 def _has_table(con, name: str) -> bool:

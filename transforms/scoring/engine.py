@@ -277,6 +277,8 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         out.append(("final_scores", "complex patient bonus not computed", int(n),
                     "average HCC risk score / dual-eligible proportion given, but the year's formula constants are not "
                     "known (rule final.complex_patient_bonus_formula): bonus 0; give complex_patient_bonus"))
+    from transforms.scoring.eligibility import eligibility_warnings
+    out += eligibility_warnings(con)  # determination segments the run's claims do not cover
     for basis, text in (("range", "payment adjustment is a range: the year's scaling factor is not published; "
                                   "pass --scaling-factor for an exact figure"),
                         ("estimate", "payment adjustment is an estimate: the scaling factor comes from a secondary source")):

@@ -77,6 +77,9 @@ REQUIRED: dict[str, str] = {
     "euc.submission_voids_reweighting": "bool",       # data submitted in the category voids the application's reweighting
     "euc.automatic_individual": "mapping?",           # the automatic EUC policy for individuals, when CMS applied one
     # eligibility
+    "eligibility.determination_segments": "list",     # [{segment, start, end}]: the two 12-month segments of claims
+    "eligibility.segment_rule": "str",                # how the segments combine (exceed_in_every_billed_segment)
+    "eligibility.opt_in": "mapping?",                 # {min_criteria_exceeded}: who may opt in (PY2019 on)
     "eligibility.low_volume_threshold": "mapping",
     "eligibility.clinician_types": "list",
     "eligibility.newly_enrolled_rule": "str",
