@@ -104,3 +104,27 @@ def test_score_from_claims_scores_both_levels(con):
     # 001 claims PY2019 at 10%: inverse deciles [.., 11.11 (d7), 8.33 (d8) ..] -> 7 + (11.11-10)/(11.11-8.33) = 7.3993;
     # + small practice 6 -> (7.3993 + 6) / 60.
     assert got[1][1] == pytest.approx(100 * (7.3993 + 6) / 60, abs=1e-3)
+
+
+def test_mips_run_reweights_pi_by_the_roster_clinician_type():
+    # Issue 13: clinician-type PI reweighting reaches `mips run` through clinician_roster.clinician_type.
+    # Rule pi.reweighted_clinician_types PY2022 ([R] CY2022 PFS final rule): nurse practitioners' PI is reweighted
+    # unless they submit PI data; a physician's is not (scored 0 for want of input, weight kept).
+    # Both clinicians bill 201 beneficiaries x $500 in 2022 (above the threshold: an estimate, one year of claims).
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE medical_claim AS SELECT 'c' || i || n AS claim_id, 'p' || i AS person_id,
+                   DATE '2022-04-01' AS claim_line_start_date, n AS rendering_npi, '123456789' AS billing_tin,
+                   500.0 AS allowed_amount, 1.0 AS service_unit_quantity
+                   FROM range(201) t(i), (VALUES ('1000000001'), ('1000000002')) v(n)""")
+    con.execute("""CREATE TABLE clinician_roster AS SELECT *, NULL::BOOLEAN AS small_practice, NULL::BOOLEAN AS rural,
+        NULL::BOOLEAN AS hpsa, NULL::BOOLEAN AS non_patient_facing, NULL::BOOLEAN AS hospital_based FROM (VALUES
+        ('123456789', '1000000001', 'physician', DATE '2010-01-01'),
+        ('123456789', '1000000002', 'nurse practitioner', DATE '2010-01-01'))
+        t(tin, npi, clinician_type, medicare_enrollment_date)""")
+    from transforms.scoring import score_from_claims
+    score_from_claims(con, performance_year=2022)
+    pi = dict(con.execute("""SELECT npi, reweighted FROM category_scores
+                             WHERE category = 'pi' AND level = 'individual'""").fetchall())
+    assert pi == {"1000000001": False, "1000000002": True}
+    reason = con.execute("SELECT reason FROM category_scores WHERE category = 'pi' AND npi = '1000000002'").fetchone()[0]
+    assert "nurse practitioner" in reason
