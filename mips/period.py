@@ -70,6 +70,8 @@ STANDARD_INPUTS = (
 EHR_INPUTS = ("fhir", "clinical")
 # Inputs of a period run, in the order they are read.
 RUN_INPUTS = tuple(i.name for i in STANDARD_INPUTS)
+# Inputs of `mips score` (numbers a practice already has), run through the same steps (schemas/inputs.py contracts).
+SCORE_INPUTS = ("entity_input", "quality_input", "pi_input", "ia_input", "cost_input")
 SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
@@ -151,10 +153,11 @@ def split_ehr(files: dict[str, Path], default_tin: str | None = None, default_np
     return rest, EhrInput(Path(fhir) if fhir else None, default_tin, default_npi, Path(clinical) if clinical else None)
 
 
-def check_inputs(files: dict[str, Path], ehr: EhrInput | None = None) -> dict[str, Path]:
-    unknown = sorted(set(files) - set(RUN_INPUTS) | set(files) & set(EHR_INPUTS))
+def check_inputs(files: dict[str, Path], ehr: EhrInput | None = None,
+                 known: Sequence[str] = RUN_INPUTS) -> dict[str, Path]:
+    unknown = sorted(set(files) - set(known) | set(files) & set(EHR_INPUTS))
     if unknown:
-        raise PipelineError(f"unknown input table(s) {', '.join(unknown)}; known: {', '.join(RUN_INPUTS)}")
+        raise PipelineError(f"unknown input table(s) {', '.join(unknown)}; known: {', '.join(known)}")
     if ehr is not None and ehr.clinical_dir is not None and not Path(ehr.clinical_dir).is_dir():
         raise PipelineError(f"clinical tables folder {ehr.clinical_dir} not found (give a folder of patient.csv, ...)")
     if ehr is not None and ehr.fhir_dir is not None and not Path(ehr.fhir_dir).is_dir():
@@ -166,7 +169,7 @@ def check_inputs(files: dict[str, Path], ehr: EhrInput | None = None) -> dict[st
     if "cclf" in files and {"medical_claim", "eligibility"} & set(files):
         raise PipelineError("give either a CCLF folder or medical_claim/eligibility files, not both (the CCLF "
                             "folder is mapped into medical_claim and eligibility)")
-    checked = {name: Path(files[name]) for name in RUN_INPUTS if name in files}
+    checked = {name: Path(files[name]) for name in known if name in files}
     for name, path in checked.items():
         if name == "cclf":
             check_input_folder(path)
@@ -227,10 +230,12 @@ class PeriodRun:
 
 
 def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_id: str | None = None,
-              parameters: dict | None = None, work_dir: Path | None = None, ehr: EhrInput | None = None) -> PeriodRun:
-    """Take the period lock (refused while another run holds it), open the run's work database."""
+              parameters: dict | None = None, work_dir: Path | None = None, ehr: EhrInput | None = None,
+              known_inputs: Sequence[str] = RUN_INPUTS) -> PeriodRun:
+    """Take the period lock (refused while another run holds it), open the run's work database.
+    ``known_inputs``: SCORE_INPUTS for `mips score`, which runs the same steps on score inputs."""
     files, ehr = split_ehr(files, ehr=ehr)   # an input folder's fhir/ and clinical/ (find_inputs) are EHR input
-    files = check_inputs(files, ehr)
+    files = check_inputs(files, ehr, known_inputs)
     output_root = Path(output_root)
     run_id = run_id or new_run_id()
     try:
@@ -509,7 +514,7 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
     from transforms.scoring import quality_input_from_measure_results, score_entities, score_from_claims
 
     tables = _tables(run.con)
-    if not ("medical_claim" in tables or tables & {"measure_results", "pi_input", "ia_input", "cost_input"}):
+    if not ("medical_claim" in tables or tables & {"measure_results", *SCORE_INPUTS}):
         run.notes.append("scores: nothing to score (no claims, measures or category inputs); skipped")
         return {}
     # Scores add up doubles; with several threads the order of the additions (and so the last bits)
@@ -522,7 +527,9 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
             created = score_from_claims(run.con, performance_year=run.period.performance_year, **factors)
         else:
             quality = None
-            if "measure_results" in tables:
+            if "quality_input" in tables:  # `mips score`: measure counts at hand
+                quality = "quality_input"
+            elif "measure_results" in tables:
                 quality_input_from_measure_results(run.con, run.period.performance_year)
                 quality = "quality_input"
             score_entities(run.con, performance_year=run.period.performance_year, quality=quality, **factors)

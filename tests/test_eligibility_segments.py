@@ -155,3 +155,48 @@ def test_py2018_has_no_opt_in_and_no_services_criterion():
     rows = _rows(con)
     assert rows[NPI_A][:2] == (True, "estimate")
     assert rows[NPI_B][:2] == (False, "estimate") and rows[NPI_B][3] is False
+
+
+def test_mips_run_determines_eligibility_from_the_segments_it_is_given(tmp_path):
+    # End to end through the period steps (mips run without Prefect), PY2024. The claims file holds the 5 measure
+    # lines of tests/test_flow.py (2024-05-02: PERSONA x2 lines, PERSONB, PERSONC x2; $90 per 99213, $0 per 3044F)
+    # and one $90 99213 line of PERSONA on the 15th of every month 2022-10..2024-12 (27 lines): 32 lines.
+    from mips.period import run_period_steps
+    from tests.test_flow import CLAIM_HEADER, ELIGIBILITY_HEADER, NPI, PERSONS, TIN, line, write_csv
+
+    lines = [line("C1", 1, "PERSONA", "99213"), line("C1", 2, "PERSONA", "3044F"), line("C2", 1, "PERSONB", "99213"),
+             line("C3", 1, "PERSONC", "99213"), line("C3", 2, "PERSONC", "3044F")]
+    months = [f"{2022 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}-15" for i in range(27)]
+    lines += [{**line(f"F{i}", 1, "PERSONA", "99213"), "claim_line_start_date": d, "claim_line_end_date": d}
+              for i, d in enumerate(months)]
+    people = [{"person_id": p, "birth_date": b, "gender": "female", "enrollment_start_date": "2022-01-01",
+               "enrollment_end_date": "2024-12-31"} for p, b in PERSONS.items()]
+    files = {"medical_claim": write_csv(tmp_path / "medical_claim.csv", CLAIM_HEADER, lines),
+             "eligibility": write_csv(tmp_path / "eligibility.csv", ELIGIBILITY_HEADER, people)}
+    out = tmp_path / "out"
+    report = run_period_steps(performance_year=2024, files=files, output_root=out)
+    # The 15 lines of 2022-10..2023-12 are out of scope for the measures (before the year) but kept for the
+    # determination; beside the year's 17 lines they are not "another year's claims", so the run publishes.
+    claims = next(r for r in report.ingest if r.table_name == "medical_claim")
+    assert (claims.input_rows, claims.accepted_rows, claims.out_of_scope_rows) == (32, 17, 15)
+    row = duckdb.sql(f"""SELECT determination, determined_by, segment_1_covered, segment_1_allowed_charges,
+                                segment_1_beneficiaries, segment_1_services, segment_2_allowed_charges,
+                                segment_2_beneficiaries, segment_2_services, mips_eligible
+                         FROM read_parquet('{out}/mips_eligibility/**/*.parquet')
+                         WHERE tin = '{TIN}' AND npi = '{NPI}'""").fetchall()[0]
+    # Segment 1 (2022-10..2023-09): 12 filler lines of PERSONA -> $1,080, 1 beneficiary, 12 services.
+    # Segment 2 (2023-10..2024-09): 12 filler lines + the 5 measure lines -> $1,080 + 3 x $90 = $1,350,
+    # 3 beneficiaries, 17 services. Below the threshold in both: exempt, a final determination.
+    assert row == ("final", "segments 1 and 2", True, 1080, 1, 12, 1350, 3, 17, False)
+    assert not [w for w in report.warnings if w[0] == "mips_eligibility"]
+
+    # The same practice run with the year's claims only: both segments lack months -> every row an estimate,
+    # and the run says so in its warnings and its summary.
+    only_year = {**files, "medical_claim": write_csv(tmp_path / "year.csv", CLAIM_HEADER,
+                                                      [ln for ln in lines if ln["claim_line_start_date"] >= "2024"])}
+    report = run_period_steps(performance_year=2024, files=only_year, output_root=tmp_path / "out2")
+    rules = [w[1] for w in report.warnings if w[0] == "mips_eligibility"]
+    assert rules == ["determination segment 1 not covered", "determination segment 2 not covered"]
+    assert "0 of the 12 months of segment 1 (2022-10-01..2023-09-30)" in report.markdown
+    assert duckdb.sql(f"SELECT DISTINCT determination FROM read_parquet('{tmp_path}/out2/mips_eligibility/**/*.parquet')"
+                      ).fetchall() == [("estimate",)]

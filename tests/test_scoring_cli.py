@@ -126,3 +126,45 @@ tin,npi,measure_id,collection_type,eligible_population,performance_met,performan
     assert main(["score", "--performance-year", "2019", "--entities", str(ent), "--quality", str(q), "--output", str(out)]) == 0
     m = read(out, "measure_scores").iloc[0]
     assert (m.measure_id, m.collection_type, m.measure_class) == ("001", "electronicHealthRecord", "class 1")
+
+
+def test_score_runs_through_the_period_steps_with_manifest_and_checksums(files, capsys):
+    # Issue 13 item 6: `mips score` runs the same steps as `mips run`: input checksums, the validated ingest,
+    # the shared scorer and one atomic publish with a run manifest (parameters, inputs with sha256, rules version).
+    import hashlib
+    from mips.store import read_manifest
+
+    tmp, ent, pi, ia = files
+    out = tmp / "out"
+    assert main(["score", "--performance-year", "2019", "--entities", str(ent), "--pi", str(pi), "--ia", str(ia),
+                 "--scaling-factor", "1.0", "--output", str(out)]) == 0
+    manifest = read_manifest(out, 2019)
+    inputs = {i["table"]: i for i in manifest["inputs"]}
+    assert set(inputs) == {"entity_input", "pi_input", "ia_input"}
+    assert inputs["pi_input"]["sha256"] == hashlib.sha256(pi.read_bytes()).hexdigest()
+    # 7 PI rows in, 7 accepted; the reconciliation of every file rides in the manifest as in mips run
+    assert (inputs["pi_input"]["input_rows"], inputs["pi_input"]["accepted_rows"]) == (7, 7)
+    assert manifest["parameters"]["mode"] == "score" and manifest["parameters"]["scaling_factor"] == 1.0
+    assert manifest["parameters"]["max_rejected_percent"] == 5.0
+    assert manifest["rules_version"] and "final_scores" in manifest["outputs"]
+    # the work database and the period lock are gone after the run
+    assert not list((out / ".work").glob("2019-*"))
+
+
+def test_score_over_the_rejection_threshold_keeps_the_last_good_scores(files, capsys):
+    # A rerun whose PI file is all rejected (bad TINs) fails as mips run fails and leaves the published scores alone.
+    from mips.errors import RejectionThresholdExceeded
+
+    tmp, ent, pi, ia = files
+    out = tmp / "out"
+    args = ["score", "--performance-year", "2019", "--entities", str(ent), "--ia", str(ia), "--output", str(out)]
+    assert main(args + ["--pi", str(pi)]) == 0
+    before = read(out, "final_scores").sort_values("level").final_score.tolist()
+    bad = write(tmp / "bad_pi.csv", "tin,npi,measure_id,numerator,denominator,value\n12345,,PI_EP_1,1,2,\n")
+    with pytest.raises(RejectionThresholdExceeded, match="100.0% rejected"):
+        from mips.commands import score
+        import argparse
+        parser = argparse.ArgumentParser()
+        score.add_arguments(parser)
+        score.run(parser.parse_args(args[1:] + ["--pi", str(bad)]))
+    assert read(out, "final_scores").sort_values("level").final_score.tolist() == before

@@ -4,9 +4,10 @@ that stop a run of the wrong period's data before it publishes.
 - ``scope_claims_to_period``: Medicare Part B claim lines dated outside the performance year, or
   after the run date, are moved out of scope with a reason (``transforms.ingest.mark_out_of_scope``),
   so ``ingest_out_of_scope`` counts them per file. Lines of the low-volume threshold's determination
-  segments (the first segment starts October 1 two years before the performance year, 42 CFR
-  414.1305 "MIPS determination period") are kept aside in ``medical_claim_outside_period`` for a
-  step that needs them. EHR tables keep their look-back history: measures need years of it.
+  segments (the first segment starts October 1 two years before the performance year, September 1 in
+  PY2017-2018: rule eligibility.determination_segments, 42 CFR 414.1305 "MIPS determination period") are
+  kept aside in ``medical_claim_outside_period`` for the eligibility determination
+  (transforms.scoring.eligibility), and do not count as out of period. EHR tables keep their look-back history: measures need years of it.
 - ``out_of_period_share``: how many of a run's valid claim lines fell outside the year.
 - ``claims_without_eligibility``: claim lines whose person has no eligibility row.
 
@@ -69,8 +70,10 @@ def scope_claims_to_period(con: duckdb.DuckDBPyConnection, performance_year: int
 
 @dataclass(frozen=True)
 class PeriodShare:
-    out_of_period: int   # valid claim lines set aside as outside the year or after the run date
-    valid: int           # valid claim lines (accepted + those set aside)
+    out_of_period: int   # valid claim lines set aside as outside the year or after the run date, except those
+    #                      kept for the eligibility determination segments (medical_claim_outside_period) when the
+    #                      year has lines of its own
+    valid: int           # valid claim lines (accepted + out_of_period)
 
     @property
     def percent(self) -> float:
@@ -85,7 +88,12 @@ def out_of_period_share(con: duckdb.DuckDBPyConnection) -> PeriodShare:
     out = con.execute(f"""SELECT coalesce(sum("rows"), 0) FROM _out_of_scope
                           WHERE table_name = '{CLAIMS_TABLE}' AND reason IN ({reasons})""").fetchone()[0]
     accepted = con.execute(f"SELECT count(*) FROM {CLAIMS_TABLE}").fetchone()[0]
-    return PeriodShare(int(out), int(out) + int(accepted))
+    # Lines of the determination segments before the year are what the eligibility determination asks for, not
+    # a sign of another year's file: beside the year's own lines they count neither way. With no line in the year
+    # at all they are another year's claims, and count as out of period.
+    kept = con.execute(f"SELECT count(*) FROM {KEPT_FOR_ELIGIBILITY}").fetchone()[0] \
+        if _has_table(con, KEPT_FOR_ELIGIBILITY) and accepted else 0
+    return PeriodShare(int(out) - int(kept), int(out) - int(kept) + int(accepted))
 
 
 @dataclass(frozen=True)

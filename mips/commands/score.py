@@ -1,8 +1,9 @@
 """`mips score`: score-only mode for numbers a practice already has.
 
-Reads ENT.csv and the optional category files through the same validated ingest as `mips run`
-(rejected rows are counted and published), scores them with the shared scorer and writes
-measure_scores/, category_scores/, final_scores/ (plus rejects/ and ingest_summary/) under --output.
+Runs the period steps of `mips run` (mips/period.py) on ENT.csv and the optional category files: the period
+lock, input checksums, the validated ingest with the rejection threshold (rejected rows are counted and
+published; a file over the threshold fails and publishes nothing), the shared scorer, and one atomic publish of
+measure_scores/, category_scores/, final_scores/, rejects/, ingest_summary/ ... with the run manifest.
 """
 from __future__ import annotations
 
@@ -90,41 +91,32 @@ def summary(con, performance_year: int, ingest_results, written: dict[str, int],
 
 
 def run(args) -> int:
-    from mips.db import connect
-    from mips.store import publish_period
-    from schemas.ingest import INGEST_SUMMARY, REJECTS
-    from schemas.scoring import SCORING_TABLES
-    from transforms import ingest
-    from transforms.scoring import load_rules, score_entities
+    """Score through the period steps of `mips run` (issue 13 item 6): the period lock, input checksums, the
+    validated ingest with the rejection threshold, the shared scorer, and one atomic publish with the run manifest."""
+    from mips.period import (LEVELS, SCORE_INPUTS, SOURCES, Period, finish_run, ingest_step, input_provenance,
+                             one_line_failure, publish_step, run_parameters, scores_step, start_run, validate_step)
+    from transforms.scoring import load_rules
     from transforms.scoring.engine import check_scaling_factors, scoring_warnings
-    from mips.errors import RejectionThresholdExceeded
 
     # Year and factors first: a bad option fails before any file is read.
     check_scaling_factors(load_rules(args.performance_year), args.scaling_factor, args.exceptional_scaling_factor)
     if not 0 <= args.max_rejected_percent <= 100:
         raise PipelineError(f"--max-rejected-percent must be between 0 and 100 (got {args.max_rejected_percent:g})")
-    con = connect()
+    files = {contract: getattr(args, option) for option, contract in FILES.items() if getattr(args, option) is not None}
+    parameters = {**run_parameters(SOURCES, LEVELS, args.max_rejected_percent, False, args.scaling_factor,
+                                   args.exceptional_scaling_factor), "mode": "score"}
+    run = start_run(Period.of(args.performance_year), files, args.output, parameters=parameters,
+                    known_inputs=SCORE_INPUTS)
     try:
-        results = []
-        for option, contract in FILES.items():
-            path = getattr(args, option)
-            if path is not None:
-                results.append(ingest.ingest_file(con, path, contract))
-        # the same threshold as mips run: a file with too many rejected rows fails, nothing is published
-        over = ingest.files_over_threshold(con, args.max_rejected_percent)
-        if over:
-            listed = ", ".join(f"{f} ({pct}% rejected)" for f, pct in over)
-            raise RejectionThresholdExceeded(
-                f"more than {args.max_rejected_percent:g}% of rows rejected in: {listed}; nothing scored or published "
-                f"(fix the file, or raise --max-rejected-percent)")
-        score_entities(con, performance_year=args.performance_year,
-                       scaling_factor=args.scaling_factor, exceptional_scaling_factor=args.exceptional_scaling_factor)
-        ingest.ingest_tables(con, args.performance_year)
-        # one atomic switch for the period: a reader never sees new scores beside old rejects
-        tables = {spec: spec.name for spec in SCORING_TABLES}
-        tables.update({REJECTS: "rejects", INGEST_SUMMARY: "ingest_summary"})
-        written = dict(publish_period(con, args.output, args.performance_year, tables).rows)
-        print(summary(con, args.performance_year, results, written, args.output, scoring_warnings(con)))
+        input_provenance(run)
+        ingest_step(run)
+        validate_step(run, args.max_rejected_percent)  # a file over the threshold fails, nothing is published
+        scores_step(run)
+        publish_step(run)  # scores, rejects and ingest summary switched in at once, with the run manifest
+        print(summary(run.con, args.performance_year, run.ingest, dict(run.published.rows), args.output,
+                      scoring_warnings(run.con)))
         return 0
+    except Exception as error:
+        raise one_line_failure(run, error) from None
     finally:
-        con.close()
+        finish_run(run)
