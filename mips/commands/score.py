@@ -102,6 +102,9 @@ def run(args) -> int:
     check_scaling_factors(load_rules(args.performance_year), args.scaling_factor, args.exceptional_scaling_factor)
     if not 0 <= args.max_rejected_percent <= 100:
         raise PipelineError(f"--max-rejected-percent must be between 0 and 100 (got {args.max_rejected_percent:g})")
+    from mips import progress
+    if progress.mode() == "normal":
+        progress.configure("quiet")  # score-only prints its summary (and a failure in one line); steps with --verbose
     files = {contract: getattr(args, option) for option, contract in FILES.items() if getattr(args, option) is not None}
     parameters = {**run_parameters(SOURCES, LEVELS, args.max_rejected_percent, False, args.scaling_factor,
                                    args.exceptional_scaling_factor), "mode": "score"}
