@@ -91,7 +91,7 @@ def summary(con, performance_year: int, ingest_results, written: dict[str, int],
 
 
 def run(args) -> int:
-    """Score through the period steps of `mips run` (issue 13 item 6): the period lock, input checksums, the
+    """Score through the period steps of `mips run`: the period lock, input checksums, the
     validated ingest with the rejection threshold, the shared scorer, and one atomic publish with the run manifest."""
     from mips.period import (LEVELS, SCORE_INPUTS, SOURCES, Period, finish_run, ingest_step, input_provenance,
                              one_line_failure, publish_step, run_parameters, scores_step, start_run, validate_step)
