@@ -7,6 +7,7 @@ status, a patient not in patient; input = accepted + out of scope + rejected per
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,151 +16,53 @@ import pytest
 from mips.cli import main
 from mips.errors import PipelineError
 from mips.paths import SHARED_ECQM
+from mips.commands.convert import fhir_to_tables
 from transforms.clinical_tables import load_clinical_dir
 
 TIN, NPI = "000000001", "1234567893"
 needs_deck = pytest.mark.skipif(not (SHARED_ECQM / "tests").is_dir(), reason="../shared/ecqm absent")
 
-# One deck folder's resources, the owning Patient of each subfolder as person_id (the deck's layout: one patient per
-# folder owns every resource in it), then one SELECT per flat table. Codings are unnested: one row per code.
-_CONVERT = r"""
-CREATE OR REPLACE TABLE r AS
-SELECT regexp_extract(filename, '^(.*)/[^/]*$', 1) AS folder, CAST(content AS JSON) AS j
-FROM read_text('{glob}');
-CREATE OR REPLACE TABLE owner AS SELECT folder, j ->> '$.id' AS pid FROM r WHERE j ->> '$.resourceType' = 'Patient';
-CREATE OR REPLACE TABLE res AS SELECT o.pid, r.j, r.j ->> '$.resourceType' AS t FROM r JOIN owner o USING (folder);
-CREATE OR REPLACE MACRO ref_id(s) AS regexp_extract(s, '([^/:]+)$', 1);
-CREATE OR REPLACE MACRO codings(j, path) AS CAST(json_extract(j, path) AS JSON[]);
-CREATE OR REPLACE MACRO ext(j, name) AS list_filter(CAST(json_extract(j, '$.extension[*]') AS JSON[]),
-    lambda e: e ->> '$.url' LIKE '%us-quality-core-' || name)[1];
-"""
-
-_TABLES = {
-    "patient": """SELECT pid AS patient_id, j ->> '$.gender' AS sex, j ->> '$.birthDate' AS birth_date,
-                         j ->> '$.deceasedDateTime' AS death_date FROM res WHERE t = 'Patient'""",
-    "encounter": """SELECT j ->> '$.id' AS encounter_id, pid AS patient_id, j ->> '$.period.start' AS encounter_start_date,
-                           j ->> '$.period.end' AS encounter_end_date, j ->> '$.status' AS status,
-                           j ->> '$.class.code' AS class_code, c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                           j ->> '$.hospitalization.dischargeDisposition.coding[0].system' AS discharge_disposition_code_type,
-                           j ->> '$.hospitalization.dischargeDisposition.coding[0].code' AS discharge_disposition_code
-                    FROM res, unnest(codings(j, '$.type[*].coding[*]')) u(c) WHERE t = 'Encounter'""",
-    "condition": """SELECT j ->> '$.id' AS condition_id, pid AS patient_id, ref_id(j ->> '$.encounter.reference') AS encounter_id,
-                           j ->> '$.recordedDate' AS recorded_date,
-                           coalesce(j ->> '$.onsetDateTime', j ->> '$.onsetPeriod.start') AS onset_date,
-                           coalesce(j ->> '$.abatementDateTime', j ->> '$.abatementPeriod.end') AS resolved_date,
-                           j ->> '$.clinicalStatus.coding[0].code' AS status,
-                           j ->> '$.verificationStatus.coding[0].code' AS verification_status,
-                           j ->> '$.category[0].coding[0].code' AS category,
-                           c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code
-                    FROM res, unnest(codings(j, '$.code.coding[*]')) u(c) WHERE t = 'Condition'""",
-    "procedure": """SELECT j ->> '$.id' AS procedure_id, pid AS patient_id, ref_id(j ->> '$.encounter.reference') AS encounter_id,
-                           coalesce(j ->> '$.performedDateTime', j ->> '$.performedPeriod.start') AS procedure_date,
-                           j ->> '$.performedPeriod.end' AS procedure_end_date, j ->> '$.status' AS status,
-                           ext(j, 'recorded') ->> '$.valueDateTime' AS recorded_date,
-                           c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                           j ->> '$.statusReason.coding[0].system' AS status_reason_code_type,
-                           j ->> '$.statusReason.coding[0].code' AS status_reason_code
-                    FROM res, unnest(codings(j, '$.code.coding[*]')) u(c) WHERE t = 'Procedure'""",
-    "observation": """WITH o AS (
-                        SELECT j, pid, j ->> '$.id' AS observation_id, ref_id(j ->> '$.encounter.reference') AS encounter_id,
-                               coalesce(j ->> '$.effectiveDateTime', j ->> '$.effectiveInstant', j ->> '$.effectivePeriod.start') AS observation_date,
-                               j ->> '$.effectivePeriod.end' AS observation_end_date, j ->> '$.status' AS status,
-                               j ->> '$.issued' AS issued_date, ext(j, 'recorded') ->> '$.valueDateTime' AS recorded_date,
-                               ext(j, 'notDoneReason') ->> '$.valueCodeableConcept.coding[0].system' AS not_done_reason_code_type,
-                               ext(j, 'notDoneReason') ->> '$.valueCodeableConcept.coding[0].code' AS not_done_reason_code
-                        FROM res WHERE t = 'Observation')
-                      SELECT observation_id, pid AS patient_id, encounter_id, observation_date, observation_end_date, status,
-                             cat ->> '$.code' AS category, issued_date,
-                             c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                             j ->> '$.valueQuantity.value' AS result,
-                             coalesce(j ->> '$.valueQuantity.code', j ->> '$.valueQuantity.unit') AS source_units,
-                             j ->> '$.valueCodeableConcept.coding[0].system' AS value_code_type,
-                             j ->> '$.valueCodeableConcept.coding[0].code' AS value_code,
-                             NULL AS component_code_type, NULL AS component_code,
-                             j ->> '$.dataAbsentReason.coding[0].system' AS data_absent_reason_code_type,
-                             j ->> '$.dataAbsentReason.coding[0].code' AS data_absent_reason_code,
-                             not_done_reason_code_type, not_done_reason_code, recorded_date
-                      FROM o, unnest(codings(j, '$.code.coding[*]')) u(c)
-                      LEFT JOIN unnest(codings(j, '$.category[*].coding[*]')) v(cat) ON TRUE
-                      UNION ALL
-                      SELECT observation_id, pid, encounter_id, observation_date, observation_end_date, status, NULL, issued_date,
-                             NULL, NULL, comp ->> '$.valueQuantity.value',
-                             coalesce(comp ->> '$.valueQuantity.code', comp ->> '$.valueQuantity.unit'), NULL, NULL,
-                             comp ->> '$.code.coding[0].system', comp ->> '$.code.coding[0].code', NULL, NULL, NULL, NULL, NULL
-                      FROM o, unnest(CAST(json_extract(j, '$.component[*]') AS JSON[])) u(comp)""",
-    "medication": """SELECT m.j ->> '$.id' AS medication_id, m.pid AS patient_id, m.j ->> '$.authoredOn' AS prescribing_date,
-                            m.j ->> '$.status' AS status, m.j ->> '$.intent' AS intent,
-                            m.j ->> '$.doNotPerform' AS do_not_perform,
-                            c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                            m.j ->> '$.statusReason.coding[0].system' AS status_reason_code_type,
-                            m.j ->> '$.statusReason.coding[0].code' AS status_reason_code,
-                            m.j ->> '$.dispenseRequest.expectedSupplyDuration.value' AS days_supply,
-                            m.j ->> '$.dispenseRequest.numberOfRepeatsAllowed' AS refills
-                     FROM res m LEFT JOIN res med ON med.t = 'Medication' AND med.pid = m.pid
-                                                 AND med.j ->> '$.id' = ref_id(m.j ->> '$.medicationReference.reference'),
-                          unnest(CASE WHEN json_exists(m.j, '$.medicationCodeableConcept')
-                                      THEN codings(m.j, '$.medicationCodeableConcept.coding[*]')
-                                      ELSE codings(med.j, '$.code.coding[*]') END) u(c)
-                     WHERE m.t = 'MedicationRequest'""",
-    "service_request": """SELECT j ->> '$.id' AS service_request_id, pid AS patient_id, j ->> '$.authoredOn' AS authored_on,
-                                 j ->> '$.status' AS status, j ->> '$.intent' AS intent, j ->> '$.doNotPerform' AS do_not_perform,
-                                 j ->> '$.category[0].coding[0].system' AS category_code_type,
-                                 j ->> '$.category[0].coding[0].code' AS category_code,
-                                 c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                                 ext(j, 'doNotPerformReason') ->> '$.valueCodeableConcept.coding[0].system' AS do_not_perform_reason_code_type,
-                                 ext(j, 'doNotPerformReason') ->> '$.valueCodeableConcept.coding[0].code' AS do_not_perform_reason_code
-                          FROM res, unnest(codings(j, '$.code.coding[*]')) u(c) WHERE t = 'ServiceRequest'""",
-    "device_request": """SELECT j ->> '$.id' AS device_request_id, pid AS patient_id, j ->> '$.authoredOn' AS authored_on,
-                                j ->> '$.status' AS status, j ->> '$.intent' AS intent,
-                                j ->> '$.modifierExtension[0].valueBoolean' AS do_not_perform,
-                                c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                                ext(j, 'doNotPerformReason') ->> '$.valueCodeableConcept.coding[0].system' AS do_not_perform_reason_code_type,
-                                ext(j, 'doNotPerformReason') ->> '$.valueCodeableConcept.coding[0].code' AS do_not_perform_reason_code
-                         FROM res, unnest(codings(j, '$.codeCodeableConcept.coding[*]')) u(c) WHERE t = 'DeviceRequest'""",
-}
-# Deck resource types the converter does not carry: Coverage (payer, a supplemental data element only) and
-# MeasureReport (the expected answer). A measure reading either would show here as a mismatch.
-_NOT_CONVERTED = {"Coverage", "MeasureReport", "Medication"}
+MEASURES = sorted(p.name for p in (SHARED_ECQM / "tests").iterdir() if p.is_dir()) if (SHARED_ECQM / "tests").is_dir() else []
 
 
 def deck_to_flat(deck: Path, out: Path, fmt: str = "csv") -> dict[str, int]:
-    """Write one deck folder as flat clinical tables; rows per table."""
-    out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute(_CONVERT.format(glob=(deck / "*" / "*.json").as_posix()))
-    unknown = {t for (t,) in con.execute("SELECT DISTINCT t FROM res").fetchall()} - {
-        "Patient", "Encounter", "Condition", "Procedure", "Observation", "MedicationRequest", "ServiceRequest",
-        "DeviceRequest"} - _NOT_CONVERTED
-    assert not unknown, f"deck types the converter does not carry: {unknown}"
-    rows = {}
-    for name, sql in _TABLES.items():
-        target = (out / f"{name}.{fmt}").as_posix()
-        con.execute(f"COPY ({sql}) TO '{target}' ({'HEADER' if fmt == 'csv' else 'FORMAT parquet'})")
-        rows[name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-    return rows
+    """Write a deck folder as flat clinical tables (what `mips convert fhir-to-tables` does); rows per table."""
+    return fhir_to_tables(deck, out, fmt)
 
 
 def _populations(out: Path) -> list[tuple]:
     return duckdb.connect().execute(f"""
-        SELECT level, tin, npi, measure_id, population_group, person_id, episode, * EXCLUDE (level, tin, npi, measure_id,
-               population_group, person_id, episode, source, performance_year)
+        SELECT measure_id, population_group, person_id, level, tin, npi, episode, * EXCLUDE (level, tin, npi,
+               measure_id, population_group, person_id, episode, source, performance_year)
         FROM read_parquet('{out}/measure_populations/**/*.parquet', hive_partitioning = true)
         ORDER BY ALL""").fetchall()
 
 
 @pytest.mark.shared
 @needs_deck
-@pytest.mark.parametrize("measure_name, fmt", [("CMS122FHIRDiabetesAssessGT9Pct", "csv"),
-                                               ("CMS165FHIRControllingHighBP", "parquet")])
-def test_deck_as_flat_tables_gives_the_fhir_populations(tmp_path, measure_name, fmt):
-    deck = SHARED_ECQM / "tests" / measure_name
-    rows = deck_to_flat(deck, tmp_path / "flat", fmt)
-    assert rows["patient"] > 30 and rows["encounter"] > 30      # the deck's 39 / 48 patients, one folder each
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_every_deck_measure_as_flat_tables_gives_the_fhir_populations(tmp_path, fmt):
+    """Half the deck's measures as CSV, the other half as Parquet: each half's development cases in one FHIR folder
+    (one `mips run`), converted by `mips convert fhir-to-tables`, give the FHIR run's measure_populations row for
+    row: both levels, every measure computed over those patients, every population column and the strata."""
+    # every other measure; CMS22 and CMS69 share a patient id, so CMS69 moves to the other half
+    csv_half = set(MEASURES[0::2]) ^ {"CMS69FHIRPCSBMIScreenAndFollowUp"}
+    half = sorted(m for m in MEASURES if (m in csv_half) == (fmt == "csv"))
+    deck = tmp_path / "deck"
+    for name in half:
+        shutil.copytree(SHARED_ECQM / "tests" / name, deck / name)
+    assert main(["convert", "fhir-to-tables", "--fhir", str(deck), "--dest", str(tmp_path / "flat"),
+                 "--format", fmt]) == 0
+    rows = {p.stem: duckdb.connect().execute(f"SELECT count(*) FROM '{p}'").fetchone()[0]
+            for p in (tmp_path / "flat").iterdir()}
+    assert rows["patient"] > 600 and rows["encounter"] > 800
     common = ["run", "--performance-year", "2026", "--default-tin", TIN, "--default-npi", NPI, "--without-prefect"]
     assert main(common + ["--fhir", str(deck), "--output", str(tmp_path / "fhir")]) == 0
     assert main(common + ["--clinical-dir", str(tmp_path / "flat"), "--output", str(tmp_path / "flat_out")]) == 0
     fhir, flat = _populations(tmp_path / "fhir"), _populations(tmp_path / "flat_out")
-    assert len(fhir) > 50       # both levels, every patient in a population of the measure's groups
+    assert len({r[0] for r in fhir}) >= 35        # the measures computed over these patients (38 and 39)
+    only_fhir, only_flat = sorted(set(fhir) - set(flat)), sorted(set(flat) - set(fhir))
+    assert (only_fhir[:5], only_flat[:5]) == ([], [])
     assert flat == fhir
 
 

@@ -610,6 +610,9 @@ def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[i
                     WHERE p.resource_type = 'Patient' AND {'TRUE' if default_tin else 'FALSE'}
                       AND NOT EXISTS (SELECT 1 FROM ehr_attribution a WHERE a.person_id = p.person_id))"""
     con.execute(f"CREATE OR REPLACE TABLE _fhir_attribution AS {EHR_ATTRIBUTION.select_sql(defaults)}")
+    # what the Encounters themselves name, before defaults: the flat-table conversion (transforms/fhir_to_tables.py)
+    # writes it as billing_tin / rendering_npi
+    con.execute("CREATE OR REPLACE TEMP TABLE fhir_named_attribution AS SELECT * FROM ehr_attribution")
     con.execute("DROP TABLE ehr_attribution; ALTER TABLE _fhir_attribution RENAME TO ehr_attribution")
     for table in ("_fhir_npi", "_fhir_tin", "_fhir_encounter_ids", "_fhir_encounter_npi"):
         con.execute(f"DROP TABLE {table}")
