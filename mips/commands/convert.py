@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mips.errors import PipelineError
-
 NAME = "convert"
 HELP = ("Convert EHR input between its two forms: `fhir-to-tables` writes a FHIR R4 folder (JSON, Bundles, NDJSON) as "
         "the flat clinical tables that `mips run --clinical-dir` reads")
@@ -36,11 +34,8 @@ def fhir_to_tables(fhir: Path, dest: Path, fmt: str) -> dict[str, int]:
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
-        try:
-            # placeholder defaults: only the encounters' own TIN and NPI are written (fhir_named_attribution)
-            load = load_fhir_dir(con, fhir, default_tin="000000001", default_npi="1234567893")
-        except PipelineError:
-            raise
+        # placeholder defaults: only the encounters' own TIN and NPI are written (fhir_named_attribution)
+        load = load_fhir_dir(con, fhir, default_tin="000000001", default_npi="1234567893")
         rejected = sum(r[4] for r in load.by_type)
         if rejected:
             print(f"  {rejected:,} FHIR resources rejected and not written (run `mips run --fhir` for the reasons)")
