@@ -377,6 +377,18 @@ CLINICAL_TABLES: tuple[ClinicalTable, ...] = (
 )
 CLINICAL_TABLE_NAMES = tuple(t.name for t in CLINICAL_TABLES)
 
+# What a FHIR folder holds that no flat table carries, and why it changes no eCQM result (docs/inputs.md).
+NOT_CARRIED = (
+    ("Practitioner, Organization", "they only attribute encounters: their NPI and TIN are the encounter's "
+                                   "rendering_npi and billing_tin"),
+    ("Medication", "a medicationReference's Medication code is the medication row's own code"),
+    ("Claim, Location, MeasureReport and other types no measure reads", "the engine reads none of them"),
+    ("MedicationStatement", "no 2026 eCQM reads it"),
+    ("codings without a system or a code; other elements the engine does not read (Encounter.length, "
+     "AllergyIntolerance.criticality, ServiceRequest.occurrence, the US Quality Core notDoneValueSet extension ...)",
+     "the engine reads none of them; a record left with no code at all is rejected (`required`)"),
+)
+
 # (rule, what it rejects or sets aside) as docs/inputs.md lists them.
 CLINICAL_RULES = (
     ("missing column", "the run stops with one line naming the file and the column (a required column is absent)"),

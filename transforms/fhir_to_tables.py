@@ -4,7 +4,7 @@
 The inverse of transforms/clinical_tables.py for every element the eCQM engine reads: loading the written tables
 with ``--clinical-dir`` gives the engine the same input as the FHIR folder (tests/test_clinical_tables.py checks
 measure_populations row for row over every deck measure). What no flat column carries is listed in
-``NOT_CARRIED`` and in docs/inputs.md.
+``schemas.clinical.NOT_CARRIED`` and in docs/inputs.md.
 
 Grain: one row per (record, position): row i of a record holds the i-th coding of each coded element, the i-th id
 of each reference list and the i-th dosage instruction; its single-valued fields are repeated on every row.
@@ -16,16 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from schemas.clinical import CLINICAL_TABLES
-
-# Resource types and elements the flat tables do not carry, with why (docs/inputs.md shows them).
-NOT_CARRIED = (
-    ("Practitioner, Organization", "only attribute encounters: their NPI and TIN become the encounter's "
-                                   "rendering_npi and billing_tin"),
-    ("Medication", "a medicationReference's Medication code becomes the medication row's own code"),
-    ("Claim, Location, MeasureReport and other types", "no measure reads them"),
-    ("MedicationStatement", "no 2026 eCQM reads it"),
-)
+from schemas.clinical import CLINICAL_TABLES, NOT_CARRIED  # noqa: F401  (NOT_CARRIED: documented here)
 
 _MACROS = r"""
 CREATE OR REPLACE TEMP MACRO _f2t_codings(j, path) AS
