@@ -281,3 +281,199 @@ def test_typed_parquet_dates_numbers_become_fhir_text(tmp_path):
     observation = json.loads(got["Observation"])
     assert observation["effectiveDateTime"] == "2026-03-01T09:00:00+00:00"
     assert observation["valueQuantity"]["value"] == 9.4 and observation["status"] == "final"
+
+
+# ------------------------------------------------------------------ the eCQM elements, one by one
+
+_PATIENT_JSON = {"resourceType": "Patient", "id": "pt1", "gender": "female", "birthDate": "1960-05-01",
+                 "extension": [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex",
+                                "valueCode": "248152002"}]}
+_SUBJECT = {"reference": "Patient/pt1"}
+# Elements the decks use rarely or not at all, each in the shape FHIR writes it
+_RESOURCES = [
+    {"resourceType": "Encounter", "id": "enc1", "status": "finished", "subject": _SUBJECT,
+     "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+     "type": [{"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99213"}]}],
+     "period": {"start": "2026-03-01T09:00:00+00:00", "end": "2026-03-01T09:30:00+00:00"},
+     "reasonCode": [{"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]}],
+     "reasonReference": [{"reference": "Condition/c1"}],
+     "diagnosis": [{"condition": {"reference": "Condition/c1"}, "rank": 1, "use": {"coding": [
+         {"system": "http://terminology.hl7.org/CodeSystem/diagnosis-role", "code": "billing"}]}},
+                   {"condition": {"reference": "Condition/c2"}, "rank": 2}]},
+    {"resourceType": "Condition", "id": "c1", "subject": _SUBJECT, "onsetDateTime": "2005",
+     "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
+     "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                               "code": "problem-list-item"}]},
+                  {"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/condition-category",
+                               "code": "health-concern"}]}],
+     "bodySite": [{"coding": [{"system": "http://snomed.info/sct", "code": "8966001"}]}]},
+    {"resourceType": "Condition", "id": "c2", "subject": _SUBJECT,
+     "onsetPeriod": {"start": "2026-02-01"}, "code": {"coding": [{"system": "http://snomed.info/sct",
+                                                                 "code": "59621000"}]}},
+    {"resourceType": "MedicationRequest", "id": "mr1", "status": "active", "intent": "order", "subject": _SUBJECT,
+     "authoredOn": "2026-04-01T10:00:00+00:00",
+     "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                               "code": "197361"}]},
+     "dosageInstruction": [
+         {"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d", "timeOfDay": ["08:00:00", "20:00:00"],
+                                "boundsPeriod": {"start": "2026-04-01", "end": "2026-06-30"}}},
+          "doseAndRate": [{"doseQuantity": {"value": 2, "unit": "{tbl}", "system": "http://unitsofmeasure.org",
+                                            "code": "{tbl}"}}]},
+         {"timing": {"event": ["2026-07-03T08:00:00+00:00", "2026-07-01T08:00:00+00:00"],
+                     "repeat": {"boundsDuration": {"value": 10, "unit": "d", "system": "http://unitsofmeasure.org",
+                                                   "code": "d"}}}}],
+     "dispenseRequest": {"numberOfRepeatsAllowed": 3, "validityPeriod": {"start": "2026-04-01"},
+                         "quantity": {"value": 60, "unit": "tablet", "system": "http://unitsofmeasure.org",
+                                      "code": "{tbl}"},
+                         "expectedSupplyDuration": {"value": 30, "unit": "days", "system": "http://unitsofmeasure.org",
+                                                    "code": "d"}}},
+    {"resourceType": "Observation", "id": "o1", "status": "final", "subject": _SUBJECT,
+     "code": {"coding": [{"system": "http://loinc.org", "code": "72166-2"}]},
+     "effectivePeriod": {"start": "2026-05-01T09:00:00+00:00"}, "valueString": "never smoker",
+     "basedOn": [{"reference": "ServiceRequest/sr1"}], "partOf": [{"reference": "Procedure/p1"}]},
+    {"resourceType": "Task", "id": "t1", "status": "rejected", "intent": "order", "for": _SUBJECT,
+     "code": {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "fulfill"}]},
+     "focus": {"reference": "ServiceRequest/sr1"}, "basedOn": [{"reference": "ServiceRequest/sr1"}],
+     "executionPeriod": {"start": "2026-05-02"},
+     "statusReason": {"coding": [{"system": "http://snomed.info/sct", "code": "183944003"}]}},
+]
+
+
+def _ir_rows(con) -> dict[str, set]:
+    con.execute("ATTACH ':memory:' AS ref")
+    con.execute("CREATE TABLE ref.ecqm_value_set_codes (value_set_oid VARCHAR, code_system VARCHAR, code VARCHAR)")
+    from transforms.ecqm.ir import build_ir
+    build_ir(con)
+    out = {}
+    for table, exclude in (("ecqm_patient", ""), ("ecqm_resource", " EXCLUDE (source_file, source_row)"),
+                           ("ecqm_coding", ""), ("ecqm_dosage_bounds", "")):
+        rows = con.execute(f"SELECT *{exclude} FROM {table}").fetchall()
+        out[table] = {tuple(tuple(sorted(v)) if isinstance(v, list) else v for v in r) for r in rows}
+    return out
+
+
+def test_fhir_to_tables_and_back_keeps_every_element_the_engine_reads(tmp_path):
+    """A hand-made record of the rarer elements (encounter diagnoses and reasons, two dosage instructions, a
+    boundsDuration, timing events, an open period, a partial date, a valueString, basedOn / partOf / focus), written
+    as flat tables by `mips convert fhir-to-tables` and read back with --clinical-dir: the engine's IR is the same
+    table for table, and the encounter's diagnoses keep their condition, rank and use."""
+    import json
+    fhir = tmp_path / "fhir" / "pt1"
+    fhir.mkdir(parents=True)
+    for resource in [_PATIENT_JSON] + _RESOURCES:
+        (fhir / f"{resource['resourceType']}-{resource['id']}.json").write_text(json.dumps(resource))
+    assert main(["convert", "fhir-to-tables", "--fhir", str(tmp_path / "fhir"), "--dest", str(tmp_path / "flat")]) == 0
+    # the medication's two dosage instructions are its rows 1 and 2; the encounter's two diagnoses likewise
+    medication = (tmp_path / "flat" / "medication.csv").read_text().splitlines()
+    assert len(medication) == 3 and "2026-07-01T08:00:00+00:00" in medication[2]
+    from transforms.fhir_files import load_fhir_dir
+    a, b = duckdb.connect(), duckdb.connect()
+    load_fhir_dir(a, tmp_path / "fhir", default_tin=TIN, default_npi=NPI)
+    load_clinical_dir(b, tmp_path / "flat", default_tin=TIN, default_npi=NPI)
+    assert _summary(b)["clinical.medication"] == (2, 2, 0, 0)
+    fhir_ir, flat_ir = _ir_rows(a), _ir_rows(b)
+    for table in fhir_ir:
+        assert flat_ir[table] == fhir_ir[table], table
+    assert len(fhir_ir["ecqm_dosage_bounds"]) == 2 and len(fhir_ir["ecqm_coding"]) >= 12
+    diagnosis = json.loads(b.execute("SELECT resource -> '$.diagnosis' FROM fhir_resource "
+                                     "WHERE resource_type = 'Encounter'").fetchone()[0])
+    assert diagnosis == _RESOURCES[0]["diagnosis"]
+
+
+def test_bad_rows_of_the_ecqm_tables_are_rejected_and_nothing_is_lost(tmp_path):
+    folder = tmp_path / "c"
+    _write(folder, "patient", _PATIENTS)
+    # m1: its code on its second row only (accepted, 2 rows); m2: no code on any row (both rows rejected);
+    # m3: an unknown period unit; m4: a partial date (accepted); m5: a month 13 (rejected)
+    _write(folder, "medication", """
+medication_id,patient_id,prescribing_date,source_code_type,source_code,frequency,period,period_unit,category_code_type,category_code
+m1,p1,2026-03-01,,,2,1,d,http://terminology.hl7.org/CodeSystem/medicationrequest-category,community
+m1,p1,2026-03-01,rxnorm,197361,,,,,
+m2,p1,2026-03-01,,,1,1,d,,
+m2,p1,2026-03-01,,,,,,,
+m3,p2,2026-03-01,rxnorm,197361,1,1,fortnight,,
+m4,p2,2026-03,rxnorm,197361,,,,,
+m5,p2,2026-13,rxnorm,197361,,,,,
+""")
+    # t1 good; t2 an unknown status; t3 open_period that is no boolean (on an allergy)
+    _write(folder, "task", """
+task_id,patient_id,status,execution_start_date,source_code_type,source_code
+t1,p1,rejected,2026-05-02,http://hl7.org/fhir/CodeSystem/task-code,fulfill
+t2,p1,refused,2026-05-02,http://hl7.org/fhir/CodeSystem/task-code,fulfill
+""")
+    _write(folder, "allergy_intolerance", """
+allergy_intolerance_id,patient_id,clinical_status,onset_date,open_period,source_code_type,source_code
+a1,p1,active,2026-01-01,true,snomed-ct,91936005
+a2,p1,active,2026-01-01,maybe,snomed-ct,91936005
+""")
+    con = duckdb.connect()
+    load_clinical_dir(con, folder, default_tin=TIN, default_npi=NPI)
+    summary = _summary(con)
+    assert summary["clinical.medication"] == (7, 3, 0, 4)     # m1 x2, m4 accepted; m2 x2, m3, m5 rejected
+    assert summary["clinical.task"] == (2, 1, 0, 1)
+    assert summary["clinical.allergy_intolerance"] == (2, 1, 0, 1)
+    for n, ok, out, rejected in summary.values():
+        assert n == ok + out + rejected
+    rejects = con.execute("""SELECT table_name, row_number, "column", rule FROM _rejects ORDER BY 1, 2""").fetchall()
+    assert rejects == [("clinical.allergy_intolerance", 2, "open_period", "invalid_number"),
+                       ("clinical.medication", 3, "source_code", "required"),
+                       ("clinical.medication", 4, "source_code", "required"),
+                       ("clinical.medication", 5, "period_unit", "unknown_value"),
+                       ("clinical.medication", 7, "prescribing_date", "invalid_date"),
+                       ("clinical.task", 2, "status", "unknown_value")]
+    import json
+    got = {r[0]: json.loads(r[1]) for r in con.execute("SELECT resource_id, resource FROM fhir_resource").fetchall()}
+    assert got["m1"]["medicationCodeableConcept"]["coding"] == [
+        {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197361"}]
+    assert got["m1"]["dosageInstruction"] == [{"timing": {"repeat": {"frequency": 2, "period": 1.0, "periodUnit": "d"}}}]
+    assert got["m4"]["authoredOn"] == "2026-03" and got["a1"]["onsetPeriod"] == {"start": "2026-01-01"}
+
+
+# Tuva's clinical input layer (tuva-health/tuva at 6be34c7, models/input_layer/input_layer__<table>.yml): every column
+# of the tables the flat contracts share with it, in order. A Tuva-shaped file loads as it is (extra columns ignored).
+TUVA_COLUMNS = {
+    "condition": ["condition_id", "payer", "person_id", "patient_id", "encounter_id", "claim_id", "recorded_date",
+                  "onset_date", "resolved_date", "status", "condition_type", "source_code_type", "source_code",
+                  "source_description", "normalized_code_type", "normalized_code", "normalized_description",
+                  "condition_rank", "present_on_admit_code", "present_on_admit_description", "data_source",
+                  "file_name", "ingest_datetime"],
+    "procedure": ["procedure_id", "person_id", "patient_id", "encounter_id", "claim_id", "procedure_date",
+                  "source_code_type", "source_code", "source_description", "normalized_code_type", "normalized_code",
+                  "normalized_description", "modifier_1", "modifier_2", "modifier_3", "modifier_4", "modifier_5",
+                  "practitioner_id", "data_source", "file_name", "ingest_datetime"],
+    "observation": ["observation_id", "person_id", "payer", "patient_id", "encounter_id", "panel_id",
+                    "observation_date", "observation_type", "source_code_type", "source_code", "source_description",
+                    "normalized_code_type", "normalized_code", "normalized_description", "result", "source_units",
+                    "normalized_units", "source_reference_range_low", "source_reference_range_high",
+                    "normalized_reference_range_low", "normalized_reference_range_high", "data_source", "file_name",
+                    "ingest_datetime"],
+    "medication": ["medication_id", "person_id", "payer", "patient_id", "encounter_id", "dispensing_date",
+                   "prescribing_date", "source_code_type", "source_code", "source_description", "ndc_code",
+                   "ndc_description", "rxnorm_code", "rxnorm_description", "atc_code", "atc_description", "route",
+                   "strength", "quantity", "quantity_unit", "days_supply", "practitioner_id", "data_source",
+                   "file_name", "ingest_datetime"],
+    "immunization": ["immunization_id", "person_id", "patient_id", "encounter_id", "source_code_type", "source_code",
+                     "source_description", "normalized_code_type", "normalized_code", "normalized_description",
+                     "status", "status_reason", "occurrence_date", "source_dose", "normalized_dose", "lot_number",
+                     "body_site", "route", "location_id", "practitioner_id", "data_source", "file_name",
+                     "ingest_datetime"],
+}
+_TUVA_VALUES = {"condition_id": "c1", "procedure_id": "pr1", "observation_id": "o1", "medication_id": "m1",
+                "immunization_id": "i1", "person_id": "p1", "patient_id": "p1", "recorded_date": "2026-02-01",
+                "onset_date": "2026-02-01", "status": "completed", "procedure_date": "2026-02-01",
+                "observation_date": "2026-02-01", "prescribing_date": "2026-02-01", "occurrence_date": "2026-02-01",
+                "source_code_type": "snomed-ct", "source_code": "44054006", "result": "7.5", "source_units": "%",
+                "quantity": "30", "days_supply": "30", "data_source": "ehr", "condition_type": "problem"}
+
+
+@pytest.mark.parametrize("table", sorted(TUVA_COLUMNS))
+def test_tuva_shaped_clinical_tables_load_as_they_are(tmp_path, table):
+    folder = tmp_path / "c"
+    _write(folder, "patient", _PATIENTS)
+    header = TUVA_COLUMNS[table]
+    values = _TUVA_VALUES | ({"status": "active"} if table == "condition" else {})
+    _write(folder, table, ",".join(header) + "\n" + ",".join(values.get(c, "") for c in header))
+    con = duckdb.connect()
+    load_clinical_dir(con, folder, default_tin=TIN, default_npi=NPI)
+    assert _summary(con)[f"clinical.{table}"] == (1, 1, 0, 0)
+    assert con.execute("SELECT count(*) FROM fhir_resource WHERE resource_type <> 'Patient'").fetchone()[0] == 1
