@@ -35,7 +35,8 @@ def fhir_to_tables(fhir: Path, dest: Path, fmt: str) -> dict[str, int]:
     try:
         con.execute("SET enable_progress_bar = false")
         # placeholder defaults: only the encounters' own TIN and NPI are written (fhir_named_attribution)
-        load = load_fhir_dir(con, fhir, default_tin="000000001", default_npi="1234567893")
+        load = load_fhir_dir(con, fhir, default_tin="000000001", default_npi="1234567893",
+                             keep_named_attribution=True)
         rejected = sum(r[4] for r in load.by_type)
         if rejected:
             print(f"  {rejected:,} FHIR resources rejected and not written (run `mips run --fhir` for the reasons)")
