@@ -147,6 +147,16 @@ CLINICAL_TABLES: tuple[ClinicalTable, ...] = (
               "Encounter.diagnosis.rank)", tuva=False),
         *_code("diagnosis_use", "the role of the row's diagnosis (FHIR Encounter.diagnosis.use: billing, AD "
                "admission ...)", required=False, tuva=False),
+        _ids("location_id", "a location (location.location_id) where the encounter took place (FHIR "
+             "Encounter.location.location)"),
+    )),
+    ClinicalTable("location", "location_id", "Location",
+                  "one row per (location, type code); not a patient's record: it becomes a FHIR Location for each "
+                  "patient whose encounter names it", (
+        Field("location_id", "id", "location id", required=True),
+        Field("name", "text", "name of the location"),
+        *_code("type", "a location type code (FHIR Location.type, e.g. SNOMED CT 35971002 ambulatory care site; one "
+               "per row)", required=False, tuva=False),
     )),
     ClinicalTable("condition", "condition_id", "Condition", "one row per (condition, code)", (
         Field("condition_id", "id", "condition id", required=True), _PATIENT_ID, _ENCOUNTER_ID,
@@ -364,6 +374,32 @@ CLINICAL_TABLES: tuple[ClinicalTable, ...] = (
         Field("event_date", "date", "when it happened (FHIR AdverseEvent.date)", tuva=False),
         *_x(_RECORDED), *_code(what="the event code (FHIR AdverseEvent.event)", tuva=False),
     )),
+    ClinicalTable("claim", "claim_id", "Claim",
+                  "one row per (claim, position): row i carries the claim's i-th diagnosis and its i-th item; an "
+                  "eCQM addition for the diagnoses billed for an encounter (CQMCommon claimDiagnosis: principal "
+                  "diagnosis, present on admission)", (
+        Field("claim_id", "id", "claim id", required=True, tuva=False),
+        _PATIENT_ID_X,
+        Field("status", "text", "FHIR Claim.status", required=True, tuva=False,
+              allowed=("active", "cancelled", "draft", "entered-in-error")),
+        Field("use", "text", "FHIR Claim.use", tuva=False, allowed=("claim", "preauthorization", "predetermination")),
+        Field("diagnosis_sequence", "number", "the row's diagnosis: its sequence number (FHIR Claim.diagnosis."
+              "sequence)", tuva=False),
+        *_code("diagnosis", "the row's diagnosis code (FHIR diagnosisCodeableConcept)", required=False, tuva=False),
+        Field("diagnosis_condition_id", "id", "the row's diagnosis as a condition id instead of a code (FHIR "
+              "diagnosisReference)", tuva=False),
+        *_code("diagnosis_type", "the row's diagnosis type (FHIR Claim.diagnosis.type, e.g. ex-diagnosistype "
+               "principal)", required=False, tuva=False),
+        *_code("on_admission", "the row's diagnosis present-on-admission indicator (FHIR Claim.diagnosis."
+               "onAdmission)", required=False, tuva=False),
+        Field("item_sequence", "number", "the row's item: its sequence number (FHIR Claim.item.sequence)", tuva=False),
+        Field("item_encounter_ids", "text", "the encounter ids the row's item bills, separated by ';' (FHIR "
+              "Claim.item.encounter)", tuva=False),
+        Field("item_diagnosis_sequences", "text", "the diagnosis sequence numbers the row's item bills, separated "
+              "by ';' (FHIR Claim.item.diagnosisSequence)", tuva=False),
+        Field("item_procedure_sequences", "text", "the procedure sequence numbers of the row's item, separated by "
+              "';' (FHIR Claim.item.procedureSequence)", tuva=False),
+    )),
     ClinicalTable("coverage", "coverage_id", "Coverage",
                   "one row per (coverage, type code): an eCQM addition (the payer supplemental data element)", (
         Field("coverage_id", "id", "coverage id", required=True, tuva=False),
@@ -382,7 +418,7 @@ NOT_CARRIED = (
     ("Practitioner, Organization", "they only attribute encounters: their NPI and TIN are the encounter's "
                                    "rendering_npi and billing_tin"),
     ("Medication", "a medicationReference's Medication code is the medication row's own code"),
-    ("Claim, Location, MeasureReport and other types no measure reads", "the engine reads none of them"),
+    ("MeasureReport and other types no measure reads", "the engine reads none of them"),
     ("MedicationStatement", "no 2026 eCQM reads it"),
     ("codings without a system or a code; other elements the engine does not read (Encounter.length, "
      "AllergyIntolerance.criticality, ServiceRequest.occurrence, the US Quality Core notDoneValueSet extension ...)",
@@ -400,6 +436,8 @@ CLINICAL_RULES = (
     ("code without a system", "out of scope: a row whose code has no code type (the code cannot be matched to a "
                               "value set); the record's other rows are kept"),
     ("no patient", "out of scope: a row whose patient_id is not in patient"),
+    ("no encounter", "out of scope: a location row whose location_id no accepted encounter names (a location "
+                     "belongs to the patients whose encounters took place there)"),
     ("duplicate_patient", "rejected: a patient_id again (the first row is kept)"),
     ("conflicting_patient", "rejected: a row of a record (same id) naming another patient than its first row"),
 )

@@ -98,17 +98,18 @@ def clinical_markdown() -> list[str]:
     """The flat clinical tables (``mips run --clinical-dir DIR``), from schemas/clinical.py."""
     parts = ["## Flat clinical tables (`--clinical-dir DIR`, or `clinical/` in an input folder)", "",
              "EHR data as a warehouse exports it: one `.csv` (with a header) or `.parquet` file per table in one "
-             "folder. The tables Tuva's clinical input layer has keep its names (`patient`, `encounter`, `condition`, "
-             "`procedure`, `observation`, `lab_result`, `medication`, `immunization`) and its column names where Tuva "
-             "has the field; the eCQM tables Tuva lacks (`service_request`, `device_request`, "
+             "folder. The tables Tuva's clinical input layer has keep its names (`patient`, `encounter`, `location`, "
+             "`condition`, `procedure`, `observation`, `lab_result`, `medication`, `immunization`) and its column "
+             "names where Tuva has the field; the eCQM tables Tuva lacks (`service_request`, `device_request`, "
              "`medication_administration`, `allergy_intolerance`, `communication`, `task`, `diagnostic_report`, "
-             "`adverse_event`, `coverage`) have documented names. `patient` is required, the others optional; other "
+             "`adverse_event`, `claim`, `coverage`) have documented names. `patient` is required, the others optional; other "
              "columns a file holds (Tuva's full column set) are ignored. Columns marked *eCQM* are not in Tuva's input "
              "layer: they carry what eCQMs read (status, intent, negation with its reason, periods, coded values, "
              "components, dosage instructions, references between records).", "",
              "Grain: one row per (record id, position). Row i of a record carries its i-th code, its i-th value of "
              "every other list (categories, reason codes, body sites, basedOn / partOf / reasonReference ids, "
-             "Encounter diagnoses, a medication's dosage instructions), and may repeat the record's single-valued "
+             "Encounter diagnoses and locations, a claim's diagnoses and items, a medication's dosage instructions), "
+             "and may repeat the record's single-valued "
              "fields, which are taken from the first row that has them. A record with two codes is two rows with the "
              "same id; a blood-pressure panel's systolic and diastolic readings are rows of its observation_id with "
              "`component_code_type` / `component_code` set; the record's code must be on one of its rows.", "",

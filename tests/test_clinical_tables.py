@@ -299,7 +299,19 @@ _RESOURCES = [
      "reasonReference": [{"reference": "Condition/c1"}],
      "diagnosis": [{"condition": {"reference": "Condition/c1"}, "rank": 1, "use": {"coding": [
          {"system": "http://terminology.hl7.org/CodeSystem/diagnosis-role", "code": "billing"}]}},
-                   {"condition": {"reference": "Condition/c2"}, "rank": 2}]},
+                   {"condition": {"reference": "Condition/c2"}, "rank": 2}],
+     "location": [{"location": {"reference": "Location/loc1"}}]},
+    {"resourceType": "Location", "id": "loc1", "name": "Clinic",
+     "type": [{"coding": [{"system": "http://snomed.info/sct", "code": "35971002"}]}]},
+    {"resourceType": "Claim", "id": "cl1", "status": "active", "use": "claim", "patient": _SUBJECT,
+     "diagnosis": [{"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": "http://snomed.info/sct",
+                                                                          "code": "44054006"}]},
+                    "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-diagnosistype",
+                                          "code": "principal"}]}],
+                    "onAdmission": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-diagnosis-on-admission",
+                                                "code": "y"}]}},
+                   {"sequence": 2, "diagnosisReference": {"reference": "Condition/c2"}}],
+     "item": [{"sequence": 1, "diagnosisSequence": [1, 2], "encounter": [{"reference": "Encounter/enc1"}]}]},
     {"resourceType": "Condition", "id": "c1", "subject": _SUBJECT, "onsetDateTime": "2005",
      "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
      "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
@@ -353,10 +365,12 @@ def _ir_rows(con) -> dict[str, set]:
 
 
 def test_fhir_to_tables_and_back_keeps_every_element_the_engine_reads(tmp_path):
-    """A hand-made record of the rarer elements (encounter diagnoses and reasons, two dosage instructions, a
-    boundsDuration, timing events, an open period, a partial date, a valueString, basedOn / partOf / focus), written
+    """A hand-made record of the rarer elements (encounter diagnoses, reasons and location, a claim's diagnoses and
+    items, two dosage instructions, a boundsDuration, timing events, an open period, a partial date, a valueString,
+    basedOn / partOf / focus), written
     as flat tables by `mips convert fhir-to-tables` and read back with --clinical-dir: the engine's IR is the same
-    table for table, and the encounter's diagnoses keep their condition, rank and use."""
+    table for table, and the encounter's diagnoses (condition, rank, use) and location and the claim's diagnoses and
+    items are the FHIR ones."""
     import json
     fhir = tmp_path / "fhir" / "pt1"
     fhir.mkdir(parents=True)
@@ -378,6 +392,10 @@ def test_fhir_to_tables_and_back_keeps_every_element_the_engine_reads(tmp_path):
     diagnosis = json.loads(b.execute("SELECT resource -> '$.diagnosis' FROM fhir_resource "
                                      "WHERE resource_type = 'Encounter'").fetchone()[0])
     assert diagnosis == _RESOURCES[0]["diagnosis"]
+    resources = {r[0]: json.loads(r[1]) for r in b.execute("SELECT resource_id, resource FROM fhir_resource").fetchall()}
+    assert resources["enc1"]["location"] == _RESOURCES[0]["location"]
+    assert resources["loc1"]["type"] == _RESOURCES[1]["type"]
+    assert (resources["cl1"]["diagnosis"], resources["cl1"]["item"]) == (_RESOURCES[2]["diagnosis"], _RESOURCES[2]["item"])
 
 
 def test_bad_rows_of_the_ecqm_tables_are_rejected_and_nothing_is_lost(tmp_path):
@@ -395,6 +413,8 @@ m3,p2,2026-03-01,rxnorm,197361,1,1,fortnight,,
 m4,p2,2026-03,rxnorm,197361,,,,,
 m5,p2,2026-13,rxnorm,197361,,,,,
 """)
+    # a location no encounter names: out of scope
+    _write(folder, "location", "location_id,name,type_code_type,type_code\nloc9,Clinic,snomed-ct,35971002\n")
     # t1 good; t2 an unknown status; t3 open_period that is no boolean (on an allergy)
     _write(folder, "task", """
 task_id,patient_id,status,execution_start_date,source_code_type,source_code
@@ -412,6 +432,9 @@ a2,p1,active,2026-01-01,maybe,snomed-ct,91936005
     assert summary["clinical.medication"] == (7, 3, 0, 4)     # m1 x2, m4 accepted; m2 x2, m3, m5 rejected
     assert summary["clinical.task"] == (2, 1, 0, 1)
     assert summary["clinical.allergy_intolerance"] == (2, 1, 0, 1)
+    assert summary["clinical.location"] == (1, 0, 1, 0)
+    assert con.execute("SELECT reason FROM _out_of_scope WHERE table_name = 'clinical.location'").fetchone()[0] == (
+        "no encounter: no accepted encounter names this location_id")
     for n, ok, out, rejected in summary.values():
         assert n == ok + out + rejected
     rejects = con.execute("""SELECT table_name, row_number, "column", rule FROM _rejects ORDER BY 1, 2""").fetchall()

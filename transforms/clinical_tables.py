@@ -161,6 +161,8 @@ def _validate(con, table: ClinicalTable, path: Path) -> None:
         dup = (f"\nUNION ALL SELECT _row, 999, 'patient_id', 'duplicate_patient', 'patient_id given again (the first "
                f"row is kept)' FROM (SELECT _row, row_number() OVER (PARTITION BY patient_id ORDER BY _row) AS n "
                f"FROM {src} WHERE patient_id IS NOT NULL) WHERE n > 1")
+    elif table.name == "location":   # not a patient's record
+        dup = ""
     else:   # a record's rows (its codes, its components) are one patient's: a row naming another is rejected
         dup = (f"\nUNION ALL SELECT _row, 998, 'patient_id', 'conflicting_patient', 'another row of this "
                f"{table.id_column} names a different patient_id (the first row is kept)' FROM (SELECT _row, "
@@ -174,13 +176,20 @@ def _validate(con, table: ClinicalTable, path: Path) -> None:
                             if code != "class_code") or "FALSE"
     no_patient = ("FALSE" if table.name == "patient"
                   else "patient_id NOT IN (SELECT patient_id FROM _flat_ok_patient)")
+    no_patient_reason = "no patient: patient_id is not in the patient table"
+    if table.name == "location":   # a location is the patients' whose accepted encounters name it
+        has_encounters = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_flat_ok_encounter'"
+                                     ).fetchone()[0]
+        no_patient = ("location_id NOT IN (SELECT location_id FROM _flat_ok_encounter WHERE location_id IS NOT NULL)"
+                      if has_encounters else "TRUE")
+        no_patient_reason = "no encounter: no accepted encounter names this location_id"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _flat_outcome AS
         SELECT s._row, CASE WHEN f._row IS NOT NULL THEN 'rejected'
                             WHEN {no_patient} THEN 'out_of_scope'
                             WHEN {no_system} THEN 'out_of_scope' ELSE 'accepted' END AS outcome,
                CASE WHEN f._row IS NOT NULL THEN NULL
-                    WHEN {no_patient} THEN 'no patient: patient_id is not in the patient table'
+                    WHEN {no_patient} THEN {_lit(no_patient_reason)}
                     WHEN {no_system} THEN 'code without a system: a code with no code type cannot match a value set'
                END AS reason
         FROM {src} s LEFT JOIN _flat_fail f USING (_row)""")
@@ -277,6 +286,25 @@ _DIAGNOSIS = ("{'condition': {'reference': 'Condition/' || diagnosis_condition_i
               "'use': CASE WHEN diagnosis_use_code IS NOT NULL AND diagnosis_use_code_type IS NOT NULL THEN "
               "{'coding': [{'system': diagnosis_use_code_type, 'code': diagnosis_use_code}]} END, "
               "'rank': try_cast(diagnosis_rank AS INTEGER)}")
+_LOCATION = "{'location': {'reference': 'Location/' || location_id}}"
+_CLAIM_DIAGNOSIS = (
+    "{'sequence': try_cast(diagnosis_sequence AS INTEGER), "
+    "'diagnosisCodeableConcept': CASE WHEN diagnosis_code IS NOT NULL AND diagnosis_code_type IS NOT NULL THEN "
+    "{'coding': [{'system': diagnosis_code_type, 'code': diagnosis_code}]} END, "
+    "'diagnosisReference': CASE WHEN diagnosis_condition_id IS NOT NULL THEN "
+    "{'reference': 'Condition/' || diagnosis_condition_id} END, "
+    "'type': CASE WHEN diagnosis_type_code IS NOT NULL AND diagnosis_type_code_type IS NOT NULL THEN "
+    "[{'coding': [{'system': diagnosis_type_code_type, 'code': diagnosis_type_code}]}] END, "
+    "'onAdmission': CASE WHEN on_admission_code IS NOT NULL AND on_admission_code_type IS NOT NULL THEN "
+    "{'coding': [{'system': on_admission_code_type, 'code': on_admission_code}]} END}")
+_CLAIM_ITEM = (
+    "{'sequence': try_cast(item_sequence AS INTEGER), "
+    "'encounter': CASE WHEN item_encounter_ids IS NOT NULL THEN list_transform(list_filter(string_split("
+    "item_encounter_ids, ';'), lambda x: trim(x) <> ''), lambda x: {'reference': 'Encounter/' || trim(x)}) END, "
+    "'diagnosisSequence': CASE WHEN item_diagnosis_sequences IS NOT NULL THEN list_transform(list_filter(string_split("
+    "item_diagnosis_sequences, ';'), lambda x: trim(x) <> ''), lambda x: try_cast(trim(x) AS INTEGER)) END, "
+    "'procedureSequence': CASE WHEN item_procedure_sequences IS NOT NULL THEN list_transform(list_filter(string_split("
+    "item_procedure_sequences, ';'), lambda x: trim(x) <> ''), lambda x: try_cast(trim(x) AS INTEGER)) END}")
 _DOSAGE_COLUMNS = ("dose_quantity", "frequency", "frequency_max", "period", "period_unit", "times_of_day",
                    "timing_event_date", "bounds_start_date", "bounds_end_date", "bounds_duration")
 _DOSAGE = (
@@ -340,7 +368,8 @@ def _resource_json(table: ClinicalTable) -> str:
                 f"{_codings('discharge_disposition_code_type', 'discharge_disposition_code')}) END, "
                 f"'reasonCode', {_ccs('reason_code_type', 'reason_code')}, "
                 f"'reasonReference', {_refs('Condition', 'reason_reference_id')}, "
-                f"'diagnosis', {_objects(_DIAGNOSIS, 'diagnosis_condition_id IS NOT NULL')})")
+                f"'diagnosis', {_objects(_DIAGNOSIS, 'diagnosis_condition_id IS NOT NULL')}, "
+                f"'location', {_objects(_LOCATION, 'location_id IS NOT NULL')})")
     if n == "condition":
         return (f"json_object('resourceType', 'Condition', 'id', condition_id, "
                 f"'clinicalStatus', {_one_coding(CLINICAL_STATUS, 'status')}, "
@@ -478,6 +507,18 @@ def _resource_json(table: ClinicalTable) -> str:
         return (f"json_object('resourceType', 'AdverseEvent', 'id', adverse_event_id, 'actuality', 'actual', "
                 f"'event', {_codings('source_code_type', 'source_code')}, {subject}, 'date', {_first('event_date')}, "
                 f"'recordedDate', {_first('recorded_date')})")
+    if n == "location":
+        return (f"json_object('resourceType', 'Location', 'id', location_id, 'name', {_first('name')}, "
+                f"'type', {_ccs('type_code_type', 'type_code')})")
+    if n == "claim":
+        diagnosis = ("diagnosis_sequence IS NOT NULL OR diagnosis_code IS NOT NULL OR diagnosis_condition_id IS NOT NULL "
+                     "OR diagnosis_type_code IS NOT NULL OR on_admission_code IS NOT NULL")
+        item = ("item_sequence IS NOT NULL OR item_encounter_ids IS NOT NULL OR item_diagnosis_sequences IS NOT NULL "
+                "OR item_procedure_sequences IS NOT NULL")
+        return (f"json_object('resourceType', 'Claim', 'id', claim_id, 'status', lower({_first('status')}), "
+                f"'use', lower({_first('use')}), "
+                f"'patient', json_object('reference', 'Patient/' || any_value(patient_id)), "
+                f"'diagnosis', {_objects(_CLAIM_DIAGNOSIS, diagnosis)}, 'item', {_objects(_CLAIM_ITEM, item)})")
     if n == "coverage":
         return (f"json_object('resourceType', 'Coverage', 'id', coverage_id, 'status', lower({_first('status')}), "
                 f"'type', {_codings('source_code_type', 'source_code')}, "
@@ -510,6 +551,13 @@ def load_clinical_dir(con: duckdb.DuckDBPyConnection, folder: str | Path, *, def
         rows = (f"SELECT any_value(_file) AS source_file, min(_row) AS source_row, any_value(patient_id) AS person_id, "
                 f"json_merge_patch('{{}}', {_resource_json(table)}) AS resource "
                 f"FROM _flat_ok_{name} GROUP BY {table.id_column}")
+        if name == "location" and "encounter" not in files:   # every location row is out of scope
+            continue
+        if name == "location":   # one Location per patient whose accepted encounter names it
+            rows = (f"SELECT any_value(_file) AS source_file, min(_row) AS source_row, patient_id AS person_id, "
+                    f"json_merge_patch('{{}}', {_resource_json(table)}) AS resource "
+                    f"FROM _flat_ok_location JOIN (SELECT DISTINCT patient_id, location_id FROM _flat_ok_encounter "
+                    f"WHERE location_id IS NOT NULL) USING (location_id) GROUP BY patient_id, location_id")
         con.execute(f"""INSERT INTO fhir_resource
                         SELECT source_file, source_row, person_id, resource ->> '$.resourceType', resource ->> '$.id',
                                resource FROM ({rows})""")

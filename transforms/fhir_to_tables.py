@@ -57,6 +57,7 @@ def _specs() -> dict[str, tuple[tuple[str, ...], dict[str, str], list[tuple[str,
             "code": "_f2t_codings(j, '$.type[*].coding[*]')", **reason,
             "rref": "_f2t_refs(j, '$.reasonReference[*].reference')",
             "dx": "CAST(json_extract(j, '$.diagnosis[*]') AS JSON[])",
+            "loc": "_f2t_refs(j, '$.location[*].location.reference')",
         }, [
             ("encounter_id", "rid"), ("patient_id", "pid"), ("encounter_start_date", "j ->> '$.period.start'"),
             ("encounter_end_date", "j ->> '$.period.end'"), ("status", "j ->> '$.status'"),
@@ -69,7 +70,29 @@ def _specs() -> dict[str, tuple[tuple[str, ...], dict[str, str], list[tuple[str,
             ("diagnosis_condition_id", "_f2t_ref(dx[i] ->> '$.condition.reference')"),
             ("diagnosis_rank", "dx[i] ->> '$.rank'"),
             ("diagnosis_use_code_type", "dx[i] ->> '$.use.coding[0].system'"),
-            ("diagnosis_use_code", "dx[i] ->> '$.use.coding[0].code'"),
+            ("diagnosis_use_code", "dx[i] ->> '$.use.coding[0].code'"), ("location_id", "loc[i]"),
+        ]),
+        "location": (("Location",), {"type": "_f2t_codings(j, '$.type[*].coding[*]')"}, [
+            ("location_id", "rid"), ("name", "j ->> '$.name'"), *_pair("type", "type"),
+        ]),
+        "claim": (("Claim",), {
+            "dx": "CAST(json_extract(j, '$.diagnosis[*]') AS JSON[])", "item": "CAST(json_extract(j, '$.item[*]') AS JSON[])",
+        }, [
+            ("claim_id", "rid"), ("patient_id", "pid"), ("status", "j ->> '$.status'"), ("use", "j ->> '$.use'"),
+            ("diagnosis_sequence", "dx[i] ->> '$.sequence'"),
+            ("diagnosis_code_type", "_f2t_codings(dx[i], '$.diagnosisCodeableConcept.coding[*]')[1] ->> '$.system'"),
+            ("diagnosis_code", "_f2t_codings(dx[i], '$.diagnosisCodeableConcept.coding[*]')[1] ->> '$.code'"),
+            ("diagnosis_condition_id", "_f2t_ref(dx[i] ->> '$.diagnosisReference.reference')"),
+            ("diagnosis_type_code_type", "_f2t_codings(dx[i], '$.type[*].coding[*]')[1] ->> '$.system'"),
+            ("diagnosis_type_code", "_f2t_codings(dx[i], '$.type[*].coding[*]')[1] ->> '$.code'"),
+            ("on_admission_code_type", "_f2t_codings(dx[i], '$.onAdmission.coding[*]')[1] ->> '$.system'"),
+            ("on_admission_code", "_f2t_codings(dx[i], '$.onAdmission.coding[*]')[1] ->> '$.code'"),
+            ("item_sequence", "item[i] ->> '$.sequence'"),
+            ("item_encounter_ids", "nullif(array_to_string(_f2t_refs(item[i], '$.encounter[*].reference'), ';'), '')"),
+            ("item_diagnosis_sequences", "nullif(array_to_string(CAST(json_extract_string(item[i], "
+                                         "'$.diagnosisSequence[*]') AS VARCHAR[]), ';'), '')"),
+            ("item_procedure_sequences", "nullif(array_to_string(CAST(json_extract_string(item[i], "
+                                         "'$.procedureSequence[*]') AS VARCHAR[]), ';'), '')"),
         ]),
         "condition": (("Condition",), {
             "code": "_f2t_codings(j, '$.code.coding[*]')", "cat": "_f2t_codings(j, '$.category[*].coding[*]')",
@@ -272,10 +295,10 @@ def table_sql(name: str) -> str:
             f"{'m.resource' if med else 'NULL::JSON'} AS med, "
             f"{'a.named_tin, a.named_npi' if attribution else 'NULL AS named_tin, NULL AS named_npi'} "
             f"FROM fhir_resource r {med} {attribution} WHERE r.resource_type IN ({in_types})")
-    select = ", ".join(f"{expr} AS {col}" for col, expr in columns)
+    select = ", ".join(f'{expr} AS "{col}"' for col, expr in columns)
     return (f"WITH b AS ({base}), l AS (SELECT *{list_cols} FROM b), "
             f"n AS (SELECT *, unnest(range(1, CAST(greatest(1, {lengths}) AS BIGINT) + 1)) AS i FROM l) "
-            f"SELECT {select}, i AS _i FROM n")
+            f"SELECT {select}, i AS _i, pid AS _pid FROM n")
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, dest: str | Path, fmt: str = "csv") -> dict[str, int]:
@@ -296,8 +319,12 @@ def write_tables(con: duckdb.DuckDBPyConnection, dest: str | Path, fmt: str = "c
         sql = table_sql(table.name)
         produced = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({sql})").fetchall()}
         columns = ", ".join(f'"{f.name}"' for f in table.fields if f.name in produced)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _f2t_out AS SELECT {columns} FROM ({sql}) "
-                    f"ORDER BY patient_id, \"{table.id_column}\", _i")
+        if table.name == "location":   # each patient's copy of a Location: the first patient's is written
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _f2t_out AS SELECT {columns} FROM ({sql}) "
+                        f"QUALIFY _pid = min(_pid) OVER (PARTITION BY location_id) ORDER BY location_id, _i")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _f2t_out AS SELECT {columns} FROM ({sql}) "
+                        f"ORDER BY patient_id, \"{table.id_column}\", _i")
         rows = con.execute("SELECT count(*) FROM _f2t_out").fetchone()[0]
         if rows == 0 and table.name != "patient":
             continue
