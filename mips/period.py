@@ -61,8 +61,9 @@ STANDARD_INPUTS = (
     StandardInput("fhir", "--fhir", "EHR data as FHIR R4: a folder read recursively, *.json (one resource or a "
                   "Bundle) and *.ndjson (Bulk Data, one resource per line)", formats=("folder",)),
     StandardInput("clinical", "--clinical-dir", "EHR data as flat clinical tables: a folder of patient, encounter, "
-                  "condition, procedure, observation, lab_result, medication, immunization, service_request, "
-                  "device_request (.csv or .parquet; Tuva clinical input-layer names, docs/inputs.md)",
+                  "condition, procedure, observation, lab_result, medication, immunization (Tuva clinical "
+                  "input-layer names) and the eCQM tables (orders, administrations, allergies, communications, tasks, "
+                  "reports ...; .csv or .parquet; docs/inputs.md)",
                   formats=("folder",)),
 )
 # The EHR inputs: folders read by transforms.fhir_files / transforms.clinical_tables into the eCQM engine's input,

@@ -98,20 +98,39 @@ def clinical_markdown() -> list[str]:
     """The flat clinical tables (``mips run --clinical-dir DIR``), from schemas/clinical.py."""
     parts = ["## Flat clinical tables (`--clinical-dir DIR`, or `clinical/` in an input folder)", "",
              "EHR data as a warehouse exports it: one `.csv` (with a header) or `.parquet` file per table in one "
-             "folder, named after the Tuva Project's clinical input layer (`patient`, `encounter`, `condition`, "
-             "`procedure`, `observation`, `lab_result`, `medication`, `immunization`), plus `service_request` and "
-             "`device_request` (orders, which Tuva has no table for). `patient` is required, the others optional; "
-             "other columns a file holds (Tuva's full column set) are ignored. Columns marked *eCQM* are not in "
-             "Tuva's input layer: they carry what eCQMs read (status, intent, negation with its reason, periods, "
-             "coded values, components).", "",
-             "Grain: one row per (record id, code). A record with several codes is several rows with the same id; "
-             "a blood-pressure panel's systolic and diastolic readings are rows of its observation_id with "
-             "`component_code_type` / `component_code` set. The record's other fields come from its first row.", "",
+             "folder. The tables Tuva's clinical input layer has keep its names (`patient`, `encounter`, `location`, "
+             "`condition`, `procedure`, `observation`, `lab_result`, `medication`, `immunization`) and its column "
+             "names where Tuva has the field; the eCQM tables Tuva lacks (`service_request`, `device_request`, "
+             "`medication_administration`, `allergy_intolerance`, `communication`, `task`, `diagnostic_report`, "
+             "`adverse_event`, `claim`, `coverage`) have documented names. `patient` is required, the others optional; other "
+             "columns a file holds (Tuva's full column set) are ignored. Columns marked *eCQM* are not in Tuva's input "
+             "layer: they carry what eCQMs read (status, intent, negation with its reason, periods, coded values, "
+             "components, dosage instructions, references between records).", "",
+             "Grain: one row per (record id, position). Row i of a record carries its i-th code, its i-th value of "
+             "every other list (categories, reason codes, body sites, basedOn / partOf / reasonReference ids, "
+             "Encounter diagnoses and locations, a claim's diagnoses and items, a medication's dosage instructions), "
+             "and may repeat the record's single-valued "
+             "fields, which are taken from the first row that has them. A record with two codes is two rows with the "
+             "same id; a blood-pressure panel's systolic and diastolic readings are rows of its observation_id with "
+             "`component_code_type` / `component_code` set; the record's code must be on one of its rows.", "",
              "These tables become the same FHIR R4 resources (`fhir_resource`) a FHIR folder does, so the same "
-             "eCQM engine computes them: a CMS test deck converted into these tables gives the same "
-             "measure_populations as the FHIR run (tests/test_clinical_tables.py, CMS122 and CMS165). Dates are "
-             "`YYYY-MM-DD` or a dateTime with its zone (`2026-03-01T09:00:00+00:00`). Code types are Tuva's ("
+             "eCQM engine computes both. `mips convert fhir-to-tables --fhir DIR --dest OUT [--format csv|parquet]` "
+             "writes a FHIR folder as these tables (and `mips generate --ehr-format tables|both` a generated "
+             "practice). The proof: every development case of all 49 eCQM test decks, converted (half the measures "
+             "as CSV, half as Parquet), gives the FHIR run's measure_populations row for row, for every measure "
+             "(tests/test_clinical_tables.py); no measure or case differs. The one deck record the tables cannot take "
+             "is a CMS145 MedicationRequest (patient folder 4a3086cd) whose medication is only a US Quality Core "
+             "notDoneValueSet extension, with no code: it is rejected (`required`), and since no value set can "
+             "match a record with no code, the FHIR run does not count it either. Dates are `YYYY-MM-DD` (or FHIR's "
+             "partial `YYYY-MM`, `YYYY`, read as their first day) or a dateTime with its zone "
+             "(`2026-03-01T09:00:00+00:00`). Code types are Tuva's ("
              + ", ".join(f"`{t}`" for t, _ in clinical.CODE_TYPE_SYSTEMS) + ") or a code system URL.", "",
+             "Not carried by the flat tables (none changes an eCQM result):", "",
+             *[f"- {what}: {why}." for what, why in clinical.NOT_CARRIED], "",
+             "The claims-coded encounter extract (`--patient --encounter --condition --procedure`, the `patient` / "
+             "`encounter` / `condition` / `procedure` contracts above) is a different input, kept under its own "
+             "top-level file names for registries that send it: the clinical tables live in their own folder "
+             "(`--clinical-dir`, `clinical/`), so the names never collide (README, *Inputs*).", "",
              "Attribution: an encounter's `rendering_npi` (a valid NPI) and `billing_tin` (nine digits, dashes "
              "dropped) attribute it as a FHIR participant and serviceProvider do; encounters naming neither take "
              "`--default-tin` / `--default-npi`, and without them the run stops with one line. A patient with no "

@@ -7,6 +7,7 @@ status, a patient not in patient; input = accepted + out of scope + rejected per
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,151 +16,53 @@ import pytest
 from mips.cli import main
 from mips.errors import PipelineError
 from mips.paths import SHARED_ECQM
+from mips.commands.convert import fhir_to_tables
 from transforms.clinical_tables import load_clinical_dir
 
 TIN, NPI = "000000001", "1234567893"
 needs_deck = pytest.mark.skipif(not (SHARED_ECQM / "tests").is_dir(), reason="../shared/ecqm absent")
 
-# One deck folder's resources, the owning Patient of each subfolder as person_id (the deck's layout: one patient per
-# folder owns every resource in it), then one SELECT per flat table. Codings are unnested: one row per code.
-_CONVERT = r"""
-CREATE OR REPLACE TABLE r AS
-SELECT regexp_extract(filename, '^(.*)/[^/]*$', 1) AS folder, CAST(content AS JSON) AS j
-FROM read_text('{glob}');
-CREATE OR REPLACE TABLE owner AS SELECT folder, j ->> '$.id' AS pid FROM r WHERE j ->> '$.resourceType' = 'Patient';
-CREATE OR REPLACE TABLE res AS SELECT o.pid, r.j, r.j ->> '$.resourceType' AS t FROM r JOIN owner o USING (folder);
-CREATE OR REPLACE MACRO ref_id(s) AS regexp_extract(s, '([^/:]+)$', 1);
-CREATE OR REPLACE MACRO codings(j, path) AS CAST(json_extract(j, path) AS JSON[]);
-CREATE OR REPLACE MACRO ext(j, name) AS list_filter(CAST(json_extract(j, '$.extension[*]') AS JSON[]),
-    lambda e: e ->> '$.url' LIKE '%us-quality-core-' || name)[1];
-"""
-
-_TABLES = {
-    "patient": """SELECT pid AS patient_id, j ->> '$.gender' AS sex, j ->> '$.birthDate' AS birth_date,
-                         j ->> '$.deceasedDateTime' AS death_date FROM res WHERE t = 'Patient'""",
-    "encounter": """SELECT j ->> '$.id' AS encounter_id, pid AS patient_id, j ->> '$.period.start' AS encounter_start_date,
-                           j ->> '$.period.end' AS encounter_end_date, j ->> '$.status' AS status,
-                           j ->> '$.class.code' AS class_code, c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                           j ->> '$.hospitalization.dischargeDisposition.coding[0].system' AS discharge_disposition_code_type,
-                           j ->> '$.hospitalization.dischargeDisposition.coding[0].code' AS discharge_disposition_code
-                    FROM res, unnest(codings(j, '$.type[*].coding[*]')) u(c) WHERE t = 'Encounter'""",
-    "condition": """SELECT j ->> '$.id' AS condition_id, pid AS patient_id, ref_id(j ->> '$.encounter.reference') AS encounter_id,
-                           j ->> '$.recordedDate' AS recorded_date,
-                           coalesce(j ->> '$.onsetDateTime', j ->> '$.onsetPeriod.start') AS onset_date,
-                           coalesce(j ->> '$.abatementDateTime', j ->> '$.abatementPeriod.end') AS resolved_date,
-                           j ->> '$.clinicalStatus.coding[0].code' AS status,
-                           j ->> '$.verificationStatus.coding[0].code' AS verification_status,
-                           j ->> '$.category[0].coding[0].code' AS category,
-                           c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code
-                    FROM res, unnest(codings(j, '$.code.coding[*]')) u(c) WHERE t = 'Condition'""",
-    "procedure": """SELECT j ->> '$.id' AS procedure_id, pid AS patient_id, ref_id(j ->> '$.encounter.reference') AS encounter_id,
-                           coalesce(j ->> '$.performedDateTime', j ->> '$.performedPeriod.start') AS procedure_date,
-                           j ->> '$.performedPeriod.end' AS procedure_end_date, j ->> '$.status' AS status,
-                           ext(j, 'recorded') ->> '$.valueDateTime' AS recorded_date,
-                           c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                           j ->> '$.statusReason.coding[0].system' AS status_reason_code_type,
-                           j ->> '$.statusReason.coding[0].code' AS status_reason_code
-                    FROM res, unnest(codings(j, '$.code.coding[*]')) u(c) WHERE t = 'Procedure'""",
-    "observation": """WITH o AS (
-                        SELECT j, pid, j ->> '$.id' AS observation_id, ref_id(j ->> '$.encounter.reference') AS encounter_id,
-                               coalesce(j ->> '$.effectiveDateTime', j ->> '$.effectiveInstant', j ->> '$.effectivePeriod.start') AS observation_date,
-                               j ->> '$.effectivePeriod.end' AS observation_end_date, j ->> '$.status' AS status,
-                               j ->> '$.issued' AS issued_date, ext(j, 'recorded') ->> '$.valueDateTime' AS recorded_date,
-                               ext(j, 'notDoneReason') ->> '$.valueCodeableConcept.coding[0].system' AS not_done_reason_code_type,
-                               ext(j, 'notDoneReason') ->> '$.valueCodeableConcept.coding[0].code' AS not_done_reason_code
-                        FROM res WHERE t = 'Observation')
-                      SELECT observation_id, pid AS patient_id, encounter_id, observation_date, observation_end_date, status,
-                             cat ->> '$.code' AS category, issued_date,
-                             c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                             j ->> '$.valueQuantity.value' AS result,
-                             coalesce(j ->> '$.valueQuantity.code', j ->> '$.valueQuantity.unit') AS source_units,
-                             j ->> '$.valueCodeableConcept.coding[0].system' AS value_code_type,
-                             j ->> '$.valueCodeableConcept.coding[0].code' AS value_code,
-                             NULL AS component_code_type, NULL AS component_code,
-                             j ->> '$.dataAbsentReason.coding[0].system' AS data_absent_reason_code_type,
-                             j ->> '$.dataAbsentReason.coding[0].code' AS data_absent_reason_code,
-                             not_done_reason_code_type, not_done_reason_code, recorded_date
-                      FROM o, unnest(codings(j, '$.code.coding[*]')) u(c)
-                      LEFT JOIN unnest(codings(j, '$.category[*].coding[*]')) v(cat) ON TRUE
-                      UNION ALL
-                      SELECT observation_id, pid, encounter_id, observation_date, observation_end_date, status, NULL, issued_date,
-                             NULL, NULL, comp ->> '$.valueQuantity.value',
-                             coalesce(comp ->> '$.valueQuantity.code', comp ->> '$.valueQuantity.unit'), NULL, NULL,
-                             comp ->> '$.code.coding[0].system', comp ->> '$.code.coding[0].code', NULL, NULL, NULL, NULL, NULL
-                      FROM o, unnest(CAST(json_extract(j, '$.component[*]') AS JSON[])) u(comp)""",
-    "medication": """SELECT m.j ->> '$.id' AS medication_id, m.pid AS patient_id, m.j ->> '$.authoredOn' AS prescribing_date,
-                            m.j ->> '$.status' AS status, m.j ->> '$.intent' AS intent,
-                            m.j ->> '$.doNotPerform' AS do_not_perform,
-                            c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                            m.j ->> '$.statusReason.coding[0].system' AS status_reason_code_type,
-                            m.j ->> '$.statusReason.coding[0].code' AS status_reason_code,
-                            m.j ->> '$.dispenseRequest.expectedSupplyDuration.value' AS days_supply,
-                            m.j ->> '$.dispenseRequest.numberOfRepeatsAllowed' AS refills
-                     FROM res m LEFT JOIN res med ON med.t = 'Medication' AND med.pid = m.pid
-                                                 AND med.j ->> '$.id' = ref_id(m.j ->> '$.medicationReference.reference'),
-                          unnest(CASE WHEN json_exists(m.j, '$.medicationCodeableConcept')
-                                      THEN codings(m.j, '$.medicationCodeableConcept.coding[*]')
-                                      ELSE codings(med.j, '$.code.coding[*]') END) u(c)
-                     WHERE m.t = 'MedicationRequest'""",
-    "service_request": """SELECT j ->> '$.id' AS service_request_id, pid AS patient_id, j ->> '$.authoredOn' AS authored_on,
-                                 j ->> '$.status' AS status, j ->> '$.intent' AS intent, j ->> '$.doNotPerform' AS do_not_perform,
-                                 j ->> '$.category[0].coding[0].system' AS category_code_type,
-                                 j ->> '$.category[0].coding[0].code' AS category_code,
-                                 c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                                 ext(j, 'doNotPerformReason') ->> '$.valueCodeableConcept.coding[0].system' AS do_not_perform_reason_code_type,
-                                 ext(j, 'doNotPerformReason') ->> '$.valueCodeableConcept.coding[0].code' AS do_not_perform_reason_code
-                          FROM res, unnest(codings(j, '$.code.coding[*]')) u(c) WHERE t = 'ServiceRequest'""",
-    "device_request": """SELECT j ->> '$.id' AS device_request_id, pid AS patient_id, j ->> '$.authoredOn' AS authored_on,
-                                j ->> '$.status' AS status, j ->> '$.intent' AS intent,
-                                j ->> '$.modifierExtension[0].valueBoolean' AS do_not_perform,
-                                c ->> '$.system' AS source_code_type, c ->> '$.code' AS source_code,
-                                ext(j, 'doNotPerformReason') ->> '$.valueCodeableConcept.coding[0].system' AS do_not_perform_reason_code_type,
-                                ext(j, 'doNotPerformReason') ->> '$.valueCodeableConcept.coding[0].code' AS do_not_perform_reason_code
-                         FROM res, unnest(codings(j, '$.codeCodeableConcept.coding[*]')) u(c) WHERE t = 'DeviceRequest'""",
-}
-# Deck resource types the converter does not carry: Coverage (payer, a supplemental data element only) and
-# MeasureReport (the expected answer). A measure reading either would show here as a mismatch.
-_NOT_CONVERTED = {"Coverage", "MeasureReport", "Medication"}
+MEASURES = sorted(p.name for p in (SHARED_ECQM / "tests").iterdir() if p.is_dir()) if (SHARED_ECQM / "tests").is_dir() else []
 
 
 def deck_to_flat(deck: Path, out: Path, fmt: str = "csv") -> dict[str, int]:
-    """Write one deck folder as flat clinical tables; rows per table."""
-    out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute(_CONVERT.format(glob=(deck / "*" / "*.json").as_posix()))
-    unknown = {t for (t,) in con.execute("SELECT DISTINCT t FROM res").fetchall()} - {
-        "Patient", "Encounter", "Condition", "Procedure", "Observation", "MedicationRequest", "ServiceRequest",
-        "DeviceRequest"} - _NOT_CONVERTED
-    assert not unknown, f"deck types the converter does not carry: {unknown}"
-    rows = {}
-    for name, sql in _TABLES.items():
-        target = (out / f"{name}.{fmt}").as_posix()
-        con.execute(f"COPY ({sql}) TO '{target}' ({'HEADER' if fmt == 'csv' else 'FORMAT parquet'})")
-        rows[name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-    return rows
+    """Write a deck folder as flat clinical tables (what `mips convert fhir-to-tables` does); rows per table."""
+    return fhir_to_tables(deck, out, fmt)
 
 
 def _populations(out: Path) -> list[tuple]:
     return duckdb.connect().execute(f"""
-        SELECT level, tin, npi, measure_id, population_group, person_id, episode, * EXCLUDE (level, tin, npi, measure_id,
-               population_group, person_id, episode, source, performance_year)
+        SELECT measure_id, population_group, person_id, level, tin, npi, episode, * EXCLUDE (level, tin, npi,
+               measure_id, population_group, person_id, episode, source, performance_year)
         FROM read_parquet('{out}/measure_populations/**/*.parquet', hive_partitioning = true)
         ORDER BY ALL""").fetchall()
 
 
 @pytest.mark.shared
 @needs_deck
-@pytest.mark.parametrize("measure_name, fmt", [("CMS122FHIRDiabetesAssessGT9Pct", "csv"),
-                                               ("CMS165FHIRControllingHighBP", "parquet")])
-def test_deck_as_flat_tables_gives_the_fhir_populations(tmp_path, measure_name, fmt):
-    deck = SHARED_ECQM / "tests" / measure_name
-    rows = deck_to_flat(deck, tmp_path / "flat", fmt)
-    assert rows["patient"] > 30 and rows["encounter"] > 30      # the deck's 39 / 48 patients, one folder each
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_every_deck_measure_as_flat_tables_gives_the_fhir_populations(tmp_path, fmt):
+    """Half the deck's measures as CSV, the other half as Parquet: each half's development cases in one FHIR folder
+    (one `mips run`), converted by `mips convert fhir-to-tables`, give the FHIR run's measure_populations row for
+    row: both levels, every measure computed over those patients, every population column and the strata."""
+    # every other measure; CMS22 and CMS69 share a patient id, so CMS69 moves to the other half
+    csv_half = set(MEASURES[0::2]) ^ {"CMS69FHIRPCSBMIScreenAndFollowUp"}
+    half = sorted(m for m in MEASURES if (m in csv_half) == (fmt == "csv"))
+    deck = tmp_path / "deck"
+    for name in half:
+        shutil.copytree(SHARED_ECQM / "tests" / name, deck / name)
+    assert main(["convert", "fhir-to-tables", "--fhir", str(deck), "--dest", str(tmp_path / "flat"),
+                 "--format", fmt]) == 0
+    rows = {p.stem: duckdb.connect().execute(f"SELECT count(*) FROM '{p}'").fetchone()[0]
+            for p in (tmp_path / "flat").iterdir()}
+    assert rows["patient"] > 600 and rows["encounter"] > 800
     common = ["run", "--performance-year", "2026", "--default-tin", TIN, "--default-npi", NPI, "--without-prefect"]
     assert main(common + ["--fhir", str(deck), "--output", str(tmp_path / "fhir")]) == 0
     assert main(common + ["--clinical-dir", str(tmp_path / "flat"), "--output", str(tmp_path / "flat_out")]) == 0
     fhir, flat = _populations(tmp_path / "fhir"), _populations(tmp_path / "flat_out")
-    assert len(fhir) > 50       # both levels, every patient in a population of the measure's groups
+    assert len({r[0] for r in fhir}) >= 35        # the measures computed over these patients (38 and 39)
+    only_fhir, only_flat = sorted(set(fhir) - set(flat)), sorted(set(flat) - set(fhir))
+    assert (only_fhir[:5], only_flat[:5]) == ([], [])
     assert flat == fhir
 
 
@@ -378,3 +281,222 @@ def test_typed_parquet_dates_numbers_become_fhir_text(tmp_path):
     observation = json.loads(got["Observation"])
     assert observation["effectiveDateTime"] == "2026-03-01T09:00:00+00:00"
     assert observation["valueQuantity"]["value"] == 9.4 and observation["status"] == "final"
+
+
+# ------------------------------------------------------------------ the eCQM elements, one by one
+
+_PATIENT_JSON = {"resourceType": "Patient", "id": "pt1", "gender": "female", "birthDate": "1960-05-01",
+                 "extension": [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex",
+                                "valueCode": "248152002"}]}
+_SUBJECT = {"reference": "Patient/pt1"}
+# Elements the decks use rarely or not at all, each in the shape FHIR writes it
+_RESOURCES = [
+    {"resourceType": "Encounter", "id": "enc1", "status": "finished", "subject": _SUBJECT,
+     "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+     "type": [{"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99213"}]}],
+     "period": {"start": "2026-03-01T09:00:00+00:00", "end": "2026-03-01T09:30:00+00:00"},
+     "reasonCode": [{"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]}],
+     "reasonReference": [{"reference": "Condition/c1"}],
+     "diagnosis": [{"condition": {"reference": "Condition/c1"}, "rank": 1, "use": {"coding": [
+         {"system": "http://terminology.hl7.org/CodeSystem/diagnosis-role", "code": "billing"}]}},
+                   {"condition": {"reference": "Condition/c2"}, "rank": 2}],
+     "location": [{"location": {"reference": "Location/loc1"}}]},
+    {"resourceType": "Location", "id": "loc1", "name": "Clinic",
+     "type": [{"coding": [{"system": "http://snomed.info/sct", "code": "35971002"}]}]},
+    {"resourceType": "Claim", "id": "cl1", "status": "active", "use": "claim", "patient": _SUBJECT,
+     "diagnosis": [{"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": "http://snomed.info/sct",
+                                                                          "code": "44054006"}]},
+                    "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-diagnosistype",
+                                          "code": "principal"}]}],
+                    "onAdmission": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-diagnosis-on-admission",
+                                                "code": "y"}]}},
+                   {"sequence": 2, "diagnosisReference": {"reference": "Condition/c2"}}],
+     "item": [{"sequence": 1, "diagnosisSequence": [1, 2], "encounter": [{"reference": "Encounter/enc1"}]}]},
+    {"resourceType": "Condition", "id": "c1", "subject": _SUBJECT, "onsetDateTime": "2005",
+     "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
+     "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                               "code": "problem-list-item"}]},
+                  {"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/condition-category",
+                               "code": "health-concern"}]}],
+     "bodySite": [{"coding": [{"system": "http://snomed.info/sct", "code": "8966001"}]}]},
+    {"resourceType": "Condition", "id": "c2", "subject": _SUBJECT,
+     "onsetPeriod": {"start": "2026-02-01"}, "code": {"coding": [{"system": "http://snomed.info/sct",
+                                                                 "code": "59621000"}]}},
+    {"resourceType": "MedicationRequest", "id": "mr1", "status": "active", "intent": "order", "subject": _SUBJECT,
+     "authoredOn": "2026-04-01T10:00:00+00:00",
+     "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                               "code": "197361"}]},
+     "dosageInstruction": [
+         {"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d", "timeOfDay": ["08:00:00", "20:00:00"],
+                                "boundsPeriod": {"start": "2026-04-01", "end": "2026-06-30"}}},
+          "doseAndRate": [{"doseQuantity": {"value": 2, "unit": "{tbl}", "system": "http://unitsofmeasure.org",
+                                            "code": "{tbl}"}}]},
+         {"timing": {"event": ["2026-07-03T08:00:00+00:00", "2026-07-01T08:00:00+00:00"],
+                     "repeat": {"boundsDuration": {"value": 10, "unit": "d", "system": "http://unitsofmeasure.org",
+                                                   "code": "d"}}}}],
+     "dispenseRequest": {"numberOfRepeatsAllowed": 3, "validityPeriod": {"start": "2026-04-01"},
+                         "quantity": {"value": 60, "unit": "tablet", "system": "http://unitsofmeasure.org",
+                                      "code": "{tbl}"},
+                         "expectedSupplyDuration": {"value": 30, "unit": "days", "system": "http://unitsofmeasure.org",
+                                                    "code": "d"}}},
+    {"resourceType": "Observation", "id": "o1", "status": "final", "subject": _SUBJECT,
+     "code": {"coding": [{"system": "http://loinc.org", "code": "72166-2"}]},
+     "effectivePeriod": {"start": "2026-05-01T09:00:00+00:00"}, "valueString": "never smoker",
+     "basedOn": [{"reference": "ServiceRequest/sr1"}], "partOf": [{"reference": "Procedure/p1"}]},
+    {"resourceType": "Task", "id": "t1", "status": "rejected", "intent": "order", "for": _SUBJECT,
+     "code": {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "fulfill"}]},
+     "focus": {"reference": "ServiceRequest/sr1"}, "basedOn": [{"reference": "ServiceRequest/sr1"}],
+     "executionPeriod": {"start": "2026-05-02"},
+     "statusReason": {"coding": [{"system": "http://snomed.info/sct", "code": "183944003"}]}},
+]
+
+
+def _ir_rows(con) -> dict[str, set]:
+    con.execute("ATTACH ':memory:' AS ref")
+    con.execute("CREATE TABLE ref.ecqm_value_set_codes (value_set_oid VARCHAR, code_system VARCHAR, code VARCHAR)")
+    from transforms.ecqm.ir import build_ir
+    build_ir(con)
+    out = {}
+    for table, exclude in (("ecqm_patient", ""), ("ecqm_resource", " EXCLUDE (source_file, source_row)"),
+                           ("ecqm_coding", ""), ("ecqm_dosage_bounds", "")):
+        rows = con.execute(f"SELECT *{exclude} FROM {table}").fetchall()
+        out[table] = {tuple(tuple(sorted(v)) if isinstance(v, list) else v for v in r) for r in rows}
+    return out
+
+
+def test_fhir_to_tables_and_back_keeps_every_element_the_engine_reads(tmp_path):
+    """A hand-made record of the rarer elements (encounter diagnoses, reasons and location, a claim's diagnoses and
+    items, two dosage instructions, a boundsDuration, timing events, an open period, a partial date, a valueString,
+    basedOn / partOf / focus), written
+    as flat tables by `mips convert fhir-to-tables` and read back with --clinical-dir: the engine's IR is the same
+    table for table, and the encounter's diagnoses (condition, rank, use) and location and the claim's diagnoses and
+    items are the FHIR ones."""
+    import json
+    fhir = tmp_path / "fhir" / "pt1"
+    fhir.mkdir(parents=True)
+    for resource in [_PATIENT_JSON] + _RESOURCES:
+        (fhir / f"{resource['resourceType']}-{resource['id']}.json").write_text(json.dumps(resource))
+    assert main(["convert", "fhir-to-tables", "--fhir", str(tmp_path / "fhir"), "--dest", str(tmp_path / "flat")]) == 0
+    # the medication's two dosage instructions are its rows 1 and 2; the encounter's two diagnoses likewise
+    medication = (tmp_path / "flat" / "medication.csv").read_text().splitlines()
+    assert len(medication) == 3 and "2026-07-01T08:00:00+00:00" in medication[2]
+    from transforms.fhir_files import load_fhir_dir
+    a, b = duckdb.connect(), duckdb.connect()
+    load_fhir_dir(a, tmp_path / "fhir", default_tin=TIN, default_npi=NPI)
+    load_clinical_dir(b, tmp_path / "flat", default_tin=TIN, default_npi=NPI)
+    assert _summary(b)["clinical.medication"] == (2, 2, 0, 0)
+    fhir_ir, flat_ir = _ir_rows(a), _ir_rows(b)
+    for table in fhir_ir:
+        assert flat_ir[table] == fhir_ir[table], table
+    assert len(fhir_ir["ecqm_dosage_bounds"]) == 2 and len(fhir_ir["ecqm_coding"]) >= 12
+    diagnosis = json.loads(b.execute("SELECT resource -> '$.diagnosis' FROM fhir_resource "
+                                     "WHERE resource_type = 'Encounter'").fetchone()[0])
+    assert diagnosis == _RESOURCES[0]["diagnosis"]
+    resources = {r[0]: json.loads(r[1]) for r in b.execute("SELECT resource_id, resource FROM fhir_resource").fetchall()}
+    assert resources["enc1"]["location"] == _RESOURCES[0]["location"]
+    assert resources["loc1"]["type"] == _RESOURCES[1]["type"]
+    assert (resources["cl1"]["diagnosis"], resources["cl1"]["item"]) == (_RESOURCES[2]["diagnosis"], _RESOURCES[2]["item"])
+
+
+def test_bad_rows_of_the_ecqm_tables_are_rejected_and_nothing_is_lost(tmp_path):
+    folder = tmp_path / "c"
+    _write(folder, "patient", _PATIENTS)
+    # m1: its code on its second row only (accepted, 2 rows); m2: no code on any row (both rows rejected);
+    # m3: an unknown period unit; m4: a partial date (accepted); m5: a month 13 (rejected)
+    _write(folder, "medication", """
+medication_id,patient_id,prescribing_date,source_code_type,source_code,frequency,period,period_unit,category_code_type,category_code
+m1,p1,2026-03-01,,,2,1,d,http://terminology.hl7.org/CodeSystem/medicationrequest-category,community
+m1,p1,2026-03-01,rxnorm,197361,,,,,
+m2,p1,2026-03-01,,,1,1,d,,
+m2,p1,2026-03-01,,,,,,,
+m3,p2,2026-03-01,rxnorm,197361,1,1,fortnight,,
+m4,p2,2026-03,rxnorm,197361,,,,,
+m5,p2,2026-13,rxnorm,197361,,,,,
+""")
+    # a location no encounter names: out of scope
+    _write(folder, "location", "location_id,name,type_code_type,type_code\nloc9,Clinic,snomed-ct,35971002\n")
+    # t1 good; t2 an unknown status; t3 open_period that is no boolean (on an allergy)
+    _write(folder, "task", """
+task_id,patient_id,status,execution_start_date,source_code_type,source_code
+t1,p1,rejected,2026-05-02,http://hl7.org/fhir/CodeSystem/task-code,fulfill
+t2,p1,refused,2026-05-02,http://hl7.org/fhir/CodeSystem/task-code,fulfill
+""")
+    _write(folder, "allergy_intolerance", """
+allergy_intolerance_id,patient_id,clinical_status,onset_date,open_period,source_code_type,source_code
+a1,p1,active,2026-01-01,true,snomed-ct,91936005
+a2,p1,active,2026-01-01,maybe,snomed-ct,91936005
+""")
+    con = duckdb.connect()
+    load_clinical_dir(con, folder, default_tin=TIN, default_npi=NPI)
+    summary = _summary(con)
+    assert summary["clinical.medication"] == (7, 3, 0, 4)     # m1 x2, m4 accepted; m2 x2, m3, m5 rejected
+    assert summary["clinical.task"] == (2, 1, 0, 1)
+    assert summary["clinical.allergy_intolerance"] == (2, 1, 0, 1)
+    assert summary["clinical.location"] == (1, 0, 1, 0)
+    assert con.execute("SELECT reason FROM _out_of_scope WHERE table_name = 'clinical.location'").fetchone()[0] == (
+        "no encounter: no accepted encounter names this location_id")
+    for n, ok, out, rejected in summary.values():
+        assert n == ok + out + rejected
+    rejects = con.execute("""SELECT table_name, row_number, "column", rule FROM _rejects ORDER BY 1, 2""").fetchall()
+    assert rejects == [("clinical.allergy_intolerance", 2, "open_period", "invalid_number"),
+                       ("clinical.medication", 3, "source_code", "required"),
+                       ("clinical.medication", 4, "source_code", "required"),
+                       ("clinical.medication", 5, "period_unit", "unknown_value"),
+                       ("clinical.medication", 7, "prescribing_date", "invalid_date"),
+                       ("clinical.task", 2, "status", "unknown_value")]
+    import json
+    got = {r[0]: json.loads(r[1]) for r in con.execute("SELECT resource_id, resource FROM fhir_resource").fetchall()}
+    assert got["m1"]["medicationCodeableConcept"]["coding"] == [
+        {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197361"}]
+    assert got["m1"]["dosageInstruction"] == [{"timing": {"repeat": {"frequency": 2, "period": 1.0, "periodUnit": "d"}}}]
+    assert got["m4"]["authoredOn"] == "2026-03" and got["a1"]["onsetPeriod"] == {"start": "2026-01-01"}
+
+
+# Tuva's clinical input layer (tuva-health/tuva at 6be34c7, models/input_layer/input_layer__<table>.yml): every column
+# of the tables the flat contracts share with it, in order. A Tuva-shaped file loads as it is (extra columns ignored).
+TUVA_COLUMNS = {
+    "condition": ["condition_id", "payer", "person_id", "patient_id", "encounter_id", "claim_id", "recorded_date",
+                  "onset_date", "resolved_date", "status", "condition_type", "source_code_type", "source_code",
+                  "source_description", "normalized_code_type", "normalized_code", "normalized_description",
+                  "condition_rank", "present_on_admit_code", "present_on_admit_description", "data_source",
+                  "file_name", "ingest_datetime"],
+    "procedure": ["procedure_id", "person_id", "patient_id", "encounter_id", "claim_id", "procedure_date",
+                  "source_code_type", "source_code", "source_description", "normalized_code_type", "normalized_code",
+                  "normalized_description", "modifier_1", "modifier_2", "modifier_3", "modifier_4", "modifier_5",
+                  "practitioner_id", "data_source", "file_name", "ingest_datetime"],
+    "observation": ["observation_id", "person_id", "payer", "patient_id", "encounter_id", "panel_id",
+                    "observation_date", "observation_type", "source_code_type", "source_code", "source_description",
+                    "normalized_code_type", "normalized_code", "normalized_description", "result", "source_units",
+                    "normalized_units", "source_reference_range_low", "source_reference_range_high",
+                    "normalized_reference_range_low", "normalized_reference_range_high", "data_source", "file_name",
+                    "ingest_datetime"],
+    "medication": ["medication_id", "person_id", "payer", "patient_id", "encounter_id", "dispensing_date",
+                   "prescribing_date", "source_code_type", "source_code", "source_description", "ndc_code",
+                   "ndc_description", "rxnorm_code", "rxnorm_description", "atc_code", "atc_description", "route",
+                   "strength", "quantity", "quantity_unit", "days_supply", "practitioner_id", "data_source",
+                   "file_name", "ingest_datetime"],
+    "immunization": ["immunization_id", "person_id", "patient_id", "encounter_id", "source_code_type", "source_code",
+                     "source_description", "normalized_code_type", "normalized_code", "normalized_description",
+                     "status", "status_reason", "occurrence_date", "source_dose", "normalized_dose", "lot_number",
+                     "body_site", "route", "location_id", "practitioner_id", "data_source", "file_name",
+                     "ingest_datetime"],
+}
+_TUVA_VALUES = {"condition_id": "c1", "procedure_id": "pr1", "observation_id": "o1", "medication_id": "m1",
+                "immunization_id": "i1", "person_id": "p1", "patient_id": "p1", "recorded_date": "2026-02-01",
+                "onset_date": "2026-02-01", "status": "completed", "procedure_date": "2026-02-01",
+                "observation_date": "2026-02-01", "prescribing_date": "2026-02-01", "occurrence_date": "2026-02-01",
+                "source_code_type": "snomed-ct", "source_code": "44054006", "result": "7.5", "source_units": "%",
+                "quantity": "30", "days_supply": "30", "data_source": "ehr", "condition_type": "problem"}
+
+
+@pytest.mark.parametrize("table", sorted(TUVA_COLUMNS))
+def test_tuva_shaped_clinical_tables_load_as_they_are(tmp_path, table):
+    folder = tmp_path / "c"
+    _write(folder, "patient", _PATIENTS)
+    header = TUVA_COLUMNS[table]
+    values = _TUVA_VALUES | ({"status": "active"} if table == "condition" else {})
+    _write(folder, table, ",".join(header) + "\n" + ",".join(values.get(c, "") for c in header))
+    con = duckdb.connect()
+    load_clinical_dir(con, folder, default_tin=TIN, default_npi=NPI)
+    assert _summary(con)[f"clinical.{table}"] == (1, 1, 0, 0)
+    assert con.execute("SELECT count(*) FROM fhir_resource WHERE resource_type <> 'Patient'").fetchone()[0] == 1

@@ -97,13 +97,38 @@ def test_generate_arguments(tmp_path, capsys, argv, message):
                     reason="needs the compiled eCQM value sets (data/reference/ecqm_value_set_codes.parquet)")
 def test_generated_practice_runs_through_mips_run_without_defaults(tmp_path):
     # mips generate --patients writes Bulk Data NDJSON that mips run --fhir reads with nothing rejected and every
-    # encounter attributed by its own participant and serviceProvider (no --default-tin / --default-npi).
-    assert main(["generate", "--performance-year", "2026", "--patients", "300", "--output", str(tmp_path / "in")]) == 0
+    # encounter attributed by its own participant and serviceProvider (no --default-tin / --default-npi); with
+    # --ehr-format both, the same practice as flat clinical tables, whose run gives the same measure_populations.
+    assert main(["generate", "--performance-year", "2026", "--patients", "300", "--ehr-format", "both",
+                 "--format", "parquet", "--output", str(tmp_path / "in")]) == 0
     assert sorted(p.name for p in (tmp_path / "in" / "fhir").iterdir()) == sorted(f"{t}.ndjson" for t in RESOURCE_TYPES)
-    out = tmp_path / "out"
-    assert main(["run", "--performance-year", "2026", "--fhir", str(tmp_path / "in" / "fhir"), "--without-prefect",
-                 "--output", str(out)]) == 0
-    rejected, out_of_scope = duckdb.connect().execute(
-        f"SELECT sum(rejected_rows), sum(out_of_scope_rows) FROM read_parquet('{out}/ingest_summary/**/*.parquet')"
-    ).fetchone()
-    assert (rejected, out_of_scope) == (0, 0)
+    assert sorted(p.name for p in (tmp_path / "in" / "clinical").iterdir()) == [
+        "condition.parquet", "encounter.parquet", "observation.parquet", "patient.parquet", "procedure.parquet"]
+    populations = {}
+    for name, option, folder in (("fhir", "--fhir", "fhir"), ("tables", "--clinical-dir", "clinical")):
+        out = tmp_path / f"out_{name}"
+        assert main(["run", "--performance-year", "2026", option, str(tmp_path / "in" / folder), "--without-prefect",
+                     "--output", str(out)]) == 0
+        con = duckdb.connect()
+        rejected, out_of_scope = con.execute(
+            f"SELECT sum(rejected_rows), sum(out_of_scope_rows) FROM read_parquet('{out}/ingest_summary/**/*.parquet')"
+        ).fetchone()
+        assert (rejected, out_of_scope) == (0, 0)
+        populations[name] = con.execute(f"""
+            SELECT measure_id, * EXCLUDE (source, measure_id)
+            FROM read_parquet('{out}/measure_populations/**/*.parquet', hive_partitioning = true)
+            ORDER BY ALL""").fetchall()
+    # 001 (diabetics), 236 (hypertensives) and the measures the office visits open, at both levels, per patient
+    assert len(populations["fhir"]) > 300
+    assert {r[0] for r in populations["fhir"]} >= {"001", "236"}
+    assert populations["tables"] == populations["fhir"]
+
+
+@pytest.mark.skipif(not (REFERENCE_DIR / "ecqm_value_set_codes.parquet").exists(),
+                    reason="needs the compiled eCQM value sets (data/reference/ecqm_value_set_codes.parquet)")
+def test_generate_tables_only_writes_no_fhir(tmp_path, capsys):
+    assert main(["generate", "--performance-year", "2026", "--patients", "20", "--ehr-format", "tables",
+                 "--output", str(tmp_path / "in")]) == 0
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["clinical"]
+    assert (tmp_path / "in" / "clinical" / "patient.csv").read_text().count("\n") == 21   # header + 20 patients
+    assert "flat clinical tables (csv)" in capsys.readouterr().out

@@ -23,7 +23,11 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+RACE_SYSTEM = "urn:oid:2.16.840.1.113883.6.238"
 _QC = "http://fhir.org/guides/astp/us-quality-core/StructureDefinition/us-quality-core-"
 
 
@@ -83,8 +87,12 @@ def _read(con, table: ClinicalTable, path: Path) -> None:
                     f"'(T[0-9:.]+[+-][0-9]{{2}})$', '\\1:00')")
         return f"coalesce({text}, {_lit(f.default)})" if f.default else text
     cols = ", ".join(f"{value(f)} AS {_q(f.name)}" for f in table.fields)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _flat_{table.name} AS "
-                f"SELECT row_number() OVER () AS _row, {cols} FROM {reader}")
+    # a record's code may be on any of its rows (row i carries its i-th code, category, reason ...): how many of the
+    # record's rows have one
+    codes = (f", count(source_code) OVER (PARTITION BY {_q(table.id_column)}) AS _record_codes"
+             if any(f.name == "source_code" for f in table.fields) else "")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _flat_{table.name} AS SELECT *{codes} FROM ("
+                f"SELECT row_number() OVER () AS _row, {cols} FROM {reader})")
 
 
 def _q(name: str) -> str:
@@ -105,13 +113,17 @@ def _checks(table: ClinicalTable) -> list[tuple[str, str, str, str]]:
     out = []
     for f in table.fields:
         c = _q(f.name)
-        if f.required:
+        if f.required and f.name == "source_code":
+            out.append((f.name, "required", "_record_codes = 0", "source_code is required (on one row of the "
+                        "record at least)"))
+        elif f.required:
             out.append((f.name, "required", f"{c} IS NULL", f"{f.name} is required"))
-        if f.kind == "date":
+        if f.kind == "date":   # FHIR's partial dates (YYYY, YYYY-MM) too: the engine reads them as their first day
             out.append((f.name, "invalid_date",
-                        f"{c} IS NOT NULL AND (CASE WHEN length({c}) = 10 THEN try_cast({c} AS DATE) "
+                        f"{c} IS NOT NULL AND (CASE length({c}) WHEN 10 THEN try_cast({c} AS DATE) "
+                        f"WHEN 4 THEN try_cast({c} || '-01-01' AS DATE) WHEN 7 THEN try_cast({c} || '-01' AS DATE) "
                         f"ELSE try_cast({c} AS TIMESTAMPTZ) END) IS NULL",
-                        f"{f.name} is not a date (YYYY-MM-DD) or dateTime (YYYY-MM-DDThh:mm:ss+zz:zz)"))
+                        f"{f.name} is not a date (YYYY-MM-DD, YYYY-MM, YYYY) or dateTime (YYYY-MM-DDThh:mm:ss+zz:zz)"))
         elif f.kind == "number":
             out.append((f.name, "invalid_number", f"{c} IS NOT NULL AND try_cast({c} AS DOUBLE) IS NULL",
                         f"{f.name} is not a number"))
@@ -127,8 +139,9 @@ def _checks(table: ClinicalTable) -> list[tuple[str, str, str, str]]:
             out.append((f.name, "unknown_value", f"{c} IS NOT NULL AND NOT list_contains({allowed}, lower({c}))",
                         f"{f.name} is not one of: {', '.join(f.allowed)}"))
     if table.name == "observation":   # a row is the observation's code or one of its components
-        out.insert(0, ("source_code", "required", "source_code IS NULL AND component_code IS NULL",
-                       "source_code is required (component_code on a component row)"))
+        out.insert(0, ("source_code", "required", "_record_codes = 0 AND component_code IS NULL",
+                       "source_code is required (on one row of the record at least; component_code on a "
+                       "component row)"))
     return out
 
 
@@ -148,6 +161,8 @@ def _validate(con, table: ClinicalTable, path: Path) -> None:
         dup = (f"\nUNION ALL SELECT _row, 999, 'patient_id', 'duplicate_patient', 'patient_id given again (the first "
                f"row is kept)' FROM (SELECT _row, row_number() OVER (PARTITION BY patient_id ORDER BY _row) AS n "
                f"FROM {src} WHERE patient_id IS NOT NULL) WHERE n > 1")
+    elif table.name == "location":   # not a patient's record
+        dup = ""
     else:   # a record's rows (its codes, its components) are one patient's: a row naming another is rejected
         dup = (f"\nUNION ALL SELECT _row, 998, 'patient_id', 'conflicting_patient', 'another row of this "
                f"{table.id_column} names a different patient_id (the first row is kept)' FROM (SELECT _row, "
@@ -156,16 +171,25 @@ def _validate(con, table: ClinicalTable, path: Path) -> None:
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _flat_fail AS
                     SELECT _row, arg_min(col, k) AS col, arg_min(rule, k) AS rule, arg_min(reason, k) AS reason
                     FROM ({fails}{dup}) GROUP BY _row""")
-    no_system = " OR ".join(f"({_q(code)} IS NOT NULL AND {_q(t)} IS NULL)" for t, code in _code_pairs(table)) or "FALSE"
+    # class_code has a default system (v3 ActCode): the one code that needs no code type
+    no_system = " OR ".join(f"({_q(code)} IS NOT NULL AND {_q(t)} IS NULL)" for t, code in _code_pairs(table)
+                            if code != "class_code") or "FALSE"
     no_patient = ("FALSE" if table.name == "patient"
                   else "patient_id NOT IN (SELECT patient_id FROM _flat_ok_patient)")
+    no_patient_reason = "no patient: patient_id is not in the patient table"
+    if table.name == "location":   # a location is the patients' whose accepted encounters name it
+        has_encounters = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_flat_ok_encounter'"
+                                     ).fetchone()[0]
+        no_patient = ("location_id NOT IN (SELECT location_id FROM _flat_ok_encounter WHERE location_id IS NOT NULL)"
+                      if has_encounters else "TRUE")
+        no_patient_reason = "no encounter: no accepted encounter names this location_id"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _flat_outcome AS
         SELECT s._row, CASE WHEN f._row IS NOT NULL THEN 'rejected'
                             WHEN {no_patient} THEN 'out_of_scope'
                             WHEN {no_system} THEN 'out_of_scope' ELSE 'accepted' END AS outcome,
                CASE WHEN f._row IS NOT NULL THEN NULL
-                    WHEN {no_patient} THEN 'no patient: patient_id is not in the patient table'
+                    WHEN {no_patient} THEN {_lit(no_patient_reason)}
                     WHEN {no_system} THEN 'code without a system: a code with no code type cannot match a value set'
                END AS reason
         FROM {src} s LEFT JOIN _flat_fail f USING (_row)""")
@@ -219,9 +243,10 @@ def _ext_recorded() -> str:
 
 
 def _timing(prefix: str, start: str, end: str) -> str:
-    """A point (<prefix>DateTime) or, with an end, a Period (<prefix>Period)."""
-    return (f"'{prefix}DateTime', CASE WHEN {_first(end)} IS NULL THEN {_first(start)} END, "
-            f"'{prefix}Period', CASE WHEN {_first(end)} IS NOT NULL THEN json_object('start', {_first(start)}, "
+    """A point (<prefix>DateTime) or, with an end or open_period, a Period (<prefix>Period)."""
+    period = f"({_first(end)} IS NOT NULL OR coalesce(try_cast({_first('open_period')} AS BOOLEAN), false))"
+    return (f"'{prefix}DateTime', CASE WHEN NOT {period} THEN {_first(start)} END, "
+            f"'{prefix}Period', CASE WHEN {period} THEN json_object('start', {_first(start)}, "
             f"'end', {_first(end)}) END")
 
 
@@ -230,7 +255,86 @@ def _one_coding(system: str, col: str) -> str:
             f"json_array(json_object('system', {_lit(system)}, 'code', lower({_first(col)})))) END")
 
 
+def _ccs(type_col: str, code_col: str) -> str:
+    """A list of CodeableConcepts, one per code of the record's rows (reasonCode, category, bodySite ...)."""
+    lst = (f"list(DISTINCT {{'coding': [{{'system': {_q(type_col)}, 'code': {_q(code_col)}}}]}}) "
+           f"FILTER (WHERE {_q(code_col)} IS NOT NULL AND {_q(type_col)} IS NOT NULL)")
+    return f"CASE WHEN len({lst}) > 0 THEN to_json({lst}) END"
+
+
+def _refs(kind: str, col: str) -> str:
+    """A list of references, one per id of the record's rows (basedOn, partOf, reasonReference)."""
+    lst = f"list(DISTINCT {{'reference': '{kind}/' || {_q(col)}}}) FILTER (WHERE {_q(col)} IS NOT NULL)"
+    return f"CASE WHEN len({lst}) > 0 THEN to_json({lst}) END"
+
+
+def _objects(struct: str, where: str) -> str:
+    """A JSON array of one object per row matching ``where`` (row order), NULL members dropped."""
+    lst = f"list(json_merge_patch('{{}}', to_json({struct})) ORDER BY _row) FILTER (WHERE {where})"
+    return f"CASE WHEN len({lst}) > 0 THEN to_json({lst}) END"
+
+
+def _categories(fixed_system: str) -> str:
+    """category: the `category` column's codes (fixed_system) and the category_code_type / category_code pairs."""
+    lst = (f"list_distinct(coalesce(list({{'coding': [{{'system': '{fixed_system}', 'code': lower(category)}}]}}) "
+           f"FILTER (WHERE category IS NOT NULL), []) || coalesce(list({{'coding': [{{'system': category_code_type, "
+           f"'code': category_code}}]}}) FILTER (WHERE category_code IS NOT NULL AND category_code_type IS NOT NULL), []))")
+    return f"CASE WHEN len({lst}) > 0 THEN to_json({lst}) END"
+
+
+_DIAGNOSIS = ("{'condition': {'reference': 'Condition/' || diagnosis_condition_id}, "
+              "'use': CASE WHEN diagnosis_use_code IS NOT NULL AND diagnosis_use_code_type IS NOT NULL THEN "
+              "{'coding': [{'system': diagnosis_use_code_type, 'code': diagnosis_use_code}]} END, "
+              "'rank': try_cast(diagnosis_rank AS INTEGER)}")
+_LOCATION = "{'location': {'reference': 'Location/' || location_id}}"
+_CLAIM_DIAGNOSIS = (
+    "{'sequence': try_cast(diagnosis_sequence AS INTEGER), "
+    "'diagnosisCodeableConcept': CASE WHEN diagnosis_code IS NOT NULL AND diagnosis_code_type IS NOT NULL THEN "
+    "{'coding': [{'system': diagnosis_code_type, 'code': diagnosis_code}]} END, "
+    "'diagnosisReference': CASE WHEN diagnosis_condition_id IS NOT NULL THEN "
+    "{'reference': 'Condition/' || diagnosis_condition_id} END, "
+    "'type': CASE WHEN diagnosis_type_code IS NOT NULL AND diagnosis_type_code_type IS NOT NULL THEN "
+    "[{'coding': [{'system': diagnosis_type_code_type, 'code': diagnosis_type_code}]}] END, "
+    "'onAdmission': CASE WHEN on_admission_code IS NOT NULL AND on_admission_code_type IS NOT NULL THEN "
+    "{'coding': [{'system': on_admission_code_type, 'code': on_admission_code}]} END}")
+_CLAIM_ITEM = (
+    "{'sequence': try_cast(item_sequence AS INTEGER), "
+    "'encounter': CASE WHEN item_encounter_ids IS NOT NULL THEN list_transform(list_filter(string_split("
+    "item_encounter_ids, ';'), lambda x: trim(x) <> ''), lambda x: {'reference': 'Encounter/' || trim(x)}) END, "
+    "'diagnosisSequence': CASE WHEN item_diagnosis_sequences IS NOT NULL THEN list_transform(list_filter(string_split("
+    "item_diagnosis_sequences, ';'), lambda x: trim(x) <> ''), lambda x: try_cast(trim(x) AS INTEGER)) END, "
+    "'procedureSequence': CASE WHEN item_procedure_sequences IS NOT NULL THEN list_transform(list_filter(string_split("
+    "item_procedure_sequences, ';'), lambda x: trim(x) <> ''), lambda x: try_cast(trim(x) AS INTEGER)) END}")
+_DOSAGE_COLUMNS = ("dose_quantity", "frequency", "frequency_max", "period", "period_unit", "times_of_day",
+                   "timing_event_date", "bounds_start_date", "bounds_end_date", "bounds_duration")
+_DOSAGE = (
+    "{'timing': {'event': CASE WHEN timing_event_date IS NOT NULL THEN [timing_event_date] END, "
+    "'repeat': {'frequency': try_cast(frequency AS INTEGER), 'frequencyMax': try_cast(frequency_max AS INTEGER), "
+    "'period': try_cast(period AS DOUBLE), 'periodUnit': period_unit, "
+    "'timeOfDay': CASE WHEN times_of_day IS NOT NULL THEN list_transform(string_split(times_of_day, ';'), "
+    "lambda t: trim(t)) END, "
+    "'boundsPeriod': CASE WHEN coalesce(bounds_start_date, bounds_end_date) IS NOT NULL "
+    "THEN {'start': bounds_start_date, 'end': bounds_end_date} END, "
+    "'boundsDuration': CASE WHEN bounds_duration IS NOT NULL THEN {'value': try_cast(bounds_duration AS DOUBLE), "
+    "'unit': bounds_duration_unit, 'system': 'http://unitsofmeasure.org', 'code': bounds_duration_unit} END}}, "
+    "'doseAndRate': CASE WHEN dose_quantity IS NOT NULL THEN [{'doseQuantity': {'value': try_cast(dose_quantity AS "
+    "DOUBLE), 'unit': dose_unit, 'system': 'http://unitsofmeasure.org', 'code': dose_unit}}] END}")
+
+
 def _quantity(value: str, unit: str) -> str:
+    return (f"CASE WHEN {value} IS NOT NULL THEN json_object('value', CAST({value} AS DOUBLE), 'unit', {unit}, "
+            f"'system', '{UCUM}', 'code', {unit}) END")
+
+
+def _supply_quantity() -> str:
+    value = _first("quantity")
+    return (f"CASE WHEN {value} IS NOT NULL THEN json_object('value', CAST({value} AS DOUBLE), 'unit', "
+            f"{_first('quantity_unit')}, 'system', '{UCUM}', 'code', coalesce({_first('quantity_code')}, "
+            f"{_first('quantity_unit')})) END")
+
+
+def _days_supply() -> str:
+    value, unit = _first("days_supply"), f"coalesce({_first('days_supply_unit')}, 'd')"
     return (f"CASE WHEN {value} IS NOT NULL THEN json_object('value', CAST({value} AS DOUBLE), 'unit', {unit}, "
             f"'system', '{UCUM}', 'code', {unit}) END")
 
@@ -240,29 +344,47 @@ def _resource_json(table: ClinicalTable) -> str:
     subject = "'subject', json_object('reference', 'Patient/' || any_value(patient_id))"
     n = table.name
     if n == "patient":
-        return ("json_object('resourceType', 'Patient', 'id', patient_id, 'gender', lower(" + _first("sex") +
-                "), 'birthDate', " + _first("birth_date") + ", 'deceasedDateTime', " + _first("death_date") + ")")
+        sex = (f"CASE WHEN {_first('sex_code')} IS NOT NULL THEN json_object('url', '{US_CORE}us-core-sex', "
+               f"'valueCode', {_first('sex_code')}) END")
+        race = (f"CASE WHEN {_first('race_code')} IS NOT NULL THEN json_object('url', '{US_CORE}us-core-race', "
+                f"'extension', to_json(list_transform(list_filter(string_split({_first('race_code')}, ';'), "
+                f"lambda c: trim(c) <> ''), lambda c: {{'url': 'ombCategory', 'valueCoding': "
+                f"{{'system': '{RACE_SYSTEM}', 'code': trim(c)}}}}))) END")
+        return ("json_object('resourceType', 'Patient', 'id', patient_id, 'extension', " + _extensions(sex, race) +
+                ", 'gender', lower(" + _first("sex") + "), 'birthDate', " + _first("birth_date") +
+                ", 'deceasedDateTime', " + _first("death_date") + ")")
     if n == "encounter":
         return (f"json_object('resourceType', 'Encounter', 'id', encounter_id, 'status', lower({_first('status')}), "
-                f"'class', CASE WHEN {_first('class_code')} IS NOT NULL THEN json_object('system', '{ACT_CODE}', "
+                f"'class', CASE WHEN {_first('class_code')} IS NOT NULL THEN json_object('system', "
+                f"coalesce({_first('class_code_type')}, '{ACT_CODE}'), "
                 f"'code', {_first('class_code')}) END, "
                 f"'type', CASE WHEN {_codings('source_code_type', 'source_code')} IS NOT NULL "
                 f"THEN json_array({_codings('source_code_type', 'source_code')}) END, {subject}, "
-                f"'period', json_object('start', {_first('encounter_start_date')}, 'end', {_first('encounter_end_date')}), "
+                f"'period', CASE WHEN coalesce({_first('encounter_start_date')}, {_first('encounter_end_date')}) IS NOT "
+                f"NULL THEN json_object('start', {_first('encounter_start_date')}, 'end', {_first('encounter_end_date')}) "
+                f"END, "
                 f"'hospitalization', CASE WHEN {_codings('discharge_disposition_code_type', 'discharge_disposition_code')}"
                 f" IS NOT NULL THEN json_object('dischargeDisposition', "
-                f"{_codings('discharge_disposition_code_type', 'discharge_disposition_code')}) END)")
+                f"{_codings('discharge_disposition_code_type', 'discharge_disposition_code')}) END, "
+                f"'reasonCode', {_ccs('reason_code_type', 'reason_code')}, "
+                f"'reasonReference', {_refs('Condition', 'reason_reference_id')}, "
+                f"'diagnosis', {_objects(_DIAGNOSIS, 'diagnosis_condition_id IS NOT NULL')}, "
+                f"'location', {_objects(_LOCATION, 'location_id IS NOT NULL')})")
     if n == "condition":
         return (f"json_object('resourceType', 'Condition', 'id', condition_id, "
                 f"'clinicalStatus', {_one_coding(CLINICAL_STATUS, 'status')}, "
                 f"'verificationStatus', {_one_coding(VERIFICATION_STATUS, 'verification_status')}, "
-                f"'category', CASE WHEN {_first('category')} IS NOT NULL THEN json_array({_one_coding(CONDITION_CATEGORY, 'category')}) END, "
+                f"'category', {_categories(CONDITION_CATEGORY)}, "
                 f"'code', {_codings('source_code_type', 'source_code')}, {subject}, "
-                f"'encounter', {_ref('Encounter', 'encounter_id')}, 'onsetDateTime', {_first('onset_date')}, "
+                f"'bodySite', {_ccs('body_site_code_type', 'body_site_code')}, "
+                f"'severity', {_codings('severity_code_type', 'severity_code')}, "
+                f"'encounter', {_ref('Encounter', 'encounter_id')}, {_timing('onset', 'onset_date', 'onset_end_date')}, "
                 f"'abatementDateTime', {_first('resolved_date')}, 'recordedDate', {_first('recorded_date')})")
     if n == "procedure":
         return (f"json_object('resourceType', 'Procedure', 'id', procedure_id, 'extension', {_extensions(_ext_recorded())}, "
                 f"'status', lower({_first('status')}), 'statusReason', {_codings('status_reason_code_type', 'status_reason_code')}, "
+                f"'category', {_codings('category_code_type', 'category_code')}, "
+                f"'reasonCode', {_ccs('reason_code_type', 'reason_code')}, "
                 f"'code', {_codings('source_code_type', 'source_code')}, {subject}, "
                 f"'encounter', {_ref('Encounter', 'encounter_id')}, "
                 f"{_timing('performed', 'procedure_date', 'procedure_end_date')})")
@@ -272,17 +394,17 @@ def _resource_json(table: ClinicalTable) -> str:
                 f"'valueQuantity': {{'value': try_cast(result AS DOUBLE), 'unit': source_units, 'system': '{UCUM}', "
                 f"'code': source_units}}}} ORDER BY _row) FILTER (WHERE component_code IS NOT NULL "
                 f"AND component_code_type IS NOT NULL)")
-        cats = (f"list(DISTINCT {{'coding': [{{'system': '{OBSERVATION_CATEGORY}', 'code': category}}]}}) "
-                f"FILTER (WHERE category IS NOT NULL)")
         return (f"json_object('resourceType', 'Observation', 'id', observation_id, "
                 f"'extension', {_extensions(_ext_code('notDoneReason', 'not_done_reason_code_type', 'not_done_reason_code'), _ext_recorded())}, "
                 f"'status', lower({_first('status')}), "
-                f"'category', CASE WHEN len({cats}) > 0 THEN to_json({cats}) END, "
+                f"'category', {_categories(OBSERVATION_CATEGORY)}, "
+                f"'basedOn', {_refs('ServiceRequest', 'based_on_id')}, 'partOf', {_refs('Procedure', 'part_of_id')}, "
                 f"'code', {_codings('source_code_type', 'source_code', main)}, {subject}, "
                 f"'encounter', {_ref('Encounter', 'encounter_id')}, "
                 f"{_timing('effective', 'observation_date', 'observation_end_date')}, 'issued', {_first('issued_date')}, "
                 f"'valueQuantity', {_quantity(_first('result', main), _first('source_units', main))}, "
                 f"'valueCodeableConcept', {_codings('value_code_type', 'value_code', main)}, "
+                f"'valueString', {_first('value_text', main)}, "
                 f"'dataAbsentReason', {_codings('data_absent_reason_code_type', 'data_absent_reason_code', main)}, "
                 f"'component', CASE WHEN len({comp}) > 0 THEN to_json({comp}) END)")
     if n == "lab_result":
@@ -300,19 +422,21 @@ def _resource_json(table: ClinicalTable) -> str:
                 f"'intent', coalesce(lower({_first('intent')}), 'order'), "
                 f"'doNotPerform', try_cast({_first('do_not_perform')} AS BOOLEAN), "
                 f"'medicationCodeableConcept', {_codings('source_code_type', 'source_code')}, {subject}, "
+                f"'category', {_ccs('category_code_type', 'category_code')}, "
+                f"'reasonCode', {_ccs('reason_code_type', 'reason_code')}, "
                 f"'encounter', {_ref('Encounter', 'encounter_id')}, 'authoredOn', {_first('prescribing_date')}, "
+                f"'dosageInstruction', {_objects(_DOSAGE, ' OR '.join(f'{c} IS NOT NULL' for c in _DOSAGE_COLUMNS))}, "
                 f"'dispenseRequest', json_object('numberOfRepeatsAllowed', try_cast({_first('refills')} AS INTEGER), "
-                f"'quantity', {_quantity(_first('quantity'), _first('quantity_unit'))}, "
-                f"'expectedSupplyDuration', CASE WHEN {_first('days_supply')} IS NOT NULL THEN json_object('value', "
-                f"CAST({_first('days_supply')} AS DOUBLE), 'unit', 'days', 'system', '{UCUM}', 'code', 'd') END)) "
+                f"'quantity', {_supply_quantity()}, "
+                f"'validityPeriod', CASE WHEN {_first('validity_start_date')} IS NOT NULL THEN json_object('start', "
+                f"{_first('validity_start_date')}) END, "
+                f"'expectedSupplyDuration', {_days_supply()})) "
                 f"ELSE json_object('resourceType', 'MedicationDispense', 'id', medication_id, "
                 f"'status', lower({_first('status')}), "
                 f"'statusReasonCodeableConcept', {_codings('status_reason_code_type', 'status_reason_code')}, "
                 f"'medicationCodeableConcept', {_codings('source_code_type', 'source_code')}, {subject}, "
                 f"'context', {_ref('Encounter', 'encounter_id')}, 'whenHandedOver', {_first('dispensing_date')}, "
-                f"'quantity', {_quantity(_first('quantity'), _first('quantity_unit'))}, "
-                f"'daysSupply', CASE WHEN {_first('days_supply')} IS NOT NULL THEN json_object('value', "
-                f"CAST({_first('days_supply')} AS DOUBLE), 'unit', 'days', 'system', '{UCUM}', 'code', 'd') END) END")
+                f"'quantity', {_supply_quantity()}, 'daysSupply', {_days_supply()}) END")
     if n == "immunization":
         return (f"json_object('resourceType', 'Immunization', 'id', immunization_id, "
                 f"'status', lower({_first('status')}), "
@@ -330,11 +454,77 @@ def _resource_json(table: ClinicalTable) -> str:
         code = "'code'" if n == "service_request" else "'codeCodeableConcept'"
         cat = (f"'category', CASE WHEN {_codings('category_code_type', 'category_code')} IS NOT NULL THEN "
                f"json_array({_codings('category_code_type', 'category_code')}) END, " if n == "service_request" else "")
-        return (f"json_object('resourceType', '{rtype}', 'id', {table.id_column}, "
+        more = (f"'encounter', {_ref('Encounter', 'encounter_id')}, 'reasonCode', "
+                f"{_ccs('reason_code_type', 'reason_code')}, " if n == "service_request" else "")
+        return (f"json_object('resourceType', '{rtype}', 'id', {table.id_column}, {more}"
                 f"'extension', {_extensions(_ext_code('doNotPerformReason', 'do_not_perform_reason_code_type', 'do_not_perform_reason_code'))}, "
                 f"{dnp}, 'status', lower({_first('status')}), 'intent', lower({_first('intent')}), {cat}"
                 f"{code}, {_codings('source_code_type', 'source_code')}, {subject}, "
                 f"'authoredOn', {_first('authored_on')})")
+    if n == "medication_administration":
+        return (f"json_object('resourceType', 'MedicationAdministration', 'id', medication_administration_id, "
+                f"'extension', {_extensions(_ext_recorded())}, 'status', lower({_first('status')}), "
+                f"'statusReason', {_ccs('status_reason_code_type', 'status_reason_code')}, "
+                f"'medicationCodeableConcept', {_codings('source_code_type', 'source_code')}, {subject}, "
+                f"'context', {_ref('Encounter', 'encounter_id')}, "
+                f"{_timing('effective', 'administration_date', 'administration_end_date')})")
+    if n == "allergy_intolerance":
+        return (f"json_object('resourceType', 'AllergyIntolerance', 'id', allergy_intolerance_id, "
+                f"'clinicalStatus', {_one_coding(ALLERGY_CLINICAL, 'clinical_status')}, "
+                f"'verificationStatus', {_one_coding(ALLERGY_VERIFICATION, 'verification_status')}, "
+                f"'code', {_codings('source_code_type', 'source_code')}, "
+                f"'patient', json_object('reference', 'Patient/' || any_value(patient_id)), "
+                f"{_timing('onset', 'onset_date', 'onset_end_date')}, 'recordedDate', {_first('recorded_date')}, "
+                f"'lastOccurrence', {_first('last_occurrence_date')})")
+    if n == "communication":
+        return (f"json_object('resourceType', 'Communication', 'id', communication_id, "
+                f"'extension', {_extensions(_ext_recorded())}, 'status', lower({_first('status')}), "
+                f"'statusReason', {_codings('status_reason_code_type', 'status_reason_code')}, "
+                f"'category', {_ccs('category_code_type', 'category_code')}, "
+                f"'topic', {_codings('source_code_type', 'source_code')}, {subject}, "
+                f"'encounter', {_ref('Encounter', 'encounter_id')}, 'sent', {_first('sent_date')}, "
+                f"'received', {_first('received_date')}, 'reasonCode', {_ccs('reason_code_type', 'reason_code')})")
+    if n == "task":
+        return (f"json_object('resourceType', 'Task', 'id', task_id, 'status', lower({_first('status')}), "
+                f"'intent', coalesce(lower({_first('intent')}), 'order'), "
+                f"'statusReason', {_codings('status_reason_code_type', 'status_reason_code')}, "
+                f"'code', {_codings('source_code_type', 'source_code')}, "
+                f"'for', json_object('reference', 'Patient/' || any_value(patient_id)), "
+                f"'basedOn', {_refs('ServiceRequest', 'based_on_id')}, 'focus', {_ref('ServiceRequest', 'focus_id')}, "
+                f"'authoredOn', {_first('authored_on')}, "
+                f"'executionPeriod', CASE WHEN coalesce({_first('execution_start_date')}, {_first('execution_end_date')}) "
+                f"IS NOT NULL THEN json_object('start', {_first('execution_start_date')}, 'end', "
+                f"{_first('execution_end_date')}) END, "
+                # R4 Task.reasonCode is one CodeableConcept
+                f"'reasonCode', {_codings('reason_code_type', 'reason_code')})")
+    if n == "diagnostic_report":
+        return (f"json_object('resourceType', 'DiagnosticReport', 'id', diagnostic_report_id, "
+                f"'status', lower({_first('status')}), 'category', {_ccs('category_code_type', 'category_code')}, "
+                f"'code', {_codings('source_code_type', 'source_code')}, {subject}, "
+                f"'encounter', {_ref('Encounter', 'encounter_id')}, "
+                f"{_timing('effective', 'report_date', 'report_end_date')}, 'issued', {_first('issued_date')})")
+    if n == "adverse_event":
+        return (f"json_object('resourceType', 'AdverseEvent', 'id', adverse_event_id, 'actuality', 'actual', "
+                f"'event', {_codings('source_code_type', 'source_code')}, {subject}, 'date', {_first('event_date')}, "
+                f"'recordedDate', {_first('recorded_date')})")
+    if n == "location":
+        return (f"json_object('resourceType', 'Location', 'id', location_id, 'name', {_first('name')}, "
+                f"'type', {_ccs('type_code_type', 'type_code')})")
+    if n == "claim":
+        diagnosis = ("diagnosis_sequence IS NOT NULL OR diagnosis_code IS NOT NULL OR diagnosis_condition_id IS NOT NULL "
+                     "OR diagnosis_type_code IS NOT NULL OR on_admission_code IS NOT NULL")
+        item = ("item_sequence IS NOT NULL OR item_encounter_ids IS NOT NULL OR item_diagnosis_sequences IS NOT NULL "
+                "OR item_procedure_sequences IS NOT NULL")
+        return (f"json_object('resourceType', 'Claim', 'id', claim_id, 'status', lower({_first('status')}), "
+                f"'use', lower({_first('use')}), "
+                f"'patient', json_object('reference', 'Patient/' || any_value(patient_id)), "
+                f"'diagnosis', {_objects(_CLAIM_DIAGNOSIS, diagnosis)}, 'item', {_objects(_CLAIM_ITEM, item)})")
+    if n == "coverage":
+        return (f"json_object('resourceType', 'Coverage', 'id', coverage_id, 'status', lower({_first('status')}), "
+                f"'type', {_codings('source_code_type', 'source_code')}, "
+                f"'beneficiary', json_object('reference', 'Patient/' || any_value(patient_id)), "
+                f"'period', CASE WHEN coalesce({_first('coverage_start_date')}, {_first('coverage_end_date')}) IS NOT NULL "
+                f"THEN json_object('start', {_first('coverage_start_date')}, 'end', {_first('coverage_end_date')}) END)")
     raise ValueError(n)
 
 
@@ -361,6 +551,13 @@ def load_clinical_dir(con: duckdb.DuckDBPyConnection, folder: str | Path, *, def
         rows = (f"SELECT any_value(_file) AS source_file, min(_row) AS source_row, any_value(patient_id) AS person_id, "
                 f"json_merge_patch('{{}}', {_resource_json(table)}) AS resource "
                 f"FROM _flat_ok_{name} GROUP BY {table.id_column}")
+        if name == "location" and "encounter" not in files:   # every location row is out of scope
+            continue
+        if name == "location":   # one Location per patient whose accepted encounter names it
+            rows = (f"SELECT any_value(_file) AS source_file, min(_row) AS source_row, patient_id AS person_id, "
+                    f"json_merge_patch('{{}}', {_resource_json(table)}) AS resource "
+                    f"FROM _flat_ok_location JOIN (SELECT DISTINCT patient_id, location_id FROM _flat_ok_encounter "
+                    f"WHERE location_id IS NOT NULL) USING (location_id) GROUP BY patient_id, location_id")
         con.execute(f"""INSERT INTO fhir_resource
                         SELECT source_file, source_row, person_id, resource ->> '$.resourceType', resource ->> '$.id',
                                resource FROM ({rows})""")

@@ -167,8 +167,9 @@ def _check_default(con, value: str | None, check, what: str) -> str | None:
 
 
 def load_fhir_dir(con: duckdb.DuckDBPyConnection, folder: str | Path, *, default_tin: str | None = None,
-                  default_npi: str | None = None) -> FhirLoad:
-    """Read, validate and attribute a FHIR folder; create ``fhir_resource`` and ``ehr_attribution``."""
+                  default_npi: str | None = None, keep_named_attribution: bool = False) -> FhirLoad:
+    """Read, validate and attribute a FHIR folder; create ``fhir_resource`` and ``ehr_attribution`` (and, when
+    asked, ``fhir_named_attribution``: each encounter's own TIN and NPI before defaults)."""
     from transforms.ingest import _ensure_ingest_tables
 
     folder = Path(folder)
@@ -182,7 +183,7 @@ def load_fhir_dir(con: duckdb.DuckDBPyConnection, folder: str | Path, *, default
     _validate(con)
     _assign_patients(con)
     _record(con)
-    load = _attribute(con, default_tin, default_npi)
+    load = _attribute(con, default_tin, default_npi, keep_named_attribution)
     by_type = con.execute("""SELECT resource_type, count(*), count(*) FILTER (WHERE outcome = 'accepted'),
                                     count(*) FILTER (WHERE outcome = 'out_of_scope'),
                                     count(*) FILTER (WHERE outcome = 'rejected')
@@ -523,7 +524,8 @@ def types_over_threshold(con: duckdb.DuckDBPyConnection, max_rejected_percent: f
 
 # ---------------------------------------------------------------- attribution
 
-def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[int, int, int]:
+def _attribute(con, default_tin: str | None, default_npi: str | None,
+               keep_named: bool = False) -> tuple[int, int, int]:
     """``ehr_attribution``: each accepted Encounter's TIN and NPI, after defaults; a clear error without them."""
     npi_ok = checks.render_sql(checks.npi(), "npi")
     # what the one parsing pass kept of the accepted Encounters, Practitioners and Organizations
@@ -610,6 +612,10 @@ def _attribute(con, default_tin: str | None, default_npi: str | None) -> tuple[i
                     WHERE p.resource_type = 'Patient' AND {'TRUE' if default_tin else 'FALSE'}
                       AND NOT EXISTS (SELECT 1 FROM ehr_attribution a WHERE a.person_id = p.person_id))"""
     con.execute(f"CREATE OR REPLACE TABLE _fhir_attribution AS {EHR_ATTRIBUTION.select_sql(defaults)}")
+    # what the Encounters themselves name, before defaults: the flat-table conversion (transforms/fhir_to_tables.py)
+    # writes it as billing_tin / rendering_npi
+    if keep_named:
+        con.execute("CREATE OR REPLACE TEMP TABLE fhir_named_attribution AS SELECT * FROM ehr_attribution")
     con.execute("DROP TABLE ehr_attribution; ALTER TABLE _fhir_attribution RENAME TO ehr_attribution")
     for table in ("_fhir_npi", "_fhir_tin", "_fhir_encounter_ids", "_fhir_encounter_npi"):
         con.execute(f"DROP TABLE {table}")

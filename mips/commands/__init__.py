@@ -6,6 +6,7 @@ COMMANDS = [
     "mips.commands.run",
     "mips.commands.demo",
     "mips.commands.generate",
+    "mips.commands.convert",
     "mips.commands.sql",
     "mips.commands.serve",
     "mips.commands.backfill",

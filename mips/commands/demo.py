@@ -1,5 +1,6 @@
 """`mips demo`: the pipeline on the bundled synthetic sample (the README's quick start), then on a generated
-practice's EHR data as FHIR (the eCQM path, performance year 2026)."""
+practice's EHR data as FHIR and as the same practice's flat clinical tables (the eCQM path, performance year
+2026), showing that both inputs give the same measure_populations."""
 from __future__ import annotations
 
 import argparse
@@ -19,13 +20,32 @@ def sample_arguments(output: Path) -> list[str]:
     return ["run", "--performance-year", str(SAMPLE_YEAR), "--input-dir", str(SAMPLE_DIR), "--output", str(output)]
 
 
-def ehr_arguments(output: Path) -> tuple[list[str], list[str]]:
-    """(mips generate, mips run) arguments of the EHR part: a deterministic practice, then its run."""
+def ehr_arguments(output: Path) -> tuple[list[str], list[str], list[str]]:
+    """(mips generate, mips run --fhir, mips run --clinical-dir) arguments of the EHR part: a deterministic practice
+    written both ways, then a run of each (the flat tables' run into <output>-ehr-tables)."""
     fhir_input = output.with_name(output.name + "-ehr-input")
     generate = ["generate", "--performance-year", str(EHR_YEAR), "--patients", str(EHR_PATIENTS), "--seed",
-                str(EHR_YEAR), "--output", str(fhir_input)]
+                str(EHR_YEAR), "--ehr-format", "both", "--output", str(fhir_input)]
     run = ["run", "--performance-year", str(EHR_YEAR), "--fhir", str(fhir_input / "fhir"), "--output", str(output)]
-    return generate, run
+    tables = ["run", "--performance-year", str(EHR_YEAR), "--clinical-dir", str(fhir_input / "clinical"),
+              "--output", str(tables_output(output))]
+    return generate, run, tables
+
+
+def tables_output(output: Path) -> Path:
+    return output.with_name(output.name + "-ehr-tables")
+
+
+def same_populations(fhir_output: Path, tables_output_: Path) -> tuple[int, int, bool]:
+    """(FHIR run's measure_populations rows, flat run's rows, identical row for row)."""
+    import duckdb
+
+    def rows(out: Path) -> list[tuple]:
+        return duckdb.connect().execute(
+            f"SELECT * EXCLUDE (source) FROM read_parquet('{(out / 'measure_populations').as_posix()}/**/*.parquet', "
+            f"hive_partitioning = true) WHERE performance_year = {EHR_YEAR} ORDER BY ALL").fetchall()
+    fhir, flat = rows(fhir_output), rows(tables_output_)
+    return len(fhir), len(flat), fhir == flat
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,4 +79,8 @@ def run(args) -> int:
         status = main(argv)
         if status:
             return status
-    return status
+    fhir_rows, table_rows, same = same_populations(args.output, tables_output(args.output))
+    if args.verbosity != "quiet":
+        print(f"\nmeasure_populations: FHIR run {fhir_rows:,} rows, flat clinical tables run {table_rows:,} rows: "
+              f"{'identical row for row' if same else 'DIFFERENT'}")
+    return 0 if same else 1

@@ -26,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patients", type=int, help="EHR patients: FHIR R4 NDJSON (Bulk Data layout, one file per "
                         "resource type) in <output>/fhir/, about --encounters-per-patient encounters each, codes from "
                         "the year's eCQM value sets")
+    parser.add_argument("--ehr-format", choices=("fhir", "tables", "both"), default="fhir",
+                        help="EHR data as FHIR NDJSON in <output>/fhir/ (`mips run --fhir`), as the flat clinical "
+                             "tables in <output>/clinical/ in --format (`mips run --clinical-dir`), or both, from the "
+                             "same generated practice (default fhir)")
     parser.add_argument("--encounters-per-patient", type=float, default=10.0,
                         help="mean EHR encounters per patient in the year (default 10)")
     parser.add_argument("--seed", type=int, default=1, help="seed: the same seed, size and year give identical files")
@@ -94,12 +98,28 @@ def _generate_ehr(con, args) -> None:
                               encounters_per_patient=args.encounters_per_patient, seed=args.seed)
     except ValueError as error:
         raise PipelineError(str(error)) from None
-    folder = args.output / "fhir"
+    ehr_format = getattr(args, "ehr_format", "fhir")
+    # the flat tables are the FHIR resources converted (transforms/fhir_to_tables.py): the same practice either way
+    folder = args.output / "fhir" if ehr_format != "tables" else Path(tempfile.mkdtemp(prefix="mips-generate-fhir-"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"  EHR: {args.patients:,} patients as FHIR R4 NDJSON")
-    for rtype, view in generated.views.items():
-        path = folder / f"{rtype}.ndjson"
-        print(f"  {path}  {write_ndjson(con, view, path):,} resources")
+    try:
+        if ehr_format != "tables":
+            print(f"  EHR: {args.patients:,} patients as FHIR R4 NDJSON")
+        for rtype, view in generated.views.items():
+            path = folder / f"{rtype}.ndjson"
+            written = write_ndjson(con, view, path)
+            if ehr_format != "tables":
+                print(f"  {path}  {written:,} resources")
+        if ehr_format != "fhir":
+            from mips.commands.convert import fhir_to_tables
+
+            print(f"  EHR: {args.patients:,} patients as flat clinical tables ({args.format})")
+            dest = args.output / "clinical"
+            for name, rows in fhir_to_tables(folder, dest, args.format).items():
+                print(f"  {dest / f'{name}.{args.format}'}  {rows:,} rows")
+    finally:
+        if ehr_format == "tables":
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _generate_claims(con, args) -> None:
