@@ -216,8 +216,8 @@ def test_a_row_failing_several_rules_counts_once(tmp_path, con):
 
 def test_the_typed_table_keeps_file_order_and_its_own_columns_after_rejects(tmp_path, con):
     # 3000 lines, every 7th with a bad date (it fails iso_date and is never cast): the 2571 accepted lines come in
-    # the file's order (sums of doubles over the table then add up the same way on every run), and the table has
-    # exactly the contract's columns plus source_file and source_row_number (no working column left behind).
+    # the file's order, and the table has exactly the contract's columns plus source_file and source_row_number
+    # (no working column left behind).
     lines = claim_lines(3000)
     for i in range(0, 3000, 7):
         lines[i]["claim_line_start_date"] = "2024-02-30"

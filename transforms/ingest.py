@@ -318,8 +318,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
     # One typed pass: every row is normalised, checked against every rule and cast in the same scan, straight into
     # the contract table, in file order. Most rows pass; a failing row keeps the list of the rules it fails (built
     # for failing rows only) and no typed values (a value that fails its check is never cast), and is deleted from
-    # the table once its rejects are recorded. The table keeps the file's row order (a scan and a delete keep it),
-    # so sums over it add up in the same order on every run.
+    # the table once its rejects are recorded. The table keeps the file's row order (a scan and a delete keep it).
     items = _failure_items(contract)
     any_failure = " OR ".join(f"({i}) IS NOT NULL" for i in items) or "FALSE"
     typed = ", ".join(_typed_value(name, col) + f" AS {_q(name)}" for name, col in contract.schema.columns.items())
