@@ -214,6 +214,22 @@ def test_a_row_failing_several_rules_counts_once(tmp_path, con):
     assert_reconciles(result, con)
 
 
+def test_the_typed_table_keeps_file_order_and_its_own_columns_after_rejects(tmp_path, con):
+    # 3000 lines, every 7th with a bad date (it fails iso_date and is never cast): the 2571 accepted lines come in
+    # the file's order, and the table has exactly the contract's columns plus source_file and source_row_number
+    # (no working column left behind).
+    lines = claim_lines(3000)
+    for i in range(0, 3000, 7):
+        lines[i]["claim_line_start_date"] = "2024-02-30"
+    result = ingest.ingest_file(con, write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines), "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (3000, 2571, 429)
+    order = [r[0] for r in con.execute("SELECT source_row_number FROM medical_claim").fetchall()]
+    assert order == [n for n in range(1, 3001) if (n - 1) % 7] == sorted(order)
+    columns = [r[0] for r in con.execute("DESCRIBE medical_claim").fetchall()]
+    assert columns == list(CONTRACTS["medical_claim"].schema.columns) + ["source_file", "source_row_number"]
+    assert_reconciles(result, con)
+
+
 def test_malformed_csv_rows_are_rejected_and_numbered(tmp_path, con):
     path = tmp_path / "c.csv"
     write_csv(path, CLAIM_HEADER, claim_lines(4))

@@ -108,6 +108,27 @@ def test_presorted_tables_keep_their_order_and_are_still_checked(tmp_path, con):
         publish_period(con, tmp_path, 2024, {TOY: "made"}, presorted=True)
 
 
+def test_dictionary_encoded_text_is_written_as_the_declared_text_column(tmp_path, con):
+    # measure_instances hands its low-cardinality names over as ENUMs (transforms/measures/sql/08_instances_view.sql):
+    # the presorted writer stores them from their dictionary; the file holds the same rows as plain VARCHAR would,
+    # with the declared VARCHAR type for every reader (DuckDB and pyarrow), and the checks still run on it.
+    import pyarrow.parquet as pq
+
+    toy(con, "raw", [("1", "001", 3), ("1", "236", None), ("2", "001", 1)], 2024)
+    con.execute("CREATE TYPE toy_tin AS ENUM ('1', '2', '3')")  # '3' is in the dictionary, not in the rows
+    con.execute(f"CREATE TABLE plain AS {TOY.select_sql('raw')}")
+    con.execute("CREATE TABLE encoded AS SELECT * REPLACE (CAST(tin AS toy_tin) AS tin) FROM plain")
+    publish_period(con, tmp_path / "plain", 2024, {TOY: "plain"}, presorted=True)
+    publish_period(con, tmp_path / "encoded", 2024, {TOY: "encoded"}, presorted=True)
+    files = [tmp_path / kind / "toy_results" / "performance_year=2024" / "data.parquet" for kind in ("plain", "encoded")]
+    rows = [duckdb.sql(f"SELECT * FROM read_parquet('{f}', hive_partitioning = false)").fetchall() for f in files]
+    assert rows[0] == rows[1] == [("1", "001", 3, 0.3), ("1", "236", None, None), ("2", "001", 1, 0.1)]
+    assert str(pq.read_schema(files[1]).field("tin").type) == "string"
+    con.execute("INSERT INTO encoded SELECT * FROM encoded LIMIT 1")  # a repeated key is still refused
+    with pytest.raises(OutputCheckFailed, match="occur more than once"):
+        publish_period(con, tmp_path / "encoded", 2024, {TOY: "encoded"}, presorted=True)
+
+
 def test_relation_without_performance_year_column_is_given_the_period(tmp_path, con):
     toy(con, "r", [("111111111", "001", 1)])  # no performance_year column: the folder carries it
     publish_period(con, tmp_path, 2023, {TOY: "r"})

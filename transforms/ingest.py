@@ -221,6 +221,15 @@ _CAST = {
 }
 
 
+def _typed_value(name: str, col) -> str:
+    """The column cast to its contract type, for rows that pass every rule (``_failed`` false): their checks prove
+    the value casts; a failing row is rejected whole, so its values are never cast (and never break the cast)."""
+    cast = _CAST[col.metadata["type"]].format(c=_q(name))
+    if col.metadata["type"] in ("VARCHAR", "BOOLEAN"):  # no cast that can fail
+        return cast
+    return f"CASE WHEN NOT _failed THEN {cast} END"
+
+
 def _failure_items(contract: InputContract) -> list[str]:
     """One SQL item per rule: a struct when the row fails the rule, NULL otherwise."""
     items = []
@@ -306,25 +315,31 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
             selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {norm} AS SELECT {', '.join(selects)}, source_row_number FROM {numbering}")
 
-    # Row-level rule failures. Most rows pass, so one cheap pass finds the rows that fail
-    # anything, and only those are checked rule by rule for the reasons.
+    # One typed pass: every row is normalised, checked against every rule and cast in the same scan, straight into
+    # the contract table, in file order. Most rows pass; a failing row keeps the list of the rules it fails (built
+    # for failing rows only) and no typed values (a value that fails its check is never cast), and is deleted from
+    # the table once its rejects are recorded. The table keeps the file's row order (a scan and a delete keep it).
     items = _failure_items(contract)
-    any_failure = " OR ".join(f"({i}) IS NOT NULL" for i in items)
-    key = ", ".join(_q(k) for k in contract.key)
-    # an empty optional key column (e.g. payer) still identifies duplicates: nulls compare equal here
-    key_match = " AND ".join(f"n.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in contract.key)
+    any_failure = " OR ".join(f"({i}) IS NOT NULL" for i in items) or "FALSE"
+    typed = ", ".join(_typed_value(name, col) + f" AS {_q(name)}" for name, col in contract.schema.columns.items())
+    failing = ("CASE WHEN _failed THEN list_filter([" + ", ".join(items) + "], lambda x: x IS NOT NULL) END"
+               if items else "CAST(NULL AS STRUCT(\"column\" VARCHAR, rule VARCHAR, reason VARCHAR)[])")
     try:  # the first pass that reads every value: a Parquet file with undecodable data pages fails here
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _failing AS
-                        SELECT * FROM {norm} WHERE {any_failure}""")
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {_q(target)} AS
+            SELECT {typed}, {_lit(source)} AS source_file, source_row_number, {failing} AS _failures
+            FROM (SELECT *, {any_failure} AS _failed FROM {norm})""")
     except (duckdb.InvalidInputException, duckdb.IOException):
         if fmt != "parquet":
             raise
         raise InputFileError(path, "is not a readable Parquet file (a data page cannot be decoded)") from None
+    key = ", ".join(_q(k) for k in contract.key)
+    # an empty optional key column (e.g. payer) still identifies duplicates: nulls compare equal here
+    key_match = " AND ".join(f"n.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in contract.key)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _failures AS
         SELECT source_row_number AS row_number, f.column AS "column", f.rule, f.reason
-        FROM (SELECT source_row_number, unnest(list_filter([{", ".join(items)}], lambda x: x IS NOT NULL)) AS f
-              FROM _failing)
+        FROM (SELECT source_row_number, unnest(_failures) AS f FROM {_q(target)} WHERE _failures IS NOT NULL)
         UNION ALL
         SELECT source_row_number, NULL, 'duplicate_key',
                'duplicate of an earlier row with the same ' || {_lit(', '.join(contract.key))}
@@ -341,27 +356,17 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
                                ELSE 'row cannot be parsed as CSV (' || lower(error_type) || ')' END
         FROM _bad_rows""")
     con.execute("CREATE OR REPLACE TEMP TABLE _failed_rows AS SELECT DISTINCT row_number FROM _failures")
-
-    typed = ", ".join(
-        _CAST[col.metadata["type"]].format(c=_q(name)) + f" AS {_q(name)}"
-        for name, col in contract.schema.columns.items()
-    )
-    # No ORDER BY: the typed table is never published and nothing reads its physical order
-    # (source_row_number says where each row came from); sorting 10M wide rows cost seconds.
-    # With no failed rows there is nothing to anti-join.
     rejected = con.execute("SELECT count(*) FROM _failed_rows").fetchone()[0]
-    passing = (f"{norm} n ANTI JOIN _failed_rows f ON f.row_number = n.source_row_number" if rejected else norm)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {_q(target)} AS
-        SELECT {typed}, {_lit(source)} AS source_file, source_row_number
-        FROM {passing}""")
+    if rejected:
+        con.execute(f"DELETE FROM {_q(target)} WHERE source_row_number IN (SELECT row_number FROM _failed_rows)")
+    con.execute(f"ALTER TABLE {_q(target)} DROP COLUMN _failures")
     con.execute(f"""INSERT INTO _rejects
         SELECT {_lit(source)}, {_lit(contract.name)}, row_number, "column", rule, reason FROM _failures""")
 
     input_rows = con.execute(f"SELECT (SELECT count(*) FROM {raw}) + (SELECT count(*) FROM _bad_rows)").fetchone()[0]
     accepted = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
     con.execute(f"DROP VIEW {norm}; DROP VIEW IF EXISTS temp.main.{raw}; DROP TABLE IF EXISTS {raw}; "
-                "DROP TABLE _failures; DROP TABLE _failing; DROP TABLE _failed_rows")
+                "DROP TABLE _failures; DROP TABLE _failed_rows")
     result = IngestResult(source, contract.name, int(input_rows), int(accepted), int(rejected))
     _record_summary(con, result)
     return result

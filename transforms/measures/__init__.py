@@ -85,13 +85,16 @@ _KEY_LIMITS = (
 )
 
 # Work tables dropped at the end: the engine's own and those of the counting classes' steps (counting_classes.py);
-# the ones measure_instances reads (m_inst, m_units, m_ms, m_persons, m_claim_keys, m_dx_codes, m_inst_parts) stay
-# for the connection's life.
+# the ones measure_instances reads (m_inst, m_units, m_ms, m_persons, m_claim_keys, m_dx_codes, m_inst_parts and the
+# name tables of 08_instances_view.sql) stay for the connection's life.
 _WORK_TABLES = (
     "m_measures", "m_option_groups", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_line_codes",
     "m_claims", "m_lines", "m_dx", "m_cand", "m_dx_roles", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig",
     "m_perf_match", "m_unit_claims", "m_results", *counting_classes.work_tables(),
 )
+# measure_instances' text columns that 08_instances_view.sql dictionary-encodes (ENUMs of the run's own values)
+DICTIONARY_ENCODED_COLUMNS = ("source", "level", "tin", "npi", "measure_id", "stratum", "counting_class", "result",
+                              "decided_by_npi")
 _WORK_VIEWS = ("m_cand_all", "m_claim_results", "m_unit_claims_all", "m_inst_claims")
 
 
@@ -138,8 +141,13 @@ def compute_measures(
     levels: tuple[str, ...] = LEVELS,
     reference_dir: Path | None = None,
     rules_dir: Path = RULES_DIR,
+    dictionary_encoded: bool = False,
 ) -> None:
-    """Create ``measure_results`` and ``measure_instances`` for the reporting period [period_start, period_end]."""
+    """Create ``measure_results`` and ``measure_instances`` for the reporting period [period_start, period_end].
+
+    ``dictionary_encoded``: measure_instances keeps its low-cardinality text columns (DICTIONARY_ENCODED_COLUMNS) as
+    the ENUMs it sorts them as, for publishing (Parquet stores them as string columns, several times faster than
+    from text); otherwise every column has its declared type."""
     if not isinstance(period_start, date) or not isinstance(period_end, date):
         raise PipelineError("period_start and period_end must be dates")
     period_start = period_start.date() if isinstance(period_start, datetime) else period_start
@@ -212,7 +220,9 @@ def compute_measures(
     _run(con, "07_results.sql", **params, not_computed_union=not_computed,
          collection_type=collection_type_sql("source"))
 
-    _run(con, "08_instances_view.sql", **params, **classes)
+    # 08_instances_view.sql puts the instance key together over its sorted subquery ``i``
+    instance_key = classes["instance_key"].replace("s.counting_class", "i.class_name").replace("t.inst_text", "i.inst_text")
+    _run(con, "08_instances_view.sql", **params, **{**classes, "instance_key": instance_key})
 
     con.execute(f"CREATE OR REPLACE TABLE measure_results AS {MEASURE_RESULTS.select_sql('m_results')}")
     # A view with the declared columns and types, in the engine's key order (see 08_instances_view.sql).
@@ -221,9 +231,11 @@ def compute_measures(
                         "AND view_name = 'measure_instances'").fetchall()
     for (kind,) in kinds:  # a table left by an earlier run in this database would hide nothing but confuse readers
         con.execute(f"DROP {kind} main.measure_instances")
-    casts = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in MEASURE_INSTANCES.columns)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW measure_instances AS SELECT {casts} FROM m_instances_named "
-                "ORDER BY _unit_idx, _ms_idx, _person_idx, _inst_ord")
+    # m_instances_named is in key order already (its subquery sorts on the integer keys; projections keep it).
+    # dictionary_encoded: the names stay ENUMs for a writer that stores them as string columns (mips/store.py).
+    casts = ", ".join(f'"{c.name}"' if dictionary_encoded and c.name in DICTIONARY_ENCODED_COLUMNS
+                      else f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in MEASURE_INSTANCES.columns)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW measure_instances AS SELECT {casts} FROM m_instances_named")
     for name in _WORK_VIEWS:
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
     for name in _WORK_TABLES:
@@ -246,7 +258,7 @@ def claims_spec_engine(con: duckdb.DuckDBPyConnection, *, performance_year: int,
             f"measures ({', '.join(sources)}): no CMS claims measure specification for performance year "
             f"{performance_year} in the reference data (it has {years[0]}-{years[-1]}); quality measures not computed"])
     compute_measures(con, performance_year=performance_year, period_start=period_start, period_end=period_end,
-                     sources=tuple(sources), levels=tuple(levels))
+                     sources=tuple(sources), levels=tuple(levels), dictionary_encoded=True)
     con.execute('ALTER TABLE measure_results RENAME TO "claims_spec__measure_results"')
     con.execute('ALTER VIEW measure_instances RENAME TO "claims_spec__measure_instances"')
     return EngineOutput({MEASURE_RESULTS: "claims_spec__measure_results",
