@@ -200,3 +200,24 @@ def test_mips_run_determines_eligibility_from_the_segments_it_is_given(tmp_path)
     assert "0 of the 12 months of segment 1 (2022-10-01..2023-09-30)" in report.markdown
     assert duckdb.sql(f"SELECT DISTINCT determination FROM read_parquet('{tmp_path}/out2/mips_eligibility/**/*.parquet')"
                       ).fetchall() == [("estimate",)]
+
+
+def test_allowed_charges_do_not_depend_on_the_order_lines_are_added_in():
+    """Reproducible outputs: the same lines in any order give the same sums, to the last bit.
+
+    In DOUBLE arithmetic these four amounts sum to 0.325, 0.375 or 0.35 depending on the order they are added in
+    (0.1 and 0.2 lose bits next to 1e15), so the order DuckDB's threads add lines in changed the last bits of
+    allowed_charges between runs of the same input. The sum is exact now: 1e15 + 0.1 - 1e15 + 0.2 = 0.3 in any order."""
+    from transforms.scoring.eligibility import _volume_sql
+
+    amounts = [1e15, 0.1, -1e15, 0.2]
+    sums = set()
+    for order in ([0, 1, 2, 3], [1, 0, 3, 2], [2, 3, 0, 1], [3, 2, 1, 0], [0, 2, 1, 3]):
+        con = duckdb.connect()
+        con.execute("""CREATE TABLE _sc_claim_lines (tin VARCHAR, npi VARCHAR, person_id VARCHAR,
+                       allowed_amount DOUBLE, service_unit_quantity DOUBLE, claim_line_start_date DATE)""")
+        con.executemany("INSERT INTO _sc_claim_lines VALUES ('123456789', '1000000001', 'p', ?, 1, DATE '2024-03-01')",
+                        [[amounts[i]] for i in order])
+        rows = con.execute(f"SELECT level, allowed_charges, services FROM ({_volume_sql('true')}) ORDER BY level").fetchall()
+        sums.add(tuple(rows))
+    assert sums == {(("group", 0.3, 4.0), ("individual", 0.3, 4.0))}

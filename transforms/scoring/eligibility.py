@@ -59,13 +59,16 @@ def _volume_sql(where: str, by_segment: bool = False) -> str:
     """Allowed charges, distinct beneficiaries and services per TIN/NPI and per TIN of _sc_claim_lines rows."""
     seg, key = ("s.segment, ", "s.segment, ") if by_segment else ("", "")
     join = "JOIN _sc_segments s ON c.claim_line_start_date BETWEEN s.seg_start AND s.seg_end" if by_segment else ""
-    services = "coalesce(sum(greatest(coalesce(service_unit_quantity, 1), 1)), 0)"
+    # Sums of DOUBLEs depend on the order DuckDB's threads add them in, so two runs of the same input could differ
+    # in the last bits; exact DECIMAL sums make reruns give the same rows.
+    services = "coalesce(sum(greatest(coalesce(service_unit_quantity, 1), 1)::DECIMAL(38, 6)), 0)::DOUBLE"
+    allowed = "coalesce(sum(allowed_amount::DECIMAL(38, 6)), 0)::DOUBLE"
     return f"""
-        SELECT {seg}'individual' AS level, tin, npi, coalesce(sum(allowed_amount), 0) AS allowed_charges,
+        SELECT {seg}'individual' AS level, tin, npi, {allowed} AS allowed_charges,
                count(DISTINCT person_id) AS beneficiaries, {services} AS services
         FROM _sc_claim_lines c {join} WHERE {where} AND npi IS NOT NULL GROUP BY {key}tin, npi
         UNION ALL
-        SELECT {seg}'group', tin, NULL, coalesce(sum(allowed_amount), 0), count(DISTINCT person_id), {services}
+        SELECT {seg}'group', tin, NULL, {allowed}, count(DISTINCT person_id), {services}
         FROM _sc_claim_lines c {join} WHERE {where} GROUP BY {key}tin"""
 
 
