@@ -200,3 +200,42 @@ def test_a_shared_location_read_without_a_patient_still_types_the_encounter(run)
                    '{"resourceType": "Location", "id": "shared", "type": [{"coding": [{"system": "http://snomed.info/sct", "code": "440655000"}]}]}')""")
     run(con)
     assert pops(con, "366")[("amb", None)][4] == 1
+
+
+def test_the_run_says_the_principal_diagnosis_value_set_is_filled_from_an_earlier_expansion(run):
+    # "Mental Behavioral and Neurodevelopmental Disorders": the deck has 1000 of its 3141 codes; the supplement adds
+    # the 2195 more of VSAC's 2024-05-02 expansion (data/ecqm/supplemental_value_set_codes.csv): 3195 codes, still
+    # not the current expansion, so every run using it says so
+    con = duckdb.connect()
+    load(con, {"x": [patient("x", "2017-06-01")]})
+    notes = " ".join(run(con).notes)
+    assert ("Mental Behavioral and Neurodevelopmental Disorders (3,195 codes of an earlier published expansion; "
+            "the current one has 3,141)") in notes
+
+
+def test_cms128_a_dispense_without_a_period_adds_no_treatment_days(tmp_path):
+    # CMS128 (009) now uses the shared cumulative_duration block. A dispense whose medicationDispensePeriod() is null
+    # (no daysSupply, no quantity) intersects the treatment window to null, which collapse leaves out: 30 days from
+    # the IPSD dispense only, below 84. (DuckDB's greatest/least skip a NULL bound: before, that dispense counted as
+    # the whole 115-day window and met Numerator 1.)
+    folder = tmp_path / "measures"
+    folder.mkdir()
+    shutil.copy(measure_definitions()["CMS128FHIRAntidepressantMgmt"], folder)
+    doxepin = {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1000048"}]}
+
+    def dispense(did, when, **extra):
+        return {"resourceType": "MedicationDispense", "id": did, "status": "completed",
+                "medicationCodeableConcept": doxepin, "whenHandedOver": when, **extra}
+
+    con = duckdb.connect()
+    load(con, {"p": [patient("p", "1990-01-01"),
+                     encounter("p-e", OFFICE, "2026-01-10T10:00:00Z", "2026-01-10T10:30:00Z"),
+                     {"resourceType": "Condition", "id": "p-c", "onsetDateTime": "2026-01-10",
+                      "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F32.1"}]}},
+                     dispense("d1", "2026-01-10", daysSupply={"value": 30, "unit": "d", "code": "d",
+                                                               "system": "http://unitsofmeasure.org"}),
+                     dispense("d2", "2026-02-15")]})
+    run_all(con, measures_dir=folder)
+    assert con.execute("""SELECT population_group, initial_population, numerator FROM measure_populations
+                          WHERE level = 'group' AND measure_id = '009' ORDER BY 1""").fetchall() == [
+        ("Group_1", 1, 0), ("Group_2", 1, 0)]
