@@ -11,6 +11,9 @@ owning patient, made by the FHIR file layer) by transforms/ecqm/sql/01_ir.sql:
 - ``ecqm_component``: one row per Observation.component (blood pressure readings);
 - ``ecqm_vs_hit``: one row per (resource, element, value set) whose code is in the value set: the one value-set
   join all measures share.
+- ``ecqm_dosage_bounds``, ``ecqm_encounter_location``, ``ecqm_claim_item``, ``ecqm_claim_diagnosis``: repeating
+  elements a few measures read (dosage timing bounds; where an encounter took place; the claims billing an encounter
+  and their diagnoses).
 
 Timestamps are UTC (a FHIR dateTime with an offset is converted; a date without time is midnight UTC, which is
 what the CMS measurement period [2026-01-01T00:00:00Z, 2027-01-01T00:00:00Z) is written in).
@@ -162,7 +165,68 @@ ECQM_DOSAGE_BOUNDS = TableSpec(
     ),
 )
 
-IR_TABLES = (ECQM_PATIENT, ECQM_RESOURCE, ECQM_CODING, ECQM_COMPONENT, ECQM_VS_HIT, ECQM_DOSAGE_BOUNDS)
+_CODINGS = "STRUCT(code_system VARCHAR, code VARCHAR)[]"
+
+ECQM_ENCOUNTER_LOCATION = TableSpec(
+    name="ecqm_encounter_location",
+    grain="one row per Encounter.location entry",
+    key=("person_id", "encounter_id", "location_index"),
+    description="Where an encounter took place (Encounter.location[*]): the Location it references, read with "
+                "CQMCommon GetLocation() (the Location resource's type codings are ecqm_coding element 'type').",
+    partition_by=(),
+    columns=(
+        _PERSON,
+        Column("encounter_id", "VARCHAR", "Encounter id", nullable=False),
+        Column("location_index", "INTEGER", "0-based position of the entry in Encounter.location", nullable=False),
+        Column("location_id", "VARCHAR", "id tail of location.reference (NULL when the entry has no reference)"),
+        Column("status", "VARCHAR", "Encounter.location.status (planned | active | reserved | completed)"),
+        Column("start_ts", "TIMESTAMP", "Encounter.location.period.start, UTC"),
+        Column("end_ts", "TIMESTAMP", "Encounter.location.period.end, UTC"),
+    ),
+)
+
+ECQM_CLAIM_ITEM = TableSpec(
+    name="ecqm_claim_item",
+    grain="one row per (Claim.item, encounter it references); an item without an encounter: one row with none",
+    key=("person_id", "claim_id", "item_index", "encounter_id"),
+    description="Claim items and the encounters they bill (Claim.item[*].encounter[*]), with the claim's status and "
+                "use: what CQMCommon claimDiagnosis() / principalProcedure() match an Encounter on.",
+    partition_by=(),
+    columns=(
+        _PERSON,
+        Column("claim_id", "VARCHAR", "Claim id", nullable=False),
+        Column("claim_status", "VARCHAR", "Claim.status (active | cancelled | draft | entered-in-error)"),
+        Column("claim_use", "VARCHAR", "Claim.use (claim | preauthorization | predetermination)"),
+        Column("item_index", "INTEGER", "0-based position of the item in Claim.item", nullable=False),
+        Column("item_sequence", "INTEGER", "Claim.item.sequence"),
+        Column("encounter_id", "VARCHAR", "id tail of one of the item's encounter references"),
+        Column("diagnosis_sequences", "INTEGER[]", "Claim.item.diagnosisSequence (the Claim.diagnosis sequences the item "
+               "bills); empty when none"),
+        Column("procedure_sequences", "INTEGER[]", "Claim.item.procedureSequence; empty when none"),
+    ),
+)
+
+ECQM_CLAIM_DIAGNOSIS = TableSpec(
+    name="ecqm_claim_diagnosis",
+    grain="one row per Claim.diagnosis entry",
+    key=("person_id", "claim_id", "diagnosis_index"),
+    description="Claim diagnoses (CQMCommon claimDiagnosis(): principal diagnosis, present on admission): the "
+                "diagnosis as codings or as a reference to a Condition, its types and its onAdmission indicator.",
+    partition_by=(),
+    columns=(
+        _PERSON,
+        Column("claim_id", "VARCHAR", "Claim id", nullable=False),
+        Column("diagnosis_index", "INTEGER", "0-based position of the entry in Claim.diagnosis", nullable=False),
+        Column("sequence", "INTEGER", "Claim.diagnosis.sequence (what Claim.item.diagnosisSequence points at)"),
+        Column("condition_id", "VARCHAR", "id tail of diagnosisReference (a Condition); NULL for a diagnosisCodeableConcept"),
+        Column("diagnosis_codings", _CODINGS, "diagnosisCodeableConcept.coding (with a system); empty for a reference"),
+        Column("type_codings", _CODINGS, "Claim.diagnosis.type[*].coding (e.g. ex-diagnosistype 'principal')"),
+        Column("on_admission_codings", _CODINGS, "Claim.diagnosis.onAdmission.coding (present-on-admission indicator)"),
+    ),
+)
+
+IR_TABLES = (ECQM_PATIENT, ECQM_RESOURCE, ECQM_CODING, ECQM_COMPONENT, ECQM_VS_HIT, ECQM_DOSAGE_BOUNDS,
+             ECQM_ENCOUNTER_LOCATION, ECQM_CLAIM_ITEM, ECQM_CLAIM_DIAGNOSIS)
 
 POPULATION_COLUMNS = ("initial_population", "denominator", "denominator_exclusion", "denominator_exception",
                       "numerator", "numerator_exclusion")

@@ -33,7 +33,9 @@ ECQM_VALUE_SETS = TableSpec(
         Column("title", "VARCHAR", "ValueSet.title (the name the CQL declares)"),
         Column("expansion_total", "BIGINT", "codes the expansion says it has (expansion.total)"),
         Column("code_count", "BIGINT", "codes compiled into ecqm_value_set_codes", nullable=False),
-        Column("is_complete", "BOOLEAN", "FALSE when the deck's expansion is a first page only (code_count < expansion_total)",
+        Column("is_complete", "BOOLEAN", "FALSE when the deck's expansion is a first page only and no "
+               "supplement of that expansion completes it (codes of an earlier expansion may make code_count exceed "
+               "expansion_total without making it whole)",
                nullable=False),
         Column("source", "VARCHAR", "where the expansion comes from: the deck's file, or the supplement's published source",
                nullable=False),

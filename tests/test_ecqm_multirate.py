@@ -243,3 +243,24 @@ def test_239_three_groups_are_the_three_qpp_rates_scored_as_their_simple_average
     scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
                             WHERE measure_id = '239' AND level = 'group'""").fetchall()
     assert scored == [(None, pytest.approx(sum(rates) / 3))]
+
+
+@pytest.mark.shared
+@needs_deck
+def test_366_initiation_and_continuation_groups_are_the_30days_and_overall_rates_and_overall_is_scored():
+    # measures-data 2026, 366 (CMS136v15): multiPerformanceRate, strata 30Days ("one follow-up visit ... during the
+    # 30-Day Initiation Phase" = Numerator 1) and overall ("remained on ADHD medication for at least 210 days and ...
+    # at least two additional follow-up visits" = Numerator 2); overallAlgorithm overallStratumOnly: only 'overall'
+    # (the Continuation and Maintenance Phase, Group_2) is scored.
+    con = run_deck("CMS136FHIRChildADHDMedFollowUp")
+    expected = report_counts("CMS136FHIRChildADHDMedFollowUp")
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        """SELECT stratum, eligible_population, eligible_population_exclusion, performance_met, performance_not_met
+           FROM measure_results WHERE measure_id = '366' AND level = 'group'""").fetchall())
+    assert rows == {"30Days": expected["Group_1"][:4], "overall": expected["Group_2"][:4]}
+    # the dev deck: 43 children with a new ADHD prescription, 17 excluded (hospice, narcolepsy), 14 of 26 with an
+    # initiation-phase visit; 19 on medication 210+ days, 10 excluded, 8 of 9 with the continuation-phase visits
+    assert rows["30Days"] == (43, 17, 14, 12) and rows["overall"] == (19, 10, 8, 1)
+    scored = con.execute("""SELECT stratum, performance_rate FROM measure_scores
+                            WHERE measure_id = '366' AND level = 'group'""").fetchall()
+    assert scored == [("overall", pytest.approx(100.0 * 8 / 9))]

@@ -306,3 +306,31 @@ def test_a_patient_without_encounters_is_attributed_to_the_defaults(tmp_path):
     load_fhir_dir(con, folder, default_tin=TIN, default_npi=NPI)
     assert con.execute("SELECT * FROM ehr_attribution ORDER BY person_id").fetchall() == [
         ("p1", "e1", TIN, NPI), ("p2", None, TIN, NPI)]
+
+
+def test_claim_diagnosis_and_item_must_be_arrays_and_a_shared_location_is_kept(tmp_path):
+    # the eCQM IR unnests Claim.diagnosis / Claim.item (CMS136's principal diagnosis from claims): a single object
+    # there would silently give no diagnosis, so it is rejected with the element named; a Location read from NDJSON
+    # belongs to no patient and is kept (CQMCommon GetLocation() retrieves it by id)
+    def claim(cid, **extra):
+        return {"resourceType": "Claim", "id": cid, "status": "active", "use": "claim",
+                "patient": {"reference": "Patient/p1"},
+                "diagnosis": [{"sequence": 1, "diagnosisCodeableConcept": {"coding": [
+                    {"system": "http://snomed.info/sct", "code": "110359009"}]}}],
+                "item": [{"sequence": 1, "diagnosisSequence": [1], "encounter": [{"reference": "Encounter/e1"}]}],
+                **extra}
+
+    lines = [_patient("p1"),                                                              # 1
+             _encounter("e1", "p1", location=[{"location": {"reference": "Location/l1"}}]),  # 2: accepted
+             claim("c1"),                                                                 # 3: accepted
+             claim("c2", diagnosis={"sequence": 1}),                                      # 4: an object: rejected
+             claim("c3", item={"sequence": 1}),                                           # 5: an object: rejected
+             {"resourceType": "Location", "id": "l1",                                     # 6: kept, no patient
+              "type": [{"coding": [{"system": "http://snomed.info/sct", "code": "35971002"}]}]}]
+    _ndjson(tmp_path / "d" / "mixed.ndjson", lines)
+    con = _con()
+    load_fhir_dir(con, tmp_path / "d", default_tin=TIN, default_npi=NPI)
+    assert con.execute('SELECT row_number, "column", rule FROM _rejects ORDER BY 1').fetchall() == [
+        (4, "Claim.diagnosis", "wrong_type"), (5, "Claim.item", "wrong_type")]
+    assert con.execute("SELECT resource_type, resource_id, person_id FROM fhir_resource ORDER BY source_row").fetchall() == [
+        ("Patient", "p1", "p1"), ("Encounter", "e1", "p1"), ("Claim", "c1", "p1"), ("Location", "l1", None)]

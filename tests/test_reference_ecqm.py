@@ -60,6 +60,30 @@ def test_expansions_direct_codes_supplement_and_truncation(tmp_path):
         ("X", "A", "http://loinc.org", "1-1"), ("X", "B", "http://example.org/bare", "b")]
 
 
+def test_codes_of_an_earlier_expansion_fill_a_paged_value_set_but_leave_it_incomplete(tmp_path):
+    # 1.2.3: the deck has 2 of its 3 codes. Codes of an earlier published expansion (expansion 'earlier') are added
+    # (4 codes compiled, more than the total) but cannot say the set is whole: codes added to the code systems since
+    # may still be missing. 7.8.9: 1 of 2, and a code of the same expansion ('same' or empty) completes it.
+    deck = _deck(tmp_path / "deck", [_vs("1.2.3", [("http://loinc.org", "1-1"), ("http://loinc.org", "2-2")], total=3),
+                                     _vs("7.8.9", [("http://loinc.org", "5-5")], total=2)],
+                 cql="library X version '1'\n")
+    sup = tmp_path / "s.csv"
+    sup.write_text("value_set_oid,version,title,code_system,code,display,source,expansion\n"
+                   "1.2.3,1,VS,http://loinc.org,3-3,x,earlier list E,earlier\n"
+                   "1.2.3,1,VS,http://loinc.org,4-4,x,earlier list E,earlier\n"
+                   "7.8.9,1,VS,http://loinc.org,6-6,x,same list S,\n")
+    con = duckdb.connect()
+    build_ecqm(con, deck, supplement=sup)
+    sets = con.execute("SELECT value_set_oid, code_count, expansion_total, is_complete, source FROM ecqm_value_sets "
+                       "ORDER BY 1").fetchall()
+    assert sets[0][:4] == ("1.2.3", 4, 3, False) and sets[0][4].endswith("; filled from an earlier expansion: earlier list E")
+    assert sets[1][:4] == ("7.8.9", 2, 2, True) and sets[1][4].endswith("; completed from same list S")
+    sup.write_text("value_set_oid,version,title,code_system,code,display,source,expansion\n"
+                   "1.2.3,1,VS,http://loinc.org,3-3,x,list,older\n")
+    with pytest.raises(PipelineError, match="line 2: expansion must be empty, 'same' or 'earlier'"):
+        build_ecqm(duckdb.connect(), deck, supplement=sup)
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"resourceType": "ValueSet", "expansion": {}}, "ValueSet without url"),
 ])

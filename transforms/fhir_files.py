@@ -101,6 +101,9 @@ TYPE_RULES = (
     ("component", ("ARRAY",), "an array"),
     ("gender", ("VARCHAR",), "a code (string)"),
     ("entry", ("ARRAY",), "an array"),
+    # repeating elements the eCQM IR unnests (Encounter / Claim diagnosis, Claim item: CMS136's principal diagnosis)
+    ("diagnosis", ("ARRAY",), "an array"),
+    ("item", ("ARRAY",), "an array"),
 ) + tuple((d, ("VARCHAR",), "a date (string)") for d in DATE_ELEMENTS)
 
 _PARTICIPANT_ORDER = "CASE WHEN list_contains(types, 'PPRF') THEN 1 WHEN list_contains(types, 'ATND') THEN 2 ELSE 3 END"

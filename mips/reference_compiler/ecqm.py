@@ -7,7 +7,10 @@ Sources (``../shared/ecqm/`` by default):
   ecqm_measure_stratifiers (MIPS id through quality_measures' eMeasureId, matched on the CMS number);
 - ``data/ecqm/supplemental_value_set_codes.csv`` (the project's): expansions the deck lacks or has only a first
   page of, each code with the published source it was taken from. A complete deck expansion is never changed;
-  an incomplete one only gains the supplement's codes it lacks.
+  an incomplete one only gains the supplement's codes it lacks. Optional column ``expansion``: empty or ``same``
+  (the codes are of the deck's expansion: they can make a paged one complete) or ``earlier`` (codes of an earlier
+  published expansion of the same value set version, other code system versions: they are added, but the value
+  set stays marked incomplete, because codes added to the code systems since are still missing).
 
 A build step over a few MB of JSON and text: Python reads them into flat records, DuckDB finishes every table with
 its TableSpec's ``select_sql`` (cast + key order), so the same sources give the same rows in the same order.
@@ -92,6 +95,10 @@ def _value_set_records(deck: Path, supplement: Path) -> tuple[list[dict], list[d
             oid = (row.get("value_set_oid") or "").strip()
             if not oid or not row.get("code_system") or not row.get("code") or not row.get("source"):
                 raise PipelineError(f"{supplement}: line {i} needs value_set_oid, code_system, code and source")
+            expansion = (row.get("expansion") or "same").strip()
+            if expansion not in ("same", "earlier"):
+                raise PipelineError(f"{supplement}: line {i}: expansion must be empty, 'same' or 'earlier', not "
+                                    f"{expansion!r}")
             entry = sets.get(oid)
             if entry is not None and entry["source"].startswith("CMS") and entry["is_complete"]:
                 continue  # the deck's own complete expansion wins
@@ -105,10 +112,18 @@ def _value_set_records(deck: Path, supplement: Path) -> tuple[list[dict], list[d
                                      "name": None, "title": row.get("title") or None, "expansion_total": None,
                                      "code_count": 0, "is_complete": True, "source": row["source"]}
             elif row["source"] not in entry["source"]:
-                entry["source"] += f"; completed from {row['source']}"  # a paged deck expansion made whole
+                # a paged deck expansion made whole, or filled from an earlier expansion
+                entry["source"] += (f"; completed from {row['source']}" if expansion == "same"
+                                    else f"; filled from an earlier expansion: {row['source']}")
             entry["code_count"] += 1
+            if expansion == "same":
+                entry["_same_expansion_count"] = entry.get("_same_expansion_count", entry["code_count"] - 1) + 1
+            else:
+                entry.setdefault("_same_expansion_count", entry["code_count"] - 1)
             total = entry["expansion_total"]
-            entry["is_complete"] = total is None or entry["code_count"] >= total
+            entry["is_complete"] = total is None or entry["_same_expansion_count"] >= total
+    for entry in sets.values():
+        entry.pop("_same_expansion_count", None)
     return list(sets.values()), codes
 
 

@@ -168,7 +168,9 @@ def compute_ecqms(
         run.notes.append(f"eCQMs: {reason}")
     # say where a number may be low: value sets the logic uses whose compiled expansion is only a first page
     used_sql = [blocks] + [definitions[name].read_text(encoding="utf-8") for name, _, _ in to_run]
-    partial = [f"{title} ({n:,} of {total:,} codes)" for oid, title, n, total in con.execute(
+    partial = [f"{title} ({n:,} of {total:,} codes)" if n < total else
+               f"{title} ({n:,} codes of an earlier published expansion; the current one has {total:,})"
+               for oid, title, n, total in con.execute(
         "SELECT value_set_oid, title, code_count, expansion_total FROM ref.ecqm_value_sets WHERE NOT is_complete "
         "ORDER BY title").fetchall() if to_run and any(f"'{oid}'" in text for text in used_sql)]
     if partial:

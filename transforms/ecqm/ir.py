@@ -11,7 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from schemas.ecqm import ECQM_CODING, ECQM_COMPONENT, ECQM_DOSAGE_BOUNDS, ECQM_PATIENT, ECQM_RESOURCE, ECQM_VS_HIT
+from schemas.ecqm import (ECQM_CLAIM_DIAGNOSIS, ECQM_CLAIM_ITEM, ECQM_CODING, ECQM_COMPONENT, ECQM_DOSAGE_BOUNDS,
+                          ECQM_ENCOUNTER_LOCATION, ECQM_PATIENT, ECQM_RESOURCE, ECQM_VS_HIT)
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -71,6 +72,7 @@ CODE_PATHS: tuple[tuple[str, str, str], ...] = (
     ("FamilyMemberHistory", "code", "$.relationship.coding[*]"),
     ("DeviceUseStatement", "code", "$.device.type.coding[*]"),
     ("Device", "code", "$.type.coding[*]"),
+    ("Location", "type", "$.type[*].coding[*]"),  # CQMCommon GetLocation(...).type in "Ambulatory" (CMS136)
 )
 
 # (resource_type, element, extension name): the codings of a US Quality Core extension's valueCodeableConcept, e.g.
@@ -155,8 +157,12 @@ def build_ir(con: duckdb.DuckDBPyConnection) -> None:
     sql = sql.replace("{component_select}", ECQM_COMPONENT.select_sql("_ecqm_component"))
     sql = sql.replace("{vs_hit_select}", ECQM_VS_HIT.select_sql("_ecqm_vs_hit", ordered=False))
     sql = sql.replace("{dosage_bounds_select}", ECQM_DOSAGE_BOUNDS.select_sql("_ecqm_dosage_bounds"))
+    sql = sql.replace("{encounter_location_select}", ECQM_ENCOUNTER_LOCATION.select_sql("_ecqm_encounter_location"))
+    sql = sql.replace("{claim_item_select}", ECQM_CLAIM_ITEM.select_sql("_ecqm_claim_item"))
+    sql = sql.replace("{claim_diagnosis_select}", ECQM_CLAIM_DIAGNOSIS.select_sql("_ecqm_claim_diagnosis"))
     con.execute(sql)
-    for name in ("_ecqm_patient", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit", "_ecqm_dosage_bounds"):
+    for name in ("_ecqm_patient", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit", "_ecqm_dosage_bounds",
+                 "_ecqm_encounter_location", "_ecqm_claim_item", "_ecqm_claim_diagnosis"):
         kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'temp' "
                            "AND table_name = ?", [name]).fetchone()
         if kind:

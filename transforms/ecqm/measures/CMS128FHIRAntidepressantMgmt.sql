@@ -36,21 +36,14 @@ WITH dispense AS (  -- [MedicationDispense: "Antidepressant Medication"].isMedic
     WHERE m.status = 'active' AND is_order_intent(m.intent)
       AND p.start_d <= i.ipsd - INTERVAL 1 DAY AND p.end_d >= i.ipsd - INTERVAL 105 DAY
 ), treatment_window(population_group, window_days, required_days) AS (VALUES ('Group_1', 114, 84), ('Group_2', 231, 180)
-), clipped AS (  -- each dispense period intersected with [IPSD, IPSD + window days]
-    SELECT w.population_group, d.person_id, greatest(d.start_d, i.ipsd) AS lo,
+), clipped AS (  -- each dispense period intersected with [IPSD, IPSD + window days] (a null period intersects to
+    -- null, which collapse leaves out; DuckDB's greatest/least would skip the NULL bound instead)
+    SELECT w.population_group AS list_key, d.person_id, greatest(d.start_d, i.ipsd) AS lo,
            least(d.end_d, CAST(i.ipsd + to_days(w.window_days) AS DATE)) AS hi
     FROM dispense d JOIN ipsd i USING (person_id) CROSS JOIN treatment_window w
-), islands AS (  -- CumulativeDuration: collapse per day (overlapping or adjacent days merge) ...
-    SELECT *, sum(CASE WHEN prior_hi IS NULL OR lo > prior_hi + 1 THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY population_group, person_id ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS island
-    FROM (SELECT c.*, max(hi) OVER (PARTITION BY population_group, person_id ORDER BY lo, hi
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_hi
-          FROM clipped c WHERE lo <= hi)
-), duration AS (  -- ... and sum (difference in days between start and end) + 1
-    SELECT population_group, person_id, sum(days) AS days FROM (
-        SELECT population_group, person_id, island, date_diff('day', min(lo), max(hi)) + 1 AS days
-        FROM islands GROUP BY ALL)
-    GROUP BY ALL
+    WHERE d.start_d IS NOT NULL AND d.end_d IS NOT NULL
+), duration AS (  -- CumulativeMedicationDuration cumulativeDuration(): collapsed per day, days summed (shared block)
+    SELECT list_key AS population_group, person_id, days FROM cumulative_duration('clipped')
 )
 SELECT w.population_group, p.person_id, NULL AS episode,
        age_at(p.birth_date, i.ipsd) >= 18 AND md.person_id IS NOT NULL AND q.person_id IS NOT NULL AS initial_population,

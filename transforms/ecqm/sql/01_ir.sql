@@ -221,3 +221,58 @@ SELECT person_id, resource_id, dosage_index,
                  - INTERVAL 1 MILLISECOND END AS end_ts
 FROM d WHERE json_exists(rep, '$.boundsPeriod') OR json_exists(rep, '$.boundsDuration');
 CREATE OR REPLACE TABLE ecqm_dosage_bounds AS {dosage_bounds_select};
+
+-- the resources of a type whose JSON text contains `needle` (a cheap text test before any parse), only the copy
+-- ecqm_resource kept of each (joined on the kept copy's file and row: the filtered side is the small one)
+CREATE OR REPLACE TEMP MACRO ecqm_kept_with(rtype, needle) AS TABLE
+    SELECT f.person_id, f.resource_id, f.resource
+    FROM (SELECT * FROM fhir_resource WHERE resource_type = rtype AND contains(CAST(resource AS VARCHAR), needle)) f
+    JOIN ecqm_resource k ON k.source_file = f.source_file AND k.source_row = f.source_row AND k.resource_type = rtype;
+-- the codings (with a system and a code) of a JSON list of Coding objects, as a list of (code_system, code)
+CREATE OR REPLACE TEMP MACRO ecqm_codings(codings) AS
+    list_transform(list_filter(codings, lambda c: c ->> '$.system' IS NOT NULL AND c ->> '$.code' IS NOT NULL),
+                   lambda c: {'code_system': c ->> '$.system', 'code': c ->> '$.code'});
+
+-- each Encounter.location entry (CQMCommon GetLocation(): the Location it references). Only encounters whose text
+-- names a location are parsed again.
+CREATE OR REPLACE TEMP TABLE _ecqm_encounter_location AS
+SELECT person_id, resource_id AS encounter_id, CAST(i - 1 AS INTEGER) AS location_index,
+       ecqm_ref_id(loc ->> '$.location.reference') AS location_id, loc ->> '$.status' AS status,
+       ecqm_ts(loc ->> '$.period.start') AS start_ts, ecqm_ts(loc ->> '$.period.end') AS end_ts
+FROM (SELECT person_id, resource_id, unnest(json_extract(resource, '$.location[*]')) AS loc,
+             generate_subscripts(json_extract(resource, '$.location[*]'), 1) AS i
+      FROM ecqm_kept_with('Encounter', '"location"'));
+CREATE OR REPLACE TABLE ecqm_encounter_location AS {encounter_location_select};
+
+-- each Claim item with each encounter it bills (CQMCommon claimDiagnosis() / principalProcedure() match on it)
+CREATE OR REPLACE TEMP TABLE _ecqm_claim_item AS
+WITH item AS (
+    SELECT person_id, resource_id AS claim_id, resource ->> '$.status' AS claim_status, resource ->> '$.use' AS claim_use,
+           unnest(json_extract(resource, '$.item[*]')) AS item, generate_subscripts(json_extract(resource, '$.item[*]'), 1) AS i
+    FROM ecqm_kept_with('Claim', '"item"')
+), e AS (
+    SELECT *, list_transform(CAST(json_extract_string(item, '$.encounter[*].reference') AS VARCHAR[]),
+                             lambda x: ecqm_ref_id(x)) AS encounter_ids
+    FROM item
+)
+SELECT person_id, claim_id, claim_status, claim_use, CAST(i - 1 AS INTEGER) AS item_index,
+       try_cast(item ->> '$.sequence' AS INTEGER) AS item_sequence,
+       unnest(CASE WHEN len(encounter_ids) = 0 THEN [NULL::VARCHAR] ELSE encounter_ids END) AS encounter_id,
+       list_transform(CAST(json_extract_string(item, '$.diagnosisSequence[*]') AS VARCHAR[]),
+                      lambda x: try_cast(x AS INTEGER)) AS diagnosis_sequences,
+       list_transform(CAST(json_extract_string(item, '$.procedureSequence[*]') AS VARCHAR[]),
+                      lambda x: try_cast(x AS INTEGER)) AS procedure_sequences
+FROM e;
+CREATE OR REPLACE TABLE ecqm_claim_item AS {claim_item_select};
+
+-- each Claim diagnosis: its codings or the Condition it references, its types and its present-on-admission codings
+CREATE OR REPLACE TEMP TABLE _ecqm_claim_diagnosis AS
+SELECT person_id, claim_id, CAST(i - 1 AS INTEGER) AS diagnosis_index, try_cast(d ->> '$.sequence' AS INTEGER) AS sequence,
+       ecqm_ref_id(d ->> '$.diagnosisReference.reference') AS condition_id,
+       ecqm_codings(json_extract(d, '$.diagnosisCodeableConcept.coding[*]')) AS diagnosis_codings,
+       ecqm_codings(json_extract(d, '$.type[*].coding[*]')) AS type_codings,
+       ecqm_codings(json_extract(d, '$.onAdmission.coding[*]')) AS on_admission_codings
+FROM (SELECT person_id, resource_id AS claim_id, unnest(json_extract(resource, '$.diagnosis[*]')) AS d,
+             generate_subscripts(json_extract(resource, '$.diagnosis[*]'), 1) AS i
+      FROM ecqm_kept_with('Claim', '"diagnosis"'));
+CREATE OR REPLACE TABLE ecqm_claim_diagnosis AS {claim_diagnosis_select};

@@ -381,3 +381,91 @@ WHERE c.is_verified
   AND (has_vs(c.person_id, 'Condition', c.resource_id, 'code', '2.16.840.1.113883.3.526.3.1090')
        OR (has_coding(c.person_id, 'Condition', c.resource_id, 'code', 'http://snomed.info/sct', '134401001')
            AND has_vs(c.person_id, 'Condition', c.resource_id, 'severity', '2.16.840.1.113883.3.526.3.1092')));
+
+-- CumulativeMedicationDuration (us-cql-ig 2.0.0-ballot) rolloutIntervals() ------------------------------------------
+-- A list of Date intervals, sorted by start, laid end to end: each interval keeps its length (duration in days) and
+-- starts on its own start or the day after the previous rolled-out interval ends, whichever is later:
+--     S(i) = Max({end of R(i-1) + 1 day, start of X(i)}),  R(i) = Interval[S(i), S(i) + duration in days of X(i)].
+-- Set-based, without recursion: with n(k) = the days interval k covers and C(i) = n(1) + ... + n(i), the day after
+-- R(i) ends is T(i) = max over j <= i of (start of X(j) + n(j) + ... + n(i)) = C(i) + max over j <= i of
+-- (start of X(j) - C(j-1)), a running maximum. Intervals tied on their start may be taken in any order: what they
+-- cover together is the same. Input: the relation named `tbl` (a CTE of the calling query) with columns person_id,
+-- list_key (which list the interval belongs to, e.g. a drug class), lo, hi (DATE; rows without a lo, or with
+-- hi < lo, are not intervals and are left out). Output: (person_id, list_key, lo, hi), one row per input interval.
+CREATE OR REPLACE TEMP MACRO rollout_intervals(tbl) AS TABLE
+WITH k AS (  -- one fixed order (equal intervals numbered once), so both running windows see the same order
+    SELECT person_id, list_key, lo, hi, date_diff('day', lo, hi) + 1 AS n_days,
+           row_number() OVER (PARTITION BY person_id, list_key ORDER BY lo, hi) AS k
+    FROM query_table(tbl) WHERE lo IS NOT NULL AND hi >= lo
+), x AS (
+    SELECT *, sum(n_days) OVER (PARTITION BY person_id, list_key ORDER BY k ROWS UNBOUNDED PRECEDING) AS cum_days
+    FROM k
+), t AS (
+    SELECT *, cum_days + max(date_diff('day', DATE '1970-01-01', lo) - (cum_days - n_days))
+                             OVER (PARTITION BY person_id, list_key ORDER BY k ROWS UNBOUNDED PRECEDING) AS next_free
+    FROM x
+)
+SELECT person_id, list_key, CAST(DATE '1970-01-01' + CAST(next_free - n_days AS INTEGER) AS DATE) AS lo,
+       CAST(DATE '1970-01-01' + CAST(next_free - 1 AS INTEGER) AS DATE) AS hi
+FROM t;
+
+-- CumulativeMedicationDuration cumulativeDuration(): the days a list of Date intervals covers (collapse per day:
+-- overlapping or adjacent intervals merge; then the sum of (difference in days between start and end) + 1). Input:
+-- the relation named `tbl` with person_id, list_key, lo, hi (DATE; rows without lo or hi, or with hi < lo, are left
+-- out, as CQL's collapse leaves out nulls). Output: (person_id, list_key, days), one row per list with an interval.
+CREATE OR REPLACE TEMP MACRO cumulative_duration(tbl) AS TABLE
+WITH x AS (
+    SELECT person_id, list_key, lo, hi,
+           max(hi) OVER (PARTITION BY person_id, list_key ORDER BY lo, hi
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_hi
+    FROM query_table(tbl) WHERE lo IS NOT NULL AND hi IS NOT NULL AND hi >= lo
+), islands AS (
+    SELECT *, sum(CASE WHEN prior_hi IS NULL OR lo > prior_hi + 1 THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY person_id, list_key ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS island
+    FROM x
+)
+SELECT person_id, list_key, sum(days) AS days
+FROM (SELECT person_id, list_key, island, date_diff('day', min(lo), max(hi)) + 1 AS days FROM islands GROUP BY ALL)
+GROUP BY ALL;
+
+-- CQMCommon 5.1.000 claimDiagnosis(encounter): one row per diagnosis of the active claims (use 'claim') with an item
+-- referencing the encounter, whose sequence is among those items' diagnosisSequence (CQL pools the items and the
+-- diagnoses of all such claims). is_principal: CD.type.includesCode("Principal Diagnosis") (ex-diagnosistype
+-- 'principal'), CQMCommon principalDiagnosis().
+CREATE OR REPLACE TEMP TABLE ecqm_blk_encounter_claim_diagnosis AS
+WITH item AS (
+    SELECT person_id, encounter_id, claim_id, diagnosis_sequences FROM ecqm_claim_item
+    WHERE claim_status = 'active' AND claim_use = 'claim' AND encounter_id IS NOT NULL
+), billed_sequence AS (
+    SELECT DISTINCT person_id, encounter_id, unnest(diagnosis_sequences) AS sequence FROM item
+)
+SELECT c.person_id, c.encounter_id, d.claim_id, d.diagnosis_index, d.sequence, d.condition_id, d.diagnosis_codings,
+       d.on_admission_codings,
+       list_contains(d.type_codings, {'code_system': 'http://terminology.hl7.org/CodeSystem/ex-diagnosistype',
+                                      'code': 'principal'}) AS is_principal
+FROM (SELECT DISTINCT person_id, encounter_id, claim_id FROM item) c
+JOIN ecqm_claim_diagnosis d ON d.person_id = c.person_id AND d.claim_id = c.claim_id
+JOIN billed_sequence s ON s.person_id = c.person_id AND s.encounter_id = c.encounter_id AND s.sequence = d.sequence;
+
+-- CQMCommon 5.1.000 hasPrincipalDiagnosisOf(encounter, valueSet): (person_id, encounter_id) of the encounters whose
+-- principal claim diagnosis is in any of the value sets, by its own codes or by the code of the Condition it
+-- references (getCondition()). CQL's `singleton from` fails on an encounter with two principal claim diagnoses; here
+-- either may qualify it.
+CREATE OR REPLACE TEMP MACRO principal_diagnosis_in_vs(oids) AS TABLE
+SELECT DISTINCT d.person_id, d.encounter_id FROM ecqm_blk_encounter_claim_diagnosis d
+WHERE d.is_principal
+  AND (EXISTS (SELECT 1 FROM (SELECT unnest(d.diagnosis_codings) AS c) u
+               JOIN ref.ecqm_value_set_codes v ON v.code_system = u.c.code_system AND v.code = u.c.code
+               WHERE list_contains(oids, v.value_set_oid))
+       OR EXISTS (SELECT 1 FROM ecqm_vs_hit _pd_ WHERE _pd_.person_id = d.person_id AND _pd_.resource_type = 'Condition'
+                    AND _pd_.resource_id = d.condition_id AND _pd_.element = 'code'
+                    AND list_contains(oids, _pd_.value_set_oid)));
+
+-- CQMCommon 5.1.000 GetLocation(Encounter.location.location).type in "Value Set": (person_id, encounter_id) of the
+-- encounters with a location entry whose Location's type is in any of the value sets. The Location is the one of
+-- that id in the patient's record, or a shared one (person_id NULL: read from NDJSON or a many-patient Bundle).
+CREATE OR REPLACE TEMP MACRO encounter_location_in_vs(oids) AS TABLE
+SELECT DISTINCT l.person_id, l.encounter_id FROM ecqm_encounter_location l
+WHERE EXISTS (SELECT 1 FROM ecqm_vs_hit _lv_ WHERE _lv_.resource_type = 'Location' AND _lv_.resource_id = l.location_id
+                AND (_lv_.person_id = l.person_id OR _lv_.person_id IS NULL) AND _lv_.element = 'type'
+                AND list_contains(oids, _lv_.value_set_oid));
