@@ -345,3 +345,75 @@ def test_subgroups_need_registrations(tmp_path, capsys):
     assert main(["score", "--performance-year", "2024", "--entities", str(ent), "--subgroups", str(sub),
                  "--output", str(tmp_path / "out")]) != 0
     assert "--subgroups needs --mvp-registrations" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------ rules and invariants
+
+def test_mvp_rules_stand_in_for_the_traditional_ones_and_unknown_values_fail_loudly():
+    import dataclasses
+
+    from transforms.scoring.mvp import _check_rules, mvp_rules
+    from transforms.scoring.rules import RuleValue, available_years, load_rules
+    r = mvp_rules(load_rules(2024))
+    # the scorer reads quality.required_measures; in an MVP it is mvp.quality_measures_required (4), named so
+    assert r["quality.required_measures"] == 4 and r.leaf("quality.required_measures").path == "mvp.quality_measures_required"
+    assert r["ia.activity_points"] == {"medium": 20, "high": 40} and r["ia.special_status_multiplier"] == 1
+    assert mvp_rules(load_rules(2025))["ia.activity_points"] == {"unweighted": 40}
+    base = load_rules(2024)
+    odd = dataclasses.replace(base, leaves={**base.leaves, "mvp.subgroup_pi": RuleValue("mvp.subgroup_pi", "own", "[?]", True)})
+    with pytest.raises(ValueError, match="mvp.subgroup_pi = 'own' is not known"):
+        _check_rules(odd)
+    # every year's file has the section first after the note; MVPs exist from PY2023 only
+    for year in available_years():
+        rules = load_rules(year)
+        assert rules["mvp.available"] == (year >= 2023)
+        if year < 2023:
+            assert all(leaf.value is None for path, leaf in rules.leaves.items()
+                       if path.startswith("mvp.") and path != "mvp.available")
+        lines = rules.path.read_text().splitlines()
+        assert lines[lines.index(next(x for x in lines if x.startswith("note:"))) + 1] == "mvp:"
+
+
+_MVP_MEASURES_2025 = {"001": (True, [35, 65]), "236": (True, [75, 25]), "487": (False, [100, 0]), "047": (False, [90, 10])}
+_OTHER_MEASURES = ["226", "110", "130"]
+
+
+def _score_frames(quality_rows):
+    import pandas as pd
+
+    from transforms.scoring.mvp import score_mvps
+    con = duckdb.connect()
+    frames = {
+        "entity_input": pd.DataFrame({"tin": ["999999999"], "npi": ["1234567893"]}),
+        "quality_input": pd.DataFrame(quality_rows, columns=["tin", "npi", "measure_id", "collection_type",
+                                                             "eligible_population", "performance_met",
+                                                             "performance_not_met"]),
+        "mvp_registration_input": pd.DataFrame({"performance_year": [2025], "participant_type": ["individual"],
+                                                "tin": ["999999999"], "npi": ["1234567893"], "subgroup_id": [None],
+                                                "mvp_id": ["M0005"], "population_health_measure_id": [None],
+                                                "specialty_composition": [None]}),
+    }
+    for name, frame in frames.items():
+        con.register(f"_f_{name}", frame)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _f_{name}")
+    score_mvps(con, performance_year=2025, memberships=None, pi=None, ia=None, cost=None)
+    return con.execute("SELECT quality_score, quality_measures_counted, outcome_requirement_met, final_score "
+                       "FROM mvp_scores").fetchone()
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mvp=st.sets(st.sampled_from(sorted(_MVP_MEASURES_2025))), other=st.sets(st.sampled_from(_OTHER_MEASURES)))
+def test_measures_outside_the_mvp_never_change_its_score(mvp, other):
+    # mvp.quality_measure_scope (mvp_list): only the MVP's measures count; at most mvp.quality_measures_required (4);
+    # the outcome requirement is met exactly when an outcome measure of the MVP (001, 236 in M0005) is reported.
+    rows = [("999999999", "1234567893", m, "registry", 100, *_MVP_MEASURES_2025[m][1]) for m in sorted(mvp)]
+    extra = [("999999999", "1234567893", m, "registry", 100, 100, 0) for m in sorted(other)]
+    base = _score_frames(rows)
+    assert _score_frames(rows + extra) == base
+    quality, counted, outcome_met, _ = base
+    assert counted == min(4, len(mvp)) and 0 <= quality <= 100
+    assert outcome_met == bool(mvp & {"001", "236"})
