@@ -417,3 +417,22 @@ def test_measures_outside_the_mvp_never_change_its_score(mvp, other):
     quality, counted, outcome_met, _ = base
     assert counted == min(4, len(mvp)) and 0 <= quality <= 100
     assert outcome_met == bool(mvp & {"001", "236"})
+
+
+def test_a_subgroups_activities_are_not_the_tins_group_attestations():
+    # ia_input rows with a subgroup_id are the subgroup's own MVP data: neither scored as the TIN's group IA
+    # (engine) nor exported as its attestations (ia_attestations); the group's own row is both.
+    from transforms.scoring import score_frames
+    from transforms.submission_inputs import build_submission_tables
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE ia_input AS SELECT * FROM (VALUES
+                   ('123456789', NULL, 'IA_EPA_1', NULL::DATE, NULL::DATE, NULL),
+                   ('123456789', NULL, 'IA_BE_4', NULL::DATE, NULL::DATE, 'SG1'))
+                   t(tin, npi, activity_id, start_date, end_date, subgroup_id)""")
+    build_submission_tables(con, 2024)
+    assert con.execute("SELECT activity_id FROM ia_attestations").fetchall() == [("IA_EPA_1",)]
+    frame = con.execute("SELECT * FROM ia_input").df()
+    cats = score_frames(performance_year=2024, ia=frame)["category_scores"]
+    ia = cats[cats.category == "ia"].iloc[0]
+    # IA_EPA_1 alone: high, 20 of 40 points (traditional PY2024) -> 50 %; the subgroup's IA_BE_4 is not added
+    assert ia.score_percent == 50.0 and "1 activities" in ia.explanation
