@@ -314,7 +314,9 @@ def test_bad_registrations_are_rejected_by_row_and_column_and_unscorable_ones_sa
     assert reasons[("apm_entity", "M0001")] == "APM Entity MVP reporting is not built: not scored"
     assert reasons[("group", "M0005")] == "999 is not a population health measure of MVP M0005"
     assert not scores.scored.any()
-    assert "not scored: MVP M1500 is not offered" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "not scored: MVP M1500 is not offered" in printed
+    assert "MVP registration of another performance year: 1 (registrations for performance year(s) 2024" in printed
 
 
 def test_a_clinician_in_two_subgroups_of_a_tin_fails_the_run(tmp_path, capsys):

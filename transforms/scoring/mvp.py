@@ -149,6 +149,10 @@ def _participants(con, rules: Rules, registrations: str, memberships: str | None
     LEFT JOIN ref.mvps v ON v.performance_year = {int(py)} AND v.mvp_id = r.mvp_id
     LEFT JOIN m ON m.tin = r.tin AND m.subgroup_id = r.subgroup_id
     """)
+    # registrations of other years are not this run's: counted for the warnings, not scored
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _mvp_other_years AS
+                    SELECT count(*) AS n, string_agg(DISTINCT performance_year::VARCHAR, ', ') AS years
+                    FROM {registrations} WHERE performance_year IS DISTINCT FROM {int(py)}""")
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _mvp_roles AS
     SELECT p.participant_key, x.role, x.category, x.measure_id, x.is_outcome, x.is_high_priority
@@ -449,4 +453,9 @@ def _outputs(work, rules: Rules) -> None:
 def mvp_warnings(con) -> list[tuple[str, str, int, str]]:
     """Registrations not scored, as (table, rule, count, description) for the run summary."""
     rows = con.execute("""SELECT reason, count(*) FROM mvp_scores WHERE NOT scored GROUP BY 1 ORDER BY 1""").fetchall()
-    return [("mvp_scores", "MVP registration not scored", int(n), reason) for reason, n in rows]
+    out = [("mvp_scores", "MVP registration not scored", int(n), reason) for reason, n in rows]
+    n, years = con.execute("SELECT n, years FROM _mvp_other_years").fetchone()
+    if n:
+        out.append(("mvp_scores", "MVP registration of another performance year", int(n),
+                     f"registrations for performance year(s) {years} are not scored in this run"))
+    return out
