@@ -315,6 +315,11 @@ _ENTITY_KEY = {
     "npi": column("VARCHAR", "NPI; empty for the group (TIN) level", extra_checks=[checks.npi()]),
 }
 
+# A subgroup's own quality and improvement activities data (MVP reporting, PY2023 on): rows with a subgroup_id
+# (and no npi) are scored only for that subgroup's MVP registration, never as the TIN's group data.
+_SUBGROUP_DATA = column("VARCHAR", "MVP subgroup id (as registered, with npi empty): the row is the subgroup's own "
+                        "data, scored only in its MVP (mips score --mvp-registrations); empty = traditional data")
+
 PI_INPUT = contract(
     "pi_input", "one row per (tin, npi, PI measure); empty npi = group", ("tin", "npi", "measure_id"),
     {
@@ -332,12 +337,14 @@ PI_INPUT = contract(
 )
 
 IA_INPUT = contract(
-    "ia_input", "one row per (tin, npi, improvement activity); empty npi = group", ("tin", "npi", "activity_id"),
+    "ia_input", "one row per (tin, npi, subgroup, improvement activity); empty npi = group",
+    ("tin", "npi", "activity_id", "subgroup_id"),
     {
         **_ENTITY_KEY,
         "activity_id": column("VARCHAR", "IA activity id, e.g. IA_EPA_1", required=True, normalize="upper"),
         "start_date": column("DATE", "first day the activity was performed"),
         "end_date": column("DATE", "last day the activity was performed"),
+        "subgroup_id": _SUBGROUP_DATA,
     },
     [checks.dates_in_order("start_date", "end_date")],
     "Improvement activities attested.",
@@ -392,7 +399,7 @@ ENTITY_INPUT = contract(
 
 QUALITY_INPUT = contract(
     "quality_input", "one row per (tin, npi, measure, collection type, stratum); empty npi = group",
-    ("tin", "npi", "measure_id", "collection_type", "stratum"),
+    ("tin", "npi", "measure_id", "collection_type", "stratum", "subgroup_id"),
     {
         **_ENTITY_KEY,
         "measure_id": column("VARCHAR", "CMS quality measure id as text, e.g. 001", required=True, normalize="upper"),
@@ -405,11 +412,74 @@ QUALITY_INPUT = contract(
         "performance_not_met": column("BIGINT", "performance not met", required=True, extra_checks=[checks.integer(0)]),
         "stratum": column("VARCHAR", "stratum name for multi-strata measures"),
         "end_to_end_reported": column(_FLAG, "reported end to end electronically (CEHRT)"),
+        "subgroup_id": _SUBGROUP_DATA,
     },
     description="Quality measure counts a practice already has (score-only mode).",
 )
 
+MVP_PARTICIPANT_TYPES = ["individual", "group", "subgroup", "apm_entity"]
+
+
+def _participant_identified() -> pa.Check:
+    """An individual names its npi, a subgroup its subgroup_id, a group neither (one identity per row)."""
+    def fn(df):
+        kind = df["participant_type"].str.strip().str.lower()
+        npi = df["npi"].fillna("").str.strip() != "" if "npi" in df else False
+        sub = df["subgroup_id"].fillna("").str.strip() != "" if "subgroup_id" in df else False
+        return ~(((kind == "individual") & (~npi | sub)) | ((kind == "subgroup") & (npi | ~sub))
+                 | ((kind == "group") & (npi | sub)))
+    sql = ("""CASE lower(trim("participant_type")) WHEN 'individual' THEN "npi" IS NOT NULL AND "subgroup_id" IS NULL """
+           """WHEN 'subgroup' THEN "subgroup_id" IS NOT NULL AND "npi" IS NULL """
+           """WHEN 'group' THEN "npi" IS NULL AND "subgroup_id" IS NULL ELSE TRUE END""")
+    reason = "an individual needs npi (no subgroup_id), a subgroup subgroup_id (no npi), a group neither"
+    return pa.Check(fn, name="participant_identified", error=reason,
+                    statistics={checks.SQL_KEY: sql, checks.REASON_KEY: reason,
+                                "columns": ["participant_type", "npi", "subgroup_id"]})
+
+
+MVP_REGISTRATION_INPUT = contract(
+    "mvp_registration_input", "one row per (performance_year, tin, npi, subgroup_id, mvp_id) registered to report an MVP",
+    ("performance_year", "tin", "npi", "subgroup_id", "mvp_id"),
+    {
+        "performance_year": column("INTEGER", "performance year of the registration", required=True,
+                                   extra_checks=[checks.integer(2017)]),
+        "participant_type": column("VARCHAR", "individual, group, subgroup or apm_entity", required=True,
+                                   normalize="lower", extra_checks=[checks.one_of(
+                                       "participant_type", MVP_PARTICIPANT_TYPES,
+                                       "not a participant type (individual, group, subgroup, apm_entity)")]),
+        **_ENTITY_KEY,
+        "subgroup_id": column("VARCHAR", "subgroup id as registered with CMS (participant_type subgroup)"),
+        "mvp_id": column("VARCHAR", "CMS MVP id, e.g. G0053 or M0001", required=True, normalize="upper",
+                         extra_checks=[checks.pattern("mvp_id_format", r"[GM]\d{4}",
+                                                      "not an MVP id (G or M and 4 digits, e.g. M0001)")]),
+        "population_health_measure_id": column("VARCHAR", "the population health measure selected (479 or 484): at "
+                                               "registration in PY2023, at submission from PY2024 (rule "
+                                               "mvp.population_health_selection)", extra_checks=[checks.pattern(
+                                                   "measure_id_format", r"\d{3}", "not a quality measure id (3 digits)")]),
+        "specialty_composition": column("VARCHAR", "a group's attested specialty composition: single_specialty, "
+                                        "multispecialty_small_practice or multispecialty (PY2026 on, rule "
+                                        "mvp.group_registration_specialty)", normalize="lower",
+                                        extra_checks=[checks.one_of(
+                                            "specialty_composition",
+                                            ["single_specialty", "multispecialty_small_practice", "multispecialty"],
+                                            "not single_specialty, multispecialty_small_practice or multispecialty")]),
+    },
+    [_participant_identified()],
+    "MIPS Value Pathway registrations (`mips score --mvp-registrations`): who reports which MVP.",
+)
+
+SUBGROUP_MEMBERSHIP_INPUT = contract(
+    "subgroup_membership_input", "one row per (tin, subgroup_id, npi): a clinician of the TIN in a subgroup",
+    ("tin", "subgroup_id", "npi"),
+    {
+        "tin": column("VARCHAR", "TIN of the affiliated group", required=True, normalize="tin", extra_checks=[checks.tin()]),
+        "subgroup_id": column("VARCHAR", "subgroup id as registered with CMS", required=True),
+        "npi": column("VARCHAR", "NPI of a clinician of the subgroup", required=True, extra_checks=[checks.npi()]),
+    },
+    description="Subgroup membership (`mips score --subgroups`): the clinicians (TIN/NPI) of each MVP subgroup.",
+)
+
 CONTRACTS: dict[str, InputContract] = {c.name: c for c in (
     MEDICAL_CLAIM, ELIGIBILITY, PATIENT, ENCOUNTER, CONDITION, PROCEDURE, FACILITY_EVENT, CLINICIAN_ROSTER,
-    PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT,
+    PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT, MVP_REGISTRATION_INPUT, SUBGROUP_MEMBERSHIP_INPUT,
 )}

@@ -267,6 +267,13 @@ def catalog_markdown() -> str:
     ]
     for spec in CATALOG_TABLES:
         parts += [spec.markdown(), f"Source: `{SOURCES[spec.name]}`. Key: {', '.join(spec.key)}.", ""]
+    from schemas.reference_mvp import MVP_TABLES
+    parts += ["## MIPS Value Pathways", "",
+              "Compiled by the same script (`mips/reference_compiler/mvp.py`) from `mvp/<PY>/mvp.json` (PY2023 on), "
+              "with each quality measure's type from the year's `measures-data.json`; declared in "
+              "`schemas/reference_mvp.py`. MVP scoring (`transforms/scoring/mvp.py`) reads them.", ""]
+    for spec in MVP_TABLES:
+        parts += [spec.markdown(), f"Key: {', '.join(spec.key)}.", ""]
     from schemas.reference_ecqm import ECQM_TABLES, LICENCE_NOTE
     parts += ["## eCQM reference tables", "",
               "Compiled by the same script (`mips/reference_compiler/ecqm.py`) from the CMS eCQM test deck folder "

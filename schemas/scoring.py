@@ -159,3 +159,89 @@ MIPS_ELIGIBILITY = TableSpec(
 )
 
 SCORING_TABLES = (MEASURE_SCORES, CATEGORY_SCORES, FINAL_SCORES)
+
+# ---- MIPS Value Pathways (PY2023 on): transforms/scoring/mvp.py, `mips score --mvp-registrations` ----
+
+_MVP_PARTICIPANT = (
+    Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
+    Column("participant_type", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'subgroup' (TIN + subgroup_id) or "
+           "'apm_entity', as registered", nullable=False),
+    Column("tin", "VARCHAR", "taxpayer identification number (a subgroup's affiliated group)", nullable=False),
+    Column("npi", "VARCHAR", "clinician NPI of an individual participant; NULL otherwise"),
+    Column("subgroup_id", "VARCHAR", "subgroup id of a subgroup participant; NULL otherwise"),
+    Column("mvp_id", "VARCHAR", "CMS MVP id (G0053, M0001 ...)", nullable=False),
+)
+_MVP_KEY = ("performance_year", "participant_type", "tin", "npi", "subgroup_id", "mvp_id")
+
+MVP_SCORES = TableSpec(
+    name="mvp_scores",
+    grain="one row per (performance_year, participant_type, tin, npi, subgroup_id, mvp_id) registered",
+    key=_MVP_KEY,
+    columns=_MVP_PARTICIPANT + (
+        Column("mvp_title", "VARCHAR", "CMS title of the MVP (NULL when the id is not offered that year)"),
+        Column("scored", "BOOLEAN", "the registration was scored (false: see reason)", nullable=False),
+        Column("reason", "VARCHAR", "why the registration was not scored"),
+        Column("members", "INTEGER", "subgroup: clinicians (NPIs) in the subgroup membership file"),
+        Column("quality_score", "DOUBLE", "MVP quality score 0..100: the MVP's 4 best measures (one outcome, else high "
+               "priority, where the MVP has one) plus the population health measure when it is scored"),
+        Column("cost_score", "DOUBLE", "cost score 0..100 on the MVP's cost measures (NULL when reweighted)"),
+        Column("ia_score", "DOUBLE", "improvement activities score 0..100 on the MVP's activities (NULL when reweighted)"),
+        Column("pi_score", "DOUBLE", "foundational Promoting Interoperability score 0..100 (a subgroup's is its "
+               "affiliated group's; NULL when reweighted)"),
+        Column("quality_weight", "DOUBLE", "weight percent after redistribution"),
+        Column("cost_weight", "DOUBLE", "weight percent after redistribution"),
+        Column("ia_weight", "DOUBLE", "weight percent after redistribution"),
+        Column("pi_weight", "DOUBLE", "weight percent after redistribution"),
+        Column("quality_measures_counted", "INTEGER", "MVP quality measures counted (at most the year's "
+               "mvp.quality_measures_required)"),
+        Column("outcome_requirement_met", "BOOLEAN", "an outcome measure (a high-priority one where the MVP has no "
+               "outcome measure) is among those counted"),
+        Column("population_health_measure_id", "VARCHAR", "the population health measure counted (479, 484); NULL "
+               "when none was scored"),
+        Column("population_health_points", "DOUBLE", "its achievement points (out of 10)"),
+        Column("final_score", "DOUBLE", "MVP final score 0..100 (NULL when not scored)"),
+        Column("payment_adjustment_percent", "DOUBLE", "payment adjustment of this final score (percent); NULL when "
+               "the basis is 'range' or not scored"),
+        Column("payment_adjustment_low_percent", "DOUBLE", "lowest adjustment over the factors' possible values"),
+        Column("payment_adjustment_high_percent", "DOUBLE", "highest adjustment over the factors' possible values"),
+        Column("payment_adjustment_basis", "VARCHAR", "'exact', 'estimate' or 'range' (as final_scores)"),
+        Column("explanation", "VARCHAR", "how each category and the final score were reached", nullable=False),
+        Column("unconfirmed_rules", "VARCHAR", "unconfirmed rule values (data/rules paths, mvp.* included) the "
+               "score rests on; NULL when none"),
+    ),
+    description="MVP final score of each registered MVP participant (individual, group or subgroup), with its "
+                "category scores, the population health measure and the payment adjustment.",
+)
+
+MVP_MEASURE_SCORES = TableSpec(
+    name="mvp_measure_scores",
+    grain="one row per (performance_year, participant_type, tin, npi, subgroup_id, mvp_id, category, measure_id, stratum)",
+    key=_MVP_KEY + ("category", "measure_id", "stratum"),
+    columns=_MVP_PARTICIPANT + (
+        Column("category", "VARCHAR", "'quality' or 'cost'", nullable=False),
+        Column("measure_id", "VARCHAR", "CMS measure id", nullable=False),
+        Column("stratum", "VARCHAR", "stratum of a multi-strata measure; NULL otherwise"),
+        Column("mvp_role", "VARCHAR", "the measure's role in the MVP: quality, administrative_claims_quality, "
+               "population_health or cost", nullable=False),
+        Column("data_from", "VARCHAR", "whose data scored it: 'participant', or 'affiliated group' for a subgroup's "
+               "cost, population health and administrative claims measures", nullable=False),
+        Column("collection_type", "VARCHAR", "collection type scored"),
+        Column("performance_rate", "DOUBLE", "quality: 100 * met / (met + not met)"),
+        Column("measure_value", "DOUBLE", "cost: the measure value (USD)"),
+        Column("meets_data_completeness", "BOOLEAN", "quality: data completeness met"),
+        Column("meets_case_minimum", "BOOLEAN", "case minimum met"),
+        Column("has_benchmark", "BOOLEAN", "a benchmark exists"),
+        Column("decile", "INTEGER", "decile reached (1..10)"),
+        Column("measure_class", "VARCHAR", "'class 1' benchmarked, 'class 2' no benchmark / case minimum, 'class 3' "
+               "fails data completeness"),
+        Column("achievement_points", "DOUBLE", "points after floors and caps"),
+        Column("is_outcome", "BOOLEAN", "outcome measure"),
+        Column("is_high_priority", "BOOLEAN", "high-priority measure"),
+        Column("selected", "BOOLEAN", "counted in the MVP category score", nullable=False),
+        Column("explanation", "VARCHAR", "how the points were reached and why the measure counts or not", nullable=False),
+        Column("unconfirmed_rules", "VARCHAR", "unconfirmed rule values these points rest on; NULL when none"),
+    ),
+    description="Points of every MVP quality and cost measure of each MVP participant, and whether it counts.",
+)
+
+MVP_TABLES = (MVP_SCORES, MVP_MEASURE_SCORES)

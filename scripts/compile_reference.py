@@ -2,7 +2,7 @@
 
     python scripts/compile_reference.py [--source DIR] [--out data/reference]
 
-Writes the catalog tables (mips.reference_compiler.catalog), the eCQM value sets and measure structure
+Writes the catalog tables (mips.reference_compiler.catalog), the MIPS Value Pathways (mips.reference_compiler.mvp), the eCQM value sets and measure structure
 (mips.reference_compiler.ecqm, from ../shared/ecqm) and, when that module exists, the claims
 specification tables (mips.reference_compiler.claims_spec), then prints each table with its row count.
 The output is deterministic: the same source gives the same rows in the same order (and the same bytes).
@@ -22,6 +22,7 @@ from mips.errors import PipelineError  # noqa: E402
 from mips.paths import REFERENCE_DIR, SHARED_ECQM, SHARED_REFERENCE  # noqa: E402
 from mips.reference_compiler.catalog import compile_catalog  # noqa: E402
 from mips.reference_compiler.ecqm import compile_ecqm  # noqa: E402
+from mips.reference_compiler.mvp import compile_mvp  # noqa: E402
 
 
 def _claims_spec_compiler():
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         written = dict(compile_catalog(args.source, args.out))
+        written.update(compile_mvp(args.source, args.out))  # MIPS Value Pathways (mvp/<PY>/mvp.json)
         if not args.catalog_only:
             written.update(compile_ecqm(args.ecqm_source, args.out, qpp_source=args.source))
         claims = None if args.catalog_only else _claims_spec_compiler()

@@ -24,10 +24,13 @@ def build_submission_tables(con: duckdb.DuckDBPyConnection, performance_year: in
             FROM pi_input)''')}""")
         made[PI_MEASUREMENTS.name] = PI_MEASUREMENTS
     if "ia_input" in present:
+        # a subgroup's own activities (MVP reporting, subgroup_id) are not the TIN's group attestations
+        ia_columns = {d[0] for d in con.execute("SELECT * FROM ia_input LIMIT 0").description}
+        not_subgroup = " WHERE subgroup_id IS NULL" if "subgroup_id" in ia_columns else ""
         con.execute(f"""CREATE OR REPLACE TABLE {IA_ATTESTATIONS.name} AS {IA_ATTESTATIONS.select_sql(f'''(
             SELECT {py} AS performance_year, {level} AS level, tin, nullif(npi, '') AS npi, activity_id,
                    start_date, end_date
-            FROM ia_input)''')}""")
+            FROM ia_input{not_subgroup})''')}""")
         made[IA_ATTESTATIONS.name] = IA_ATTESTATIONS
     if "clinician_roster" in present:
         columns = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() "

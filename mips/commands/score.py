@@ -16,7 +16,8 @@ NAME = "score"
 HELP = "Score entities from numbers already at hand: final score and payment adjustment per TIN and TIN/NPI"
 
 # option -> input contract (schemas/inputs.py)
-FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input"}
+FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input",
+         "mvp_registrations": "mvp_registration_input", "subgroups": "subgroup_membership_input"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pi", type=Path, help="PI.csv: Promoting Interoperability numerators/denominators/answers")
     parser.add_argument("--ia", type=Path, help="IA.csv: improvement activities attested")
     parser.add_argument("--cost", type=Path, help="COST.csv: cost measure values and case counts")
+    parser.add_argument("--mvp-registrations", type=Path,
+                        help="MVP.csv: MIPS Value Pathway registrations (PY2023 on): performance_year, participant_type "
+                             "(individual, group, subgroup), tin, npi, subgroup_id, mvp_id, population_health_measure_id, "
+                             "specialty_composition; each is scored on its MVP into mvp_scores/ and mvp_measure_scores/. "
+                             "A subgroup's own quality and IA rows carry its subgroup_id in --quality / --ia")
+    parser.add_argument("--subgroups", type=Path,
+                        help="SUBGROUPS.csv: subgroup membership (tin, subgroup_id, npi), for subgroup registrations")
     parser.add_argument("--scaling-factor", type=float,
                         help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; default: the "
                              "rule file's payment.scaling_factor; where that is not published the adjustment is a range)")
@@ -84,6 +92,21 @@ def summary(con, performance_year: int, ingest_results, written: dict[str, int],
             usd = "" if gusd is None or iusd is None else f"; USD group {gusd:,.2f} vs individuals {iusd:,.2f}"
             lines.append(f"  TIN {tin}: group final {gfs:.2f} ({adjustment_text(gadj, glow, ghigh, gbasis)}%) "
                          f"vs {n} individual(s) mean final {ifs:.2f}{usd}")
+    if "mvp_scores" in written:
+        lines += ["", "MIPS Value Pathways:",
+                  f"  {'type':<10} {'tin':<9} {'npi/subgroup':<12} {'mvp':<6} {'Q':>7} {'C':>7} {'IA':>7} {'PI':>7} "
+                  f"{'final':>8} {'adj %':>16}"]
+        for row in con.execute("""SELECT participant_type, tin, coalesce(npi, subgroup_id, ''), mvp_id, scored, reason,
+                                         quality_score, cost_score, ia_score, pi_score, final_score,
+                                         payment_adjustment_percent, payment_adjustment_low_percent,
+                                         payment_adjustment_high_percent, payment_adjustment_basis
+                                  FROM mvp_scores ORDER BY tin, participant_type, 3, mvp_id LIMIT 50""").fetchall():
+            kind, tin, who, mvp, scored, reason, q, c, ia, pi, fs, adj, low, high, basis = row
+            if not scored:
+                lines.append(f"  {kind:<10} {tin:<9} {who:<12} {mvp:<6} not scored: {reason}")
+                continue
+            lines.append(f"  {kind:<10} {tin:<9} {who:<12} {mvp:<6} {fmt(q, 7)} {fmt(c, 7)} {fmt(ia, 7)} {fmt(pi, 7)} "
+                         f"{fmt(fs, 8)} {adjustment_text(adj, low, high, basis):>16}")
     if warnings:
         lines += ["", "Warnings:"] + [f"  {table}: {rule}: {n:,} ({text})" for table, rule, n, text in warnings]
     lines += ["", f"Outputs in {output}:"] + [f"  {name}/ ({rows:,} rows)" for name, rows in written.items()]
@@ -100,6 +123,11 @@ def run(args) -> int:
 
     # Year and factors first: a bad option fails before any file is read.
     check_scaling_factors(load_rules(args.performance_year), args.scaling_factor, args.exceptional_scaling_factor)
+    if args.subgroups is not None and args.mvp_registrations is None:
+        raise PipelineError("--subgroups needs --mvp-registrations (subgroups report MVPs)")
+    if args.mvp_registrations is not None:
+        from transforms.scoring.mvp import _check_rules
+        _check_rules(load_rules(args.performance_year))  # a year without MVPs fails before any file is read
     if not 0 <= args.max_rejected_percent <= 100:
         raise PipelineError(f"--max-rejected-percent must be between 0 and 100 (got {args.max_rejected_percent:g})")
     from mips import progress
@@ -115,9 +143,27 @@ def run(args) -> int:
         ingest_step(run)
         validate_step(run, args.max_rejected_percent)  # a file over the threshold fails, nothing is published
         scores_step(run)
+        warnings = scoring_warnings(run.con)
+        if args.mvp_registrations is not None:
+            from schemas.scoring import MVP_TABLES
+            from transforms.scoring.engine import _columns
+            from transforms.scoring.mvp import mvp_warnings, score_mvps
+            present = {c: (c if _columns(run.con, c) is not None else None) for c in FILES.values()}
+            threads = run.con.execute("SELECT current_setting('threads')").fetchone()[0]
+            run.con.execute("SET threads = 1")  # as scores_step: sums of doubles in one order, reproducible
+            try:
+                score_mvps(run.con, performance_year=args.performance_year,
+                           memberships=present["subgroup_membership_input"], entity=present["entity_input"],
+                           quality=present["quality_input"], pi=present["pi_input"], ia=present["ia_input"],
+                           cost=present["cost_input"], scaling_factor=args.scaling_factor,
+                           exceptional_scaling_factor=args.exceptional_scaling_factor)
+            finally:
+                run.con.execute(f"SET threads = {int(threads)}")
+            run.outputs.update({spec.name: spec for spec in MVP_TABLES})
+            run.warnings = list(run.warnings) + mvp_warnings(run.con)
+            warnings += mvp_warnings(run.con)
         publish_step(run)  # scores, rejects and ingest summary switched in at once, with the run manifest
-        print(summary(run.con, args.performance_year, run.ingest, dict(run.published.rows), args.output,
-                      scoring_warnings(run.con)))
+        print(summary(run.con, args.performance_year, run.ingest, dict(run.published.rows), args.output, warnings))
         return 0
     except Exception as error:
         raise one_line_failure(run, error) from None

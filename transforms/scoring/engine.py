@@ -16,7 +16,7 @@ from transforms.scoring.pi import score_pi
 from transforms.scoring.quality import score_quality
 from transforms.scoring.reference import prepare_reference
 from transforms.scoring._sql import lit_list
-from transforms.scoring.rules import load_rules
+from transforms.scoring.rules import Rules, load_rules
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -75,6 +75,8 @@ def _stage(con, kind: str, relation: str | None, target: str) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {cols} LIMIT 0")
         return
     cols = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' if c in present else f'NULL::{t} AS "{c}"' for c, t in spec.items())
+    if "subgroup_id" in present:  # a subgroup's own rows are scored only in its MVP (transforms/scoring/mvp.py)
+        relation = f"(SELECT * FROM {relation} WHERE nullif(trim(subgroup_id), '') IS NULL)"
     # Empty text is "no NPI" (a group row), whatever reader produced the table.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {target} AS
                     SELECT * REPLACE (nullif(trim(npi), '') AS npi, nullif(trim(tin), '') AS tin) FROM (SELECT {cols} FROM {relation})""")
@@ -124,14 +126,15 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    quality: str = "quality_input", pi: str = "pi_input", ia: str = "ia_input", cost: str = "cost_input",
                    scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None,
                    benchmarks: str | None = None, quality_measures: str | None = None,
-                   ia_activities: str | None = None) -> None:
+                   ia_activities: str | None = None, rules: Rules | None = None) -> None:
     """Create DuckDB tables measure_scores, category_scores, final_scores for one performance year.
 
     Entities are every (tin, npi) in the entity table or any category input; a missing input table
     means that category was not submitted. ``benchmarks``/``quality_measures``/``ia_activities``
-    name hand-made reference tables (tests); by default the compiled reference is used.
+    name hand-made reference tables (tests); by default the compiled reference is used. ``rules``: the year's rules
+    with a reporting path's values in place (MVP scoring); by default the year's rule file.
     """
-    rules = load_rules(performance_year)
+    rules = rules if rules is not None else load_rules(performance_year)
     check_scaling_factors(rules, scaling_factor, exceptional_scaling_factor)
     prepare_reference(con, performance_year, benchmarks=benchmarks, quality_measures=quality_measures,
                       ia_activities=ia_activities)

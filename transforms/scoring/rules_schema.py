@@ -7,6 +7,25 @@ loaded with the path it lacks, not later inside a scorer. Kinds: ``number``, ``i
 from __future__ import annotations
 
 REQUIRED: dict[str, str] = {
+    # MIPS Value Pathways and subgroups (PY2023 on; null before): transforms/scoring/mvp.py
+    "mvp.available": "bool",                          # the year offers MVP reporting
+    "mvp.participant_types": "list?",                 # who may register an MVP
+    "mvp.quality_measures_required": "int?",          # quality measures counted from the MVP's list
+    "mvp.outcome_measure_required": "str?",           # outcome_else_high_priority
+    "mvp.quality_measure_scope": "str?",              # mvp_list: measures outside the MVP do not count
+    "mvp.population_health_selection": "str?",        # registration (named then) or submission
+    "mvp.population_health_no_benchmark": "str?",     # excluded: no score -> out of numerator and denominator
+    "mvp.ia_activity_points": "mapping?",             # {medium, high} or {unweighted}
+    "mvp.ia_special_status_multiplier": "number?",
+    "mvp.cost_measure_scope": "str?",                 # mvp_list
+    "mvp.pi_foundational": "str?",                    # traditional: PI scored as in traditional MIPS
+    "mvp.category_weights": "mapping?",
+    "mvp.subgroup_pi": "str?",                        # affiliated_group
+    "mvp.subgroup_cost": "str?",                      # affiliated_group
+    "mvp.subgroup_administrative_claims": "str?",     # affiliated_group
+    "mvp.subgroup_statuses": "str?",                  # affiliated_group
+    "mvp.subgroup_single_membership": "bool?",
+    "mvp.group_registration_specialty": "list?",      # specialty compositions a registering group may attest
     # payment (§414.1405, spec §4)
     "payment.payment_year": "int",
     "payment.performance_threshold": "number",
