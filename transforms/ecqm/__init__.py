@@ -372,11 +372,13 @@ def _results(con, performance_year: int, period_start: date, period_end: date, c
                 ELSE 'performance_not_met' END AS result,
            ep.resource_id AS decided_by_claim_id, CAST(ep.start_ts AS DATE) AS decided_by_date, p.npi AS decided_by_npi
     FROM measure_populations p
-    -- the episode's resource: its reference split into type and id (a join on type || '/' || id would build that
-    -- text for every resource)
-    LEFT JOIN ecqm_resource ep ON p.episode IS NOT NULL AND ep.person_id = p.person_id
-                               AND ep.resource_type = split_part(p.episode, '/', 1)
-                               AND ep.resource_id = substr(p.episode, strpos(p.episode, '/') + 1)
+    -- the episode's resource: each distinct episode's reference split into type and id once (a join on type || '/'
+    -- || id would build that text for every resource; a join per population row would hash every row with its columns)
+    LEFT JOIN (SELECT k.person_id, k.episode, r.resource_id, r.start_ts
+               FROM (SELECT DISTINCT person_id, episode FROM _ecqm_cascade WHERE episode IS NOT NULL) k
+               JOIN ecqm_resource r ON r.person_id = k.person_id AND r.resource_type = split_part(k.episode, '/', 1)
+                                   AND r.resource_id = substr(k.episode, strpos(k.episode, '/') + 1)) ep
+           ON ep.person_id = p.person_id AND ep.episode = p.episode
     -- else the patient's first encounter in the period, grouped once
     LEFT JOIN (SELECT person_id, min(CAST(start_ts AS DATE)) AS first_day FROM ecqm_resource
                WHERE resource_type = 'Encounter'
