@@ -71,6 +71,7 @@ resources = sum(n for _, n, *_ in load.by_type)
 accepted = sum(a for _, _, a, *_ in load.by_type)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": seconds, "cpu_seconds": load_cpu, "load_peak_rss_mib": load_peak,
+                  "memory_limit": con.execute("SELECT current_setting('memory_limit')").fetchone()[0],
                   "peak_rss_mib": usage.ru_maxrss / 1024, "resources": resources, "accepted": accepted,
                   "encounters": load.encounters, "measures": measure}))
 """
@@ -168,7 +169,7 @@ def main() -> None:
         print(f"run {run + 1}: load {result['seconds']:.1f} s ({result['cpu_seconds']:.1f} CPU s), "
               f"peak {result['load_peak_rss_mib']:,.0f} MiB after the load, {result['peak_rss_mib']:,.0f} MiB in all, "
               f"{result['resources']:,} resources ({result['accepted']:,} accepted), "
-              f"{result['encounters']:,} encounters attributed")
+              f"{result['encounters']:,} encounters attributed; DuckDB memory_limit {result['memory_limit']}")
         if result["measures"] is not None:
             print_measures(result["measures"], result)
     seconds = statistics.median(r["seconds"] for r in results)
