@@ -1,17 +1,27 @@
-"""FHIR NDJSON ingest speed and peak memory: generated Bulk Data files -> fhir_resource + ehr_attribution.
+"""FHIR NDJSON ingest speed and peak memory: generated Bulk Data files -> fhir_resource + ehr_attribution; optionally
+the eCQM engine over the loaded practice, in the same process.
 
     .venv/bin/python benchmarks/bench_fhir_ingest.py                        # about 1M resources, 3 runs
     .venv/bin/python benchmarks/bench_fhir_ingest.py --resources 200000 --runs 1
-    .venv/bin/python benchmarks/bench_fhir_ingest.py --patients 100000 --runs 1 --measures all   # + every eCQM, per measure
+    .venv/bin/python benchmarks/bench_fhir_ingest.py --patients 100000 --runs 1 --measures part1  # issue 10: 3 eCQMs
+    .venv/bin/python benchmarks/bench_fhir_ingest.py --patients 100000 --runs 1 --measures part2  # issue 11: 16 eCQMs
+    .venv/bin/python benchmarks/bench_fhir_ingest.py --patients 100000 --runs 1 --measures all    # issue 12: every eCQM
+    .venv/bin/python benchmarks/bench_fhir_ingest.py --patients 100000 --runs 1 --measures 001,236,CMS138
 
 Generates a practice's EHR with the EHR generator (transforms/generate/ehr.py, the code of `mips generate
 --patients`; about 22 resources per patient: encounters, conditions, labs, vital signs, procedures), then times
 ``transforms.fhir_files.load_fhir_dir`` in a fresh process per run, on a file-backed work database as `mips run`
 uses (so peak RSS is that run's alone), and prints the median. Target (issue 10, 2-core machines): 1M resources
-in under 30 s, peak memory under 3 GiB. ``--measures`` also times the eCQMs of performance year 2026 over the
-loaded practice (``transforms.ecqm.compute_ecqms``, the engine `mips run` calls) and prints each step: the IR, the
-shared blocks, every measure, the population rules and the results, in wall and CPU seconds; ``--patients`` sizes the
-practice by patients instead of resources (100,000 patients: about 1M encounters).
+in under 30 s, peak memory under 3 GiB.
+
+``--measures`` also computes eCQMs of performance year 2026 over the loaded practice, in the same process and work
+database, through ``transforms.ecqm.compute_ecqms`` (the engine `mips run` calls) restricted to the chosen measures
+(``measures=``): ``part1`` (issue 10's 001, 236, 130), ``part2`` (issue 11's 16 measures of parts 1 and 2), ``all``,
+or a comma list of MIPS ids / CMS ids. It prints each engine step (the IR, the shared blocks, every measure, the
+population rules, the results) with wall seconds, the process's CPU seconds (all DuckDB threads: the fairer figure
+on a shared machine) and the process's peak RSS so far, then the totals (load + engine) and the load average.
+Targets: issue 11, the 16 measures in under 60 s; issue 12, all in under 120 s; peak memory under 3 GiB.
+``--patients`` sizes the practice by patients instead of resources (100,000 patients: about 1M encounters).
 """
 from __future__ import annotations
 
@@ -51,14 +61,17 @@ if len(sys.argv) > 3:
     from transforms.reference import attach_reference
     attach_reference(con)
     started, cpu0 = time.perf_counter(), cpu()
-    run = compute_ecqms(con, performance_year=2026, period_start=date(2026, 1, 1), period_end=date(2026, 12, 31))
+    chosen = None if sys.argv[3] == "all" else sys.argv[3].split(",")
+    run = compute_ecqms(con, performance_year=2026, period_start=date(2026, 1, 1), period_end=date(2026, 12, 31),
+                        measures=chosen)
     measure = {"seconds": time.perf_counter() - started, "cpu_seconds": cpu() - cpu0, "computed": run.computed,
-               "patients": run.patients, "timings": run.timings,
+               "patients": run.patients, "timings": run.timings, "peaks": run.peaks,
                "rows": con.execute("SELECT count(*) FROM measure_populations").fetchone()[0]}
 resources = sum(n for _, n, *_ in load.by_type)
 accepted = sum(a for _, _, a, *_ in load.by_type)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": seconds, "cpu_seconds": load_cpu, "load_peak_rss_mib": load_peak,
+                  "memory_limit": con.execute("SELECT current_setting('memory_limit')").fetchone()[0],
                   "peak_rss_mib": usage.ru_maxrss / 1024, "resources": resources, "accepted": accepted,
                   "encounters": load.encounters, "measures": measure}))
 """
@@ -92,12 +105,40 @@ def generate(resources: int, seed: int, value_set_codes: Path | None, patients: 
     return folder
 
 
-def print_measures(m: dict) -> None:
-    """The engine's steps, slowest first, then the total: wall seconds and the process's CPU seconds (all threads)."""
-    print(f"  eCQMs: {len(m['computed'])} measures over {m['patients']:,} patients, {m['rows']:,} measure_populations rows")
+# issue 10's three eCQMs, and issue 11's sixteen (parts 1 and 2), as MIPS ids
+MEASURE_SETS = {
+    "part1": ("001", "236", "130"),
+    "part2": ("001", "236", "130", "134", "226", "113", "112", "309", "317", "128", "117", "238", "318", "374", "370",
+              "438"),
+}
+
+
+def measure_selection(text: str) -> str:
+    """--measures: 'all', a named set or a comma list -> what the child passes to compute_ecqms ('all' or ids)."""
+    text = text.strip()
+    if text == "all":
+        return "all"
+    if text in MEASURE_SETS:
+        return ",".join(MEASURE_SETS[text])
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("give part1, part2, all or a comma list of MIPS ids")
+    return ",".join(items)
+
+
+def print_measures(m: dict, load: dict) -> None:
+    """The engine's steps, slowest first, then the totals: wall seconds, the process's CPU seconds (all threads) and
+    its peak RSS so far at the end of each step."""
+    print(f"  eCQMs: {len(m['computed'])} measures ({', '.join(m['computed'])}) over {m['patients']:,} patients, "
+          f"{m['rows']:,} measure_populations rows")
+    print(f"    {'step':<40} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}")
     for step, (wall, cpu) in sorted(m["timings"].items(), key=lambda kv: -kv[1][1]):
-        print(f"    {step:<40} {wall:7.2f} s {cpu:7.2f} CPU s")
-    print(f"  eCQMs total: {m['seconds']:.1f} s, {m['cpu_seconds']:.1f} CPU s; load average {os.getloadavg()[0]:.1f}")
+        peak = m.get("peaks", {}).get(step)
+        print(f"    {step:<40} {wall:8.2f} {cpu:8.2f} {peak if peak is None else format(peak, ',.0f'):>9}")
+    print(f"  eCQMs total: {m['seconds']:.1f} s wall, {m['cpu_seconds']:.1f} CPU s")
+    print(f"  load + eCQMs: {load['seconds'] + m['seconds']:.1f} s wall, {load['cpu_seconds'] + m['cpu_seconds']:.1f} "
+          f"CPU s, peak RSS {load['peak_rss_mib']:,.0f} MiB (3 GiB = 3,072 MiB); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 def main() -> None:
@@ -106,9 +147,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--patients", type=int, help="size the practice by patients (overrides --resources)")
-    parser.add_argument("--measures", nargs="?", const="all", choices=["all"],
-                        help="also compute all the 2026 eCQMs the engine defines over the loaded practice, and print "
-                             "each measure's time")
+    parser.add_argument("--measures", nargs="?", const="all", type=measure_selection,
+                        help="also compute 2026 eCQMs over the loaded practice and print each step's time: part1 (the "
+                             "3 of issue 10), part2 (the 16 of issue 11), all (default), or a comma list of MIPS ids")
     parser.add_argument("--value-set-codes", type=Path,
                         help="a compiled ecqm_value_set_codes Parquet file (default: the project's data/reference)")
     args = parser.parse_args()
@@ -116,9 +157,10 @@ def main() -> None:
     folder = generate(args.resources, args.seed, args.value_set_codes, args.patients)
     results = []
     for run in range(args.runs):
+        print(f"run {run + 1}: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start", flush=True)
         work = WORK / f"fhir-work-{run}"
         shutil.rmtree(work, ignore_errors=True)
-        out = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(work)] + (["measures"] if args.measures else []),
+        out = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(work)] + ([args.measures] if args.measures else []),
                              check=True, capture_output=True,
                              text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         shutil.rmtree(work, ignore_errors=True)
@@ -127,9 +169,9 @@ def main() -> None:
         print(f"run {run + 1}: load {result['seconds']:.1f} s ({result['cpu_seconds']:.1f} CPU s), "
               f"peak {result['load_peak_rss_mib']:,.0f} MiB after the load, {result['peak_rss_mib']:,.0f} MiB in all, "
               f"{result['resources']:,} resources ({result['accepted']:,} accepted), "
-              f"{result['encounters']:,} encounters attributed")
+              f"{result['encounters']:,} encounters attributed; DuckDB memory_limit {result['memory_limit']}")
         if result["measures"] is not None:
-            print_measures(result["measures"])
+            print_measures(result["measures"], result)
     seconds = statistics.median(r["seconds"] for r in results)
     peak = statistics.median(r["load_peak_rss_mib"] for r in results)
     n = results[0]["resources"]

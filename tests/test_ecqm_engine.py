@@ -375,3 +375,37 @@ def test_dementia_medication_period_follows_cumulative_medication_duration():
     run(con)
     excluded = {k[0]: v[2] for k, v in pops(con, "001").items()}
     assert excluded == {"a": 0, "b": 1, "c": 1, "d": 0, "e": 1}
+
+
+def test_a_measure_selection_computes_those_measures_with_the_same_rows():
+    # A practice that reports 3 measures: compute_ecqms(measures=...) computes those (MIPS id, CMS id or measure
+    # name, with or without the version) and no other; their rows are the full run's, row for row, although the IR
+    # keeps only the value-set hits those measures and the shared blocks read.
+    hospice = encounter("h", {"system": "http://snomed.info/sct", "code": "183919006"}, "2026-05-01", "2026-05-02")
+    records = {"a": diabetic("a", "1970-01-01", lab("x", HBA1C, "2026-05-01", 10)),
+               "b": diabetic("b", "1960-01-01", lab("y", HBA1C, "2026-05-01", 6), hospice),
+               "m": [patient("m", "1980-01-01"), encounter("e1", MED_VISIT, "2026-05-01T09:00:00Z", "2026-05-01T10:00:00Z"),
+                     condition("htn", ESSENTIAL_HTN, "2020-01-01")]}
+    table = "SELECT * FROM measure_populations WHERE measure_id IN ('001', '236', '130') ORDER BY ALL"
+    con = duckdb.connect()
+    load(con, records)
+    full = run(con)
+    everything = con.execute(table).fetchall()
+    all_hits = con.execute("SELECT count(DISTINCT value_set_oid) FROM ecqm_vs_hit").fetchone()[0]
+    assert {r[7] for r in everything} == {"001", "130", "236"} and len(full.computed) > 3
+
+    con = duckdb.connect()
+    load(con, records)
+    part = run(con, measures=["1", "CMS165", "CMS68FHIRDocumentationCurrentMeds"])
+    assert sorted(part.computed) == ["001", "130", "236"]
+    assert con.execute(table).fetchall() == everything
+    assert con.execute("SELECT DISTINCT measure_id FROM measure_populations ORDER BY 1").fetchall() == [
+        ("001",), ("130",), ("236",)]
+    assert con.execute("SELECT DISTINCT measure_id FROM ehr_measure_results ORDER BY 1").fetchall() == [
+        ("001",), ("130",), ("236",)]
+    # hospice (a shared block) is still built: b is excluded in both runs; Office Visit hits of other measures are not
+    assert con.execute("SELECT denominator_exclusion FROM measure_populations WHERE person_id = 'b' AND level = 'group'"
+                       ).fetchone() == (1,)
+    assert con.execute("SELECT count(DISTINCT value_set_oid) FROM ecqm_vs_hit").fetchone()[0] < all_hits
+    with pytest.raises(PipelineError, match="not an eCQM of performance year 2026: 999, CMS9"):
+        run(con, measures=["001", "999", "CMS9"])

@@ -27,7 +27,9 @@ See docs/ecqm.md and /work/wt/ecqm-framework.md (how to add a measure).
 from __future__ import annotations
 
 import csv
+import re
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -52,6 +54,8 @@ SOURCE = "ehr"
 COLLECTION_TYPE = "electronicHealthRecord"
 # population code of the Measure resource -> measure_populations column
 POPULATION_CODES = {c.replace("_", "-"): c for c in POPULATION_COLUMNS}
+# a value set OID as the measure SQL quotes it ('2.16.840.1.113883.3.464.1003.101.12.1001')
+_OID = re.compile(r"'([0-9]+(?:\.[0-9]+){3,})'")
 
 
 @dataclass
@@ -64,6 +68,8 @@ class EcqmRun:
     notes: list[str] = field(default_factory=list)
     # step ('ir', 'blocks', a measure name, 'populations', 'results') -> (wall seconds, process CPU seconds)
     timings: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # step -> the process's peak resident memory (MiB) so far, read at the end of the step (None where unknown)
+    peaks: dict[str, float | None] = field(default_factory=dict)
 
     @contextmanager
     def timed(self, step: str):
@@ -72,6 +78,15 @@ class EcqmRun:
             yield
         finally:
             self.timings[step] = (time.perf_counter() - wall, time.process_time() - cpu)
+            self.peaks[step] = _peak_rss_mib()
+
+
+def _peak_rss_mib() -> float | None:
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def measure_definitions(measures_dir: Path = MEASURES_DIR) -> dict[str, Path]:
@@ -111,8 +126,13 @@ def compute_ecqms(
     reference_dir: Path | None = None,
     rules_dir: Path = RULES_DIR,
     collection_type: str = COLLECTION_TYPE,
+    measures: Iterable[str] | None = None,
 ) -> EcqmRun:
-    """Create measure_populations, ehr_measure_results and ehr_measure_instances for the measurement period."""
+    """Create measure_populations, ehr_measure_results and ehr_measure_instances for the measurement period.
+
+    ``measures`` restricts the run to some of the year's eCQMs (MIPS ids such as '001', CMS ids such as 'CMS122' or
+    'CMS122v14', or measure names): a practice that reports 6 measures computes those 6. The IR then keeps only the
+    value-set hits those measures and the shared blocks read. None (the default) computes every eCQM of the year."""
     from transforms.measures import quality_thresholds
 
     if not isinstance(period_start, date) or not isinstance(period_end, date) or period_start > period_end:
@@ -135,17 +155,22 @@ def compute_ecqms(
     catalog = con.execute("""SELECT measure_name, measure_id, cms_id, performance_year FROM ref.ecqm_measures
                              WHERE measure_id IS NOT NULL ORDER BY measure_id""").fetchall()
     logic_years = sorted({py for name, _, _, py in catalog if name in definitions})
-    to_run = [(name, mid, cms) for name, mid, cms, py in catalog if py == performance_year and name in definitions]
+    selected = None if measures is None else select_measures(catalog, performance_year, measures)
+    to_run = [(name, mid, cms) for name, mid, cms, py in catalog
+              if py == performance_year and name in definitions and (selected is None or name in selected)]
     for name, mid, cms, py in catalog:
-        if py == performance_year and name not in definitions:
+        if py == performance_year and name not in definitions and (selected is None or name in selected):
             run.not_computed[mid] = f"no definition yet for {cms} ({name}) in transforms/ecqm/measures"
 
+    blocks = (SQL_DIR / "02_blocks.sql").read_text(encoding="utf-8")
+    measure_sql = {name: definitions[name].read_text(encoding="utf-8") for name, _, _ in to_run}
     with run.timed("ir"):
         _create_attribution(con, default_tin, default_npi)
-        build_ir(con)
+        # the value sets the logic names (every OID is a quoted literal of the blocks or a measure's SQL): a value-set
+        # hit of another value set is never read, so the IR does not build it
+        build_ir(con, value_set_oids=sorted(set(_OID.findall(blocks)).union(*(_OID.findall(t) for t in measure_sql.values()))))
     run.patients = con.execute("SELECT count(*) FROM ecqm_patient").fetchone()[0]
     mp_end_excl = period_end + timedelta(days=1)
-    blocks = (SQL_DIR / "02_blocks.sql").read_text(encoding="utf-8")
     for key, value in {"mp_start": f"{period_start.isoformat()} 00:00:00", "mp_end_excl": f"{mp_end_excl.isoformat()} 00:00:00",
                        "mp_start_date": period_start.isoformat(), "mp_end_date": period_end.isoformat()}.items():
         blocks = blocks.replace("{" + key + "}", value)
@@ -167,7 +192,7 @@ def compute_ecqms(
             run.not_computed[mid] = reason
         run.notes.append(f"eCQMs: {reason}")
     # say where a number may be low: value sets the logic uses whose compiled expansion is only a first page
-    used_sql = [blocks] + [definitions[name].read_text(encoding="utf-8") for name, _, _ in to_run]
+    used_sql = [blocks] + list(measure_sql.values())
     partial = [f"{title} ({n:,} of {total:,} codes)" if n < total else
                f"{title} ({n:,} codes of an earlier published expansion; the current one has {total:,})"
                for oid, title, n, total in con.execute(
@@ -177,7 +202,7 @@ def compute_ecqms(
         run.notes.append("eCQMs: value sets with an incomplete expansion (a code beyond it is not recognised, so an "
                          "exclusion may be missed): " + ", ".join(partial))
     for name, mid, cms in to_run:
-        sql = definitions[name].read_text(encoding="utf-8").strip().rstrip(";")
+        sql = measure_sql[name].strip().rstrip(";")
         try:
             with run.timed(name):
                 con.execute(f"""INSERT INTO _ecqm_criteria
@@ -202,6 +227,35 @@ def compute_ecqms(
     with run.timed("results"):
         _results(con, performance_year, period_start, period_end, case_minimum, run, levels, collection_type)
     return run
+
+
+def select_measures(catalog, performance_year: int, wanted: Iterable[str]) -> set[str]:
+    """The measure names of ``wanted`` (MIPS ids '001' or '1', CMS ids 'CMS122' or 'CMS122v14', or measure names)
+    among the year's eCQMs of ``catalog`` (measure_name, measure_id, cms_id, performance_year); one error names
+    every item that is none of them."""
+    by_key: dict[str, str] = {}
+    for name, mid, cms, py in catalog:
+        if py != performance_year:
+            continue
+        by_key[name.lower()] = name
+        by_key[str(mid).lower()] = name
+        if cms:
+            by_key[cms.lower()] = name
+            by_key[re.sub(r"v\d+$", "", cms.lower())] = name
+    names, unknown = set(), []
+    for item in wanted:
+        key = str(item).strip().lower()
+        key = key.zfill(3) if key.isdigit() else key
+        if key in by_key:
+            names.add(by_key[key])
+        elif key:
+            unknown.append(str(item).strip())
+    if unknown:
+        raise PipelineError(f"not an eCQM of performance year {performance_year}: {', '.join(unknown)} "
+                            "(give MIPS ids such as 001, CMS ids such as CMS122, or measure names)")
+    if not names:
+        raise PipelineError("no eCQM selected: give at least one MIPS id, CMS id or measure name")
+    return names
 
 
 def _create_attribution(con, default_tin: str | None, default_npi: str | None) -> None:
@@ -320,11 +374,13 @@ def _results(con, performance_year: int, period_start: date, period_end: date, c
                 ELSE 'performance_not_met' END AS result,
            ep.resource_id AS decided_by_claim_id, CAST(ep.start_ts AS DATE) AS decided_by_date, p.npi AS decided_by_npi
     FROM measure_populations p
-    -- the episode's resource: its reference split into type and id (a join on type || '/' || id would build that
-    -- text for every resource)
-    LEFT JOIN ecqm_resource ep ON p.episode IS NOT NULL AND ep.person_id = p.person_id
-                               AND ep.resource_type = split_part(p.episode, '/', 1)
-                               AND ep.resource_id = substr(p.episode, strpos(p.episode, '/') + 1)
+    -- the episode's resource: each distinct episode's reference split into type and id once (a join on type || '/'
+    -- || id would build that text for every resource; a join per population row would hash every row with its columns)
+    LEFT JOIN (SELECT k.person_id, k.episode, r.resource_id, r.start_ts
+               FROM (SELECT DISTINCT person_id, episode FROM _ecqm_cascade WHERE episode IS NOT NULL) k
+               JOIN ecqm_resource r ON r.person_id = k.person_id AND r.resource_type = split_part(k.episode, '/', 1)
+                                   AND r.resource_id = substr(k.episode, strpos(k.episode, '/') + 1)) ep
+           ON ep.person_id = p.person_id AND ep.episode = p.episode
     -- else the patient's first encounter in the period, grouped once
     LEFT JOIN (SELECT person_id, min(CAST(start_ts AS DATE)) AS first_day FROM ecqm_resource
                WHERE resource_type = 'Encounter'
@@ -379,7 +435,8 @@ def _results(con, performance_year: int, period_start: date, period_end: date, c
 
 def compute_ecqm_measures(con: duckdb.DuckDBPyConnection, *, performance_year: int, period_start: date, period_end: date,
                           sources: tuple[str, ...] = (SOURCE,), levels: tuple[str, ...] = LEVELS,
-                          default_tin: str | None = None, default_npi: str | None = None):
+                          default_tin: str | None = None, default_npi: str | None = None,
+                          measures: Iterable[str] | None = None):
     """The engine entry of the measure-source registry (transforms/measures/registry.py, source 'ehr').
 
     Runs ``compute_ecqms`` and hands its rows over under this engine's own relation names (the registry names the
@@ -397,7 +454,7 @@ def compute_ecqm_measures(con: duckdb.DuckDBPyConnection, *, performance_year: i
             notes: list = field(default_factory=list)
     run = compute_ecqms(con, performance_year=performance_year, period_start=period_start, period_end=period_end,
                         levels=tuple(levels), default_tin=default_tin, default_npi=default_npi,
-                        collection_type=collection_type)
+                        collection_type=collection_type, measures=measures)
     con.execute("DROP TABLE IF EXISTS ehr_measure_populations")
     con.execute("ALTER TABLE measure_populations RENAME TO ehr_measure_populations")
     return EngineOutput(tables={MEASURE_POPULATIONS: "ehr_measure_populations", MEASURE_RESULTS: "ehr_measure_results",

@@ -144,14 +144,23 @@ def _one_parse(sql: str) -> str:
     return sql[:start] + statement + sql[end:]
 
 
-def build_ir(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ecqm_patient, ecqm_resource, ecqm_coding, ecqm_component and ecqm_vs_hit from fhir_resource."""
+def build_ir(con: duckdb.DuckDBPyConnection, value_set_oids: list[str] | None = None) -> None:
+    """Create ecqm_patient, ecqm_resource, ecqm_coding, ecqm_component and ecqm_vs_hit from fhir_resource.
+
+    ``value_set_oids``: ecqm_vs_hit holds the hits of these value sets only (those the measures run read); None: of
+    every compiled value set."""
     sql = _one_parse((SQL_DIR / "01_ir.sql").read_text(encoding="utf-8"))
+    if value_set_oids is None:
+        codes = "ref.ecqm_value_set_codes"
+    else:
+        oids = ", ".join("'" + oid.replace("'", "''") + "'" for oid in value_set_oids) or "NULL"
+        codes = f"(SELECT * FROM ref.ecqm_value_set_codes WHERE value_set_oid IN ({oids}))"
+    sql = sql.replace("{value_set_codes}", codes)
     sql = sql.replace("{coding_union}", _coding_union())
     sql = sql.replace("{patient_select}", ECQM_PATIENT.select_sql("(SELECT * FROM _ecqm_patient WHERE n = 1)"))
     # the three large IR tables are not sorted by their key: only joins read them, and sorting millions of rows of
     # text keys cost more than the joins (benchmarks/bench_fhir_ingest.py --measures all)
-    sql = sql.replace("{resource_select}", ECQM_RESOURCE.select_sql("(SELECT * FROM _ecqm_resource WHERE n = 1)",
+    sql = sql.replace("{resource_select}", ECQM_RESOURCE.select_sql("_ecqm_resource",
                                                                     ordered=False))
     sql = sql.replace("{coding_select}", ECQM_CODING.select_sql("_ecqm_coding", ordered=False))
     sql = sql.replace("{component_select}", ECQM_COMPONENT.select_sql("_ecqm_component"))
@@ -161,8 +170,8 @@ def build_ir(con: duckdb.DuckDBPyConnection) -> None:
     sql = sql.replace("{claim_item_select}", ECQM_CLAIM_ITEM.select_sql("_ecqm_claim_item"))
     sql = sql.replace("{claim_diagnosis_select}", ECQM_CLAIM_DIAGNOSIS.select_sql("_ecqm_claim_diagnosis"))
     con.execute(sql)
-    for name in ("_ecqm_patient", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit", "_ecqm_dosage_bounds",
-                 "_ecqm_encounter_location", "_ecqm_claim_item", "_ecqm_claim_diagnosis"):
+    for name in ("_ecqm_patient", "_ecqm_later_copy", "_ecqm_resource", "_ecqm_coding", "_ecqm_component", "_ecqm_vs_hit",
+                 "_ecqm_dosage_bounds", "_ecqm_encounter_location", "_ecqm_claim_item", "_ecqm_claim_diagnosis"):
         kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'temp' "
                            "AND table_name = ?", [name]).fetchone()
         if kind:

@@ -28,6 +28,20 @@ SELECT person_id, try_cast(resource ->> '$.birthDate' AS DATE) AS birth_date, re
 FROM fhir_resource WHERE resource_type = 'Patient';
 CREATE OR REPLACE TABLE ecqm_patient AS {patient_select};
 
+-- later copies of a resource (same patient, type and id; the first is kept, by source_file, source_row): the file
+-- layer rejects them, a hand-made fhir_resource may hold them. Found on the keys alone, so that the typed rows below
+-- need no window over all resources (which carried every row's columns through a sort).
+CREATE OR REPLACE TEMP TABLE _ecqm_later_copy AS
+SELECT source_file, source_row FROM (
+    SELECT f.source_file, f.source_row,
+           row_number() OVER (PARTITION BY f.person_id, f.resource_type, f.resource_id ORDER BY f.source_file, f.source_row) AS n
+    FROM fhir_resource f
+    JOIN (SELECT person_id, resource_type, resource_id FROM fhir_resource WHERE resource_type <> 'Patient'
+          GROUP BY ALL HAVING count(*) > 1) d
+      ON f.person_id IS NOT DISTINCT FROM d.person_id AND f.resource_type = d.resource_type
+     AND f.resource_id IS NOT DISTINCT FROM d.resource_id)
+WHERE n > 1;
+
 -- Every `resource ->> '$.path'` and `json_exists(resource, '$.key')` of this statement is read from one parse of
 -- the resource (ir.py rewrites them to j[i] / list_contains(keys, ...), j = json_extract_string(resource, [paths])).
 -- a view: read once, straight into ecqm_resource (a temp table would be written and read again)
@@ -42,6 +56,8 @@ WITH r AS (
                'http://fhir.org/guides/onc/us-quality-core/StructureDefinition/us-quality-core-recorded'))[1]
                ->> '$.valueDateTime' AS recorded_ext
     FROM fhir_resource WHERE resource_type <> 'Patient'
+      AND NOT EXISTS (SELECT 1 FROM _ecqm_later_copy d
+                      WHERE d.source_file = fhir_resource.source_file AND d.source_row = fhir_resource.source_row)
 ), t AS (
     SELECT *,
         CASE resource_type
@@ -124,8 +140,9 @@ SELECT person_id, resource_type, resource_id,
             THEN list_transform(CAST(json_extract_string(resource, '$.partOf[*].reference') AS VARCHAR[]), lambda x: ecqm_ref_id(x))
             END AS part_of_ids,
        CASE WHEN resource_type = 'MedicationRequest' AND json_exists(resource, '$.dosageInstruction')
-            THEN (SELECT min(ecqm_ts(x)) FROM unnest(CAST(json_extract_string(resource, '$.dosageInstruction[*].timing.event[*]')
-                                                          AS VARCHAR[])) t(x)) END AS first_timing_event_ts,
+            -- a list function, not a subquery over unnest: DuckDB decorrelates that by joining on the JSON text
+            THEN list_min(list_transform(CAST(json_extract_string(resource, '$.dosageInstruction[*].timing.event[*]')
+                                              AS VARCHAR[]), lambda x: ecqm_ts(x))) END AS first_timing_event_ts,
        ecqm_ref_id(resource ->> '$.medicationReference.reference') AS medication_id,
        try_cast(coalesce(resource ->> '$.dispenseRequest.expectedSupplyDuration.value',
                          resource ->> '$.daysSupply.value') AS DOUBLE) AS days_supply,  -- MedicationDispense.daysSupply
@@ -156,10 +173,7 @@ SELECT person_id, resource_type, resource_id,
        CASE WHEN resource_type = 'Communication' THEN ecqm_ts(resource ->> '$.sent') END AS sent_ts,
        source_file, source_row
 FROM t)
--- the first copy of a resource (the file layer rejects later ones; a hand-made fhir_resource may hold them), numbered
--- over the typed columns: numbered over t, the window would carry every resource's JSON text and parsed paths
-SELECT *, row_number() OVER (PARTITION BY person_id, resource_type, resource_id ORDER BY source_file, source_row) AS n
-FROM p;
+SELECT * FROM p;
 CREATE OR REPLACE TABLE ecqm_resource AS {resource_select};
 
 -- codings of each coded element (paths: transforms/ecqm/ir.py CODE_PATHS); codings without a system are skipped
@@ -190,10 +204,10 @@ CROSS JOIN unnest(json_extract(comp, '$.code.coding[*]')) AS u(c)
 WHERE c ->> '$.system' IS NOT NULL AND c ->> '$.code' IS NOT NULL;
 CREATE OR REPLACE TABLE ecqm_component AS {component_select};
 
--- the one value-set join every measure shares
+-- the one value-set join every measure shares (of the value sets the measures run read: build_ir value_set_oids)
 CREATE OR REPLACE TEMP VIEW _ecqm_vs_hit AS
 SELECT DISTINCT c.person_id, c.resource_type, c.resource_id, c.element, v.value_set_oid
-FROM ecqm_coding c JOIN ref.ecqm_value_set_codes v ON v.code_system = c.code_system AND v.code = c.code;
+FROM ecqm_coding c JOIN {value_set_codes} v ON v.code_system = c.code_system AND v.code = c.code;
 CREATE OR REPLACE TABLE ecqm_vs_hit AS {vs_hit_select};
 
 -- each dosage instruction's timing bound of a MedicationRequest as an interval (AHAOverall TimingBoundToInterval):
