@@ -409,7 +409,29 @@ QUALITY_INPUT = contract(
     description="Quality measure counts a practice already has (score-only mode).",
 )
 
+# Reporting-path inputs of `mips score` (virtual groups, ...).
+VIRTUAL_GROUP_INPUT = contract(
+    "virtual_group_input", "one row per (performance_year, tin): a TIN joins at most one virtual group a year",
+    ("performance_year", "tin"),
+    {
+        "virtual_group_id": column("VARCHAR", "the virtual group's identifier (CMS assigns one at election, e.g. VG-000123); "
+                                   "its scores are published under this id with level 'virtual_group'", required=True,
+                                   normalize="upper"),
+        "tin": column("VARCHAR", "member TIN (a solo practitioner's or a group's): every clinician billing under it is "
+                      "in the virtual group", required=True, normalize="tin", extra_checks=[checks.tin()]),
+        "performance_year": column("INTEGER", "performance year of the election (rows of other years are not used)",
+                                   required=True, extra_checks=[checks.integer(2017)]),
+        "tin_clinicians": column("INTEGER", "clinicians (NPIs) billing under the TIN, MIPS eligible or not: at most 10 "
+                                 "may join (rule virtual_group.max_tin_clinicians); weights the TIN in the virtual "
+                                 "group's special statuses and improvement activities", required=True,
+                                 extra_checks=[checks.integer(1)]),
+    },
+    description="Virtual group membership (`mips score --virtual-groups`, PY2018 on): the TINs that elected to be "
+                "scored together as one virtual group. The virtual group's data are its member TINs' rows of the "
+                "category inputs (TIN-level rows; a TIN with none contributes its TIN/NPI rows).",
+)
+
 CONTRACTS: dict[str, InputContract] = {c.name: c for c in (
     MEDICAL_CLAIM, ELIGIBILITY, PATIENT, ENCOUNTER, CONDITION, PROCEDURE, FACILITY_EVENT, CLINICIAN_ROSTER,
-    PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT,
+    PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT, VIRTUAL_GROUP_INPUT,
 )}

@@ -15,7 +15,8 @@ NAME = "score"
 HELP = "Score entities from numbers already at hand: final score and payment adjustment per TIN and TIN/NPI"
 
 # option -> input contract (schemas/inputs.py)
-FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input"}
+FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input",
+         "virtual_groups": "virtual_group_input"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pi", type=Path, help="PI.csv: Promoting Interoperability numerators/denominators/answers")
     parser.add_argument("--ia", type=Path, help="IA.csv: improvement activities attested")
     parser.add_argument("--cost", type=Path, help="COST.csv: cost measure values and case counts")
+    parser.add_argument("--virtual-groups", type=Path,
+                        help="VG.csv (PY2018 on): virtual_group_id, tin, performance_year, tin_clinicians; the member TINs' "
+                             "rows of the other files are scored as one virtual group, whose final score applies to each "
+                             "member TIN and TIN/NPI")
     parser.add_argument("--scaling-factor", type=float,
                         help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; default: the "
                              "rule file's payment.scaling_factor; where that is not published the adjustment is a range)")

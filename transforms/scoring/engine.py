@@ -17,6 +17,7 @@ from transforms.scoring.quality import score_quality
 from transforms.scoring.reference import prepare_reference
 from transforms.scoring._sql import lit_list
 from transforms.scoring.rules import load_rules
+from transforms.scoring.virtual_groups import stage_virtual_groups
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -124,12 +125,13 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    quality: str = "quality_input", pi: str = "pi_input", ia: str = "ia_input", cost: str = "cost_input",
                    scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None,
                    benchmarks: str | None = None, quality_measures: str | None = None,
-                   ia_activities: str | None = None) -> None:
+                   ia_activities: str | None = None, virtual_groups: str | None = "virtual_group_input") -> None:
     """Create DuckDB tables measure_scores, category_scores, final_scores for one performance year.
 
     Entities are every (tin, npi) in the entity table or any category input; a missing input table
     means that category was not submitted. ``benchmarks``/``quality_measures``/``ia_activities``
-    name hand-made reference tables (tests); by default the compiled reference is used.
+    name hand-made reference tables (tests); by default the compiled reference is used. ``virtual_groups``
+    names the virtual group membership table (absent = no virtual group).
     """
     rules = load_rules(performance_year)
     check_scaling_factors(rules, scaling_factor, exceptional_scaling_factor)
@@ -147,13 +149,17 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                                            THEN '{prefix}' || substr(upper(trim(measure_id)), {len(other) + 1})
                                            ELSE upper(trim(measure_id)) END AS measure_id)
                     FROM _sc_in_pi""")
+    # virtual groups (§414.1315): their rows are built from the member TINs' staged inputs
+    other_years = stage_virtual_groups(con, rules, virtual_groups, _columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sc_vg_other_years AS SELECT {int(other_years)} AS n")
     special = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in rules["ia.special_status_flags"])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_entities AS
     WITH keys AS (
         SELECT tin, npi FROM _sc_in_entity UNION SELECT tin, npi FROM _sc_in_quality UNION SELECT tin, npi FROM _sc_in_pi
         UNION SELECT tin, npi FROM _sc_in_ia UNION SELECT tin, npi FROM _sc_in_cost)
-    SELECT CASE WHEN k.npi IS NULL THEN 'group' ELSE 'individual' END AS level, k.tin, k.npi,
+    SELECT CASE WHEN k.tin IN (SELECT virtual_group_id FROM _sc_vg_members) THEN 'virtual_group'
+                WHEN k.npi IS NULL THEN 'group' ELSE 'individual' END AS level, k.tin, k.npi,
            coalesce(e.small_practice, FALSE) AS small_practice, coalesce(e.rural, FALSE) AS rural,
            coalesce(e.hpsa, FALSE) AS hpsa, coalesce(e.non_patient_facing, FALSE) AS non_patient_facing,
            coalesce(e.hospital_based, FALSE) AS hospital_based, coalesce(e.pcmh, FALSE) AS pcmh,
@@ -272,6 +278,17 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         if n:
             out.append(("category_scores", "improvement activity not in the year's inventory", int(n),
                         f"0 points for activity id(s) {ids}"))
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "_sc_vg_other_years" in tables:
+        n = con.execute("SELECT n FROM _sc_vg_other_years").fetchone()[0]
+        if n:
+            out.append(("final_scores", "virtual group membership of another year", int(n),
+                        "membership rows whose performance_year is not the one scored: not used"))
+        n = con.execute("SELECT count(*) FROM final_scores WHERE level = 'virtual_group' AND complex_patient_bonus_basis IS NULL"
+                        ).fetchone()[0]
+        if n:
+            out.append(("final_scores", "virtual group complex patient bonus", int(n),
+                        "not computed for a virtual group (its beneficiary-weighted HCC average is not an input): bonus 0"))
     n = con.execute("SELECT count(*) FROM final_scores WHERE complex_patient_bonus_basis = 'not computable'").fetchone()[0]
     if n:
         out.append(("final_scores", "complex patient bonus not computed", int(n),

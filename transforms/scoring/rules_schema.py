@@ -80,6 +80,16 @@ REQUIRED: dict[str, str] = {
     "eligibility.low_volume_threshold": "mapping",
     "eligibility.clinician_types": "list",
     "eligibility.newly_enrolled_rule": "str",
+    # reporting paths, one contiguous block per path
+    # virtual groups (§414.1315, PY2018 on): null where the year has none
+    "virtual_group.allowed": "bool",
+    "virtual_group.max_tin_clinicians": "int?",            # NPIs billing under a member TIN, at most
+    "virtual_group.min_tins": "int?",                      # TINs a virtual group combines, at least
+    "virtual_group.small_practice_max_clinicians": "int?", # the virtual group is a small practice at or below
+    "virtual_group.special_status_share_percent": "number?",  # a status holds when more than this % of NPIs have it
+    "virtual_group.special_status_flags": "list?",         # the statuses derived that way from member TINs
+    "virtual_group.ia_min_clinician_share_percent": "number?",  # an activity counts when TINs with >= this % of NPIs attest it (0 = any)
+    "virtual_group.cost_aggregation": "str?",              # how member TINs' cost values combine
 }
 
 # Values a PI model needs besides the above.
