@@ -431,7 +431,37 @@ VIRTUAL_GROUP_INPUT = contract(
                 "category inputs (TIN-level rows; a TIN with none contributes its TIN/NPI rows).",
 )
 
+APM_PARTICIPATION_INPUT = contract(
+    "apm_participation_input", "one row per (performance_year, tin, npi): a clinician's APM participation that year",
+    ("performance_year", "tin", "npi"),
+    {
+        "apm_entity_id": column("VARCHAR", "the APM entity (e.g. the ACO id A1234); its scores are published under this id "
+                                "with level 'apm_entity'", required=True, normalize="upper"),
+        "tin": column("VARCHAR", "participant TIN", required=True, normalize="tin", extra_checks=[checks.tin()]),
+        "npi": column("VARCHAR", "participant NPI", required=True, extra_checks=[checks.npi()]),
+        "performance_year": column("INTEGER", "performance year (rows of other years are not used)", required=True,
+                                   extra_checks=[checks.integer(2017)]),
+        "qp_status": column("VARCHAR", "qp (Qualifying APM Participant: excluded from MIPS), partial_qp, or not_qp "
+                            "(empty = not_qp)", normalize="lower",
+                            extra_checks=[checks.one_of("qp_status", ["qp", "partial_qp", "not_qp"],
+                                                        "not qp, partial_qp or not_qp")]),
+        "partial_qp_elects_mips": column(_FLAG, "a Partial QP that elected to be scored under MIPS (else excluded)"),
+        "mips_apm": column(_FLAG, "the APM is a MIPS APM (empty = true): its participants are scored as the APM entity"),
+        "shared_savings_or_next_generation_aco": column(_FLAG, "the entity is a Shared Savings Program or Next Generation "
+                                                        "ACO (PY2017: its own APM scoring standard weights)"),
+        "reporting": column("VARCHAR", "apm_entity (empty: scored as the APM entity: the APM scoring standard to PY2020, "
+                            "the APM Performance Pathway from PY2021) or traditional (the clinician's own TIN/NPI and TIN "
+                            "rows are scored in traditional MIPS, with the APM participants' least IA credit)",
+                            normalize="lower", extra_checks=[checks.one_of("reporting", ["apm_entity", "traditional"],
+                                                                           "not apm_entity or traditional")]),
+    },
+    description="APM participation and QP status (`mips score --apm`): which TIN/NPIs are in which APM entity, "
+                "their QP status, and how they are scored. An APM entity's data are its participant TINs' rows of the "
+                "category inputs (TIN-level rows; a TIN with none contributes its TIN/NPI rows).",
+)
+
 CONTRACTS: dict[str, InputContract] = {c.name: c for c in (
     MEDICAL_CLAIM, ELIGIBILITY, PATIENT, ENCOUNTER, CONDITION, PROCEDURE, FACILITY_EVENT, CLINICIAN_ROSTER,
     PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT, VIRTUAL_GROUP_INPUT,
+    APM_PARTICIPATION_INPUT,
 )}

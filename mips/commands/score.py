@@ -16,7 +16,7 @@ HELP = "Score entities from numbers already at hand: final score and payment adj
 
 # option -> input contract (schemas/inputs.py)
 FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input",
-         "virtual_groups": "virtual_group_input"}
+         "virtual_groups": "virtual_group_input", "apm": "apm_participation_input"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="VG.csv (PY2018 on): virtual_group_id, tin, performance_year, tin_clinicians; the member TINs' "
                              "rows of the other files are scored as one virtual group, whose final score applies to each "
                              "member TIN and TIN/NPI")
+    parser.add_argument("--apm", type=Path,
+                        help="APM.csv: apm_entity_id, tin, npi, performance_year, qp_status, partial_qp_elects_mips, "
+                             "mips_apm, shared_savings_or_next_generation_aco, reporting; QPs get no MIPS adjustment, "
+                             "participants are scored as their APM entity (APM scoring standard to PY2020, APM "
+                             "Performance Pathway from PY2021) or in traditional MIPS with the APM IA credit")
     parser.add_argument("--scaling-factor", type=float,
                         help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; default: the "
                              "rule file's payment.scaling_factor; where that is not published the adjustment is a range)")

@@ -18,6 +18,7 @@ from transforms.scoring.reference import prepare_reference
 from transforms.scoring._sql import lit_list
 from transforms.scoring.rules import load_rules
 from transforms.scoring.virtual_groups import stage_virtual_groups
+from transforms.scoring.apm import apply_apm_ia, stage_apm
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -125,13 +126,14 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    quality: str = "quality_input", pi: str = "pi_input", ia: str = "ia_input", cost: str = "cost_input",
                    scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None,
                    benchmarks: str | None = None, quality_measures: str | None = None,
-                   ia_activities: str | None = None, virtual_groups: str | None = "virtual_group_input") -> None:
+                   ia_activities: str | None = None, virtual_groups: str | None = "virtual_group_input",
+                   apm: str | None = "apm_participation_input") -> None:
     """Create DuckDB tables measure_scores, category_scores, final_scores for one performance year.
 
     Entities are every (tin, npi) in the entity table or any category input; a missing input table
     means that category was not submitted. ``benchmarks``/``quality_measures``/``ia_activities``
     name hand-made reference tables (tests); by default the compiled reference is used. ``virtual_groups``
-    names the virtual group membership table (absent = no virtual group).
+    names the virtual group membership table and ``apm`` the APM participation table (absent = none).
     """
     rules = load_rules(performance_year)
     check_scaling_factors(rules, scaling_factor, exceptional_scaling_factor)
@@ -152,6 +154,8 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     # virtual groups (§414.1315): their rows are built from the member TINs' staged inputs
     other_years = stage_virtual_groups(con, rules, virtual_groups, _columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _sc_vg_other_years AS SELECT {int(other_years)} AS n")
+    # APM entities, QPs (rules apm.*): APM entities' rows are built from their participants' TINs
+    stage_apm(con, rules, apm, _columns)
     special = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in rules["ia.special_status_flags"])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_entities AS
@@ -159,6 +163,7 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
         SELECT tin, npi FROM _sc_in_entity UNION SELECT tin, npi FROM _sc_in_quality UNION SELECT tin, npi FROM _sc_in_pi
         UNION SELECT tin, npi FROM _sc_in_ia UNION SELECT tin, npi FROM _sc_in_cost)
     SELECT CASE WHEN k.tin IN (SELECT virtual_group_id FROM _sc_vg_members) THEN 'virtual_group'
+                WHEN k.tin IN (SELECT pool_id FROM _sc_apm_pool) THEN 'apm_entity'
                 WHEN k.npi IS NULL THEN 'group' ELSE 'individual' END AS level, k.tin, k.npi,
            coalesce(e.small_practice, FALSE) AS small_practice, coalesce(e.rural, FALSE) AS rural,
            coalesce(e.hpsa, FALSE) AS hpsa, coalesce(e.non_patient_facing, FALSE) AS non_patient_facing,
@@ -185,6 +190,20 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    QUALIFY row_number() OVER (PARTITION BY tin) = 1) g ON g.tin = k2.tin) e
       ON e.tin = k.tin AND e.npi IS NOT DISTINCT FROM k.npi
     """)
+    # QPs (rule apm.qp_excluded) and whose score a member carries: an APM participant its APM entity's (first), a
+    # virtual group member TIN and its TIN/NPIs the virtual group's (§414.1315(a)(2))
+    con.execute("""CREATE OR REPLACE TEMP TABLE _sc_entities AS
+                   SELECT e.*, e.level = 'individual' AND EXISTS (SELECT 1 FROM _sc_apm a WHERE a.qp_excluded
+                          AND a.tin = e.tin AND a.npi = e.npi) AS qp_excluded FROM _sc_entities e""")
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE _sc_score_as AS
+    SELECT DISTINCT ON (level, tin, npi) level, tin, npi, pool_level, pool_id FROM (
+        SELECT e.level, e.tin, e.npi, 'apm_entity' AS pool_level, a.apm_entity_id AS pool_id, 1 AS priority
+        FROM _sc_entities e JOIN _sc_apm a ON a.pooled AND a.tin = e.tin AND a.npi = e.npi WHERE e.level = 'individual'
+        UNION ALL
+        SELECT e.level, e.tin, e.npi, 'virtual_group', m.virtual_group_id, 2
+        FROM _sc_entities e JOIN _sc_vg_members m ON m.tin = e.tin WHERE e.level IN ('group', 'individual'))
+    ORDER BY priority""")
     for kind in ("quality", "pi", "ia", "cost"):
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_{kind} AS
                         SELECT e.level, e.small_practice, i.* FROM _sc_in_{kind} i
@@ -192,6 +211,7 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     score_quality(con, rules)
     score_cost(con, rules)
     score_ia(con, rules)
+    apply_apm_ia(con, rules)
     score_pi(con, rules)
     score_final(con, rules, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
 
@@ -289,6 +309,19 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         if n:
             out.append(("final_scores", "virtual group complex patient bonus", int(n),
                         "not computed for a virtual group (its beneficiary-weighted HCC average is not an input): bonus 0"))
+    if "_sc_apm_dropped" in tables:
+        dropped, other = con.execute("SELECT n, other_years FROM _sc_apm_dropped").fetchone()
+        if dropped:
+            out.append(("measure_scores", "quality measure outside the APM Performance Pathway set", int(dropped),
+                        "rows of an APM entity's quality input not in the APP measure set (rule apm.app_quality_measures): "
+                        "not scored"))
+        if other:
+            out.append(("final_scores", "APM participation of another year", int(other),
+                        "participation rows whose performance_year is not the one scored: not used"))
+        n = con.execute("SELECT count(*) FROM _sc_entities WHERE qp_excluded").fetchone()[0]
+        if n:
+            out.append(("final_scores", "excluded from MIPS (QP)", int(n),
+                        "Qualifying APM Participants (and Partial QPs not electing MIPS): no MIPS payment adjustment"))
     n = con.execute("SELECT count(*) FROM final_scores WHERE complex_patient_bonus_basis = 'not computable'").fetchone()[0]
     if n:
         out.append(("final_scores", "complex patient bonus not computed", int(n),

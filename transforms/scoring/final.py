@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from transforms.scoring._sql import lit, lit_list, same_entity, unconfirmed_list_sql
+from transforms.scoring.apm import apply_apm_weights
 from transforms.scoring.rules import Rules
 
 CATEGORIES = ("quality", "cost", "ia", "pi")
@@ -226,6 +227,7 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
         coalesce(w_rule, 'final.redistribution_fallback') AS w_rule)
     FROM _sc_weights
     """)
+    apply_apm_weights(con)  # an APM entity's weights: the APM scoring standard or the APP (rules apm.*)
     base_sql, excep_sql = adjustment_sql(rules, "final_score", scaling_factor, exceptional_scaling_factor)
     low_sql, high_sql = adjustment_range_sql(rules, "final_score", scaling_factor, exceptional_scaling_factor)
     sf = resolve_factor(rules, scaling_factor, "payment.scaling_factor")
@@ -290,20 +292,23 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
             CASE WHEN v.tin IS NULL THEN o.cpb ELSE v.cpb END AS cpb,
             CASE WHEN v.tin IS NULL THEN o.cpb_basis ELSE v.cpb_basis END AS cpb_basis,
             CASE WHEN v.tin IS NULL THEN o.final_score ELSE v.final_score END AS final_score),
-            CASE WHEN o.level = 'virtual_group' THEN o.tin ELSE v.tin END AS virtual_group_id,
+            CASE WHEN o.level = 'virtual_group' THEN o.tin WHEN v.level = 'virtual_group' THEN v.tin END AS virtual_group_id,
+            CASE WHEN o.level = 'apm_entity' THEN o.tin WHEN v.level = 'apm_entity' THEN v.tin END AS apm_entity_id,
             coalesce(v.level, o.level) AS score_level, coalesce(v.tin, o.tin) AS score_tin,
             CASE WHEN v.tin IS NULL THEN o.npi END AS score_npi
         FROM own o
-        LEFT JOIN _sc_vg_members m ON m.tin = o.tin AND o.level <> 'virtual_group'
-        LEFT JOIN own v ON v.level = 'virtual_group' AND v.tin = m.virtual_group_id),
+        LEFT JOIN _sc_score_as m ON m.level = o.level AND m.tin = o.tin AND m.npi IS NOT DISTINCT FROM o.npi
+        LEFT JOIN own v ON v.level = m.pool_level AND v.tin = m.pool_id),
     adj AS (
+        -- a QP is excluded from MIPS (rule apm.qp_excluded): no adjustment
         SELECT *,
-               {base_sql} AS base_adjustment_percent,
-               {excep_sql} AS exceptional_adjustment_percent
+               CASE WHEN qp_excluded THEN 0.0 ELSE {base_sql} END AS base_adjustment_percent,
+               CASE WHEN qp_excluded THEN 0.0 ELSE {excep_sql} END AS exceptional_adjustment_percent
         FROM f)
     SELECT *, base_adjustment_percent + exceptional_adjustment_percent AS payment_adjustment_percent,
-           {low_sql} AS payment_adjustment_low_percent, {high_sql} AS payment_adjustment_high_percent,
-           ['exact', 'estimate', 'range'][({basis}) + 1] AS payment_adjustment_basis,
+           CASE WHEN qp_excluded THEN 0.0 ELSE {low_sql} END AS payment_adjustment_low_percent,
+           CASE WHEN qp_excluded THEN 0.0 ELSE {high_sql} END AS payment_adjustment_high_percent,
+           CASE WHEN qp_excluded THEN 'exact' ELSE ['exact', 'estimate', 'range'][({basis}) + 1] END AS payment_adjustment_basis,
            {exceptional_applies} AS exceptional_applies
     FROM adj
     """)
@@ -353,6 +358,10 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
         "euc.submission_voids_reweighting": ("coalesce(euc_quality, FALSE) OR coalesce(euc_cost, FALSE) OR "
                                              "coalesce(euc_ia, FALSE)"),
         **{path: "virtual_group_id IS NOT NULL" for path in rules.leaves if path.startswith("virtual_group.")},
+        "apm.qp_excluded": "qp_excluded", "apm.partial_qp_may_elect": "qp_excluded",
+        **{path: "apm_entity_id IS NOT NULL" for path in ("apm.scoring_standard_weights", "apm.app_weights",
+                                                          "apm.app_quality_measures", "apm.entity_ia_percent",
+                                                          "apm.entity_pooling")},
     })
     cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
     formula = rules["final.complex_patient_bonus_formula"] or {}
@@ -360,7 +369,9 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
                 "standardized_hcc_dual": "standard deviations above the national medians"}.get(formula.get("method"), "")
     # the weights' own rule (standard weights or the redistribution scenario used)
     scenario_rules = [leaf.path for leaf in [rules.leaf("final.weights"), rules.leaf("final.redistribution_fallback"),
-                                             *rules.under("final.redistribution").values()] if leaf.unconfirmed]
+                                             *rules.under("final.redistribution").values(),
+                                             rules.leaf("apm.scoring_standard_weights"), rules.leaf("apm.app_weights")]
+                      if leaf.unconfirmed and leaf.value is not None]
     weights_unconfirmed = f"CASE WHEN list_contains({lit_list(scenario_rules)}, w_rule) THEN w_rule END"
     return f"""
     SELECT level, tin, npi,
@@ -375,8 +386,14 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
            base_adjustment_percent, exceptional_adjustment_percent, payment_adjustment_percent,
            payment_adjustment_low_percent, payment_adjustment_high_percent, payment_adjustment_basis,
            part_b_allowed_charges, part_b_allowed_charges * payment_adjustment_percent / 100.0 AS payment_adjustment_usd,
-           {int(rules['payment.payment_year'])} AS payment_year, mips_eligible,
+           {int(rules['payment.payment_year'])} AS payment_year, CASE WHEN qp_excluded THEN FALSE ELSE mips_eligible END AS mips_eligible,
            concat_ws('; ',
+               CASE WHEN qp_excluded THEN 'Qualifying APM Participant: excluded from MIPS, no MIPS payment adjustment (rule apm.qp_excluded); '
+                                          || 'the scores below are for information' END,
+               CASE WHEN level = 'apm_entity' THEN 'APM entity ' || tin || ': its participants scored as one entity ('
+                         || coalesce(w_rule, '') || ')'
+                    WHEN apm_entity_id IS NOT NULL THEN 'participant of APM entity ' || apm_entity_id
+                         || ': the APM entity''s scores and final score apply' END,
                CASE WHEN level = 'virtual_group' THEN 'virtual group ' || tin || ': its member TINs scored as one entity (§414.1315)'
                     WHEN virtual_group_id IS NOT NULL THEN 'member of virtual group ' || virtual_group_id
                          || ': the virtual group''s scores and final score apply (§414.1315(a)(2))' END,
@@ -409,7 +426,7 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
                CASE WHEN mips_eligible = FALSE THEN 'not MIPS eligible: scored because it opted in' END
            ) AS explanation,
            nullif(concat_ws(', ', {unconfirmed}, {weights_unconfirmed}), '') AS unconfirmed_rules,
-           virtual_group_id
+           virtual_group_id, apm_entity_id
     FROM _sc_final"""
 
 
@@ -419,8 +436,8 @@ def category_rows_sql(rules: Rules) -> str:
     listed = {c: lit(", ".join(category_unconfirmed(rules, c)) or None) for c in CATEGORIES}
     all_cost_reason = ("cost reweighted to 0% for every clinician this year (COVID-19 extreme and uncontrollable "
                        "circumstances, rule cost.reweighted_for_all_clinicians)")
-    return f"""SELECT x.* REPLACE (CASE WHEN m.virtual_group_id IS NOT NULL
-                 THEN 'scored as virtual group ' || m.virtual_group_id || ' (§414.1315(a)(2)): ' || x.explanation
+    return f"""SELECT x.* REPLACE (CASE WHEN m.pool_id IS NOT NULL
+                 THEN 'scored as ' || replace(m.pool_level, '_', ' ') || ' ' || m.pool_id || ': ' || x.explanation
                  ELSE x.explanation END AS explanation),
                  CASE WHEN NOT reweighted THEN CASE category WHEN 'quality' THEN {listed['quality']}::VARCHAR
                  WHEN 'cost' THEN {listed['cost']}::VARCHAR WHEN 'ia' THEN {listed['ia']}::VARCHAR
@@ -463,5 +480,5 @@ def category_rows_sql(rules: Rules) -> str:
            CASE WHEN f.pi_rw THEN 'reweighted: ' || f.pi_rw_reason WHEN p.level IS NULL THEN 'no PI data submitted: 0'
                 ELSE p.explanation END
     FROM _sc_final f LEFT JOIN _sc_pi_category p ON p.level = f.score_level AND p.tin = f.score_tin AND p.npi IS NOT DISTINCT FROM f.score_npi
-    ) x LEFT JOIN _sc_vg_members m ON m.tin = x.tin AND x.level <> 'virtual_group'
+    ) x LEFT JOIN _sc_score_as m ON m.level = x.level AND m.tin = x.tin AND m.npi IS NOT DISTINCT FROM x.npi
     """

@@ -90,6 +90,15 @@ REQUIRED: dict[str, str] = {
     "virtual_group.special_status_flags": "list?",         # the statuses derived that way from member TINs
     "virtual_group.ia_min_clinician_share_percent": "number?",  # an activity counts when TINs with >= this % of NPIs attest it (0 = any)
     "virtual_group.cost_aggregation": "str?",              # how member TINs' cost values combine
+    # APM entities, the APM scoring standard (PY2017-2020), the APM Performance Pathway (PY2021 on), QPs
+    "apm.qp_excluded": "bool",                     # a Qualifying APM Participant has no MIPS adjustment
+    "apm.partial_qp_may_elect": "bool",            # a Partial QP is excluded unless it elects MIPS
+    "apm.scoring_standard_weights": "mapping?",    # {shared_savings_or_next_generation_aco|other: {quality, cost, ia, pi}}
+    "apm.app_weights": "mapping?",                 # {quality, cost, ia, pi} of the APM Performance Pathway
+    "apm.app_quality_measures": "list?",           # the APP's fixed quality measure set
+    "apm.entity_ia_percent": "number",             # IA score of an APM entity (scoring standard / APP)
+    "apm.participant_ia_min_percent": "number",    # least IA score of a MIPS APM participant scored in traditional MIPS
+    "apm.entity_pooling": "mapping",               # how score-only mode pools participant TINs into the APM entity
 }
 
 # Values a PI model needs besides the above.

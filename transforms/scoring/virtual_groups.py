@@ -30,10 +30,11 @@ def _empty_members(con) -> None:
                    (virtual_group_id VARCHAR, tin VARCHAR, tin_clinicians INTEGER)""")
 
 
-def _member_rows(kind: str) -> str:
-    """Rows of ``_sc_in_<kind>`` a member TIN contributes, with its virtual group."""
-    return f"""SELECT m.virtual_group_id, m.tin_clinicians, i.* FROM _sc_in_{kind} i
-               JOIN _sc_vg_members m ON m.tin = i.tin
+def _member_rows(kind: str, members: str) -> str:
+    """Rows of ``_sc_in_<kind>`` a member TIN contributes, with its pooled entity (``members``: pool_id, tin,
+    tin_clinicians)."""
+    return f"""SELECT m.pool_id, m.tin_clinicians, i.* FROM _sc_in_{kind} i
+               JOIN {members} m ON m.tin = i.tin
                WHERE i.npi IS NULL OR NOT EXISTS (SELECT 1 FROM _sc_in_{kind} g WHERE g.tin = i.tin AND g.npi IS NULL)"""
 
 
@@ -82,73 +83,84 @@ def stage_virtual_groups(con, rules: Rules, relation: str | None, columns_of) ->
     if clash:
         raise PipelineError(f"virtual group input: virtual_group_id {', '.join(r[0] for r in clash)} is also a TIN of the "
                             "inputs; give the virtual group its own identifier")
-    _append_data(con, rules)
-    _append_entities(con, rules)
+    con.execute("CREATE OR REPLACE TEMP VIEW _sc_vg_pool AS SELECT virtual_group_id AS pool_id, tin, tin_clinicians "
+                "FROM _sc_vg_members")
+    pooling = {k: rules[f"virtual_group.{k}"] for k in ("ia_min_clinician_share_percent", "cost_aggregation",
+                                                         "special_status_share_percent", "special_status_flags",
+                                                         "small_practice_max_clinicians")}
+    append_pooled_data(con, "_sc_vg_pool", pooling)
+    append_pooled_entities(con, "_sc_vg_pool", pooling)
     return int(other_years)
 
 
-def _append_data(con, rules: Rules) -> None:
+def append_pooled_data(con, members: str, pooling: dict) -> None:
+    """Append each pooled entity's category rows (tin = pool_id, npi NULL) built from its member TINs' rows.
+    ``members``: a relation (pool_id, tin, tin_clinicians); ``pooling``: the year's rule values
+    (ia_min_clinician_share_percent, cost_aggregation). Virtual groups and APM entities pool alike."""
     con.execute(f"""
     INSERT INTO _sc_in_quality BY NAME
-    SELECT virtual_group_id AS tin, NULL AS npi, measure_id, collection_type, stratum,
+    SELECT pool_id AS tin, NULL AS npi, measure_id, collection_type, stratum,
            sum(eligible_population) AS eligible_population,
            sum(eligible_population_exclusion) AS eligible_population_exclusion,
            sum(eligible_population_exception) AS eligible_population_exception,
            sum(performance_met) AS performance_met, sum(performance_not_met) AS performance_not_met,
            bool_and(coalesce(end_to_end_reported, FALSE)) AS end_to_end_reported
-    FROM ({_member_rows('quality')}) GROUP BY virtual_group_id, measure_id, collection_type, stratum""")
+    FROM ({_member_rows('quality', members)}) GROUP BY pool_id, measure_id, collection_type, stratum""")
     # PI: pooled numerators and denominators; a yes/no measure or an exclusion holds for the virtual group only
     # when every member TIN that reported it says so.
     con.execute(f"""
     INSERT INTO _sc_in_pi BY NAME
-    SELECT virtual_group_id AS tin, NULL AS npi, measure_id, sum(numerator) AS numerator, sum(denominator) AS denominator,
+    SELECT pool_id AS tin, NULL AS npi, measure_id, sum(numerator) AS numerator, sum(denominator) AS denominator,
            bool_and(value) AS value, bool_and(exclusion_claimed) AS exclusion_claimed
-    FROM ({_member_rows('pi')}) GROUP BY virtual_group_id, measure_id""")
-    share = float(rules["virtual_group.ia_min_clinician_share_percent"])
+    FROM ({_member_rows('pi', members)}) GROUP BY pool_id, measure_id""")
+    share = float(pooling["ia_min_clinician_share_percent"])
     # 0: one clinician performing it is enough (any member TIN attesting it); else the attesting TINs' share of NPIs
     need = "count(*) >= 1" if share == 0 else f"100.0 * sum(a.tin_clinicians) >= {share} * any_value(s.vg_clinicians)"
     con.execute(f"""
     INSERT INTO _sc_in_ia BY NAME
-    WITH size AS (SELECT virtual_group_id, sum(tin_clinicians) AS vg_clinicians FROM _sc_vg_members GROUP BY 1),
-    tin_activity AS (SELECT DISTINCT virtual_group_id, tin, tin_clinicians, activity_id FROM ({_member_rows('ia')}))
-    SELECT a.virtual_group_id AS tin, NULL AS npi, a.activity_id
-    FROM tin_activity a JOIN size s USING (virtual_group_id)
-    GROUP BY a.virtual_group_id, a.activity_id
+    WITH size AS (SELECT pool_id, sum(tin_clinicians) AS vg_clinicians FROM {members} GROUP BY 1),
+    tin_activity AS (SELECT DISTINCT pool_id, tin, tin_clinicians, activity_id FROM ({_member_rows('ia', members)}))
+    SELECT a.pool_id AS tin, NULL AS npi, a.activity_id
+    FROM tin_activity a JOIN size s USING (pool_id)
+    GROUP BY a.pool_id, a.activity_id
     HAVING {need}""")
-    method = rules["virtual_group.cost_aggregation"]
+    method = pooling["cost_aggregation"]
     if method != "case_weighted_mean":
-        raise ValueError(f"unknown virtual_group.cost_aggregation {method!r}")
+        raise ValueError(f"unknown cost_aggregation {method!r}")
     # the pooled mean of the episodes: each TIN's value weighted by its cases (a plain mean when a count is missing)
     con.execute(f"""
     INSERT INTO _sc_in_cost BY NAME
-    SELECT virtual_group_id AS tin, NULL AS npi, measure_id,
+    SELECT pool_id AS tin, NULL AS npi, measure_id,
            CASE WHEN count(case_count) = count(*) AND sum(case_count) > 0
                 THEN sum(measure_value * case_count) / sum(case_count) ELSE avg(measure_value) END AS measure_value,
            CASE WHEN count(case_count) = count(*) THEN sum(case_count) END AS case_count
-    FROM ({_member_rows('cost')}) GROUP BY virtual_group_id, measure_id""")
+    FROM ({_member_rows('cost', members)}) GROUP BY pool_id, measure_id""")
 
 
-def _append_entities(con, rules: Rules) -> None:
-    share = float(rules["virtual_group.special_status_share_percent"])
-    flags = list(rules["virtual_group.special_status_flags"])
-    small_max = int(rules["virtual_group.small_practice_max_clinicians"])
+def append_pooled_entities(con, members: str, pooling: dict) -> None:
+    """Append each pooled entity's entity row (statuses from its members' NPIs, summed charges) and a TIN-level
+    entity row for each member TIN that has none (``members``: pool_id, tin, tin_clinicians; ``pooling``:
+    special_status_share_percent, special_status_flags, small_practice_max_clinicians)."""
+    share = float(pooling["special_status_share_percent"])
+    flags = list(pooling["special_status_flags"])
+    small_max = int(pooling["small_practice_max_clinicians"])
     # a TIN's status: its TIN-level entity row, else true when all its TIN/NPI rows have it
     status = ", ".join(
         f"100.0 * sum(m.tin_clinicians) FILTER (WHERE coalesce(g.{f}, i.{f}, FALSE)) > {share} * sum(m.tin_clinicians) AS {f}"
         for f in flags)
     con.execute(f"""
     INSERT INTO _sc_in_entity BY NAME
-    SELECT m.virtual_group_id AS tin, NULL AS npi, sum(m.tin_clinicians) <= {small_max} AS small_practice,
+    SELECT m.pool_id AS tin, NULL AS npi, sum(m.tin_clinicians) <= {small_max} AS small_practice,
            {status + ',' if status else ''}
            sum(coalesce(g.part_b_allowed_charges, i.part_b_allowed_charges)) AS part_b_allowed_charges
-    FROM _sc_vg_members m
+    FROM {members} m
     LEFT JOIN (SELECT * FROM _sc_in_entity WHERE npi IS NULL) g ON g.tin = m.tin
     LEFT JOIN (SELECT tin, {', '.join(f'bool_and({f}) AS {f}' for f in flags) + ',' if flags else ''}
                       sum(part_b_allowed_charges) AS part_b_allowed_charges
                FROM _sc_in_entity WHERE npi IS NOT NULL GROUP BY tin) i ON i.tin = m.tin AND g.tin IS NULL
-    GROUP BY m.virtual_group_id""")
+    GROUP BY m.pool_id""")
     # every member TIN gets a row in final_scores (the virtual group's score applies to it)
-    con.execute("""
+    con.execute(f"""
     INSERT INTO _sc_in_entity BY NAME
-    SELECT m.tin, NULL AS npi FROM _sc_vg_members m
+    SELECT DISTINCT m.tin, NULL AS npi FROM {members} m
     WHERE NOT EXISTS (SELECT 1 FROM _sc_in_entity e WHERE e.tin = m.tin AND e.npi IS NULL)""")
