@@ -385,6 +385,11 @@ ENTITY_INPUT = contract(
         "dual_eligible_proportion": column("DOUBLE", "proportion 0..1 of the Medicare patients seen who are dual "
                                            "eligible (PY2022 on: the bonus's social-risk indicator)"),
         "prior_quality_achievement_percent": column("DOUBLE", "prior year's quality achievement percent"),
+        "facility_based": column(_FLAG, "facility-based clinician or group (PY2019 on: 75 % or more of services in "
+                                 "inpatient hospital / on-campus outpatient / emergency room, as CMS determines)"),
+        "hvbp_total_performance_score": column("DOUBLE", "Hospital VBP Total Performance Score (0..100) of the hospital "
+                                               "the facility-based clinician or group is attributed to: its quality "
+                                               "and cost scores replace the own when better"),
         "part_b_allowed_charges": column("DOUBLE", "Part B allowed charges (USD) the adjustment applies to"),
     },
     description="Entities to score in score-only mode (`mips score --entities`).",
@@ -460,8 +465,21 @@ APM_PARTICIPATION_INPUT = contract(
                 "category inputs (TIN-level rows; a TIN with none contributes its TIN/NPI rows).",
 )
 
+FACILITY_SCORE_CONVERSION_INPUT = contract(
+    "facility_score_conversion_input", "one row per (performance_year, tps_at_least)", ("performance_year", "tps_at_least"),
+    {
+        "performance_year": column("INTEGER", "MIPS performance year", required=True, extra_checks=[checks.integer(2019)]),
+        "tps_at_least": column("DOUBLE", "lowest Hospital VBP Total Performance Score of the band (0..100)", required=True),
+        "quality_score_percent": column("DOUBLE", "MIPS quality score (percent) at the band's percentile", required=True),
+        "cost_score_percent": column("DOUBLE", "MIPS cost score (percent) at the band's percentile", required=True),
+    },
+    description="CMS's facility-based scoring conversion (`mips score --facility-conversion`): a hospital's Hospital VBP "
+                "Total Performance Score percentile mapped to the MIPS quality and cost scores at the same percentile. "
+                "An entity's score takes the band with the highest tps_at_least at or below its hospital's TPS.",
+)
+
 CONTRACTS: dict[str, InputContract] = {c.name: c for c in (
     MEDICAL_CLAIM, ELIGIBILITY, PATIENT, ENCOUNTER, CONDITION, PROCEDURE, FACILITY_EVENT, CLINICIAN_ROSTER,
     PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT, VIRTUAL_GROUP_INPUT,
-    APM_PARTICIPATION_INPUT,
+    APM_PARTICIPATION_INPUT, FACILITY_SCORE_CONVERSION_INPUT,
 )}

@@ -19,6 +19,7 @@ from transforms.scoring._sql import lit_list
 from transforms.scoring.rules import load_rules
 from transforms.scoring.virtual_groups import stage_virtual_groups
 from transforms.scoring.apm import apply_apm_ia, stage_apm
+from transforms.scoring.facility import apply_facility_based
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -27,7 +28,8 @@ INPUT_COLUMNS = {
                "asc_based": "BOOLEAN", "clinician_type": "VARCHAR", "euc_quality": "BOOLEAN", "euc_cost": "BOOLEAN",
                "euc_ia": "BOOLEAN", "in_disaster_area": "BOOLEAN",
                "complex_patient_bonus": "DOUBLE", "average_hcc_risk_score": "DOUBLE", "dual_eligible_proportion": "DOUBLE",
-               "prior_quality_achievement_percent": "DOUBLE",
+               "prior_quality_achievement_percent": "DOUBLE", "facility_based": "BOOLEAN",
+               "hvbp_total_performance_score": "DOUBLE",
                "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN"},
     "quality": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "collection_type": "VARCHAR",
                 "eligible_population": "BIGINT", "eligible_population_exclusion": "BIGINT",
@@ -109,6 +111,10 @@ def _stage(con, kind: str, relation: str | None, target: str) -> None:
         if bad_dual:
             raise PipelineError(f"entity input: {bad_dual} row(s) with dual_eligible_proportion outside 0..1 "
                                 "(a proportion, not a percent)")
+        bad_tps = con.execute(f"""SELECT count(*) FROM {target}
+                                  WHERE hvbp_total_performance_score < 0 OR hvbp_total_performance_score > 100""").fetchone()[0]
+        if bad_tps:
+            raise PipelineError(f"entity input: {bad_tps} row(s) with hvbp_total_performance_score outside 0..100")
     if duplicates:
         raise PipelineError(f"{kind} input: {duplicates} duplicate row(s) for the same ({key})")
 
@@ -127,7 +133,8 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None,
                    benchmarks: str | None = None, quality_measures: str | None = None,
                    ia_activities: str | None = None, virtual_groups: str | None = "virtual_group_input",
-                   apm: str | None = "apm_participation_input") -> None:
+                   apm: str | None = "apm_participation_input",
+                   facility_conversion: str | None = "facility_score_conversion_input") -> None:
     """Create DuckDB tables measure_scores, category_scores, final_scores for one performance year.
 
     Entities are every (tin, npi) in the entity table or any category input; a missing input table
@@ -176,7 +183,8 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                                                       lower(trim(e.clinician_type))), FALSE) AS reweighted_clinician_type,
            coalesce(e.pi_hardship, FALSE) AS pi_hardship, e.complex_patient_bonus, e.average_hcc_risk_score,
            e.dual_eligible_proportion, e.prior_quality_achievement_percent,
-           e.part_b_allowed_charges, e.mips_eligible, ({special}) AS special_status
+           e.part_b_allowed_charges, e.mips_eligible, ({special}) AS special_status,
+           e.facility_based, e.hvbp_total_performance_score
     FROM (SELECT DISTINCT tin, npi FROM keys WHERE tin IS NOT NULL) k
     LEFT JOIN (
         -- Small practice is a TIN-level status (15 or fewer clinicians billing under the TIN): an individual
@@ -213,6 +221,7 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     score_ia(con, rules)
     apply_apm_ia(con, rules)
     score_pi(con, rules)
+    apply_facility_based(con, rules, facility_conversion, _columns)
     score_final(con, rules, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
 
     py = int(performance_year)
@@ -309,6 +318,12 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         if n:
             out.append(("final_scores", "virtual group complex patient bonus", int(n),
                         "not computed for a virtual group (its beneficiary-weighted HCC average is not an input): bonus 0"))
+    if "_sc_facility" in tables:
+        n = con.execute("SELECT count(*) FROM _sc_facility WHERE fb_quality IS NULL").fetchone()[0]
+        if n:
+            out.append(("category_scores", "facility-based score not computable", int(n),
+                        "facility-based entities with a Hospital VBP score but no conversion row of the year "
+                        "(--facility-conversion): their own quality and cost scores are used"))
     if "_sc_apm_dropped" in tables:
         dropped, other = con.execute("SELECT n, other_years FROM _sc_apm_dropped").fetchone()
         if dropped:

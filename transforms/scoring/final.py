@@ -434,20 +434,24 @@ def category_rows_sql(rules: Rules) -> str:
     """SELECT over _sc_final + category tables giving category_scores columns (without performance_year)."""
     ia_max = float(rules["ia.max_points"])
     listed = {c: lit(", ".join(category_unconfirmed(rules, c)) or None) for c in CATEGORIES}
+    fb_listed = ", ".join(p for p in ("facility_based.hvbp_fiscal_year_offset", "facility_based.method",
+                                      "facility_based.comparison") if rules.leaf(p).unconfirmed) or None
     all_cost_reason = ("cost reweighted to 0% for every clinician this year (COVID-19 extreme and uncontrollable "
                        "circumstances, rule cost.reweighted_for_all_clinicians)")
     return f"""SELECT x.* REPLACE (CASE WHEN m.pool_id IS NOT NULL
                  THEN 'scored as ' || replace(m.pool_level, '_', ' ') || ' ' || m.pool_id || ': ' || x.explanation
                  ELSE x.explanation END AS explanation),
-                 CASE WHEN NOT reweighted THEN CASE category WHEN 'quality' THEN {listed['quality']}::VARCHAR
+                 nullif(concat_ws(', ', CASE WHEN NOT reweighted THEN CASE category WHEN 'quality' THEN {listed['quality']}::VARCHAR
                  WHEN 'cost' THEN {listed['cost']}::VARCHAR WHEN 'ia' THEN {listed['ia']}::VARCHAR
-                 ELSE {listed['pi']}::VARCHAR END END AS unconfirmed_rules FROM (
+                 ELSE {listed['pi']}::VARCHAR END END,
+                 CASE WHEN fb.used AND x.category IN ('quality', 'cost') THEN {lit(fb_listed)} END), '') AS unconfirmed_rules FROM (
     SELECT f.level, f.tin, f.npi, 'quality' AS category, CASE WHEN f.q_rw THEN NULL ELSE coalesce(q.score_percent, 0) END
                AS score_percent, f.wq AS weight_percent,
            f.q_rw AS reweighted, CASE WHEN f.q_rw THEN f.q_rw_reason WHEN q.level IS NULL THEN 'no quality measures submitted' END AS reason,
            q.achieved + q.hp_bonus + q.e2e_bonus + q.sp_bonus AS points_earned, q.denominator AS points_possible,
            q.hp_bonus + q.e2e_bonus + q.sp_bonus AS bonus_points,
-           CASE WHEN f.q_rw THEN 'reweighted: ' || f.q_rw_reason WHEN q.level IS NULL THEN 'no quality measures submitted: 0' ELSE
+           CASE WHEN f.q_rw THEN 'reweighted: ' || f.q_rw_reason WHEN q.level IS NULL THEN 'no quality measures submitted: 0'
+                WHEN q.facility_note IS NOT NULL THEN q.facility_note ELSE
            printf('achievement %.4f + high-priority bonus %s + end-to-end bonus %s + small practice bonus %s over denominator %s%s = %.4f%%',
                   q.achieved, round(q.hp_bonus, 4)::VARCHAR, round(q.e2e_bonus, 4)::VARCHAR, q.sp_bonus::VARCHAR, q.denominator::VARCHAR,
                   CASE WHEN q.improvement_pp > 0 THEN printf(' + improvement %.4f pp', q.improvement_pp) ELSE '' END,
@@ -463,6 +467,7 @@ def category_rows_sql(rules: Rules) -> str:
                 WHEN f.c_rw THEN 'no cost measure met its case minimum with a benchmark' END,
            c.achieved, c.denominator, 0.0,
            CASE WHEN c.level IS NULL THEN 'not scored: reweighted'
+                WHEN c.facility_note IS NOT NULL THEN c.facility_note || CASE WHEN f.c_rw THEN '; weight 0' ELSE '' END
                 ELSE printf('average of %d scored cost measures: %.4f / %s = %.4f%%', c.scored, c.achieved, c.denominator::VARCHAR, c.score_percent)
                      || CASE WHEN f.c_rw THEN '; weight 0' ELSE '' END END
     FROM _sc_final f LEFT JOIN _sc_cost_category c ON c.level = f.score_level AND c.tin = f.score_tin AND c.npi IS NOT DISTINCT FROM f.score_npi
@@ -481,4 +486,6 @@ def category_rows_sql(rules: Rules) -> str:
                 ELSE p.explanation END
     FROM _sc_final f LEFT JOIN _sc_pi_category p ON p.level = f.score_level AND p.tin = f.score_tin AND p.npi IS NOT DISTINCT FROM f.score_npi
     ) x LEFT JOIN _sc_score_as m ON m.level = x.level AND m.tin = x.tin AND m.npi IS NOT DISTINCT FROM x.npi
+    LEFT JOIN _sc_facility fb ON fb.level = coalesce(m.pool_level, x.level) AND fb.tin = coalesce(m.pool_id, x.tin)
+         AND fb.npi IS NOT DISTINCT FROM CASE WHEN m.pool_id IS NULL THEN x.npi END
     """

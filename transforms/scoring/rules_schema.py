@@ -99,6 +99,11 @@ REQUIRED: dict[str, str] = {
     "apm.entity_ia_percent": "number",             # IA score of an APM entity (scoring standard / APP)
     "apm.participant_ia_min_percent": "number",    # least IA score of a MIPS APM participant scored in traditional MIPS
     "apm.entity_pooling": "mapping",               # how score-only mode pools participant TINs into the APM entity
+    # facility-based measurement (§414.1380(e), PY2019 on)
+    "facility_based.allowed": "bool",
+    "facility_based.hvbp_fiscal_year_offset": "int?",  # Hospital VBP fiscal year = performance year + this
+    "facility_based.method": "str?",                   # TPS -> quality / cost scores
+    "facility_based.comparison": "str?",               # when the facility-based scores replace the own
 }
 
 # Values a PI model needs besides the above.
