@@ -478,8 +478,23 @@ FACILITY_SCORE_CONVERSION_INPUT = contract(
                 "An entity's score takes the band with the highest tps_at_least at or below its hospital's TPS.",
 )
 
+CAHPS_INPUT = contract(
+    "cahps_input", "one row per (tin, ssm_id): a group's CAHPS for MIPS summary survey measure", ("tin", "ssm_id"),
+    {
+        "tin": column("VARCHAR", "the group (TIN) that administered the survey", required=True, normalize="tin",
+                      extra_checks=[checks.tin()]),
+        "ssm_id": column("VARCHAR", "summary survey measure id as in CMS's benchmarks: CAHPS_1 .. CAHPS_12", required=True,
+                         normalize="upper", extra_checks=[checks.pattern("ssm_id_format", r"CAHPS_[0-9]{1,2}",
+                                                                         "not a summary survey measure id (CAHPS_1 .. CAHPS_12)")]),
+        "score": column("DOUBLE", "the summary survey measure score (0..100) from the survey vendor's results", required=True),
+        "reliable": column(_FLAG, "meets CMS's minimum reliability (empty = true); an unreliable one is not scored"),
+    },
+    description="CAHPS for MIPS survey results (`mips score --cahps`): scored as quality measure 321, the average of "
+                "its summary survey measures' points on their own benchmarks.",
+)
+
 CONTRACTS: dict[str, InputContract] = {c.name: c for c in (
     MEDICAL_CLAIM, ELIGIBILITY, PATIENT, ENCOUNTER, CONDITION, PROCEDURE, FACILITY_EVENT, CLINICIAN_ROSTER,
     PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT, VIRTUAL_GROUP_INPUT,
-    APM_PARTICIPATION_INPUT, FACILITY_SCORE_CONVERSION_INPUT,
+    APM_PARTICIPATION_INPUT, FACILITY_SCORE_CONVERSION_INPUT, CAHPS_INPUT,
 )}

@@ -17,7 +17,7 @@ HELP = "Score entities from numbers already at hand: final score and payment adj
 # option -> input contract (schemas/inputs.py)
 FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input",
          "virtual_groups": "virtual_group_input", "apm": "apm_participation_input",
-         "facility_conversion": "facility_score_conversion_input"}
+         "facility_conversion": "facility_score_conversion_input", "cahps": "cahps_input"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="FBC.csv (PY2019 on): performance_year, tps_at_least, quality_score_percent, cost_score_percent: "
                              "CMS's Hospital VBP score to MIPS quality/cost conversion; entities with facility_based and "
                              "hvbp_total_performance_score take those scores when better")
+    parser.add_argument("--cahps", type=Path,
+                        help="CAHPS.csv: tin, ssm_id (CAHPS_1..12), score, reliable: CAHPS for MIPS summary survey "
+                             "measures, scored as quality measure 321")
     parser.add_argument("--scaling-factor", type=float,
                         help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; default: the "
                              "rule file's payment.scaling_factor; where that is not published the adjustment is a range)")

@@ -20,6 +20,7 @@ from transforms.scoring.rules import load_rules
 from transforms.scoring.virtual_groups import stage_virtual_groups
 from transforms.scoring.apm import apply_apm_ia, stage_apm
 from transforms.scoring.facility import apply_facility_based
+from transforms.scoring.cahps import stage_cahps
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -134,7 +135,8 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    benchmarks: str | None = None, quality_measures: str | None = None,
                    ia_activities: str | None = None, virtual_groups: str | None = "virtual_group_input",
                    apm: str | None = "apm_participation_input",
-                   facility_conversion: str | None = "facility_score_conversion_input") -> None:
+                   facility_conversion: str | None = "facility_score_conversion_input",
+                   cahps: str | None = "cahps_input") -> None:
     """Create DuckDB tables measure_scores, category_scores, final_scores for one performance year.
 
     Entities are every (tin, npi) in the entity table or any category input; a missing input table
@@ -163,6 +165,8 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     con.execute(f"CREATE OR REPLACE TEMP TABLE _sc_vg_other_years AS SELECT {int(other_years)} AS n")
     # APM entities, QPs (rules apm.*): APM entities' rows are built from their participants' TINs
     stage_apm(con, rules, apm, _columns)
+    # CAHPS for MIPS summary survey measures, scored on their benchmarks (rules cahps.*)
+    stage_cahps(con, rules, cahps, _columns)
     special = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in rules["ia.special_status_flags"])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_entities AS

@@ -25,7 +25,8 @@ def apply_facility_based(con, rules: Rules, conversion: str | None, columns_of) 
                    tps DOUBLE, fb_quality DOUBLE, fb_cost DOUBLE, own_value DOUBLE, facility_value DOUBLE,
                    used BOOLEAN, status VARCHAR)""")
     asked = con.execute("""SELECT count(*) FROM _sc_entities
-                           WHERE coalesce(facility_based, FALSE) AND hvbp_total_performance_score IS NOT NULL""").fetchone()[0]
+                           WHERE coalesce(facility_based, FALSE) AND hvbp_total_performance_score IS NOT NULL""").fetchall()[0][0]
+    # fetchall: no pending result may stay on the connection (the final step registers a frame on it)
     if not asked:
         return
     py = rules.performance_year

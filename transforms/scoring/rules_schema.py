@@ -104,6 +104,9 @@ REQUIRED: dict[str, str] = {
     "facility_based.hvbp_fiscal_year_offset": "int?",  # Hospital VBP fiscal year = performance year + this
     "facility_based.method": "str?",                   # TPS -> quality / cost scores
     "facility_based.comparison": "str?",               # when the facility-based scores replace the own
+    # CAHPS for MIPS
+    "cahps.measure_id": "str",                          # the quality measure the survey scores as
+    "cahps.scoring": "str",                             # how the summary survey measures make its points
 }
 
 # Values a PI model needs besides the above.
