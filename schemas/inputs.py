@@ -350,6 +350,12 @@ COST_INPUT = contract(
         "measure_id": column("VARCHAR", "cost measure id, e.g. TPCC_1", required=True, normalize="upper"),
         "measure_value": column("DOUBLE", "risk-adjusted cost (USD) as CMS reports it", required=True),
         "case_count": column("BIGINT", "attributed cases", extra_checks=[checks.integer(0)]),
+        "change_vs_prior_year": column("VARCHAR", "statistically significant change of the measure from the prior "
+                                       "performance year as CMS reports it: improved, declined or none (empty = not "
+                                       "compared); gives the cost improvement score from PY2022",
+                                       normalize="lower", extra_checks=[checks.one_of(
+                                           "change_vs_prior_year", ["improved", "declined", "none"],
+                                           "not improved, declined or none")]),
     },
     description="Cost measure values with case counts (from CMS feedback reports).",
 )

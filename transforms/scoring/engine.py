@@ -39,7 +39,8 @@ INPUT_COLUMNS = {
     "pi": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "numerator": "BIGINT", "denominator": "BIGINT",
            "value": "BOOLEAN", "exclusion_claimed": "BOOLEAN"},
     "ia": {"tin": "VARCHAR", "npi": "VARCHAR", "activity_id": "VARCHAR"},
-    "cost": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "measure_value": "DOUBLE", "case_count": "BIGINT"},
+    "cost": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "measure_value": "DOUBLE", "case_count": "BIGINT",
+             "change_vs_prior_year": "VARCHAR"},
 }
 
 

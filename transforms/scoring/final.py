@@ -468,7 +468,10 @@ def category_rows_sql(rules: Rules) -> str:
            c.achieved, c.denominator, 0.0,
            CASE WHEN c.level IS NULL THEN 'not scored: reweighted'
                 WHEN c.facility_note IS NOT NULL THEN c.facility_note || CASE WHEN f.c_rw THEN '; weight 0' ELSE '' END
-                ELSE printf('average of %d scored cost measures: %.4f / %s = %.4f%%', c.scored, c.achieved, c.denominator::VARCHAR, c.score_percent)
+                ELSE printf('average of %d scored cost measures: %.4f / %s%s = %.4f%%', c.scored, c.achieved, c.denominator::VARCHAR,
+                            CASE WHEN c.improvement_pp > 0 THEN printf(' + improvement %.4f pp ((%d improved - %d declined) / %d compared)',
+                                                                       c.improvement_pp, c.improved, c.declined, c.compared)
+                                 ELSE '' END, c.score_percent)
                      || CASE WHEN f.c_rw THEN '; weight 0' ELSE '' END END
     FROM _sc_final f LEFT JOIN _sc_cost_category c ON c.level = f.score_level AND c.tin = f.score_tin AND c.npi IS NOT DISTINCT FROM f.score_npi
     UNION ALL

@@ -107,6 +107,8 @@ REQUIRED: dict[str, str] = {
     # CAHPS for MIPS
     "cahps.measure_id": "str",                          # the quality measure the survey scores as
     "cahps.scoring": "str",                             # how the summary survey measures make its points
+    # cost improvement scoring (cap: cost.improvement_max_percentage_points)
+    "cost_improvement.method": "str?",                  # null in the years the law bars it
 }
 
 # Values a PI model needs besides the above.
