@@ -357,6 +357,12 @@ COST_INPUT = contract(
         "measure_id": column("VARCHAR", "cost measure id, e.g. TPCC_1", required=True, normalize="upper"),
         "measure_value": column("DOUBLE", "risk-adjusted cost (USD) as CMS reports it", required=True),
         "case_count": column("BIGINT", "attributed cases", extra_checks=[checks.integer(0)]),
+        "change_vs_prior_year": column("VARCHAR", "statistically significant change of the measure from the prior "
+                                       "performance year as CMS reports it: improved, declined or none (empty = not "
+                                       "compared); gives the cost improvement score from PY2022",
+                                       normalize="lower", extra_checks=[checks.one_of(
+                                           "change_vs_prior_year", ["improved", "declined", "none"],
+                                           "not improved, declined or none")]),
     },
     description="Cost measure values with case counts (from CMS feedback reports).",
 )
@@ -392,6 +398,11 @@ ENTITY_INPUT = contract(
         "dual_eligible_proportion": column("DOUBLE", "proportion 0..1 of the Medicare patients seen who are dual "
                                            "eligible (PY2022 on: the bonus's social-risk indicator)"),
         "prior_quality_achievement_percent": column("DOUBLE", "prior year's quality achievement percent"),
+        "facility_based": column(_FLAG, "facility-based clinician or group (PY2019 on: 75 % or more of services in "
+                                 "inpatient hospital / on-campus outpatient / emergency room, as CMS determines)"),
+        "hvbp_total_performance_score": column("DOUBLE", "Hospital VBP Total Performance Score (0..100) of the hospital "
+                                               "the facility-based clinician or group is attributed to: its quality "
+                                               "and cost scores replace the own when better"),
         "part_b_allowed_charges": column("DOUBLE", "Part B allowed charges (USD) the adjustment applies to"),
     },
     description="Entities to score in score-only mode (`mips score --entities`).",
@@ -479,7 +490,88 @@ SUBGROUP_MEMBERSHIP_INPUT = contract(
     description="Subgroup membership (`mips score --subgroups`): the clinicians (TIN/NPI) of each MVP subgroup.",
 )
 
+# Reporting-path inputs of `mips score` (virtual groups, ...).
+VIRTUAL_GROUP_INPUT = contract(
+    "virtual_group_input", "one row per (performance_year, tin): a TIN joins at most one virtual group a year",
+    ("performance_year", "tin"),
+    {
+        "virtual_group_id": column("VARCHAR", "the virtual group's identifier (CMS assigns one at election, e.g. VG-000123); "
+                                   "its scores are published under this id with level 'virtual_group'", required=True,
+                                   normalize="upper"),
+        "tin": column("VARCHAR", "member TIN (a solo practitioner's or a group's): every clinician billing under it is "
+                      "in the virtual group", required=True, normalize="tin", extra_checks=[checks.tin()]),
+        "performance_year": column("INTEGER", "performance year of the election (rows of other years are not used)",
+                                   required=True, extra_checks=[checks.integer(2017)]),
+        "tin_clinicians": column("INTEGER", "clinicians (NPIs) billing under the TIN, MIPS eligible or not: at most 10 "
+                                 "may join (rule virtual_group.max_tin_clinicians); weights the TIN in the virtual "
+                                 "group's special statuses and improvement activities", required=True,
+                                 extra_checks=[checks.integer(1)]),
+    },
+    description="Virtual group membership (`mips score --virtual-groups`, PY2018 on): the TINs that elected to be "
+                "scored together as one virtual group. The virtual group's data are its member TINs' rows of the "
+                "category inputs (TIN-level rows; a TIN with none contributes its TIN/NPI rows).",
+)
+
+APM_PARTICIPATION_INPUT = contract(
+    "apm_participation_input", "one row per (performance_year, tin, npi): a clinician's APM participation that year",
+    ("performance_year", "tin", "npi"),
+    {
+        "apm_entity_id": column("VARCHAR", "the APM entity (e.g. the ACO id A1234); its scores are published under this id "
+                                "with level 'apm_entity'", required=True, normalize="upper"),
+        "tin": column("VARCHAR", "participant TIN", required=True, normalize="tin", extra_checks=[checks.tin()]),
+        "npi": column("VARCHAR", "participant NPI", required=True, extra_checks=[checks.npi()]),
+        "performance_year": column("INTEGER", "performance year (rows of other years are not used)", required=True,
+                                   extra_checks=[checks.integer(2017)]),
+        "qp_status": column("VARCHAR", "qp (Qualifying APM Participant: excluded from MIPS), partial_qp, or not_qp "
+                            "(empty = not_qp)", normalize="lower",
+                            extra_checks=[checks.one_of("qp_status", ["qp", "partial_qp", "not_qp"],
+                                                        "not qp, partial_qp or not_qp")]),
+        "partial_qp_elects_mips": column(_FLAG, "a Partial QP that elected to be scored under MIPS (else excluded)"),
+        "mips_apm": column(_FLAG, "the APM is a MIPS APM (empty = true): its participants are scored as the APM entity"),
+        "shared_savings_or_next_generation_aco": column(_FLAG, "the entity is a Shared Savings Program or Next Generation "
+                                                        "ACO (PY2017: its own APM scoring standard weights)"),
+        "reporting": column("VARCHAR", "apm_entity (empty: scored as the APM entity: the APM scoring standard to PY2020, "
+                            "the APM Performance Pathway from PY2021) or traditional (the clinician's own TIN/NPI and TIN "
+                            "rows are scored in traditional MIPS, with the APM participants' least IA credit)",
+                            normalize="lower", extra_checks=[checks.one_of("reporting", ["apm_entity", "traditional"],
+                                                                           "not apm_entity or traditional")]),
+    },
+    description="APM participation and QP status (`mips score --apm`): which TIN/NPIs are in which APM entity, "
+                "their QP status, and how they are scored. An APM entity's data are its participant TINs' rows of the "
+                "category inputs (TIN-level rows; a TIN with none contributes its TIN/NPI rows).",
+)
+
+FACILITY_SCORE_CONVERSION_INPUT = contract(
+    "facility_score_conversion_input", "one row per (performance_year, tps_at_least)", ("performance_year", "tps_at_least"),
+    {
+        "performance_year": column("INTEGER", "MIPS performance year", required=True, extra_checks=[checks.integer(2019)]),
+        "tps_at_least": column("DOUBLE", "lowest Hospital VBP Total Performance Score of the band (0..100)", required=True),
+        "quality_score_percent": column("DOUBLE", "MIPS quality score (percent) at the band's percentile", required=True),
+        "cost_score_percent": column("DOUBLE", "MIPS cost score (percent) at the band's percentile", required=True),
+    },
+    description="CMS's facility-based scoring conversion (`mips score --facility-conversion`): a hospital's Hospital VBP "
+                "Total Performance Score percentile mapped to the MIPS quality and cost scores at the same percentile. "
+                "An entity's score takes the band with the highest tps_at_least at or below its hospital's TPS.",
+)
+
+CAHPS_INPUT = contract(
+    "cahps_input", "one row per (tin, ssm_id): a group's CAHPS for MIPS summary survey measure", ("tin", "ssm_id"),
+    {
+        "tin": column("VARCHAR", "the group (TIN) that administered the survey", required=True, normalize="tin",
+                      extra_checks=[checks.tin()]),
+        "ssm_id": column("VARCHAR", "summary survey measure id as in CMS's benchmarks: CAHPS_1 .. CAHPS_12", required=True,
+                         normalize="upper", extra_checks=[checks.pattern("ssm_id_format", r"CAHPS_[0-9]{1,2}",
+                                                                         "not a summary survey measure id (CAHPS_1 .. CAHPS_12)")]),
+        "score": column("DOUBLE", "the summary survey measure score (0..100) from the survey vendor's results", required=True),
+        "reliable": column(_FLAG, "meets CMS's minimum reliability (empty = true); an unreliable one is not scored"),
+    },
+    description="CAHPS for MIPS survey results (`mips score --cahps`): scored as quality measure 321, the average of "
+                "its summary survey measures' points on their own benchmarks.",
+)
+
 CONTRACTS: dict[str, InputContract] = {c.name: c for c in (
     MEDICAL_CLAIM, ELIGIBILITY, PATIENT, ENCOUNTER, CONDITION, PROCEDURE, FACILITY_EVENT, CLINICIAN_ROSTER,
     PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT, MVP_REGISTRATION_INPUT, SUBGROUP_MEMBERSHIP_INPUT,
+    VIRTUAL_GROUP_INPUT,
+    APM_PARTICIPATION_INPUT, FACILITY_SCORE_CONVERSION_INPUT, CAHPS_INPUT,
 )}

@@ -5,8 +5,9 @@ from schemas.tables import Column, TableSpec
 
 _ENTITY = (
     Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
-    Column("level", "VARCHAR", "'individual' (TIN/NPI) or 'group' (TIN)", nullable=False),
-    Column("tin", "VARCHAR", "taxpayer identification number", nullable=False),
+    Column("level", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'virtual_group' or 'apm_entity' (score-only mode)", nullable=False),
+    Column("tin", "VARCHAR", "taxpayer identification number; the virtual group's or APM entity's identifier for those levels",
+           nullable=False),
     Column("npi", "VARCHAR", "clinician NPI; NULL for the group level"),
 )
 
@@ -116,6 +117,10 @@ FINAL_SCORES = TableSpec(
         Column("explanation", "VARCHAR", "how the final score and the adjustment were reached", nullable=False),
         Column("unconfirmed_rules", "VARCHAR", "unconfirmed rule values this row's final score or adjustment depends on "
                "(data/rules paths, comma-separated; the categories' own are in category_scores); NULL when none"),
+        Column("virtual_group_id", "VARCHAR", "the virtual group whose scores and final score this row carries (a member "
+               "TIN or TIN/NPI, §414.1315(a)(2), or the virtual group itself); NULL otherwise"),
+        Column("apm_entity_id", "VARCHAR", "the APM entity whose scores and final score this row carries (a participant "
+               "TIN/NPI scored as its APM entity, or the APM entity itself); NULL otherwise"),
     ),
     description="Final score and payment adjustment of each entity, individual and group side by side.",
 )

@@ -17,7 +17,9 @@ HELP = "Score entities from numbers already at hand: final score and payment adj
 
 # option -> input contract (schemas/inputs.py)
 FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input",
-         "mvp_registrations": "mvp_registration_input", "subgroups": "subgroup_membership_input"}
+         "mvp_registrations": "mvp_registration_input", "subgroups": "subgroup_membership_input",
+         "virtual_groups": "virtual_group_input", "apm": "apm_participation_input",
+         "facility_conversion": "facility_score_conversion_input", "cahps": "cahps_input"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "hospital_based, asc_based, clinician_type, pcmh, pi_hardship, euc_quality, euc_cost, euc_ia, "
                              "in_disaster_area, complex_patient_bonus (or average_hcc_risk_score and "
                              "dual_eligible_proportion: the bonus is computed by the year's formula), "
-                             "prior_quality_achievement_percent, part_b_allowed_charges")
+                             "prior_quality_achievement_percent, part_b_allowed_charges, facility_based, "
+                             "hvbp_total_performance_score")
     parser.add_argument("--quality", type=Path, help="Q.csv: quality measure counts per entity")
     parser.add_argument("--pi", type=Path, help="PI.csv: Promoting Interoperability numerators/denominators/answers")
     parser.add_argument("--ia", type=Path, help="IA.csv: improvement activities attested")
@@ -43,6 +46,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "A subgroup's own quality and IA rows carry its subgroup_id in --quality / --ia")
     parser.add_argument("--subgroups", type=Path,
                         help="SUBGROUPS.csv: subgroup membership (tin, subgroup_id, npi), for subgroup registrations")
+    parser.add_argument("--virtual-groups", type=Path,
+                        help="VG.csv (PY2018 on): virtual_group_id, tin, performance_year, tin_clinicians; the member TINs' "
+                             "rows of the other files are scored as one virtual group, whose final score applies to each "
+                             "member TIN and TIN/NPI")
+    parser.add_argument("--apm", type=Path,
+                        help="APM.csv: apm_entity_id, tin, npi, performance_year, qp_status, partial_qp_elects_mips, "
+                             "mips_apm, shared_savings_or_next_generation_aco, reporting; QPs get no MIPS adjustment, "
+                             "participants are scored as their APM entity (APM scoring standard to PY2020, APM "
+                             "Performance Pathway from PY2021) or in traditional MIPS with the APM IA credit")
+    parser.add_argument("--facility-conversion", type=Path,
+                        help="FBC.csv (PY2019 on): performance_year, tps_at_least, quality_score_percent, cost_score_percent: "
+                             "CMS's Hospital VBP score to MIPS quality/cost conversion; entities with facility_based and "
+                             "hvbp_total_performance_score take those scores when better")
+    parser.add_argument("--cahps", type=Path,
+                        help="CAHPS.csv: tin, ssm_id (CAHPS_1..12), score, reliable: CAHPS for MIPS summary survey "
+                             "measures, scored as quality measure 321")
     parser.add_argument("--scaling-factor", type=float,
                         help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; default: the "
                              "rule file's payment.scaling_factor; where that is not published the adjustment is a range)")

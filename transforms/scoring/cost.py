@@ -76,9 +76,21 @@ def score_cost(con, rules: Rules) -> None:
     FROM s
     """)
     per_measure = float(rules["cost.points_per_measure"])  # §414.1380(a)(1)(ii): 1 to 10 points per measure
+    # cost improvement (rules cost_improvement.method, cost.improvement_max_percentage_points): null method = barred
+    imp_max = float(rules["cost.improvement_max_percentage_points"] or 0) if rules["cost_improvement.method"] else 0.0
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_cost_category AS
-    SELECT level, tin, npi, sum(achievement_points) AS achieved, {per_measure} * count(*) AS denominator, count(*) AS scored,
-           100.0 * sum(achievement_points) / ({per_measure} * count(*)) AS score_percent
-    FROM _sc_cost_measure_scores WHERE selected GROUP BY ALL
+    WITH m AS (
+        SELECT s.*, lower(trim(c.change_vs_prior_year)) AS change FROM _sc_cost_measure_scores s
+        JOIN _sc_cost c ON c.level = s.level AND c.tin = s.tin AND c.npi IS NOT DISTINCT FROM s.npi AND c.measure_id = s.measure_id
+        WHERE s.selected),
+    g AS (
+        SELECT level, tin, npi, sum(achievement_points) AS achieved, {per_measure} * count(*) AS denominator, count(*) AS scored,
+               count(change) AS compared, count(*) FILTER (WHERE change = 'improved') AS improved,
+               count(*) FILTER (WHERE change = 'declined') AS declined
+        FROM m GROUP BY ALL)
+    SELECT *, CASE WHEN compared > 0 THEN greatest(0.0, {imp_max} * (improved - declined) / compared) ELSE 0.0 END
+              AS improvement_pp,
+           least(100.0, 100.0 * achieved / denominator + improvement_pp) AS score_percent
+    FROM g
     """)

@@ -17,6 +17,10 @@ from transforms.scoring.quality import score_quality
 from transforms.scoring.reference import prepare_reference
 from transforms.scoring._sql import lit_list
 from transforms.scoring.rules import Rules, load_rules
+from transforms.scoring.virtual_groups import stage_virtual_groups
+from transforms.scoring.apm import apply_apm_ia, stage_apm
+from transforms.scoring.facility import apply_facility_based
+from transforms.scoring.cahps import stage_cahps
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -25,7 +29,8 @@ INPUT_COLUMNS = {
                "asc_based": "BOOLEAN", "clinician_type": "VARCHAR", "euc_quality": "BOOLEAN", "euc_cost": "BOOLEAN",
                "euc_ia": "BOOLEAN", "in_disaster_area": "BOOLEAN",
                "complex_patient_bonus": "DOUBLE", "average_hcc_risk_score": "DOUBLE", "dual_eligible_proportion": "DOUBLE",
-               "prior_quality_achievement_percent": "DOUBLE",
+               "prior_quality_achievement_percent": "DOUBLE", "facility_based": "BOOLEAN",
+               "hvbp_total_performance_score": "DOUBLE",
                "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN"},
     "quality": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "collection_type": "VARCHAR",
                 "eligible_population": "BIGINT", "eligible_population_exclusion": "BIGINT",
@@ -34,7 +39,8 @@ INPUT_COLUMNS = {
     "pi": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "numerator": "BIGINT", "denominator": "BIGINT",
            "value": "BOOLEAN", "exclusion_claimed": "BOOLEAN"},
     "ia": {"tin": "VARCHAR", "npi": "VARCHAR", "activity_id": "VARCHAR"},
-    "cost": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "measure_value": "DOUBLE", "case_count": "BIGINT"},
+    "cost": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "measure_value": "DOUBLE", "case_count": "BIGINT",
+             "change_vs_prior_year": "VARCHAR"},
 }
 
 
@@ -109,6 +115,10 @@ def _stage(con, kind: str, relation: str | None, target: str) -> None:
         if bad_dual:
             raise PipelineError(f"entity input: {bad_dual} row(s) with dual_eligible_proportion outside 0..1 "
                                 "(a proportion, not a percent)")
+        bad_tps = con.execute(f"""SELECT count(*) FROM {target}
+                                  WHERE hvbp_total_performance_score < 0 OR hvbp_total_performance_score > 100""").fetchone()[0]
+        if bad_tps:
+            raise PipelineError(f"entity input: {bad_tps} row(s) with hvbp_total_performance_score outside 0..100")
     if duplicates:
         raise PipelineError(f"{kind} input: {duplicates} duplicate row(s) for the same ({key})")
 
@@ -126,13 +136,17 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    quality: str = "quality_input", pi: str = "pi_input", ia: str = "ia_input", cost: str = "cost_input",
                    scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None,
                    benchmarks: str | None = None, quality_measures: str | None = None,
-                   ia_activities: str | None = None, rules: Rules | None = None) -> None:
+                   ia_activities: str | None = None, virtual_groups: str | None = "virtual_group_input",
+                   apm: str | None = "apm_participation_input",
+                   facility_conversion: str | None = "facility_score_conversion_input",
+                   cahps: str | None = "cahps_input", rules: Rules | None = None) -> None:
     """Create DuckDB tables measure_scores, category_scores, final_scores for one performance year.
 
     Entities are every (tin, npi) in the entity table or any category input; a missing input table
     means that category was not submitted. ``benchmarks``/``quality_measures``/``ia_activities``
-    name hand-made reference tables (tests); by default the compiled reference is used. ``rules``: the year's rules
-    with a reporting path's values in place (MVP scoring); by default the year's rule file.
+    name hand-made reference tables (tests); by default the compiled reference is used. ``virtual_groups``
+    names the virtual group membership table and ``apm`` the APM participation table (absent = none). ``rules``: the
+    year's rules with a reporting path's values in place (MVP scoring); by default the year's rule file.
     """
     rules = rules if rules is not None else load_rules(performance_year)
     check_scaling_factors(rules, scaling_factor, exceptional_scaling_factor)
@@ -150,13 +164,22 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                                            THEN '{prefix}' || substr(upper(trim(measure_id)), {len(other) + 1})
                                            ELSE upper(trim(measure_id)) END AS measure_id)
                     FROM _sc_in_pi""")
+    # virtual groups (§414.1315): their rows are built from the member TINs' staged inputs
+    other_years = stage_virtual_groups(con, rules, virtual_groups, _columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sc_vg_other_years AS SELECT {int(other_years)} AS n")
+    # APM entities, QPs (rules apm.*): APM entities' rows are built from their participants' TINs
+    stage_apm(con, rules, apm, _columns)
+    # CAHPS for MIPS summary survey measures, scored on their benchmarks (rules cahps.*)
+    stage_cahps(con, rules, cahps, _columns)
     special = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in rules["ia.special_status_flags"])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_entities AS
     WITH keys AS (
         SELECT tin, npi FROM _sc_in_entity UNION SELECT tin, npi FROM _sc_in_quality UNION SELECT tin, npi FROM _sc_in_pi
         UNION SELECT tin, npi FROM _sc_in_ia UNION SELECT tin, npi FROM _sc_in_cost)
-    SELECT CASE WHEN k.npi IS NULL THEN 'group' ELSE 'individual' END AS level, k.tin, k.npi,
+    SELECT CASE WHEN k.tin IN (SELECT virtual_group_id FROM _sc_vg_members) THEN 'virtual_group'
+                WHEN k.tin IN (SELECT pool_id FROM _sc_apm_pool) THEN 'apm_entity'
+                WHEN k.npi IS NULL THEN 'group' ELSE 'individual' END AS level, k.tin, k.npi,
            coalesce(e.small_practice, FALSE) AS small_practice, coalesce(e.rural, FALSE) AS rural,
            coalesce(e.hpsa, FALSE) AS hpsa, coalesce(e.non_patient_facing, FALSE) AS non_patient_facing,
            coalesce(e.hospital_based, FALSE) AS hospital_based, coalesce(e.pcmh, FALSE) AS pcmh,
@@ -168,7 +191,8 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                                                       lower(trim(e.clinician_type))), FALSE) AS reweighted_clinician_type,
            coalesce(e.pi_hardship, FALSE) AS pi_hardship, e.complex_patient_bonus, e.average_hcc_risk_score,
            e.dual_eligible_proportion, e.prior_quality_achievement_percent,
-           e.part_b_allowed_charges, e.mips_eligible, ({special}) AS special_status
+           e.part_b_allowed_charges, e.mips_eligible, ({special}) AS special_status,
+           e.facility_based, e.hvbp_total_performance_score
     FROM (SELECT DISTINCT tin, npi FROM keys WHERE tin IS NOT NULL) k
     LEFT JOIN (
         -- Small practice is a TIN-level status (15 or fewer clinicians billing under the TIN): an individual
@@ -182,6 +206,20 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    QUALIFY row_number() OVER (PARTITION BY tin) = 1) g ON g.tin = k2.tin) e
       ON e.tin = k.tin AND e.npi IS NOT DISTINCT FROM k.npi
     """)
+    # QPs (rule apm.qp_excluded) and whose score a member carries: an APM participant its APM entity's (first), a
+    # virtual group member TIN and its TIN/NPIs the virtual group's (§414.1315(a)(2))
+    con.execute("""CREATE OR REPLACE TEMP TABLE _sc_entities AS
+                   SELECT e.*, e.level = 'individual' AND EXISTS (SELECT 1 FROM _sc_apm a WHERE a.qp_excluded
+                          AND a.tin = e.tin AND a.npi = e.npi) AS qp_excluded FROM _sc_entities e""")
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE _sc_score_as AS
+    SELECT DISTINCT ON (level, tin, npi) level, tin, npi, pool_level, pool_id FROM (
+        SELECT e.level, e.tin, e.npi, 'apm_entity' AS pool_level, a.apm_entity_id AS pool_id, 1 AS priority
+        FROM _sc_entities e JOIN _sc_apm a ON a.pooled AND a.tin = e.tin AND a.npi = e.npi WHERE e.level = 'individual'
+        UNION ALL
+        SELECT e.level, e.tin, e.npi, 'virtual_group', m.virtual_group_id, 2
+        FROM _sc_entities e JOIN _sc_vg_members m ON m.tin = e.tin WHERE e.level IN ('group', 'individual'))
+    ORDER BY priority""")
     for kind in ("quality", "pi", "ia", "cost"):
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_{kind} AS
                         SELECT e.level, e.small_practice, i.* FROM _sc_in_{kind} i
@@ -189,7 +227,9 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     score_quality(con, rules)
     score_cost(con, rules)
     score_ia(con, rules)
+    apply_apm_ia(con, rules)
     score_pi(con, rules)
+    apply_facility_based(con, rules, facility_conversion, _columns)
     score_final(con, rules, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
 
     py = int(performance_year)
@@ -275,6 +315,36 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         if n:
             out.append(("category_scores", "improvement activity not in the year's inventory", int(n),
                         f"0 points for activity id(s) {ids}"))
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "_sc_vg_other_years" in tables:
+        n = con.execute("SELECT n FROM _sc_vg_other_years").fetchone()[0]
+        if n:
+            out.append(("final_scores", "virtual group membership of another year", int(n),
+                        "membership rows whose performance_year is not the one scored: not used"))
+        n = con.execute("SELECT count(*) FROM final_scores WHERE level = 'virtual_group' AND complex_patient_bonus_basis IS NULL"
+                        ).fetchone()[0]
+        if n:
+            out.append(("final_scores", "virtual group complex patient bonus", int(n),
+                        "not computed for a virtual group (its beneficiary-weighted HCC average is not an input): bonus 0"))
+    if "_sc_facility" in tables:
+        n = con.execute("SELECT count(*) FROM _sc_facility WHERE fb_quality IS NULL").fetchone()[0]
+        if n:
+            out.append(("category_scores", "facility-based score not computable", int(n),
+                        "facility-based entities with a Hospital VBP score but no conversion row of the year "
+                        "(--facility-conversion): their own quality and cost scores are used"))
+    if "_sc_apm_dropped" in tables:
+        dropped, other = con.execute("SELECT n, other_years FROM _sc_apm_dropped").fetchone()
+        if dropped:
+            out.append(("measure_scores", "quality measure outside the APM Performance Pathway set", int(dropped),
+                        "rows of an APM entity's quality input not in the APP measure set (rule apm.app_quality_measures): "
+                        "not scored"))
+        if other:
+            out.append(("final_scores", "APM participation of another year", int(other),
+                        "participation rows whose performance_year is not the one scored: not used"))
+        n = con.execute("SELECT count(*) FROM _sc_entities WHERE qp_excluded").fetchone()[0]
+        if n:
+            out.append(("final_scores", "excluded from MIPS (QP)", int(n),
+                        "Qualifying APM Participants (and Partial QPs not electing MIPS): no MIPS payment adjustment"))
     n = con.execute("SELECT count(*) FROM final_scores WHERE complex_patient_bonus_basis = 'not computable'").fetchone()[0]
     if n:
         out.append(("final_scores", "complex patient bonus not computed", int(n),

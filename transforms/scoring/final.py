@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from transforms.scoring._sql import lit, lit_list, same_entity, unconfirmed_list_sql
+from transforms.scoring.apm import apply_apm_weights
 from transforms.scoring.rules import Rules
 
 CATEGORIES = ("quality", "cost", "ia", "pi")
@@ -226,6 +227,7 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
         coalesce(w_rule, 'final.redistribution_fallback') AS w_rule)
     FROM _sc_weights
     """)
+    apply_apm_weights(con)  # an APM entity's weights: the APM scoring standard or the APP (rules apm.*)
     base_sql, excep_sql = adjustment_sql(rules, "final_score", scaling_factor, exceptional_scaling_factor)
     low_sql, high_sql = adjustment_range_sql(rules, "final_score", scaling_factor, exceptional_scaling_factor)
     sf = resolve_factor(rules, scaling_factor, "payment.scaling_factor")
@@ -259,16 +261,54 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
                     WHEN average_hcc_risk_score IS NOT NULL OR dual_eligible_proportion IS NOT NULL THEN 'not computable'
                END AS cpb_basis
         FROM c),
-    f AS (
+    own AS (
         SELECT *, CASE WHEN n_weighted < 2 THEN {pt} ELSE least({cap}, weighted_score + sp_bonus + cpb) END AS final_score FROM b),
+    f AS (
+        -- §414.1315(a)(2) (rules virtual_group.*): a member TIN of a virtual group, and each of its TIN/NPIs, takes the
+        -- virtual group's category scores, weights and final score; its adjustment applies to its own charges
+        SELECT o.* REPLACE (
+            CASE WHEN v.tin IS NULL THEN o.q_score ELSE v.q_score END AS q_score,
+            CASE WHEN v.tin IS NULL THEN o.c_score ELSE v.c_score END AS c_score,
+            CASE WHEN v.tin IS NULL THEN o.ia_score ELSE v.ia_score END AS ia_score,
+            CASE WHEN v.tin IS NULL THEN o.pi_score ELSE v.pi_score END AS pi_score,
+            CASE WHEN v.tin IS NULL THEN o.q_rw ELSE v.q_rw END AS q_rw,
+            CASE WHEN v.tin IS NULL THEN o.c_rw ELSE v.c_rw END AS c_rw,
+            CASE WHEN v.tin IS NULL THEN o.ia_rw ELSE v.ia_rw END AS ia_rw,
+            CASE WHEN v.tin IS NULL THEN o.pi_rw ELSE v.pi_rw END AS pi_rw,
+            CASE WHEN v.tin IS NULL THEN o.q_rw_reason ELSE v.q_rw_reason END AS q_rw_reason,
+            CASE WHEN v.tin IS NULL THEN o.c_euc_reason ELSE v.c_euc_reason END AS c_euc_reason,
+            CASE WHEN v.tin IS NULL THEN o.ia_rw_reason ELSE v.ia_rw_reason END AS ia_rw_reason,
+            CASE WHEN v.tin IS NULL THEN o.pi_rw_reason ELSE v.pi_rw_reason END AS pi_rw_reason,
+            CASE WHEN v.tin IS NULL THEN o.wq ELSE v.wq END AS wq,
+            CASE WHEN v.tin IS NULL THEN o.wc ELSE v.wc END AS wc,
+            CASE WHEN v.tin IS NULL THEN o.wia ELSE v.wia END AS wia,
+            CASE WHEN v.tin IS NULL THEN o.wpi ELSE v.wpi END AS wpi,
+            CASE WHEN v.tin IS NULL THEN o.w_source ELSE v.w_source END AS w_source,
+            CASE WHEN v.tin IS NULL THEN o.w_rule ELSE v.w_rule END AS w_rule,
+            CASE WHEN v.tin IS NULL THEN o.w_fallback ELSE v.w_fallback END AS w_fallback,
+            CASE WHEN v.tin IS NULL THEN o.n_weighted ELSE v.n_weighted END AS n_weighted,
+            CASE WHEN v.tin IS NULL THEN o.weighted_score ELSE v.weighted_score END AS weighted_score,
+            CASE WHEN v.tin IS NULL THEN o.sp_bonus ELSE v.sp_bonus END AS sp_bonus,
+            CASE WHEN v.tin IS NULL THEN o.cpb ELSE v.cpb END AS cpb,
+            CASE WHEN v.tin IS NULL THEN o.cpb_basis ELSE v.cpb_basis END AS cpb_basis,
+            CASE WHEN v.tin IS NULL THEN o.final_score ELSE v.final_score END AS final_score),
+            CASE WHEN o.level = 'virtual_group' THEN o.tin WHEN v.level = 'virtual_group' THEN v.tin END AS virtual_group_id,
+            CASE WHEN o.level = 'apm_entity' THEN o.tin WHEN v.level = 'apm_entity' THEN v.tin END AS apm_entity_id,
+            coalesce(v.level, o.level) AS score_level, coalesce(v.tin, o.tin) AS score_tin,
+            CASE WHEN v.tin IS NULL THEN o.npi END AS score_npi
+        FROM own o
+        LEFT JOIN _sc_score_as m ON m.level = o.level AND m.tin = o.tin AND m.npi IS NOT DISTINCT FROM o.npi
+        LEFT JOIN own v ON v.level = m.pool_level AND v.tin = m.pool_id),
     adj AS (
+        -- a QP is excluded from MIPS (rule apm.qp_excluded): no adjustment
         SELECT *,
-               {base_sql} AS base_adjustment_percent,
-               {excep_sql} AS exceptional_adjustment_percent
+               CASE WHEN qp_excluded THEN 0.0 ELSE {base_sql} END AS base_adjustment_percent,
+               CASE WHEN qp_excluded THEN 0.0 ELSE {excep_sql} END AS exceptional_adjustment_percent
         FROM f)
     SELECT *, base_adjustment_percent + exceptional_adjustment_percent AS payment_adjustment_percent,
-           {low_sql} AS payment_adjustment_low_percent, {high_sql} AS payment_adjustment_high_percent,
-           ['exact', 'estimate', 'range'][({basis}) + 1] AS payment_adjustment_basis,
+           CASE WHEN qp_excluded THEN 0.0 ELSE {low_sql} END AS payment_adjustment_low_percent,
+           CASE WHEN qp_excluded THEN 0.0 ELSE {high_sql} END AS payment_adjustment_high_percent,
+           CASE WHEN qp_excluded THEN 'exact' ELSE ['exact', 'estimate', 'range'][({basis}) + 1] END AS payment_adjustment_basis,
            {exceptional_applies} AS exceptional_applies
     FROM adj
     """)
@@ -317,6 +357,11 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
                                        "coalesce(euc_ia, FALSE)"),
         "euc.submission_voids_reweighting": ("coalesce(euc_quality, FALSE) OR coalesce(euc_cost, FALSE) OR "
                                              "coalesce(euc_ia, FALSE)"),
+        **{path: "virtual_group_id IS NOT NULL" for path in rules.leaves if path.startswith("virtual_group.")},
+        "apm.qp_excluded": "qp_excluded", "apm.partial_qp_may_elect": "qp_excluded",
+        **{path: "apm_entity_id IS NOT NULL" for path in ("apm.scoring_standard_weights", "apm.app_weights",
+                                                          "apm.app_quality_measures", "apm.entity_ia_percent",
+                                                          "apm.entity_pooling")},
     })
     cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
     formula = rules["final.complex_patient_bonus_formula"] or {}
@@ -324,7 +369,9 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
                 "standardized_hcc_dual": "standard deviations above the national medians"}.get(formula.get("method"), "")
     # the weights' own rule (standard weights or the redistribution scenario used)
     scenario_rules = [leaf.path for leaf in [rules.leaf("final.weights"), rules.leaf("final.redistribution_fallback"),
-                                             *rules.under("final.redistribution").values()] if leaf.unconfirmed]
+                                             *rules.under("final.redistribution").values(),
+                                             rules.leaf("apm.scoring_standard_weights"), rules.leaf("apm.app_weights")]
+                      if leaf.unconfirmed and leaf.value is not None]
     weights_unconfirmed = f"CASE WHEN list_contains({lit_list(scenario_rules)}, w_rule) THEN w_rule END"
     return f"""
     SELECT level, tin, npi,
@@ -339,8 +386,17 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
            base_adjustment_percent, exceptional_adjustment_percent, payment_adjustment_percent,
            payment_adjustment_low_percent, payment_adjustment_high_percent, payment_adjustment_basis,
            part_b_allowed_charges, part_b_allowed_charges * payment_adjustment_percent / 100.0 AS payment_adjustment_usd,
-           {int(rules['payment.payment_year'])} AS payment_year, mips_eligible,
+           {int(rules['payment.payment_year'])} AS payment_year, CASE WHEN qp_excluded THEN FALSE ELSE mips_eligible END AS mips_eligible,
            concat_ws('; ',
+               CASE WHEN qp_excluded THEN 'Qualifying APM Participant: excluded from MIPS, no MIPS payment adjustment (rule apm.qp_excluded); '
+                                          || 'the scores below are for information' END,
+               CASE WHEN level = 'apm_entity' THEN 'APM entity ' || tin || ': its participants scored as one entity ('
+                         || coalesce(w_rule, '') || ')'
+                    WHEN apm_entity_id IS NOT NULL THEN 'participant of APM entity ' || apm_entity_id
+                         || ': the APM entity''s scores and final score apply' END,
+               CASE WHEN level = 'virtual_group' THEN 'virtual group ' || tin || ': its member TINs scored as one entity (§414.1315)'
+                    WHEN virtual_group_id IS NOT NULL THEN 'member of virtual group ' || virtual_group_id
+                         || ': the virtual group''s scores and final score apply (§414.1315(a)(2))' END,
                printf('weights Q/C/IA/PI %s/%s/%s/%s (%s)', round(wq, 2)::VARCHAR, round(wc, 2)::VARCHAR,
                       round(wia, 2)::VARCHAR, round(wpi, 2)::VARCHAR, w_source),
                CASE WHEN n_weighted < 2 THEN printf('fewer than two weighted categories: final score = performance threshold %s', {pt}::VARCHAR)
@@ -369,7 +425,8 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
                     WHEN 'range' THEN 'adjustment is a RANGE: the factor is not published; pass --scaling-factor' END,
                CASE WHEN mips_eligible = FALSE THEN 'not MIPS eligible: scored because it opted in' END
            ) AS explanation,
-           nullif(concat_ws(', ', {unconfirmed}, {weights_unconfirmed}), '') AS unconfirmed_rules
+           nullif(concat_ws(', ', {unconfirmed}, {weights_unconfirmed}), '') AS unconfirmed_rules,
+           virtual_group_id, apm_entity_id
     FROM _sc_final"""
 
 
@@ -377,24 +434,31 @@ def category_rows_sql(rules: Rules) -> str:
     """SELECT over _sc_final + category tables giving category_scores columns (without performance_year)."""
     ia_max = float(rules["ia.max_points"])
     listed = {c: lit(", ".join(category_unconfirmed(rules, c)) or None) for c in CATEGORIES}
+    fb_listed = ", ".join(p for p in ("facility_based.hvbp_fiscal_year_offset", "facility_based.method",
+                                      "facility_based.comparison") if rules.leaf(p).unconfirmed) or None
     all_cost_reason = ("cost reweighted to 0% for every clinician this year (COVID-19 extreme and uncontrollable "
                        "circumstances, rule cost.reweighted_for_all_clinicians)")
-    return f"""SELECT *, CASE WHEN NOT reweighted THEN CASE category WHEN 'quality' THEN {listed['quality']}::VARCHAR
+    return f"""SELECT x.* REPLACE (CASE WHEN m.pool_id IS NOT NULL
+                 THEN 'scored as ' || replace(m.pool_level, '_', ' ') || ' ' || m.pool_id || ': ' || x.explanation
+                 ELSE x.explanation END AS explanation),
+                 nullif(concat_ws(', ', CASE WHEN NOT reweighted THEN CASE category WHEN 'quality' THEN {listed['quality']}::VARCHAR
                  WHEN 'cost' THEN {listed['cost']}::VARCHAR WHEN 'ia' THEN {listed['ia']}::VARCHAR
-                 ELSE {listed['pi']}::VARCHAR END END AS unconfirmed_rules FROM (
+                 ELSE {listed['pi']}::VARCHAR END END,
+                 CASE WHEN fb.used AND x.category IN ('quality', 'cost') THEN {lit(fb_listed)} END), '') AS unconfirmed_rules FROM (
     SELECT f.level, f.tin, f.npi, 'quality' AS category, CASE WHEN f.q_rw THEN NULL ELSE coalesce(q.score_percent, 0) END
                AS score_percent, f.wq AS weight_percent,
            f.q_rw AS reweighted, CASE WHEN f.q_rw THEN f.q_rw_reason WHEN q.level IS NULL THEN 'no quality measures submitted' END AS reason,
            q.achieved + q.hp_bonus + q.e2e_bonus + q.sp_bonus AS points_earned, q.denominator AS points_possible,
            q.hp_bonus + q.e2e_bonus + q.sp_bonus AS bonus_points,
-           CASE WHEN f.q_rw THEN 'reweighted: ' || f.q_rw_reason WHEN q.level IS NULL THEN 'no quality measures submitted: 0' ELSE
+           CASE WHEN f.q_rw THEN 'reweighted: ' || f.q_rw_reason WHEN q.level IS NULL THEN 'no quality measures submitted: 0'
+                WHEN q.facility_note IS NOT NULL THEN q.facility_note ELSE
            printf('achievement %.4f + high-priority bonus %s + end-to-end bonus %s + small practice bonus %s over denominator %s%s = %.4f%%',
                   q.achieved, round(q.hp_bonus, 4)::VARCHAR, round(q.e2e_bonus, 4)::VARCHAR, q.sp_bonus::VARCHAR, q.denominator::VARCHAR,
                   CASE WHEN q.improvement_pp > 0 THEN printf(' + improvement %.4f pp', q.improvement_pp) ELSE '' END,
                   q.score_percent)
            || CASE WHEN NOT coalesce(q.has_required_hp, FALSE) THEN '; no outcome/high-priority measure: that required measure scores 0' ELSE '' END
            END AS explanation
-    FROM _sc_final f LEFT JOIN _sc_quality_category q ON {same_entity('q', 'f')}
+    FROM _sc_final f LEFT JOIN _sc_quality_category q ON q.level = f.score_level AND q.tin = f.score_tin AND q.npi IS NOT DISTINCT FROM f.score_npi
     UNION ALL
     SELECT f.level, f.tin, f.npi, 'cost', CASE WHEN f.c_rw THEN NULL ELSE c.score_percent END, f.wc, f.c_rw,
            CASE WHEN f.c_rw AND {lit(bool(rules['cost.reweighted_for_all_clinicians']))} THEN {lit(all_cost_reason)}
@@ -403,15 +467,19 @@ def category_rows_sql(rules: Rules) -> str:
                 WHEN f.c_rw THEN 'no cost measure met its case minimum with a benchmark' END,
            c.achieved, c.denominator, 0.0,
            CASE WHEN c.level IS NULL THEN 'not scored: reweighted'
-                ELSE printf('average of %d scored cost measures: %.4f / %s = %.4f%%', c.scored, c.achieved, c.denominator::VARCHAR, c.score_percent)
+                WHEN c.facility_note IS NOT NULL THEN c.facility_note || CASE WHEN f.c_rw THEN '; weight 0' ELSE '' END
+                ELSE printf('average of %d scored cost measures: %.4f / %s%s = %.4f%%', c.scored, c.achieved, c.denominator::VARCHAR,
+                            CASE WHEN c.improvement_pp > 0 THEN printf(' + improvement %.4f pp ((%d improved - %d declined) / %d compared)',
+                                                                       c.improvement_pp, c.improved, c.declined, c.compared)
+                                 ELSE '' END, c.score_percent)
                      || CASE WHEN f.c_rw THEN '; weight 0' ELSE '' END END
-    FROM _sc_final f LEFT JOIN _sc_cost_category c ON {same_entity('c', 'f')}
+    FROM _sc_final f LEFT JOIN _sc_cost_category c ON c.level = f.score_level AND c.tin = f.score_tin AND c.npi IS NOT DISTINCT FROM f.score_npi
     UNION ALL
     SELECT f.level, f.tin, f.npi, 'ia', CASE WHEN f.ia_rw THEN NULL ELSE coalesce(i.score_percent, 0) END, f.wia, f.ia_rw,
            CASE WHEN f.ia_rw THEN f.ia_rw_reason WHEN i.level IS NULL THEN 'no improvement activities attested' END,
            coalesce(i.points_earned, 0), {ia_max}, 0.0,
            CASE WHEN f.ia_rw THEN 'reweighted: ' || f.ia_rw_reason ELSE coalesce(i.explanation, 'no improvement activities attested: 0') END
-    FROM _sc_final f LEFT JOIN _sc_ia_category i ON {same_entity('i', 'f')}
+    FROM _sc_final f LEFT JOIN _sc_ia_category i ON i.level = f.score_level AND i.tin = f.score_tin AND i.npi IS NOT DISTINCT FROM f.score_npi
     UNION ALL
     SELECT f.level, f.tin, f.npi, 'pi', CASE WHEN f.pi_rw THEN NULL ELSE coalesce(p.score_percent, 0) END, f.wpi, f.pi_rw,
            CASE WHEN f.pi_rw THEN f.pi_rw_reason WHEN p.level IS NULL THEN 'no Promoting Interoperability data submitted'
@@ -419,6 +487,8 @@ def category_rows_sql(rules: Rules) -> str:
            p.points_earned, p.points_possible, p.bonus_points,
            CASE WHEN f.pi_rw THEN 'reweighted: ' || f.pi_rw_reason WHEN p.level IS NULL THEN 'no PI data submitted: 0'
                 ELSE p.explanation END
-    FROM _sc_final f LEFT JOIN _sc_pi_category p ON {same_entity('p', 'f')}
-    )
+    FROM _sc_final f LEFT JOIN _sc_pi_category p ON p.level = f.score_level AND p.tin = f.score_tin AND p.npi IS NOT DISTINCT FROM f.score_npi
+    ) x LEFT JOIN _sc_score_as m ON m.level = x.level AND m.tin = x.tin AND m.npi IS NOT DISTINCT FROM x.npi
+    LEFT JOIN _sc_facility fb ON fb.level = coalesce(m.pool_level, x.level) AND fb.tin = coalesce(m.pool_id, x.tin)
+         AND fb.npi IS NOT DISTINCT FROM CASE WHEN m.pool_id IS NULL THEN x.npi END
     """

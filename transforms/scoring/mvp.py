@@ -305,7 +305,9 @@ def _quality_selection(con, rules: Rules) -> None:
     # the MVP's quality category replaces the traditional one for the final score
     con.execute("""CREATE OR REPLACE TEMP TABLE _sc_quality_category AS
                    SELECT level, tin, npi, achieved, denominator, hp_bonus, e2e_bonus, sp_bonus, improvement_pp,
-                          submitted, has_required_hp, score_percent FROM _mvp_q_category""")
+                          submitted, has_required_hp, score_percent,
+                          -- facility-based scoring replaces traditional MIPS quality, not an MVP's
+                          NULL::VARCHAR AS facility_note FROM _mvp_q_category""")
 
 
 def score_mvps(con: duckdb.DuckDBPyConnection, *, performance_year: int,

@@ -407,6 +407,7 @@ def _measure_rows(con, q: SimpleNamespace) -> None:
         "quality.high_priority_bonus": "s.high_priority_bonus > 0",
         "quality.end_to_end_bonus": "s.end_to_end_bonus > 0",
         "quality.require_outcome_or_high_priority": "s.hp_rank = 1",
+        "cahps.scoring": "q.measure_class = 'cahps'",
     })
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_quality_measure_scores AS
@@ -421,6 +422,7 @@ def _measure_rows(con, q: SimpleNamespace) -> None:
            concat_ws('; ', q.strata_note,
              CASE WHEN q.data_completeness_percent > 100 THEN 'more cases reported than the eligible population (check the counts)' END,
              CASE q.measure_class
+               WHEN 'cahps' THEN NULL
                WHEN 'class 3' THEN printf('data completeness %.2f%% below %s%%: %s points%s',
                     coalesce(q.data_completeness_percent, 0), {lit(str(dc))}, q.achievement_points::VARCHAR,
                     CASE WHEN q.small_practice THEN ' (small practice)' ELSE '' END)
@@ -461,6 +463,10 @@ STEPS.append((_measure_rows, "_sc_quality_measure_scores",
 def score_quality(con, rules: Rules) -> None:
     """Run the quality steps in order (STEPS): _sc_quality in, _sc_quality_measure_scores and
     _sc_quality_category out."""
+    from transforms.scoring.cahps import append_cahps_points
+
     q = quality_rules(rules)
     for step, _table, _grain in STEPS:
         step(con, q)
+        if step is _achievement_points:
+            append_cahps_points(con, rules)  # CAHPS for MIPS: measure 321 from its summary survey measures

@@ -102,6 +102,35 @@ REQUIRED: dict[str, str] = {
     "eligibility.low_volume_threshold": "mapping",
     "eligibility.clinician_types": "list",
     "eligibility.newly_enrolled_rule": "str",
+    # reporting paths, one contiguous block per path
+    # virtual groups (§414.1315, PY2018 on): null where the year has none
+    "virtual_group.allowed": "bool",
+    "virtual_group.max_tin_clinicians": "int?",            # NPIs billing under a member TIN, at most
+    "virtual_group.min_tins": "int?",                      # TINs a virtual group combines, at least
+    "virtual_group.small_practice_max_clinicians": "int?", # the virtual group is a small practice at or below
+    "virtual_group.special_status_share_percent": "number?",  # a status holds when more than this % of NPIs have it
+    "virtual_group.special_status_flags": "list?",         # the statuses derived that way from member TINs
+    "virtual_group.ia_min_clinician_share_percent": "number?",  # an activity counts when TINs with >= this % of NPIs attest it (0 = any)
+    "virtual_group.cost_aggregation": "str?",              # how member TINs' cost values combine
+    # APM entities, the APM scoring standard (PY2017-2020), the APM Performance Pathway (PY2021 on), QPs
+    "apm.qp_excluded": "bool",                     # a Qualifying APM Participant has no MIPS adjustment
+    "apm.partial_qp_may_elect": "bool",            # a Partial QP is excluded unless it elects MIPS
+    "apm.scoring_standard_weights": "mapping?",    # {shared_savings_or_next_generation_aco|other: {quality, cost, ia, pi}}
+    "apm.app_weights": "mapping?",                 # {quality, cost, ia, pi} of the APM Performance Pathway
+    "apm.app_quality_measures": "list?",           # the APP's fixed quality measure set
+    "apm.entity_ia_percent": "number",             # IA score of an APM entity (scoring standard / APP)
+    "apm.participant_ia_min_percent": "number",    # least IA score of a MIPS APM participant scored in traditional MIPS
+    "apm.entity_pooling": "mapping",               # how score-only mode pools participant TINs into the APM entity
+    # facility-based measurement (§414.1380(e), PY2019 on)
+    "facility_based.allowed": "bool",
+    "facility_based.hvbp_fiscal_year_offset": "int?",  # Hospital VBP fiscal year = performance year + this
+    "facility_based.method": "str?",                   # TPS -> quality / cost scores
+    "facility_based.comparison": "str?",               # when the facility-based scores replace the own
+    # CAHPS for MIPS
+    "cahps.measure_id": "str",                          # the quality measure the survey scores as
+    "cahps.scoring": "str",                             # how the summary survey measures make its points
+    # cost improvement scoring (cap: cost.improvement_max_percentage_points)
+    "cost_improvement.method": "str?",                  # null in the years the law bars it
 }
 
 # Values a PI model needs besides the above.
