@@ -345,6 +345,12 @@ def _write(con, spec: TableSpec, relation: str, target: Path, performance_year: 
     else:
         quoted = ", ".join(_q(c.name) for c in file_columns(spec))
         select = f"SELECT {quoted} FROM ({spec.select_sql(source)})"
+    # Every column is written OPTIONAL: DuckDB (since duckdb/duckdb#22183) marks a Parquet column REQUIRED when its
+    # query plan's statistics say it has no NULL, which depends on how the work tables were built (a TIN-sharded run
+    # builds them per shard), not on the rows; the CASE hides those statistics so the file is a function of the
+    # rows. The spec's NOT NULL columns are still checked (check_file).
+    select = "SELECT " + ", ".join(f"CASE WHEN {_q(c.name)} IS NULL THEN NULL ELSE {_q(c.name)} END AS {_q(c.name)}"
+                                   for c in file_columns(spec)) + f" FROM ({select})"
     con.execute(f"COPY ({select}) TO {_lit(target.as_posix())} (FORMAT parquet, COMPRESSION zstd)")
     return int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
 
