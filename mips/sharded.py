@@ -118,9 +118,11 @@ def merge_shards_step(run: PeriodRun, results: list[ShardResult], sources: Seque
     folders = [shard_dir(run.work_dir) / "outputs" / str(r.shard) for r in results]
     counts = merge_outputs(run.con, specs, folders)
     run.outputs.update(specs)
-    # notes of shards that had rows to work on (an empty shard's "nothing to score" says nothing of the run)
+    # notes of shards that had rows to work on (an empty shard's "nothing to score" says nothing of the run): a note
+    # every such shard gave is the run's; one that differs (counts of a shard) says which shard it is of
     worked = [r for r in results if any(r.input_rows.values())]
-    run.notes += list(dict.fromkeys(n for r in worked for n in r.notes))
+    common = [n for n in dict.fromkeys(n for r in worked for n in r.notes) if all(n in r.notes for r in worked)]
+    run.notes += common + [f"shard {r.shard}: {n}" for r in worked for n in r.notes if n not in common]
     merged: dict[tuple, list] = {}
     for result in worked:
         for table, rule, n, description in result.warnings:
