@@ -12,6 +12,7 @@ so the published Parquet is byte-identical to an unsharded run's (the run manife
 """
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class ShardResult:
     warnings: list[tuple] = field(default_factory=list)
     peak_rss_mib: float = 0.0   # of the process that ran it (a Dask worker: its peak over all the tasks it ran)
     seconds: float = 0.0
+    pid: int = 0                # the process that ran it (two shards on one Dask worker share it)
 
 
 def shard_dir(work_dir: Path | str) -> Path:
@@ -92,7 +94,7 @@ def run_shard(work_dir: str, shard: int, shards: int, performance_year: int, per
         rows = write_owned_outputs(con, run.outputs, folder / "outputs" / str(shard), shard, shards)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return ShardResult(shard, counts, dict(run.outputs), rows, list(run.notes), list(run.warnings), peak,
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, os.getpid())
     finally:
         con.close()
         shutil.rmtree(database, ignore_errors=True)
@@ -131,8 +133,9 @@ def merge_shards_step(run: PeriodRun, results: list[ShardResult], sources: Seque
             if description not in entry[1]:
                 entry[1].append(description)
     run.warnings = list(run.warnings) + [(t, rule, n, "; ".join(d)) for (t, rule), (n, d) in merged.items()]
-    peak = max((r.peak_rss_mib for r in results), default=0.0)
-    run.notes.append(f"sharded run: {len(results)} TIN shard(s); peak memory of a shard's process {peak:,.0f} MiB")
+    peaks = "; ".join(f"shard {r.shard} {r.seconds:,.1f} s, process {r.pid} peak {r.peak_rss_mib:,.0f} MiB"
+                      for r in results)
+    run.notes.append(f"sharded run: {len(results)} TIN shard(s) ({peaks})")
     if "claims" in sources and not run.parameters.get("allow_empty"):
         check_claims_counted(run)
     return counts
