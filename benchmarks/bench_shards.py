@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         baseline = None
         for shards in [0] + list(args.shards):
             out = scratch / f"out-{shards}"
-            figures = bench_run.child(RUN_CHILD, str(data), str(out), str(args.year), str(shards))
+            # a loaded machine starts Prefect's temporary server slowly (its default wait is 20 s)
+            figures = bench_run.child(RUN_CHILD, str(data), str(out), str(args.year), str(shards),
+                                      env={"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"})
             peaks = worker_peaks(figures["notes"])
             files = published(out)
             if shards == 0:

@@ -241,3 +241,17 @@ def test_mips_run_help_documents_the_shard_options(capsys):
         main(["run", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--shards K" in text and "--dask-address ADDRESS" in text and "Dask" in text
+
+
+def test_without_an_address_the_flow_starts_a_local_cluster_of_one_single_threaded_process_per_shard_and_cpu():
+    import os
+
+    from flows.period import dask_task_runner
+
+    local = dask_task_runner(4)
+    assert local.address is None and local.cluster_class == "distributed.LocalCluster"
+    assert local.cluster_kwargs["n_workers"] == min(4, os.cpu_count()) and local.cluster_kwargs["threads_per_worker"] == 1
+    assert local.cluster_kwargs["processes"] is True
+    assert dask_task_runner(1).cluster_kwargs["n_workers"] == 1
+    remote = dask_task_runner(8, "tcp://scheduler:8786")
+    assert remote.address == "tcp://scheduler:8786" and remote.cluster_class is None
