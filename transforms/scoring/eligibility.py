@@ -28,6 +28,9 @@ def mips_eligibility(con, performance_year: int) -> None:
     roster = "clinician_roster" if _has_table(con, "clinician_roster") else \
         "(SELECT NULL::VARCHAR AS tin, NULL::VARCHAR AS npi, NULL::VARCHAR AS clinician_type, NULL::DATE AS medicare_enrollment_date LIMIT 0)"
     services = f"coalesce(sum(greatest(coalesce(service_unit_quantity, 1), 1)), 0)"
+    # an exact sum (to a millionth of a dollar): a DOUBLE sum's last bits depend on the order and the chunks in which
+    # DuckDB adds the rows, which differ between runs of other layouts (a TIN-sharded run), not on the rows
+    charges = "CAST(sum(CAST(allowed_amount AS DECIMAL(38, 6))) AS DOUBLE)"
     above = [f"allowed_charges > {float(lvt['allowed_charges'])}", f"beneficiaries > {int(lvt['beneficiaries'])}"]
     if lvt.get("services") is not None:
         above.append(f"services > {int(lvt['services'])}")
@@ -39,11 +42,11 @@ def mips_eligibility(con, performance_year: int) -> None:
         WHERE claim_line_start_date >= DATE '{py}-01-01' AND claim_line_start_date < DATE '{py + 1}-01-01'
           AND billing_tin IS NOT NULL
           AND {part_b_professional_filter(con)})  -- Medicare Part B professional lines only (42 CFR 414.1305)
-    SELECT 'individual' AS level, tin, npi, coalesce(sum(allowed_amount), 0) AS allowed_charges,
+    SELECT 'individual' AS level, tin, npi, coalesce({charges}, 0) AS allowed_charges,
            count(DISTINCT person_id) AS beneficiaries, {services} AS services
     FROM c WHERE npi IS NOT NULL GROUP BY tin, npi
     UNION ALL
-    SELECT 'group', tin, NULL, coalesce(sum(allowed_amount), 0), count(DISTINCT person_id), {services}
+    SELECT 'group', tin, NULL, coalesce({charges}, 0), count(DISTINCT person_id), {services}
     FROM c GROUP BY tin
     """)
     con.execute(f"""
