@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Literal, Optional
@@ -21,6 +21,7 @@ from prefect.runtime import flow_run
 
 from mips import progress
 from mips.errors import PipelineError
+from mips.sharded import run_shard
 from mips.period import (LEVELS, SOURCES, EhrInput, split_ehr, Period, PeriodRun, RunReport, find_inputs, finish_run, ingest_step,
                          input_provenance, measures_step, one_line_failure, outputs_status, publish_step, report_of,
                          resolve_year, run_parameters, scores_step, start_run, summary_markdown, validate_step)
@@ -47,7 +48,15 @@ def transient_io(task, task_run, state) -> bool:
 
 # Runs in progress in this process, by run id. Tasks get the id, not the run: the run holds a DuckDB
 # connection, which must not be kept or serialised by Prefect (task parameters and results).
-_ACTIVE: dict[str, PeriodRun] = {}
+class _RunsOfThisProcess(dict):
+    """A Dask task runner sends the flow's context to its workers, pickling the flow's and tasks' functions by value
+    with the globals they name: this registry goes as an empty dict (runs and their DuckDB connections stay here)."""
+
+    def __reduce__(self):
+        return dict, ()
+
+
+_ACTIVE: dict[str, PeriodRun] = _RunsOfThisProcess()
 
 def _step(step, run_id: str, *args):
     """Call a plain step on the run; its error goes on without the library's frames (they hold the
@@ -101,6 +110,41 @@ def publish_task(run_id: str) -> None:
     get_run_logger().info("published performance year %s (%s)", published.performance_year, _fmt(published.rows))
 
 
+@task(name="split into TIN shards", cache_policy=NO_CACHE)
+def split_task(run_id: str, shards: int) -> None:
+    from mips.sharded import split_step
+
+    counts = _step(split_step, run_id, shards)
+    get_run_logger().info("shards: %s", "; ".join(f"{t} {'/'.join(map(str, n))}" for t, n in counts.items()))
+
+
+# The shard's work is a plain function of mips.sharded, so a Dask worker imports it by name (nothing of this
+# process is pickled with it); it needs the run's work folder, not the run.
+shard_task = task(name="measures and scores of a shard", task_run_name="shard {shard} of {shards}",
+                  cache_policy=NO_CACHE)(run_shard)
+
+
+@task(name="merge the shards", cache_policy=NO_CACHE)
+def merge_task(run_id: str, results: list, sources: list[str]) -> None:
+    from mips.sharded import merge_shards_step
+
+    counts = _step(merge_shards_step, run_id, results, sources)
+    get_run_logger().info("merged: %s", _fmt(counts))
+
+
+def dask_task_runner(shards: int, dask_address: str | None = None):
+    """Prefect's Dask task runner: the running cluster at ``dask_address``, else a local cluster of single-threaded
+    worker processes (one per shard, at most one per CPU)."""
+    from prefect_dask import DaskTaskRunner
+
+    if dask_address:
+        return DaskTaskRunner(address=dask_address)
+    workers = max(1, min(int(shards), os.cpu_count() or 1))
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                          cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None, "silence_logs": logging.ERROR})
+
+
 def _fmt(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {rows:,}" for name, rows in counts.items())
 
@@ -128,7 +172,7 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
                 max_rejected_percent: float = 5.0, allow_empty: bool = False, scaling_factor: Optional[float] = None,
                 exceptional_scaling_factor: Optional[float] = None, fhir_dir: Optional[str] = None,
                 default_tin: Optional[str] = None, default_npi: Optional[str] = None,
-                clinical_dir: Optional[str] = None) -> RunReport:
+                clinical_dir: Optional[str] = None, shards: Optional[int] = None) -> RunReport:
     """One reporting period: ingest → validate → measures → scores → publish (atomic; run manifest; catalog).
 
     performance_year: the MIPS performance year; when empty, the current calendar year minus
@@ -139,7 +183,8 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
     the claims look like another period's (most lines outside the year, or no claims measure at all);
     without it such a run fails, visibly in the UI. scaling_factor / exceptional_scaling_factor: CMS's
     budget-neutrality factors, as `mips score --scaling-factor` (without them an unpublished factor makes
-    the positive adjustment a range).
+    the positive adjustment a range). shards: compute measures and scores in this many TIN shards, as tasks of the
+    flow's task runner (a Dask cluster with `mips run --shards`), merged into the same publish.
     """
     logger = get_run_logger()
     year = resolve_year(performance_year, years_before_current)
@@ -154,6 +199,10 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
              if fhir_dir or clinical_dir else None)
     # an input folder's fhir/ and clinical/ folders are EHR input too (mips serve, mips backfill, --input-dir)
     files, ehr = split_ehr(files, default_tin, default_npi, given)
+    if shards:
+        from mips.sharded import check_shards
+        check_shards(shards)
+        parameters["shards"] = shards
     run = start_run(period, files, Path(output), parameters=parameters, ehr=ehr)
     _ACTIVE[run.run_id] = run
     logger.info("run %s holds performance year %s; %d input file(s)", run.run_id, year, len(files))
@@ -161,8 +210,18 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
         provenance_task(run.run_id)
         ingest_task(run.run_id)
         validate_task(run.run_id, max_rejected_percent)
-        measures_task(run.run_id, sources, levels)
-        scores_task(run.run_id)
+        if shards:  # the shards go to the task runner (Dask workers); everything else runs here, on the run
+            split_task(run.run_id, shards)
+            futures = [shard_task.submit(str(run.work_dir), k, shards, year, period.start, period.end,
+                                         run.parameters, sources, levels) for k in range(shards)]
+            results = [f.result() for f in futures]
+            for r in results:
+                logger.info("shard %d: %s in %.1f s, peak %.0f MiB", r.shard, _fmt(r.output_rows) or "no outputs",
+                            r.seconds, r.peak_rss_mib)
+            merge_task(run.run_id, results, sources)
+        else:
+            measures_task(run.run_id, sources, levels)
+            scores_task(run.run_id)
         publish_task(run.run_id)
         report = report_of(run)
         create_markdown_artifact(key=f"mips-run-{year}", markdown=report.markdown,
@@ -212,15 +271,27 @@ def run_period_flow(*, performance_year: int, files: dict[str, Path], output_roo
                     sources: list[str] | None = None, levels: list[str] | None = None,
                     max_rejected_percent: float = 5.0, allow_empty: bool = False,
                     show_prefect_logs: bool = False, scaling_factor: float | None = None,
-                    exceptional_scaling_factor: float | None = None, ehr: EhrInput | None = None) -> RunReport:
+                    exceptional_scaling_factor: float | None = None, ehr: EhrInput | None = None,
+                    shards: int | None = None, dask_address: str | None = None) -> RunReport:
     """`mips run` through Prefect: the period flow with explicit files (no server needed; Prefect
     starts a temporary one unless PREFECT_API_URL points at a server, where the run then shows).
+    With ``shards``, measures and scores run per TIN shard on a Dask cluster (``dask_address``, else a local one).
     Raises the flow's error (a PipelineError for user problems) like the plain steps do."""
     # no telemetry from a temporary server (it logs an error on machines without internet)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    with console_logs(show_prefect_logs):
+    flow_to_run = period_flow
+    with console_logs(show_prefect_logs), ExitStack() as stack:
         start_owned_temporary_server()
-        return period_flow(performance_year=performance_year, output=str(output_root),
+        if shards:
+            from mips.sharded import check_shards
+            check_shards(shards, dask_address)
+            flow_to_run = period_flow.with_options(task_runner=dask_task_runner(shards, dask_address))
+            if not show_prefect_logs and not dask_address:  # the local workers' Prefect console lines, as here
+                stack.enter_context(_environment(PREFECT_LOGGING_LEVEL="WARNING"))
+            # the shards' task runs report to this run's server: workers get the settings of the flow's context,
+            # so name the temporary server there (else each worker process would start a server of its own)
+            stack.enter_context(_settings_with_temporary_server())
+        return flow_to_run(performance_year=performance_year, output=str(output_root),
                            inputs={name: str(path) for name, path in files.items()}, period_start=period_start,
                            period_end=period_end, sources=sources, levels=levels,
                            max_rejected_percent=max_rejected_percent, allow_empty=allow_empty,
@@ -229,7 +300,42 @@ def run_period_flow(*, performance_year: int, files: dict[str, Path], output_roo
                            fhir_dir=str(ehr.fhir_dir) if ehr and ehr.fhir_dir else None,
                            default_tin=ehr.default_tin if ehr else None,
                            default_npi=ehr.default_npi if ehr else None,
-                           clinical_dir=str(ehr.clinical_dir) if ehr and ehr.clinical_dir else None)
+                           clinical_dir=str(ehr.clinical_dir) if ehr and ehr.clinical_dir else None,
+                           shards=shards)
+
+
+@contextmanager
+def _environment(**values: str):
+    """Environment variables set while the block runs (a local cluster's worker processes inherit them)."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _settings_with_temporary_server():
+    """PREFECT_API_URL set to the temporary server this process started, while the flow runs (nothing to do with
+    a server configured)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.server.api import server as prefect_server
+
+    server = prefect_server.SubprocessASGIServer()
+    if not server.running:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield
 
 
 def _death_signal_setter():

@@ -346,21 +346,23 @@ def _write(con, spec: TableSpec, relation: str, target: Path, performance_year: 
     if presorted:
         # already made by spec.select_sql (the producers' contract): a table keeps its row order,
         # so cast without sorting again (sorting tens of millions of instance rows twice costs minutes).
-        # A dictionary-encoded (ENUM) column declared VARCHAR is written as it is: Parquet stores it as a
-        # UTF-8 string column (read back as VARCHAR; check_file checks) from the dictionary it already has,
-        # several times cheaper than decoding every value and building the dictionary again.
+        # A dictionary-encoded (ENUM) column was sorted on its integer codes upstream and is decoded here, as
+        # the rows stream into the file: written as the ENUM it is, the file's dictionary would be the ENUM's
+        # (every value of the run's units, in the type's order), so the bytes would depend on how the work
+        # tables were built (a TIN-sharded run builds them per shard) rather than on the rows.
         select = "SELECT " + ", ".join(
-            f"{_q(c.name)}" if c.type == "VARCHAR" and _is_dictionary(described.get(c.name))
-            else f"CAST({_q(c.name)} AS {c.type}) AS {_q(c.name)}" for c in file_columns(spec)) + f" FROM {source}"
+            f"CAST({_q(c.name)} AS {c.type}) AS {_q(c.name)}" for c in file_columns(spec)) + f" FROM {source}"
     else:
         quoted = ", ".join(_q(c.name) for c in file_columns(spec))
         select = f"SELECT {quoted} FROM ({spec.select_sql(source)})"
+    # Every column is written OPTIONAL: DuckDB (since duckdb/duckdb#22183) marks a Parquet column REQUIRED when its
+    # query plan's statistics say it has no NULL, which depends on how the work tables were built (a TIN-sharded run
+    # builds them per shard), not on the rows; the CASE hides those statistics so the file is a function of the
+    # rows. The spec's NOT NULL columns are still checked (check_file).
+    select = "SELECT " + ", ".join(f"CASE WHEN {_q(c.name)} IS NULL THEN NULL ELSE {_q(c.name)} END AS {_q(c.name)}"
+                                   for c in file_columns(spec)) + f" FROM ({select})"
     # COPY returns the rows it wrote: counting the relation again would run a view's joins a second time
     return int(con.execute(f"COPY ({select}) TO {_lit(target.as_posix())} ({PARQUET_OPTIONS})").fetchone()[0])
-
-
-def _is_dictionary(duckdb_type) -> bool:
-    return getattr(duckdb_type, "id", None) == "enum"
 
 
 def check_file(con, spec: TableSpec, path: Path, expected_rows: int | None) -> int:

@@ -46,6 +46,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scaling factor of the exceptional performance adjustment, PY2017-2022 (0 <= ESF <= 1)")
     parser.add_argument("--without-prefect", action="store_true",
                         help="run the same steps without Prefect (no temporary server, no run in the UI, no artifact)")
+    parser.add_argument("--shards", type=int, metavar="K",
+                        help="split measures and scores into K shards by a stable hash of the TIN (claims by their "
+                             "billing TIN, EHR patients by the TINs they are attributed to, whole) and run them as "
+                             "Prefect tasks on a Dask cluster; ingest, validation and the one atomic publish stay in "
+                             "this process, and the outputs are the same as without shards (docs/operations.md). "
+                             "With --without-prefect the shards run one after another here")
+    parser.add_argument("--dask-address", metavar="ADDRESS",
+                        help="scheduler of a running Dask cluster for --shards, e.g. tcp://scheduler:8786 (its "
+                             "workers must see the input files and the output folder at the same paths); without "
+                             "it a local cluster of min(K, CPUs) single-threaded worker processes is started")
 
 
 def input_option(table: str) -> str:
@@ -77,12 +87,27 @@ def run(args) -> int:
     from transforms.scoring.engine import check_scaling_factors
 
     check_scaling_factors(load_rules(period.performance_year), args.scaling_factor, args.exceptional_scaling_factor)
-    if args.without_prefect:
+    from mips.sharded import check_shards
+
+    shards, dask_address = getattr(args, "shards", None), getattr(args, "dask_address", None)
+    check_shards(shards, dask_address)
+    sharding = {}
+    if args.without_prefect and dask_address:
+        from mips.errors import PipelineError
+        raise PipelineError("--dask-address runs the shards as Prefect tasks; drop --without-prefect")
+    if args.without_prefect and shards:
+        from functools import partial
+
+        from mips.sharded import run_sharded_steps
+        run_period = partial(run_sharded_steps, shards=shards)
+    elif args.without_prefect:
         from mips.period import run_period_steps as run_period
     else:
         from flows.period import run_period_flow as run_period
+        if shards:
+            sharding = {"shards": shards, "dask_address": dask_address}
     files, ehr = inputs_of(args)
-    report = run_period(performance_year=period.performance_year, period_start=period.start, period_end=period.end,
+    report = run_period(**sharding, performance_year=period.performance_year, period_start=period.start, period_end=period.end,
                         files=files, output_root=args.output,
                         max_rejected_percent=args.max_rejected_percent, allow_empty=args.allow_empty,
                         scaling_factor=args.scaling_factor, exceptional_scaling_factor=args.exceptional_scaling_factor,
