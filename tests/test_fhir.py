@@ -334,3 +334,36 @@ def test_claim_diagnosis_and_item_must_be_arrays_and_a_shared_location_is_kept(t
         (4, "Claim.diagnosis", "wrong_type"), (5, "Claim.item", "wrong_type")]
     assert con.execute("SELECT resource_type, resource_id, person_id FROM fhir_resource ORDER BY source_row").fetchall() == [
         ("Patient", "p1", "p1"), ("Encounter", "e1", "p1"), ("Claim", "c1", "p1"), ("Location", "l1", None)]
+
+
+def test_bulk_export_medication_reference_resolves_to_a_shared_medication(tmp_path):
+    """In a Bulk Data export, Medication resources carry no patient: they are shared (person_id NULL). A
+    MedicationRequest naming its drug by medicationReference gets that Medication's code, as in a patient's own
+    record; before, only a Medication in the same patient's record was looked up, so a bulk export lost the code.
+    Patient p1's order names Medication/med-shared (one RxNorm coding) -> one 'code' coding on the order;
+    p2's order names a Medication that is in no file -> no coding."""
+    import duckdb as _duckdb
+    from transforms.ecqm.ir import build_ir
+    from transforms.fhir_files import load_fhir_dir
+    from transforms.reference import attach_reference
+
+    rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    lines = {
+        "Patient.ndjson": [{"resourceType": "Patient", "id": p, "birthDate": "1960-01-01", "gender": "female"}
+                           for p in ("p1", "p2")],
+        "Medication.ndjson": [{"resourceType": "Medication", "id": "med-shared",
+                               "code": {"coding": [{"system": rxnorm, "code": "197361"}]}}],
+        "MedicationRequest.ndjson": [
+            {"resourceType": "MedicationRequest", "id": f"mr-{p}", "status": "active", "intent": "order",
+             "subject": {"reference": f"Patient/{p}"}, "medicationReference": {"reference": f"Medication/{med}"},
+             "authoredOn": "2026-02-01"} for p, med in (("p1", "med-shared"), ("p2", "med-missing"))],
+    }
+    for name, resources in lines.items():
+        (tmp_path / name).write_text("\n".join(json.dumps(r) for r in resources) + "\n", encoding="utf-8")
+    con = _duckdb.connect()
+    attach_reference(con)
+    load_fhir_dir(con, tmp_path, default_tin="123456789", default_npi="1234567893")
+    build_ir(con)
+    rows = con.execute("""SELECT person_id, resource_id, code_system, code FROM ecqm_coding
+                          WHERE resource_type = 'MedicationRequest' AND element = 'code' ORDER BY ALL""").fetchall()
+    assert rows == [("p1", "mr-p1", rxnorm, "197361")]

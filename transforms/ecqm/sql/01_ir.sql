@@ -184,11 +184,13 @@ WITH c AS (
 )
 SELECT DISTINCT person_id, resource_type, resource_id, element, c ->> '$.system' AS code_system, c ->> '$.code' AS code
 FROM c WHERE c ->> '$.system' IS NOT NULL AND c ->> '$.code' IS NOT NULL;
--- a medicationReference gets the referenced Medication's code as its own 'code' (same patient record)
+-- a medicationReference gets the referenced Medication's code as its own 'code': the Medication of the patient's
+-- own record, or a shared one (person_id NULL: a Bulk Data export's Medication.ndjson names no patient)
 INSERT INTO _ecqm_coding
 SELECT DISTINCT r.person_id, r.resource_type, r.resource_id, 'code', m.code_system, m.code
 FROM ecqm_resource r
-JOIN _ecqm_coding m ON m.person_id = r.person_id AND m.resource_type = 'Medication' AND m.resource_id = r.medication_id
+JOIN _ecqm_coding m ON (m.person_id = r.person_id OR m.person_id IS NULL) AND m.resource_type = 'Medication'
+                   AND m.resource_id = r.medication_id
                    AND m.element = 'code'
 WHERE r.medication_id IS NOT NULL;
 CREATE OR REPLACE TABLE ecqm_coding AS {coding_select};
