@@ -7,6 +7,8 @@ touches rows only through DuckDB SQL (in transforms/) and reports counts, never 
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import json
 import os
 import shutil
@@ -510,6 +512,18 @@ def check_claims_counted(run: PeriodRun) -> None:
             f"left unchanged (--allow-empty publishes anyway); this run's ingest summary is in {folder}/")
 
 
+@contextmanager
+def single_thread(con):
+    """Scores add up doubles; with several threads the order of the additions (and so the last bits)
+    varies between runs. The scoring tables are small: one thread makes them reproducible for free."""
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute("SET threads = 1")
+    try:
+        yield con
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
+
+
 @reported("scoring: eligibility, measure, category and final scores")
 def scores_step(run: PeriodRun) -> dict[str, int]:
     """MIPS eligibility, measure/category/final scores and the payment adjustment."""
@@ -520,12 +534,8 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
     if not ("medical_claim" in tables or tables & {"measure_results", *SCORE_INPUTS}):
         run.notes.append("scores: nothing to score (no claims, measures or category inputs); skipped")
         return {}
-    # Scores add up doubles; with several threads the order of the additions (and so the last bits)
-    # varies between runs. The scoring tables are small: one thread makes them reproducible for free.
-    threads = run.con.execute("SELECT current_setting('threads')").fetchone()[0]
-    run.con.execute("SET threads = 1")
     factors = {k: run.parameters.get(k) for k in ("scaling_factor", "exceptional_scaling_factor")}
-    try:
+    with single_thread(run.con):
         if "medical_claim" in tables:
             created = score_from_claims(run.con, performance_year=run.period.performance_year, **factors)
         else:
@@ -537,8 +547,6 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
                 quality = "quality_input"
             score_entities(run.con, performance_year=run.period.performance_year, quality=quality, **factors)
             created = [s.name for s in scoring.SCORING_TABLES]
-    finally:
-        run.con.execute(f"SET threads = {int(threads)}")
     # categories scored 0 for want of input, unknown activities, estimated or ranged adjustments
     from transforms.scoring.engine import scoring_warnings
     run.warnings = list(run.warnings) + scoring_warnings(run.con)

@@ -136,7 +136,8 @@ def run(args) -> int:
     """Score through the period steps of `mips run`: the period lock, input checksums, the
     validated ingest with the rejection threshold, the shared scorer, and one atomic publish with the run manifest."""
     from mips.period import (LEVELS, SCORE_INPUTS, SOURCES, Period, finish_run, ingest_step, input_provenance,
-                             one_line_failure, publish_step, run_parameters, scores_step, start_run, validate_step)
+                             one_line_failure, publish_step, run_parameters, scores_step, single_thread, start_run,
+                             validate_step)
     from transforms.scoring import load_rules
     from transforms.scoring.engine import check_scaling_factors, scoring_warnings
 
@@ -168,19 +169,16 @@ def run(args) -> int:
             from transforms.scoring.engine import _columns
             from transforms.scoring.mvp import mvp_warnings, score_mvps
             present = {c: (c if _columns(run.con, c) is not None else None) for c in FILES.values()}
-            threads = run.con.execute("SELECT current_setting('threads')").fetchone()[0]
-            run.con.execute("SET threads = 1")  # as scores_step: sums of doubles in one order, reproducible
-            try:
+            with single_thread(run.con):  # as scores_step: sums of doubles in one order, reproducible
                 score_mvps(run.con, performance_year=args.performance_year,
                            memberships=present["subgroup_membership_input"], entity=present["entity_input"],
                            quality=present["quality_input"], pi=present["pi_input"], ia=present["ia_input"],
                            cost=present["cost_input"], scaling_factor=args.scaling_factor,
                            exceptional_scaling_factor=args.exceptional_scaling_factor)
-            finally:
-                run.con.execute(f"SET threads = {int(threads)}")
             run.outputs.update({spec.name: spec for spec in MVP_TABLES})
-            run.warnings = list(run.warnings) + mvp_warnings(run.con)
-            warnings += mvp_warnings(run.con)
+            mvp_notes = mvp_warnings(run.con)
+            run.warnings = list(run.warnings) + mvp_notes
+            warnings += mvp_notes
         publish_step(run)  # scores, rejects and ingest summary switched in at once, with the run manifest
         print(summary(run.con, args.performance_year, run.ingest, dict(run.published.rows), args.output, warnings))
         return 0
