@@ -177,7 +177,9 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
 
     performance_year: the MIPS performance year; when empty, the current calendar year minus
     ``years_before_current`` (scheduled runs). input_dir: folder of <table>.csv/.parquet files
-    ({year} is replaced by the year); inputs: table -> file, overriding input_dir. period_start /
+    ({year} is replaced by the year); inputs: table -> file, overriding input_dir. Tables are the standard inputs
+    and the score inputs of `mips score` (mips/score_inputs.py: entity_input, virtual_group_input,
+    apm_participation_input, mvp_registration_input, ...), checked, validated and scored as `mips score` does. period_start /
     period_end narrow the reporting period inside the year. max_rejected_percent: stop (publishing
     nothing) when more than this percent of any file's rows are rejected. allow_empty: publish even when
     the claims look like another period's (most lines outside the year, or no claims measure at all);

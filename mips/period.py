@@ -27,6 +27,7 @@ from mips.fs import environment_message, is_environment_failure, pause_for_fault
 from mips.paths import REFERENCE_DIR, RULES_DIR
 from mips import progress
 from mips.progress import reported
+from mips.score_inputs import SCORE_INPUT_TABLE, SCORE_INPUTS, check_score_inputs
 from mips.store import (PeriodLock, Published, clean_leftovers, code_version, file_sha256, hash_tree, new_run_id,
                         publish_period)
 from schemas.tables import TableSpec
@@ -71,12 +72,18 @@ STANDARD_INPUTS = (
 # The EHR inputs: folders read by transforms.fhir_files / transforms.clinical_tables into the eCQM engine's input,
 # not contract files of transforms.ingest (split_ehr takes them out of a run's files).
 EHR_INPUTS = ("fhir", "clinical")
+# Inputs of `mips score` (numbers a practice already has): the one list in mips/score_inputs.py, read by `mips score`,
+# `mips run`, the flow and input folders alike (schemas/inputs.py contracts). SCORE_INPUTS: their names.
+
+
+def period_inputs() -> tuple:
+    """Every input a period run reads: the standard inputs, then the score inputs not among them."""
+    names = {i.name for i in STANDARD_INPUTS}
+    return STANDARD_INPUTS + tuple(i for i in SCORE_INPUT_TABLE if i.name not in names)
+
+
 # Inputs of a period run, in the order they are read.
-RUN_INPUTS = tuple(i.name for i in STANDARD_INPUTS)
-# Inputs of `mips score` (numbers a practice already has), run through the same steps (schemas/inputs.py contracts).
-SCORE_INPUTS = ("entity_input", "quality_input", "pi_input", "ia_input", "cost_input", "mvp_registration_input",
-                "subgroup_membership_input", "virtual_group_input", "apm_participation_input",
-                "facility_score_conversion_input", "cahps_input")
+RUN_INPUTS = tuple(i.name for i in period_inputs())
 SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)
@@ -108,7 +115,7 @@ def find_inputs(input_dir: Path) -> dict[str, Path]:
     if not folder.is_dir():
         raise PipelineError(f"input folder {folder} not found")
     found: dict[str, Path] = {}
-    for item in STANDARD_INPUTS:
+    for item in period_inputs():
         candidates = [folder / item.name if fmt == "folder" else folder / f"{item.name}.{fmt}" for fmt in item.formats]
         candidates = [c for c in candidates if (c.is_dir() if c.suffix == "" else c.is_file())]
         if len(candidates) > 1:
@@ -121,7 +128,7 @@ def find_inputs(input_dir: Path) -> dict[str, Path]:
 def standard_inputs_markdown() -> str:
     """The documented table of standard input names (docs/operations.md holds this text)."""
     lines = ["| input | file name in an input folder | `mips run` option | what it is |", "|---|---|---|---|"]
-    for item in STANDARD_INPUTS:
+    for item in period_inputs():
         names = " or ".join(f"`{item.name}/`" if f == "folder" else f"`{item.name}.{f}`" for f in item.formats)
         lines.append(f"| {item.name} | {names} | `{item.option}` | {item.description} |")
     return "\n".join(lines) + "\n"
@@ -241,6 +248,7 @@ def start_run(period: Period, files: dict[str, Path], output_root: Path, *, run_
     ``known_inputs``: SCORE_INPUTS for `mips score`, which runs the same steps on score inputs."""
     files, ehr = split_ehr(files, ehr=ehr)   # an input folder's fhir/ and clinical/ (find_inputs) are EHR input
     files = check_inputs(files, ehr, known_inputs)
+    check_score_inputs(period.performance_year, files)  # the same checks in mips score, mips run and the flow
     output_root = Path(output_root)
     run_id = run_id or new_run_id()
     try:
@@ -540,16 +548,28 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
             created = score_from_claims(run.con, performance_year=run.period.performance_year, **factors)
         else:
             quality = None
-            if "quality_input" in tables:  # `mips score`: measure counts at hand
-                quality = "quality_input"
-            elif "measure_results" in tables:
+            if "measure_results" in tables:  # EHR measures, with the quality counts given (--quality) added
                 quality_input_from_measure_results(run.con, run.period.performance_year)
+                quality = "quality_input"
+            elif "quality_input" in tables:  # `mips score`: measure counts at hand
                 quality = "quality_input"
             score_entities(run.con, performance_year=run.period.performance_year, quality=quality, **factors)
             created = [s.name for s in scoring.SCORING_TABLES]
+        if "mvp_registration_input" in tables:  # MIPS Value Pathways and subgroups (PY2023 on), on the same inputs
+            from transforms.scoring.mvp import score_mvps
+
+            present = {c: (c if c in _tables(run.con) else None) for c in SCORE_INPUTS}
+            score_mvps(run.con, performance_year=run.period.performance_year,
+                       memberships=present["subgroup_membership_input"], entity=present["entity_input"],
+                       quality=present["quality_input"], pi=present["pi_input"], ia=present["ia_input"],
+                       cost=present["cost_input"], **factors)
+            created += [s.name for s in scoring.MVP_TABLES]
     # categories scored 0 for want of input, unknown activities, estimated or ranged adjustments
     from transforms.scoring.engine import scoring_warnings
     run.warnings = list(run.warnings) + scoring_warnings(run.con)
+    if "mvp_registration_input" in tables:
+        from transforms.scoring.mvp import mvp_warnings
+        run.warnings += mvp_warnings(run.con)
     specs = {s.name: s for s in vars(scoring).values() if isinstance(s, TableSpec) and s.name in created}
     run.outputs.update(specs)
     return _counts(run.con, specs)

@@ -33,6 +33,45 @@ def pct(value) -> str:
     return "" if _missing(value) else f"{value:+.3f}%"
 
 
+def adjustment(row) -> str:
+    """The payment adjustment as the rules allow it to be stated: a range where a factor is not published, marked
+    as an estimate where a factor comes from a secondary source, a plain number only when it is one."""
+    get = row.get if hasattr(row, "get") else (lambda k: getattr(row, k, None))
+    basis, value = get("payment_adjustment_basis"), get("payment_adjustment_percent")
+    low, high = get("payment_adjustment_low_percent"), get("payment_adjustment_high_percent")
+    if basis == "range" or (_missing(value) and not _missing(low)):
+        return f"{low:+.3f}% to {high:+.3f}% (range: scaling factor not published)"
+    if _missing(value):
+        return ""
+    return f"~{value:+.3f}% (estimate)" if basis == "estimate" else f"{value:+.3f}%"
+
+
+def adjustment_usd(row) -> str:
+    """Dollars of the adjustment: a range of dollars where the adjustment is a range, an estimate where it is one."""
+    get = row.get if hasattr(row, "get") else (lambda k: getattr(row, k, None))
+    charges = get("part_b_allowed_charges")
+    if get("payment_adjustment_basis") == "range" and not _missing(charges):
+        low, high = (charges * get(k) / 100 for k in ("payment_adjustment_low_percent", "payment_adjustment_high_percent"))
+        return f"{usd(low)} to {usd(high)}"
+    text = usd(get("payment_adjustment_usd"))
+    return f"~{text} (estimate)" if get("payment_adjustment_basis") == "estimate" and text != "n/a" else text
+
+
+def scaling_note(row) -> str:
+    """Where the positive adjustment's scaling factor comes from, as the row's basis says."""
+    get = row.get if hasattr(row, "get") else (lambda k: getattr(row, k, None))
+    basis, factor = get("payment_adjustment_basis"), get("scaling_factor")
+    if basis == "range":
+        return ("the year's scaling factor is not published, so a positive adjustment is shown as the range of its "
+                "possible values (mips run / mips score --scaling-factor gives an exact figure)")
+    if basis == "estimate":
+        return f"scaling factor {factor:g} from a secondary source, not CMS's published figure: an estimate"
+    value = get("payment_adjustment_percent")
+    if _missing(factor) or (not _missing(value) and value <= 0):
+        return "not applied (the adjustment is not positive)"
+    return f"scaling factor {factor:g}"
+
+
 def usd(value) -> str:
     return "n/a" if _missing(value) else ("-" if value < 0 else "") + f"${abs(value):,.0f}"
 
@@ -137,14 +176,19 @@ def render_tin(con, performance_year: int, tin: str, *, version: str) -> str:
                            "categories": records(cats[(cats["level"] == "individual") & (cats["npi"] == row["npi"])]),
                            "chart": decile_chart(mine)})
     individuals = scores[scores["level"] == "individual"]["payment_adjustment_usd"]
+    eligibility = data.eligibility(con, py, tin)
+    pooled = data.pooled_entities(con, py, tin)
+    mvps = data.mvp_participants(con, py, tin)
+    unconfirmed = data.unconfirmed_rules(con, py, tin)
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html", "j2"]))
-    env.globals.update(fmt=fmt, pct=pct, usd=usd, count=count)
+    env.globals.update(fmt=fmt, pct=pct, usd=usd, count=count, adjustment=adjustment, adjustment_usd=adjustment_usd)
     return env.get_template("report.html.j2").render(
         py=py, tin=tin, group=group, entities=records(scores), group_categories=records(group_cats),
         group_measures=records(group_measures), rejects=records(rejects),
         clinicians=clinicians, trend_years=len(trend), version=version,
         individuals_usd=usd(individuals.sum()) if individuals.notna().any() else "n/a",
-        scaling_note="the rule file's default, an estimate until CMS publishes the year's factor",
+        scaling_note=scaling_note(group), eligibility=records(eligibility), pooled=records(pooled),
+        mvps=records(mvps), unconfirmed=records(unconfirmed),
         made=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         charts=_charts(scores, group_cats, group_measures, heat, rejects, trend))
 

@@ -38,6 +38,17 @@ def check_shards(shards: int | None, dask_address: str | None = None) -> None:
         raise PipelineError("--dask-address runs the shards of a sharded run; give --shards K too")
 
 
+def check_shard_inputs(files) -> None:
+    """Score inputs that pool TINs (virtual groups, APM entities, MVP subgroups ...) are scored whole: a TIN shard would
+    score only its part of a virtual group, so a sharded run refuses them (run them without --shards)."""
+    from mips.score_inputs import POOLING_INPUTS, option_of
+
+    pooling = [name for name in POOLING_INPUTS if name in set(files)]
+    if pooling:
+        raise PipelineError(f"--shards cannot take {', '.join(option_of(n) for n in pooling)}: these score inputs pool "
+                            "or describe TINs as a whole and are scored in one piece; run without --shards")
+
+
 @dataclass
 class ShardResult:
     """What one shard sends back: counts, specs, notes and warnings; never rows."""
@@ -61,6 +72,7 @@ def split_step(run: PeriodRun, shards: int) -> dict[str, list[int]]:
     """Each shard's rows of the ingested tables, in the work folder (transforms.shards.shard_inputs)."""
     from transforms.shards import shard_inputs
 
+    check_shard_inputs(run.files)
     folder = shard_dir(run.work_dir)
     shutil.rmtree(folder, ignore_errors=True)  # a retried split starts again
     try:

@@ -9,13 +9,14 @@ import duckdb
 import pandas as pd
 
 
-def _df(con, sql: str, params: list) -> pd.DataFrame:
+def _df(con, sql: str, params) -> pd.DataFrame:
     return con.execute(sql, params).df()
 
 
 def tins(con: duckdb.DuckDBPyConnection, performance_year: int) -> list[str]:
+    # a virtual group's or APM entity's row is shown on its members' pages, not as a TIN of its own
     return [r[0] for r in con.execute("SELECT DISTINCT tin FROM final_scores WHERE performance_year = ? "
-                                      "ORDER BY 1", [performance_year]).fetchall()]
+                                      "AND level IN ('group', 'individual') ORDER BY 1", [performance_year]).fetchall()]
 
 
 def final_scores(con, performance_year: int, tin: str) -> pd.DataFrame:
@@ -23,9 +24,10 @@ def final_scores(con, performance_year: int, tin: str) -> pd.DataFrame:
     return _df(con, """
         SELECT level, npi, final_score, performance_threshold, quality_score, cost_score, ia_score, pi_score,
                quality_weight, cost_weight, ia_weight, pi_weight, payment_adjustment_percent,
+               payment_adjustment_low_percent, payment_adjustment_high_percent, payment_adjustment_basis,
                part_b_allowed_charges, payment_adjustment_usd, payment_year, scaling_factor, mips_eligible,
-               explanation
-        FROM final_scores WHERE performance_year = ? AND tin = ?
+               explanation, unconfirmed_rules, virtual_group_id, apm_entity_id
+        FROM final_scores WHERE performance_year = ? AND tin = ? AND level IN ('group', 'individual')
         ORDER BY level = 'individual', npi""", [performance_year, tin])
 
 
@@ -108,3 +110,96 @@ def trend(con, tin: str) -> pd.DataFrame:
     return _df(con, """
         SELECT performance_year, final_score, performance_threshold, payment_adjustment_percent
         FROM final_scores WHERE tin = ? AND level = 'group' ORDER BY performance_year""", [tin])
+
+
+# ---------------------------------------------------------------- eligibility, reporting paths, certainty
+
+def has_table(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM (SELECT view_name AS n FROM duckdb_views() UNION ALL "
+                            "SELECT table_name FROM duckdb_tables()) WHERE n = ?", [name]).fetchone()[0])
+
+
+def eligibility(con, performance_year: int, tin: str) -> pd.DataFrame:
+    """The TIN's MIPS eligibility as the run determined it (mips_eligibility: a run with claims), group first:
+    each determination segment's coverage, volume and threshold result, which segment decided, and how certain
+    the determination is ('final', 'provisional', 'estimate'). Empty when the run had no claims."""
+    if not has_table(con, "mips_eligibility"):
+        return pd.DataFrame()
+    return _df(con, """
+        SELECT level, npi, allowed_charges, beneficiaries, services,
+               segment_1_covered, segment_1_beneficiaries, segment_1_services, segment_1_allowed_charges,
+               segment_1_exceeds_low_volume_threshold,
+               segment_2_covered, segment_2_beneficiaries, segment_2_services, segment_2_allowed_charges,
+               segment_2_exceeds_low_volume_threshold,
+               determined_by, determination, exceeds_low_volume_threshold, mips_eligible, opt_in_eligible, reason
+        FROM mips_eligibility WHERE performance_year = ? AND tin = ?
+        ORDER BY level = 'individual', npi""", [performance_year, tin])
+
+
+def pooled_entities(con, performance_year: int, tin: str) -> pd.DataFrame:
+    """The virtual groups and APM entities whose score the TIN's group or clinicians carry (final_scores
+    virtual_group_id / apm_entity_id), each with its own final score row and how many of the TIN's rows carry it."""
+    return _df(con, """
+        WITH carried AS (
+            SELECT 'virtual_group' AS level, virtual_group_id AS id, count(*) AS rows_of_tin,
+                   string_agg(CASE WHEN npi IS NULL THEN 'group' ELSE 'NPI ' || npi END, ', ' ORDER BY npi NULLS FIRST) AS carried_by
+            FROM final_scores WHERE performance_year = ? AND tin = ? AND level IN ('group', 'individual')
+              AND virtual_group_id IS NOT NULL GROUP BY ALL
+            UNION ALL
+            SELECT 'apm_entity', apm_entity_id, count(*),
+                   string_agg(CASE WHEN npi IS NULL THEN 'group' ELSE 'NPI ' || npi END, ', ' ORDER BY npi NULLS FIRST)
+            FROM final_scores WHERE performance_year = ? AND tin = ? AND level IN ('group', 'individual')
+              AND apm_entity_id IS NOT NULL GROUP BY ALL)
+        SELECT c.level, c.id, c.rows_of_tin, c.carried_by, f.final_score, f.performance_threshold, f.quality_score,
+               f.cost_score, f.ia_score, f.pi_score, f.quality_weight, f.cost_weight, f.ia_weight, f.pi_weight,
+               f.payment_adjustment_percent, f.payment_adjustment_low_percent, f.payment_adjustment_high_percent,
+               f.payment_adjustment_basis, f.explanation, f.unconfirmed_rules
+        FROM carried c LEFT JOIN final_scores f ON f.performance_year = ? AND f.level = c.level AND f.tin = c.id
+        ORDER BY c.level, c.id""", [performance_year, tin, performance_year, tin, performance_year])
+
+
+def mvp_participants(con, performance_year: int, tin: str) -> pd.DataFrame:
+    """The TIN's MVP registrations (group, its clinicians, its subgroups) with their MVP scores (mvp_scores)."""
+    if not has_table(con, "mvp_scores"):
+        return pd.DataFrame()
+    return _df(con, """
+        SELECT participant_type, npi, subgroup_id, mvp_id, mvp_title, scored, reason, members, quality_score,
+               cost_score, ia_score, pi_score, quality_weight, cost_weight, ia_weight, pi_weight,
+               quality_measures_counted, outcome_requirement_met, population_health_measure_id,
+               population_health_points, final_score, payment_adjustment_percent, payment_adjustment_low_percent,
+               payment_adjustment_high_percent, payment_adjustment_basis, unconfirmed_rules
+        FROM mvp_scores WHERE performance_year = ? AND tin = ?
+        ORDER BY participant_type, npi NULLS FIRST, subgroup_id NULLS FIRST, mvp_id""", [performance_year, tin])
+
+
+def unconfirmed_rules(con, performance_year: int, tin: str) -> pd.DataFrame:
+    """Each unconfirmed rule value the TIN's scores rest on (final, category and MVP rows, and the virtual groups and
+    APM entities they carry), with how many of those rows rest on it and the value's source in the rules data."""
+    from transforms.scoring import load_rules
+
+    mvp = ("UNION ALL SELECT 'MVP ' || mvp_id, unconfirmed_rules FROM mvp_scores WHERE performance_year = $py "
+           "AND tin = $tin") if has_table(con, "mvp_scores") else ""
+    frame = _df(con, f"""
+        WITH pooled AS (
+            SELECT virtual_group_id AS id FROM final_scores WHERE performance_year = $py AND tin = $tin
+              AND virtual_group_id IS NOT NULL
+            UNION SELECT apm_entity_id FROM final_scores WHERE performance_year = $py AND tin = $tin
+              AND apm_entity_id IS NOT NULL),
+        rows AS (
+            SELECT level || ' final score' AS what, unconfirmed_rules FROM final_scores
+            WHERE performance_year = $py AND (tin = $tin OR (level IN ('virtual_group', 'apm_entity')
+                                                            AND tin IN (SELECT id FROM pooled)))
+            UNION ALL
+            SELECT category || ' category', unconfirmed_rules FROM category_scores
+            WHERE performance_year = $py AND (tin = $tin OR (level IN ('virtual_group', 'apm_entity')
+                                                            AND tin IN (SELECT id FROM pooled)))
+            {mvp})
+        SELECT trim(rule) AS rule, count(*) AS rows_resting_on_it,
+               string_agg(DISTINCT what, ', ' ORDER BY what) AS used_by
+        FROM rows, unnest(string_split(unconfirmed_rules, ',')) AS t(rule)
+        WHERE unconfirmed_rules IS NOT NULL AND trim(rule) <> ''
+        GROUP BY 1 ORDER BY 1""", {"py": int(performance_year), "tin": tin})
+    rules = load_rules(performance_year)
+    frame["source"] = [rules.leaf(r).source if r in rules else "" for r in frame["rule"]]
+    frame["value"] = [repr(rules[r]) if r in rules else "" for r in frame["rule"]]
+    return frame

@@ -15,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("last_year", type=int, help="last performance year, e.g. 2025")
     parser.add_argument("--input-dir", required=True,
                         help="folder of the input files <table>.csv/.parquet; {year} is replaced by each year "
-                             "(e.g. data/inputs/{year}); without {year} every year reads the same folder")
+                             "(e.g. data/inputs/{year}); without {year} every year reads the same folder. Score inputs "
+                             "(entity_input.csv, virtual_group_input.csv, apm_participation_input.csv, "
+                             "mvp_registration_input.csv, ...: docs/operations.md) are read from it per year")
     parser.add_argument("--output", type=Path, default=Path("out"), help="output folder (default out/)")
     parser.add_argument("--level", dest="levels", action="append", choices=["individual", "group"],
                         help="measure level to compute (repeatable; default both)")

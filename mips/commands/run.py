@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the folder's file of that input")
     for item in STANDARD_INPUTS:
         parser.add_argument(item.option, dest=item.name, type=Path, help=item.description)
+    from mips.score_inputs import add_score_input_options
+
+    # the score inputs of `mips score` (one list, mips/score_inputs.py): --entities, --virtual-groups, --apm, ...
+    add_score_input_options(parser, skip=set(INPUT_OPTIONS))
     parser.add_argument("--default-tin", metavar="TIN", help="TIN for FHIR encounters whose serviceProvider "
                         "Organization has no TIN identifier (without it such data fails the run)")
     parser.add_argument("--default-npi", metavar="NPI", help="NPI for FHIR encounters with no participant "
@@ -67,12 +71,17 @@ def inputs_of(args) -> tuple[dict[str, Path], object]:
     """(contract files, EHR input) of the command line: the --input-dir folder's standard inputs, overridden by
     the file options; its fhir/ and clinical/ folders (or --fhir / --clinical-dir) are the EHR input."""
     from mips.period import check_inputs, find_inputs, split_ehr
+    from mips.score_inputs import check_score_inputs, score_files_of
 
     files = find_inputs(args.input_dir) if getattr(args, "input_dir", None) is not None else {}
     files.update({table: getattr(args, table) for table in INPUT_OPTIONS if getattr(args, table, None) is not None})
+    files.update({table: path for table, path in score_files_of(args).items() if table not in INPUT_OPTIONS})
     files, ehr = split_ehr(files, getattr(args, "default_tin", None), getattr(args, "default_npi", None))
     # checked here too, so a missing file set fails before Prefect starts its temporary server
-    return check_inputs(files, ehr), ehr
+    files = check_inputs(files, ehr)
+    if getattr(args, "performance_year", None) is not None:
+        check_score_inputs(args.performance_year, files)
+    return files, ehr
 
 
 def input_files(args) -> dict[str, Path]:
@@ -107,6 +116,9 @@ def run(args) -> int:
         if shards:
             sharding = {"shards": shards, "dask_address": dask_address}
     files, ehr = inputs_of(args)
+    if shards:
+        from mips.sharded import check_shard_inputs
+        check_shard_inputs(files)
     report = run_period(**sharding, performance_year=period.performance_year, period_start=period.start, period_end=period.end,
                         files=files, output_root=args.output,
                         max_rejected_percent=args.max_rejected_percent, allow_empty=args.allow_empty,

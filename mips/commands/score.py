@@ -15,53 +15,16 @@ from mips.errors import PipelineError
 NAME = "score"
 HELP = "Score entities from numbers already at hand: final score and payment adjustment per TIN and TIN/NPI"
 
-# option -> input contract (schemas/inputs.py)
-FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input",
-         "mvp_registrations": "mvp_registration_input", "subgroups": "subgroup_membership_input",
-         "virtual_groups": "virtual_group_input", "apm": "apm_participation_input",
-         "facility_conversion": "facility_score_conversion_input", "cahps": "cahps_input"}
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from mips.score_inputs import add_score_input_options
     from transforms.scoring.rules import available_years
 
     years = available_years()
     parser.add_argument("--performance-year", type=int, required=True,
                         help=f"MIPS performance year with a rule file in data/rules ({years[0]}-{years[-1]})")
-    parser.add_argument("--entities", type=Path, required=True,
-                        help="ENT.csv: tin, npi (empty = group), small_practice, rural, hpsa, non_patient_facing, "
-                             "hospital_based, asc_based, clinician_type, pcmh, pi_hardship, euc_quality, euc_cost, euc_ia, "
-                             "in_disaster_area, complex_patient_bonus (or average_hcc_risk_score and "
-                             "dual_eligible_proportion: the bonus is computed by the year's formula), "
-                             "prior_quality_achievement_percent, part_b_allowed_charges, facility_based, "
-                             "hvbp_total_performance_score")
-    parser.add_argument("--quality", type=Path, help="Q.csv: quality measure counts per entity")
-    parser.add_argument("--pi", type=Path, help="PI.csv: Promoting Interoperability numerators/denominators/answers")
-    parser.add_argument("--ia", type=Path, help="IA.csv: improvement activities attested")
-    parser.add_argument("--cost", type=Path, help="COST.csv: cost measure values and case counts")
-    parser.add_argument("--mvp-registrations", type=Path,
-                        help="MVP.csv: MIPS Value Pathway registrations (PY2023 on): performance_year, participant_type "
-                             "(individual, group, subgroup), tin, npi, subgroup_id, mvp_id, population_health_measure_id, "
-                             "specialty_composition; each is scored on its MVP into mvp_scores/ and mvp_measure_scores/. "
-                             "A subgroup's own quality and IA rows carry its subgroup_id in --quality / --ia")
-    parser.add_argument("--subgroups", type=Path,
-                        help="SUBGROUPS.csv: subgroup membership (tin, subgroup_id, npi), for subgroup registrations")
-    parser.add_argument("--virtual-groups", type=Path,
-                        help="VG.csv (PY2018 on): virtual_group_id, tin, performance_year, tin_clinicians; the member TINs' "
-                             "rows of the other files are scored as one virtual group, whose final score applies to each "
-                             "member TIN and TIN/NPI")
-    parser.add_argument("--apm", type=Path,
-                        help="APM.csv: apm_entity_id, tin, npi, performance_year, qp_status, partial_qp_elects_mips, "
-                             "mips_apm, shared_savings_or_next_generation_aco, reporting; QPs get no MIPS adjustment, "
-                             "participants are scored as their APM entity (APM scoring standard to PY2020, APM "
-                             "Performance Pathway from PY2021) or in traditional MIPS with the APM IA credit")
-    parser.add_argument("--facility-conversion", type=Path,
-                        help="FBC.csv (PY2019 on): performance_year, tps_at_least, quality_score_percent, cost_score_percent: "
-                             "CMS's Hospital VBP score to MIPS quality/cost conversion; entities with facility_based and "
-                             "hvbp_total_performance_score take those scores when better")
-    parser.add_argument("--cahps", type=Path,
-                        help="CAHPS.csv: tin, ssm_id (CAHPS_1..12), score, reliable: CAHPS for MIPS summary survey "
-                             "measures, scored as quality measure 321")
+    # the one list of score inputs (mips/score_inputs.py), shared with `mips run` and the flow
+    add_score_input_options(parser, required={"entity_input"})
     parser.add_argument("--scaling-factor", type=float,
                         help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; default: the "
                              "rule file's payment.scaling_factor; where that is not published the adjustment is a range)")
@@ -136,24 +99,20 @@ def run(args) -> int:
     """Score through the period steps of `mips run`: the period lock, input checksums, the
     validated ingest with the rejection threshold, the shared scorer, and one atomic publish with the run manifest."""
     from mips.period import (LEVELS, SCORE_INPUTS, SOURCES, Period, finish_run, ingest_step, input_provenance,
-                             one_line_failure, publish_step, run_parameters, scores_step, single_thread, start_run,
-                             validate_step)
+                             one_line_failure, publish_step, run_parameters, scores_step, start_run, validate_step)
+    from mips.score_inputs import check_score_inputs, score_files_of
     from transforms.scoring import load_rules
-    from transforms.scoring.engine import check_scaling_factors, scoring_warnings
+    from transforms.scoring.engine import check_scaling_factors
 
     # Year and factors first: a bad option fails before any file is read.
     check_scaling_factors(load_rules(args.performance_year), args.scaling_factor, args.exceptional_scaling_factor)
-    if args.subgroups is not None and args.mvp_registrations is None:
-        raise PipelineError("--subgroups needs --mvp-registrations (subgroups report MVPs)")
-    if args.mvp_registrations is not None:
-        from transforms.scoring.mvp import _check_rules
-        _check_rules(load_rules(args.performance_year))  # a year without MVPs fails before any file is read
+    files = score_files_of(args)
+    check_score_inputs(args.performance_year, files)
     if not 0 <= args.max_rejected_percent <= 100:
         raise PipelineError(f"--max-rejected-percent must be between 0 and 100 (got {args.max_rejected_percent:g})")
     from mips import progress
     if progress.mode() == "normal":
         progress.configure("quiet")  # score-only prints its summary (and a failure in one line); steps with --verbose
-    files = {contract: getattr(args, option) for option, contract in FILES.items() if getattr(args, option) is not None}
     parameters = {**run_parameters(SOURCES, LEVELS, args.max_rejected_percent, False, args.scaling_factor,
                                    args.exceptional_scaling_factor), "mode": "score"}
     run = start_run(Period.of(args.performance_year), files, args.output, parameters=parameters,
@@ -162,23 +121,9 @@ def run(args) -> int:
         input_provenance(run)
         ingest_step(run)
         validate_step(run, args.max_rejected_percent)  # a file over the threshold fails, nothing is published
-        scores_step(run)
-        warnings = scoring_warnings(run.con)
-        if args.mvp_registrations is not None:
-            from schemas.scoring import MVP_TABLES
-            from transforms.scoring.engine import _columns
-            from transforms.scoring.mvp import mvp_warnings, score_mvps
-            present = {c: (c if _columns(run.con, c) is not None else None) for c in FILES.values()}
-            with single_thread(run.con):  # as scores_step: sums of doubles in one order, reproducible
-                score_mvps(run.con, performance_year=args.performance_year,
-                           memberships=present["subgroup_membership_input"], entity=present["entity_input"],
-                           quality=present["quality_input"], pi=present["pi_input"], ia=present["ia_input"],
-                           cost=present["cost_input"], scaling_factor=args.scaling_factor,
-                           exceptional_scaling_factor=args.exceptional_scaling_factor)
-            run.outputs.update({spec.name: spec for spec in MVP_TABLES})
-            mvp_notes = mvp_warnings(run.con)
-            run.warnings = list(run.warnings) + mvp_notes
-            warnings += mvp_notes
+        before = len(run.warnings)  # the ingest's warnings are in the ingest summary; the summary shows the scores'
+        scores_step(run)  # the scorer, MVPs and subgroups included: the same step as `mips run` and the flow
+        warnings = run.warnings[before:]
         publish_step(run)  # scores, rejects and ingest summary switched in at once, with the run manifest
         print(summary(run.con, args.performance_year, run.ingest, dict(run.published.rows), args.output, warnings))
         return 0

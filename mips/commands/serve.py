@@ -18,7 +18,9 @@ PRIOR_YEAR_CRON = "0 3 1 1-3 *"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-dir", required=True,
                         help="folder of the input files <table>.csv/.parquet; {year} is replaced by the "
-                             "performance year, e.g. /data/mips/{year}")
+                             "performance year, e.g. /data/mips/{year}; score inputs (entity_input.csv, "
+                             "virtual_group_input.csv, apm_participation_input.csv, ...) are read from it too "
+                             "(docs/operations.md)")
     parser.add_argument("--output", type=Path, default=Path("out"), help="output folder (default out/)")
     parser.add_argument("--nightly-cron", default=NIGHTLY_CRON,
                         help=f"cron of the current-year run (default '{NIGHTLY_CRON}': 02:00 nightly)")

@@ -188,6 +188,7 @@ def entities_from_claims(con, performance_year: int, *, opt_in: bool = False) ->
     (mips_eligibility.opt_in_eligible: rule eligibility.opt_in, PY2019 on).
     Group flags: a TIN is small practice / rural / ... when any roster clinician of it says so.
     """
+    given = _set_aside_given(con, "entity_input")  # --entities of `mips run`: merged into the claims' entities below
     mips_eligibility(con, performance_year)
     roster = "clinician_roster" if _has_table(con, "clinician_roster") else \
         ("(SELECT NULL::VARCHAR AS tin, NULL::VARCHAR AS npi, NULL::BOOLEAN AS small_practice, NULL::BOOLEAN AS rural, "
@@ -210,10 +211,51 @@ def entities_from_claims(con, performance_year: int, *, opt_in: bool = False) ->
     WHERE m.mips_eligible OR {'m.opt_in_eligible' if opt_in else 'FALSE'}
     ORDER BY m.tin, m.npi NULLS FIRST
     """)
+    if given:
+        _merge_given_entities(con)
+
+
+def _set_aside_given(con, table: str) -> bool:
+    """A score input of the same name the run ingested (`mips run --entities` / `--quality`) is kept as
+    ``_given_<table>`` before the claims' table of that name is built; True when there is one. Idempotent: a
+    second call finds it set aside already."""
+    if _has_table(con, f"_given_{table}"):
+        return True
+    if not _has_table(con, table):
+        return False
+    con.execute(f'ALTER TABLE "{table}" RENAME TO "_given_{table}"')
+    return True
+
+
+def _merge_given_entities(con) -> None:
+    """entity_input = the claims' entities with the given entity input's values where it has them (EUC and hardship
+    applications, complex patient inputs, facility-based and the Hospital VBP score, statuses, charges: the file
+    wins over the claims and the roster, as CMS's own figures would), plus the given entities the claims did not
+    make MIPS eligible, scored as `mips score` scores them, with mips_eligible and the Part B allowed charges of
+    mips_eligibility where the claims have them (as pi/ia/cost rows of such an entity are scored)."""
+    derived = [d[0] for d in con.execute("SELECT * FROM entity_input LIMIT 0").description]
+    given = [d[0] for d in con.execute("SELECT * FROM _given_entity_input LIMIT 0").description]
+    from_eligibility = {"mips_eligible": "m.mips_eligible", "part_b_allowed_charges": "m.allowed_charges"}
+    cols = []
+    for c in derived:
+        if c in ("tin", "npi"):
+            continue
+        fallback = f"coalesce(d.{c}, {from_eligibility[c]})" if c in from_eligibility else f"d.{c}"
+        cols.append(f"coalesce(g.{c}, {fallback}) AS {c}" if c in given else f"{fallback} AS {c}")
+    cols += [f"g.{c}" for c in given if c not in derived]
+    con.execute(f"""
+    CREATE OR REPLACE TABLE entity_input AS
+    SELECT coalesce(d.tin, g.tin) AS tin, CASE WHEN d.tin IS NULL THEN g.npi ELSE d.npi END AS npi, {', '.join(cols)}
+    FROM entity_input d FULL JOIN _given_entity_input g ON g.tin = d.tin AND g.npi IS NOT DISTINCT FROM d.npi
+    LEFT JOIN mips_eligibility m ON d.tin IS NULL AND m.tin = g.tin AND m.npi IS NOT DISTINCT FROM g.npi
+    ORDER BY 1, 2 NULLS FIRST""")
 
 
 def quality_input_from_measure_results(con, performance_year: int) -> None:
-    """Map the measure engine's measure_results to quality_input rows (group level -> npi NULL)."""
+    """Map the measure engine's measure_results to quality_input rows (group level -> npi NULL), with the quality
+    counts given to the run (`mips run --quality`: registry or other submissions) added; a measure given there that
+    the run also computed (same tin, npi, measure_id, collection_type and stratum) is an error, not scored twice."""
+    given = _set_aside_given(con, "quality_input")
     con.execute("""
     CREATE OR REPLACE TABLE quality_input AS
     SELECT tin, CASE WHEN level = 'group' THEN NULL ELSE npi END AS npi, measure_id, collection_type,
@@ -225,3 +267,16 @@ def quality_input_from_measure_results(con, performance_year: int) -> None:
     FROM measure_results WHERE performance_year = $py
       AND computed  -- facility measures run without facility events have no counts to score
     """, {"py": int(performance_year)})
+    if not given:
+        return
+    both = con.execute("""
+        SELECT count(*), string_agg(DISTINCT g.measure_id, ', ' ORDER BY g.measure_id) FROM _given_quality_input g
+        JOIN quality_input q ON q.tin = g.tin AND q.npi IS NOT DISTINCT FROM nullif(trim(g.npi), '')
+         AND q.measure_id = g.measure_id AND q.collection_type = g.collection_type
+         AND q.stratum IS NOT DISTINCT FROM nullif(trim(g.stratum), '')""").fetchone()
+    if both[0]:
+        from mips.errors import PipelineError
+        raise PipelineError(f"quality_input: {both[0]} row(s) give measure(s) {both[1]} that the run computed from its "
+                            "claims or EHR data for the same TIN/NPI and collection type; give each measure once")
+    con.execute("CREATE OR REPLACE TABLE quality_input AS SELECT * FROM quality_input UNION ALL BY NAME "
+                "SELECT * FROM _given_quality_input")

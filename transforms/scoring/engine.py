@@ -285,7 +285,9 @@ def score_from_claims(con: duckdb.DuckDBPyConnection, *, performance_year: int, 
     entities_from_claims(con, performance_year, opt_in=opt_in)
     quality = None
     if _columns(con, "measure_results") is not None:
-        quality_input_from_measure_results(con, performance_year)
+        quality_input_from_measure_results(con, performance_year)  # with the quality counts given (--quality) added
+        quality = "quality_input"
+    elif _columns(con, "quality_input") is not None:  # only the quality counts given to the run
         quality = "quality_input"
     score_entities(con, performance_year=performance_year, entity="entity_input", quality=quality,
                    scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
