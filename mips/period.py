@@ -642,17 +642,29 @@ def summary_markdown(run: PeriodRun, max_rows: int = 50) -> str:
             lines.append("None.")
         lines.append("")
     if "final_scores" in tables:
-        rows = run.con.execute("""SELECT tin, final_score, payment_adjustment_percent FROM final_scores
-                                  WHERE level = 'group' ORDER BY tin""").fetchall()
+        rows = group_scores(run.con)
         lines += ["## Final scores by TIN (group level)", "", "| TIN | final score | payment adjustment % |",
                   "|---|---:|---:|"]
-        lines += [f"| {tin} | {_num(fs)} | {_num(adj, 3)} |" for tin, fs, adj in rows[:max_rows]]
+        lines += [f"| {tin} | {_num(fs)} | {adj} |" for tin, fs, adj in rows[:max_rows]]
         if len(rows) > max_rows:
             lines.append(f"\n({len(rows) - max_rows} more; query final_scores)")
         lines.append("")
     if run.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in run.notes] + [""]
     return "\n".join(lines)
+
+
+def group_scores(con) -> list[tuple[str, float, str]]:
+    """(TIN, or a virtual group / APM entity with its kind, final score, adjustment as text) for the run summary: the
+    adjustment a number only when it is one (a range where the scaling factor is not published, ~ for an estimate)."""
+    from mips.commands.score import adjustment_text
+
+    rows = con.execute("""SELECT CASE level WHEN 'group' THEN tin ELSE tin || ' (' || replace(level, '_', ' ') || ')' END,
+                                 final_score, payment_adjustment_percent, payment_adjustment_low_percent,
+                                 payment_adjustment_high_percent, payment_adjustment_basis
+                          FROM final_scores WHERE level IN ('group', 'virtual_group', 'apm_entity')
+                          ORDER BY level <> 'group', tin""").fetchall()
+    return [(who, fs, adjustment_text(adj, low, high, basis)) for who, fs, adj, low, high, basis in rows]
 
 
 def _num(value, places: int = 2) -> str:
@@ -670,7 +682,7 @@ class RunReport:
     notes: list
     rows: dict[str, int]
     markdown: str = ""
-    group_scores: list = field(default_factory=list)  # (tin, final score, payment adjustment %) per TIN
+    group_scores: list = field(default_factory=list)  # (tin, final score, payment adjustment % as text) per TIN
     step_seconds: dict = field(default_factory=dict)  # step -> {"wall_s", "cpu_s"}: where the run's time went
 
     def __str__(self) -> str:
@@ -690,9 +702,11 @@ class RunReport:
         if self.notes:
             lines += ["", "Notes:"] + [f"  {n}" for n in self.notes]
         if self.group_scores:
+            width = max(len(tin) for tin, _, _ in self.group_scores[:20])
             lines += ["", "Final score by TIN (group level; individuals in final_scores):",
-                      f"  {'tin':<9} {'final score':>12} {'adjustment %':>13}"]
-            lines += [f"  {tin:<9} {_num(fs):>12} {_num(adj, 3):>13}" for tin, fs, adj in self.group_scores[:20]]
+                      f"  {'tin':<{width}} {'final score':>12} {'adjustment %':>15}"]
+            lines += [f"  {tin:<{width}} {_num(fs):>12} {adj:>15}" for tin, fs, adj in self.group_scores[:20]]
+            lines.append("  (adjustment %: a..b = a range where the scaling factor is not published, ~x = an estimate)")
             if len(self.group_scores) > 20:
                 lines.append(f"  ... {len(self.group_scores) - 20} more")
         if self.step_seconds:
@@ -705,9 +719,7 @@ class RunReport:
 
 
 def report_of(run: PeriodRun) -> RunReport:
-    scores = run.con.execute("""SELECT tin, final_score, payment_adjustment_percent FROM final_scores
-                                WHERE level = 'group' ORDER BY tin""").fetchall() \
-        if "final_scores" in _tables(run.con) else []
+    scores = group_scores(run.con) if "final_scores" in _tables(run.con) else []
     return RunReport(run.period, run.output_root, run.run_id, list(run.ingest), list(run.warnings), list(run.notes),
                      dict(run.published.rows) if run.published else {}, summary_markdown(run), scores,
                      {name: dict(t) for name, t in run.step_seconds.items()})

@@ -405,7 +405,7 @@ ENTITY_INPUT = contract(
                                                "and cost scores replace the own when better"),
         "part_b_allowed_charges": column("DOUBLE", "Part B allowed charges (USD) the adjustment applies to"),
     },
-    description="Entities to score in score-only mode (`mips score --entities`).",
+    description="Entities to score and their statuses (`mips score --entities`, `mips run --entities`).",
 )
 
 QUALITY_INPUT = contract(
@@ -425,7 +425,7 @@ QUALITY_INPUT = contract(
         "end_to_end_reported": column(_FLAG, "reported end to end electronically (CEHRT)"),
         "subgroup_id": _SUBGROUP_DATA,
     },
-    description="Quality measure counts a practice already has (score-only mode).",
+    description="Quality measure counts a practice already has (`--quality` of `mips score` and `mips run`).",
 )
 
 MVP_PARTICIPANT_TYPES = ["individual", "group", "subgroup", "apm_entity"]

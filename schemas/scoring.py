@@ -5,7 +5,7 @@ from schemas.tables import Column, TableSpec
 
 _ENTITY = (
     Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
-    Column("level", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'virtual_group' or 'apm_entity' (score-only mode)", nullable=False),
+    Column("level", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'virtual_group' or 'apm_entity' (--virtual-groups, --apm)", nullable=False),
     Column("tin", "VARCHAR", "taxpayer identification number; the virtual group's or APM entity's identifier for those levels",
            nullable=False),
     Column("npi", "VARCHAR", "clinician NPI; NULL for the group level"),

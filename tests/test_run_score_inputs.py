@@ -178,12 +178,17 @@ def test_mvp_registrations_through_the_flow_and_without_prefect_equal_mips_score
     assert "<code>mvp.population_health_selection</code>" in html
 
 
-def test_an_input_folder_with_the_standard_names_is_read_by_run_and_backfill_alike(tmp_path):
+def test_an_input_folder_with_the_standard_names_is_read_by_run_and_backfill_alike(tmp_path, capsys):
     # scheduled runs and `mips backfill` read an input folder: score inputs by their contract names (docs/operations.md)
     folder = tmp_path / "inputs" / "2018"
     _write(folder, VG_BUNDLE)
     assert main(["run", "--performance-year", "2018", "--input-dir", str(folder), "--scaling-factor", "1",
-                 "--output", str(tmp_path / "a"), "--without-prefect", "-q"]) == 0
+                 "--output", str(tmp_path / "a"), "--without-prefect"]) == 0
+    printed = capsys.readouterr().out
+    # the run's summary names the virtual group beside its member TINs, each with its final score and adjustment
+    for who in ("111111111", "222222222", "VG-000123 (virtual group)"):
+        assert any(line.split() == [*who.split(), f"{VG_FINAL:.2f}", f"{VG_ADJUSTMENT:+.3f}"]
+                   for line in printed.splitlines()), who
     files = _write(tmp_path / "given", VG_BUNDLE)
     assert main(["score", "--performance-year", "2018", *_options(files), "--scaling-factor", "1",
                  "--output", str(tmp_path / "b"), "-q"]) == 0
