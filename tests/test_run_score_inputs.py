@@ -178,6 +178,74 @@ def test_mvp_registrations_through_the_flow_and_without_prefect_equal_mips_score
     assert "<code>mvp.population_health_selection</code>" in html
 
 
+# ---- bundle 3: APM entities, PY2017 (tests/test_scoring_apm.py worked example), --scaling-factor 0.2
+# ACO A1234 (Shared Savings): T1/N1. Other MIPS APM OCM-77: T2/N2, a QP N3. No category data: each entity's IA is its
+# APM credit (100 %, rule apm.entity_ia_percent). Scoring standard weights PY2017: ACO 50/0/20/30 -> FS 20; other
+# MIPS APM 0/0/25/75 -> FS 25. PT 3, applicable 4 %, SF 0.2: ACO 4 x (20 - 3) / 97 x 0.2 = 0.14021 %. The QP: no
+# adjustment (rule apm.qp_excluded).
+_APM_HEAD = ("apm_entity_id,tin,npi,performance_year,qp_status,partial_qp_elects_mips,"
+             "shared_savings_or_next_generation_aco,reporting\n")
+APM_BUNDLE = {
+    "entity_input": "tin,npi,part_b_allowed_charges\n333333333,1234567893,10000\n444444444,1003000126,10000\n"
+                    "444444444,1003000134,10000\n",
+    "apm_participation_input": _APM_HEAD + "A1234,333333333,1234567893,2017,,,true,\n"
+                                           "OCM-77,444444444,1003000126,2017,not_qp,,false,\n"
+                                           "OCM-77,444444444,1003000134,2017,qp,,false,\n",
+}
+
+# ---- bundle 4: facility-based, CAHPS and the computed complex patient bonus, PY2019, --scaling-factor 1
+# (tests/test_scoring_facility_based.py, test_scoring_cahps.py, test_scoring_complex_patient_bonus.py)
+# Group 123456789: facility-based, its hospital's TPS 42.5 -> conversion band 40: quality 50 %, cost 60 % (better than
+#   its own nothing); IA_EPA_1 high 20 of 40 = 50 %; weights 45/15/15/25; 0.45 x 50 + 0.15 x 60 + 0.15 x 50 = 39; its
+#   average HCC risk score 1.7 -> PY2019 bonus 1.7 x 1 (cap 5, rule final.complex_patient_bonus_formula) -> 40.7;
+#   PT 30, applicable 7 %, SF 1: 7 x (40.7 - 30) / 70 = 1.07 %.
+# Group 777777777: CAHPS_1 85.00 -> 6.7444, CAHPS_2 93.00 -> 4.5254, CAHPS_3 not reliable: 321 = 5.6349 points;
+#   236 registry 10 eligible (below the case minimum) -> 3 points: quality (5.6349 + 3) / 60 = 14.3915 %.
+FACILITY_BUNDLE = {
+    "entity_input": "tin,npi,facility_based,hvbp_total_performance_score,average_hcc_risk_score\n"
+                    "123456789,,true,42.5,1.7\n777777777,,,,\n",
+    "ia_input": "tin,npi,activity_id\n123456789,,IA_EPA_1\n",
+    "quality_input": "tin,npi,measure_id,collection_type,eligible_population,performance_met,performance_not_met\n"
+                     "777777777,,236,registry,10,5,5\n",
+    "facility_score_conversion_input": "performance_year,tps_at_least,quality_score_percent,cost_score_percent\n"
+                                       "2019,0,5,5\n2019,40,50,60\n2019,50,70,80\n",
+    "cahps_input": "tin,ssm_id,score,reliable\n777777777,CAHPS_1,85.00,\n777777777,CAHPS_2,93.00,true\n"
+                   "777777777,CAHPS_3,99.00,false\n",
+}
+
+
+def _check_apm(tables):
+    final = tables["final_scores"]
+    aco, other = _row(final, level="apm_entity", tin="A1234"), _row(final, level="apm_entity", tin="OCM-77")
+    assert (aco.quality_weight, aco.cost_weight, aco.ia_weight, aco.pi_weight) == (50, 0, 20, 30)
+    assert aco.final_score == pytest.approx(20) and other.final_score == pytest.approx(25)
+    assert aco.payment_adjustment_percent == pytest.approx(4 * 17 / 97 * 0.2)
+    assert _row(final, level="individual", tin="444444444", npi="1003000126").apm_entity_id == "OCM-77"
+    qp = _row(final, level="individual", tin="444444444", npi="1003000134")
+    assert qp.payment_adjustment_percent == 0 and not qp.mips_eligible
+
+
+def _check_facility(tables):
+    final, cats, measures = tables["final_scores"], tables["category_scores"], tables["measure_scores"]
+    facility = _row(final, level="group", tin="123456789")
+    assert _row(cats, level="group", tin="123456789", category="quality").score_percent == 50
+    assert facility.complex_patient_bonus == pytest.approx(1.7) and facility.complex_patient_bonus_basis == "computed"
+    assert facility.final_score == pytest.approx(40.7) and facility.payment_adjustment_percent == pytest.approx(1.07)
+    assert _row(measures, level="group", tin="777777777", measure_id="321").achievement_points == pytest.approx(
+        (6.7444 + 4.5254) / 2, abs=1e-4)
+    assert _row(cats, level="group", tin="777777777", category="quality").score_percent == pytest.approx(
+        100 * ((6.7444 + 4.5254) / 2 + 3) / 60, abs=1e-3)
+
+
+@pytest.mark.parametrize("year, bundle, factor, check", [
+    (2017, APM_BUNDLE, "0.2", _check_apm), (2019, FACILITY_BUNDLE, "1", _check_facility)], ids=["apm", "facility"])
+def test_apm_facility_cahps_and_complex_patient_inputs_in_mips_run_equal_mips_score(tmp_path, year, bundle, factor,
+                                                                                  check):
+    _, results, _ = _three_ways(tmp_path, year, bundle, "--scaling-factor", factor, flow=False)
+    _assert_same(results)
+    check(results["run"])
+
+
 def test_an_input_folder_with_the_standard_names_is_read_by_run_and_backfill_alike(tmp_path, capsys):
     # scheduled runs and `mips backfill` read an input folder: score inputs by their contract names (docs/operations.md)
     folder = tmp_path / "inputs" / "2018"
@@ -372,3 +440,36 @@ def test_report_shows_the_eligibility_by_determination_segment(tmp_path):
     assert group.startswith("<td>group (TIN)</td>") and group.count(segment) == 2
     assert '<td>segments 1 and 2</td><td><span class="tag">final</span></td><td>no' in group
     assert "Performance year volume of the group: 12 beneficiaries, 12 services, $24,000 allowed." in section
+
+
+def test_mips_backfill_takes_the_score_inputs_of_each_year_s_folder(prefect_harness, tmp_path):
+    # `mips backfill` runs each year's folder through the flow; no --scaling-factor there (a factor is one year's):
+    # PY2018's is not published, so the virtual group's adjustment is the range 0 .. 3 x 0.68572 % (as mips score's)
+    _write(tmp_path / "inputs" / "2018", VG_BUNDLE)
+    assert main(["backfill", "2018", "2018", "--input-dir", str(tmp_path / "inputs" / "{year}"),
+                 "--output", str(tmp_path / "backfill"), "-q"]) == 0
+    files = _write(tmp_path / "given", VG_BUNDLE)
+    assert main(["score", "--performance-year", "2018", *_options(files), "--output", str(tmp_path / "score"),
+                 "-q"]) == 0
+    results = {"score": _tables(tmp_path / "score"), "backfill": _tables(tmp_path / "backfill")}
+    _assert_same(results)
+    vg = _row(results["backfill"]["final_scores"], level="virtual_group", tin="VG-000123")
+    assert vg.payment_adjustment_basis == "range" and pd.isna(vg.payment_adjustment_percent)
+    assert (vg.payment_adjustment_low_percent, vg.payment_adjustment_high_percent) == pytest.approx((0, 3 * VG_ADJUSTMENT),
+                                                                                                    abs=1e-4)
+
+
+def test_report_shows_the_apm_entity_a_participant_carries(tmp_path):
+    # bundle 3: NPI 1003000126 of TIN 444444444 carries OCM-77's score (FS 25, other MIPS APM weights 0/0/25/75)
+    files = _write(tmp_path / "in", APM_BUNDLE)
+    out = tmp_path / "out"
+    assert main(["run", "--performance-year", "2017", *_options(files), "--scaling-factor", "0.2", "--output", str(out),
+                 "--without-prefect", "-q"]) == 0
+    assert main(["report", "--output", str(out), "--performance-year", "2017", "--dest", str(tmp_path / "r"),
+                 "--tin", "444444444", "-q"]) == 0
+    html = (tmp_path / "r" / "2017" / "report-444444444.html").read_text()
+    paths = html.split('<section id="reporting-paths">')[1].split("</section>")[0]
+    assert ('<tr class="pooled-row"><td>APM entity</td><td>OCM-77</td><td>NPI 1003000126</td>\n'
+            '    <td class="num">25.00</td>') in paths
+    assert "0/0/25/75" in paths and f"{4 * 22 / 97 * 0.2:+.3f}%" in paths
+    assert "<code>apm.scoring_standard_weights</code>" in html
