@@ -649,6 +649,11 @@ def summary_markdown(run: PeriodRun, max_rows: int = 50) -> str:
         if len(rows) > max_rows:
             lines.append(f"\n({len(rows) - max_rows} more; query final_scores)")
         lines.append("")
+    if "mvp_scores" in tables:
+        rows = mvp_lines(run.con)
+        lines += ["## MIPS Value Pathways", "", "| participant | MVP | final score | payment adjustment % |",
+                  "|---|---|---:|---:|"]
+        lines += [f"| {who} | {mvp} | {fs} | {adj} |" for who, mvp, fs, adj in rows[:max_rows]] + [""]
     if run.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in run.notes] + [""]
     return "\n".join(lines)
@@ -667,6 +672,19 @@ def group_scores(con) -> list[tuple[str, float, str]]:
     return [(who, fs, adjustment_text(adj, low, high, basis)) for who, fs, adj, low, high, basis in rows]
 
 
+def mvp_lines(con) -> list[tuple[str, str, str, str]]:
+    """(participant, MVP id, final score or 'not scored', adjustment text or why not) of each MVP registration."""
+    from mips.commands.score import adjustment_text
+
+    rows = con.execute("""SELECT participant_type || ' ' || tin || coalesce(' ' || npi, '') || coalesce(' ' || subgroup_id, ''),
+                                 mvp_id, scored, reason, final_score, payment_adjustment_percent,
+                                 payment_adjustment_low_percent, payment_adjustment_high_percent, payment_adjustment_basis
+                          FROM mvp_scores ORDER BY tin, participant_type, npi NULLS FIRST, subgroup_id NULLS FIRST, mvp_id
+                       """).fetchall()
+    return [(who, mvp, _num(fs) if scored else "not scored", adjustment_text(adj, low, high, basis) if scored else
+             (reason or "")[:60]) for who, mvp, scored, reason, fs, adj, low, high, basis in rows]
+
+
 def _num(value, places: int = 2) -> str:
     return "" if value is None else f"{value:.{places}f}"
 
@@ -683,6 +701,7 @@ class RunReport:
     rows: dict[str, int]
     markdown: str = ""
     group_scores: list = field(default_factory=list)  # (tin, final score, payment adjustment % as text) per TIN
+    mvp_scores: list = field(default_factory=list)    # (participant, MVP, final score or why not, adjustment text)
     step_seconds: dict = field(default_factory=dict)  # step -> {"wall_s", "cpu_s"}: where the run's time went
 
     def __str__(self) -> str:
@@ -709,6 +728,11 @@ class RunReport:
             lines.append("  (adjustment %: a..b = a range where the scaling factor is not published, ~x = an estimate)")
             if len(self.group_scores) > 20:
                 lines.append(f"  ... {len(self.group_scores) - 20} more")
+        if self.mvp_scores:
+            lines += ["", "MIPS Value Pathways (mvp_scores):"]
+            lines += [f"  {who:<32} {mvp:<6} {fs:>12} {adj:>15}" for who, mvp, fs, adj in self.mvp_scores[:20]]
+            if len(self.mvp_scores) > 20:
+                lines.append(f"  ... {len(self.mvp_scores) - 20} more")
         if self.step_seconds:
             lines += ["", "Time by step (wall s / CPU s of the process):",
                       "  " + ", ".join(f"{name} {t['wall_s']:.1f}/{t['cpu_s']:.1f}"
@@ -720,8 +744,9 @@ class RunReport:
 
 def report_of(run: PeriodRun) -> RunReport:
     scores = group_scores(run.con) if "final_scores" in _tables(run.con) else []
+    mvps = mvp_lines(run.con) if "mvp_scores" in _tables(run.con) else []
     return RunReport(run.period, run.output_root, run.run_id, list(run.ingest), list(run.warnings), list(run.notes),
-                     dict(run.published.rows) if run.published else {}, summary_markdown(run), scores,
+                     dict(run.published.rows) if run.published else {}, summary_markdown(run), scores, mvps,
                      {name: dict(t) for name, t in run.step_seconds.items()})
 
 

@@ -156,6 +156,12 @@ def test_virtual_group_through_the_flow_and_without_prefect_equals_mips_score(pr
 def test_mvp_registrations_through_the_flow_and_without_prefect_equal_mips_score(prefect_harness, tmp_path):
     _, results, outs = _three_ways(tmp_path, 2023, MVP_BUNDLE, flow=True)
     _assert_same(results)
+    # the run's summary (printed, and the flow's artifact) lists the registrations with their MVP final scores
+    from mips.period import mvp_lines
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE mvp_scores AS SELECT * FROM read_parquet('{outs['flow']}/mvp_scores/**/*.parquet')")
+    assert mvp_lines(con) == [("group 111111111", "G0053", "60.75", "-1.710"),
+                              ("individual 111111111 1234567893", "G0053", "63.75", "-1.349")]
     mvp = results["flow"]["mvp_scores"]
     group = _row(mvp, participant_type="group")
     assert (group.quality_score, group.cost_score, group.ia_score, group.pi_score) == (92.5, 60.0, 100.0, 0.0)
@@ -473,3 +479,39 @@ def test_report_shows_the_apm_entity_a_participant_carries(tmp_path):
             '    <td class="num">25.00</td>') in paths
     assert "0/0/25/75" in paths and f"{4 * 22 / 97 * 0.2:+.3f}%" in paths
     assert "<code>apm.scoring_standard_weights</code>" in html
+
+
+def test_a_subgroup_in_mips_run_equals_mips_score_and_its_mvp_score_is_on_the_tin_s_page(tmp_path):
+    """PY2026, M0005 Value in Primary Care (tests/test_scoring_mvp.py worked example, rules mvp.subgroup_*):
+    subgroup SG1 of TIN 444444444 (members 1234567893, 1003000126), own rows 001 35 % -> 7.5 and 236 75 % -> 8.5;
+    population health 484 from the affiliated group at the decile-7 bound -> 7 on top (denominator 50):
+    quality (8.5 + 7.5 + 7) / 50 = 46 %; own IA_BE_4 -> 100 %; the group's TPCC_1 at the decile-5 bound -> 50 %;
+    PI the group's. The group's own registration as 'multispecialty' is not scored (mvp.group_registration_specialty)."""
+    from tests.test_scoring_mvp import _PI_ROWS
+
+    bundle = {
+        "entity_input": "tin,npi\n444444444,\n",
+        "mvp_registration_input": MVP_BUNDLE["mvp_registration_input"].splitlines()[0] + "\n"
+                                  "2026,group,444444444,,,M0005,,multispecialty\n2026,subgroup,444444444,,SG1,M0005,484,\n",
+        "subgroup_membership_input": "tin,subgroup_id,npi\n444444444,SG1,1234567893\n444444444,SG1,1003000126\n",
+        "quality_input": _Q + "444444444,,,001,registry,100,80,20\n444444444,,SG1,001,registry,100,35,65\n"
+                              "444444444,,SG1,236,registry,100,75,25\n444444444,,,484,administrativeClaims,10000,4178,5822\n",
+        "ia_input": "tin,npi,subgroup_id,activity_id\n444444444,,SG1,IA_BE_4\n",
+        "cost_input": "tin,npi,measure_id,measure_value,case_count\n444444444,,TPCC_1,2180.67,40\n",
+        "pi_input": "tin,npi,measure_id,numerator,denominator,value,exclusion_claimed\n"
+                    + "".join(f"444444444,,{row}\n" for row in _PI_ROWS),
+    }
+    _, results, outs = _three_ways(tmp_path, 2026, bundle, flow=False)
+    _assert_same(results)
+    sub = _row(results["run"]["mvp_scores"], participant_type="subgroup")
+    assert (sub.members, sub.quality_score, sub.ia_score, sub.cost_score) == (2, 46.0, 100.0, 50.0)
+    assert main(["report", "--output", str(outs["run"]), "--performance-year", "2026", "--dest", str(tmp_path / "r"),
+                 "-q"]) == 0
+    html = (tmp_path / "r" / "2026" / "report-444444444.html").read_text()
+    rows = html.split('<section id="reporting-paths">')[1].split("</section>")[0].split('<tr class="mvp-row">')[1:]
+    group, subgroup = rows
+    assert group.startswith("<td>group</td>") and "<td>no: a group reports an MVP only if it attests" in group
+    assert subgroup.startswith("<td>subgroup SG1 (2 clinicians)</td>")
+    assert '<td class="num">46.00</td><td class="num">50.00</td><td class="num">100.00</td>' in subgroup
+    assert "<td>484: 7.00</td>" in subgroup
+    assert f'<td class="num">{sub.final_score:,.2f}</td>' in subgroup
