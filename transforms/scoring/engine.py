@@ -21,6 +21,7 @@ from transforms.scoring.virtual_groups import stage_virtual_groups
 from transforms.scoring.apm import apply_apm_ia, stage_apm
 from transforms.scoring.facility import apply_facility_based
 from transforms.scoring.cahps import stage_cahps
+from transforms.scoring.selection import select_final_scores
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -243,6 +244,8 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     final_sql = final_rows_sql(rules, scaling_factor, exceptional_scaling_factor)
     con.execute(f"CREATE OR REPLACE TABLE final_scores AS "
                 f"{FINAL_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({final_sql}))')}")
+    # which of each TIN/NPI's final scores sets its adjustment (rules final_score_selection.*)
+    select_final_scores(con, rules, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
 
 
 def score_frames(*, performance_year: int, entities: pd.DataFrame | None = None, quality: pd.DataFrame | None = None,
@@ -289,7 +292,7 @@ def score_from_claims(con: duckdb.DuckDBPyConnection, *, performance_year: int, 
         quality = "quality_input"
     score_entities(con, performance_year=performance_year, entity="entity_input", quality=quality,
                    scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
-    return ["mips_eligibility", "measure_scores", "category_scores", "final_scores"]
+    return ["mips_eligibility", "measure_scores", "category_scores", "final_scores", "payment_adjustments"]
 
 
 def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, str]]:
@@ -336,7 +339,8 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         dropped, other = con.execute("SELECT n, other_years FROM _sc_apm_dropped").fetchone()
         if dropped:
             out.append(("measure_scores", "quality measure outside the APM Performance Pathway set", int(dropped),
-                        "rows of an APM entity's quality input not in the APP measure set (rule apm.app_quality_measures): "
+                        "rows of an APM entity's quality input not in its APP measure set (rule apm.app_quality_measures; "
+                        "a Shared Savings Program ACO from PY2025: app.app_plus_quality_measures): "
                         "not scored"))
         if other:
             out.append(("final_scores", "APM participation of another year", int(other),
