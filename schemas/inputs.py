@@ -535,6 +535,13 @@ APM_PARTICIPATION_INPUT = contract(
                             "rows are scored in traditional MIPS, with the APM participants' least IA credit)",
                             normalize="lower", extra_checks=[checks.one_of("reporting", ["apm_entity", "traditional"],
                                                                            "not apm_entity or traditional")]),
+        "app_individual": column(_FLAG, "this TIN/NPI reports the APM Performance Pathway as an individual (PY2021 on): "
+                                 "scored on the APP too, level 'individual_app'"),
+        "app_group": column(_FLAG, "its TIN reports the APM Performance Pathway as a group (PY2021 on): scored on the APP "
+                            "too, level 'group_app'"),
+        "app_measure_set": column("VARCHAR", "the APP quality measure set reported: app (empty) or app_plus (PY2025 on)",
+                                  normalize="lower", extra_checks=[checks.one_of("app_measure_set", ["app", "app_plus"],
+                                                                                 "not app or app_plus")]),
     },
     description="APM participation and QP status (`mips score --apm`): which TIN/NPIs are in which APM entity, "
                 "their QP status, and how they are scored. An APM entity's data are its participant TINs' rows of the "

@@ -5,7 +5,8 @@ from schemas.tables import Column, TableSpec
 
 _ENTITY = (
     Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
-    Column("level", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'virtual_group' or 'apm_entity' (score-only mode)", nullable=False),
+    Column("level", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'virtual_group' or 'apm_entity' (score-only mode), "
+           "'individual_app' / 'group_app' (the APM Performance Pathway reported by an individual / a group)", nullable=False),
     Column("tin", "VARCHAR", "taxpayer identification number; the virtual group's or APM entity's identifier for those levels",
            nullable=False),
     Column("npi", "VARCHAR", "clinician NPI; NULL for the group level"),

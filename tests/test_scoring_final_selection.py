@@ -156,3 +156,76 @@ def test_py2025_a_shared_savings_aco_is_scored_on_the_app_plus_set_and_other_ent
 
     assert scored(2025) == {("ACO-1", "112"), ("OTHER-1", "484")}
     assert scored(2024) == {("ACO-1", "484"), ("OTHER-1", "484")}
+
+
+APP_HEAD = "apm_entity_id,tin,npi,performance_year,reporting,app_individual,app_group,app_measure_set\n"
+
+
+def test_py2022_app_reported_by_an_individual_and_by_a_group_competes_with_traditional_mips(tmp_path):
+    """PY2022 (app.individual_group_reporting true; [V] qpp.cms.gov APP quality requirements PY2022): N1 (TIN 111111111)
+    and N2 (TIN 222222222) participate in MIPS APM OCM-1 and are scored in traditional MIPS (reporting traditional);
+    N1 also reports the APP as an individual, TIN 222222222 as a group, which has a PI hardship. Nothing else is sent.
+    - N1 APP (apm.app_weights 50/0/20/30, IA 100 % apm.entity_ia_percent): 0 x 50 + 100 x 20 + 0 x 30 = 20.
+      N1 traditional: cost without data reweighted, 55/0/15/30 (final.redistribution.cost); quality 0, PI 0, IA the
+      APM participant's least 50 % (apm.participant_ia_min_percent) -> 0.15 x 50 = 7.5. The higher: APP 20.
+      PT 75, AP 9 %, PT/4 18.75: -9 x (75 - 20) / 75 = -6.6 %.
+    - group 222222222 APP: PI reweighted (hardship), cost weighs 0: the APP's 50 and 20 shared proportionally
+      (final.redistribution_fallback): quality 71.43, IA 28.57 -> 100 x 20 / 70 = 28.5714; traditional: cost+pi
+      reweighted 85/0/15/0, IA 50 % -> 7.5; N2's own individual: 7.5 too (same weights but PI 0 kept: 55/0/15/30,
+      IA 50 %). The highest: the group's APP 28.5714 -> -9 x (75 - 28.5714) / 75 = -5.5714 %.
+    """
+    files = {"entities": f"tin,npi,pi_hardship\n{T1},{N1},\n{T2},,true\n{T2},{N2},\n",
+             "apm": APP_HEAD + f"OCM-1,{T1},{N1},2022,traditional,true,,\nOCM-1,{T2},{N2},2022,traditional,,true,\n"}
+    paid = _paid(tmp_path, 2022, files)
+    n1, n2 = paid[N1], paid[N2]
+    assert (n1.score_path, n1.reporting, n1.final_score) == ("individual", "app", pytest.approx(20))
+    assert n1.candidates == f"individual (app, {T1}/{N1}) 20.0000; individual (traditional, {T1}/{N1}) 7.5000"
+    assert n1.payment_adjustment_percent == pytest.approx(-6.6)
+    assert "apm.app_weights" in n1.unconfirmed_rules and "final.weights" not in n1.unconfirmed_rules
+    assert (n2.score_path, n2.reporting, n2.score_entity) == ("group", "app", T2)
+    assert n2.final_score == pytest.approx(100 * 20 / 70)
+    assert n2.payment_adjustment_percent == pytest.approx(-9 * (75 - 100 * 20 / 70) / 75)
+    assert n2.candidate_count == 3
+    out = tmp_path / "o2022"
+    final = duckdb.sql(f"""SELECT level, tin, npi, quality_weight, ia_weight, pi_weight, ia_score, final_score
+                           FROM read_parquet('{out}/final_scores/**/*.parquet', hive_partitioning=true)
+                           WHERE level LIKE '%_app' ORDER BY level""").fetchall()
+    assert [(lvl, tin) for lvl, tin, *_ in final] == [("group_app", T2), ("individual_app", T1)]
+    assert final[0][3:6] == (pytest.approx(100 * 50 / 70), pytest.approx(100 * 20 / 70), 0)
+    assert final[1][6] == 100  # the APP's automatic IA credit
+
+
+def test_app_reporting_by_individuals_is_refused_before_py2021_and_app_plus_before_py2025(tmp_path, capsys):
+    files = {"entities": f"tin,npi\n{T1},{N1}\n",
+             "apm": APP_HEAD + f"OCM-1,{T1},{N1},2020,traditional,true,,\n"}
+    args = ["score", "--performance-year", "2020"]
+    for option, text in files.items():
+        path = tmp_path / f"{option}.csv"
+        path.write_text(text)
+        args += [f"--{option}", str(path)]
+    assert main([*args, "--output", str(tmp_path / "o")]) != 0
+    assert "APM Performance Pathway starts with PY2021" in capsys.readouterr().err
+    (tmp_path / "apm.csv").write_text(APP_HEAD + f"OCM-1,{T1},{N1},2024,traditional,true,,app_plus\n")
+    args[2] = "2024"
+    assert main([*args, "--output", str(tmp_path / "o")]) != 0
+    assert "APP Plus starts with PY2025" in capsys.readouterr().err
+
+
+def test_py2025_an_individual_reporting_app_plus_is_scored_on_its_set(tmp_path):
+    """PY2025: N1 reports APP Plus (001, 112, 134, 236, 321, 479), N2 the APP (001, 134, 236, 321, 479, 484); each sends
+    112 and 484. In the APP pass N1's 112 is scored and its 484 is not; N2's 484 is scored and its 112 is not (2 rows
+    dropped, said in a warning). Traditional MIPS scores both measures of both (their individual rows)."""
+    q = "".join(f"{t},{n},{m},registry,30,20,10\n" for t, n in ((T1, N1), (T2, N2)) for m in ("112", "484"))
+    files = {"entities": f"tin,npi\n{T1},{N1}\n{T2},{N2}\n",
+             "quality": "tin,npi,measure_id,collection_type,eligible_population,performance_met,performance_not_met\n" + q,
+             "apm": APP_HEAD + f"OCM-1,{T1},{N1},2025,traditional,true,,app_plus\nOCM-1,{T2},{N2},2025,traditional,true,,\n"}
+    paid = _paid(tmp_path, 2025, files)
+    out = tmp_path / "o2025"
+    rows = set(duckdb.sql(f"""SELECT level, npi, measure_id FROM read_parquet('{out}/measure_scores/**/*.parquet',
+                              hive_partitioning=true) WHERE category = 'quality'""").fetchall())
+    assert {r for r in rows if r[0] == "individual_app"} == {("individual_app", N1, "112"), ("individual_app", N2, "484")}
+    assert {r for r in rows if r[0] == "individual"} == {("individual", n, m) for n in (N1, N2) for m in ("112", "484")}
+    assert "app.app_plus_quality_measures" in duckdb.sql(
+        f"""SELECT unconfirmed_rules FROM read_parquet('{out}/final_scores/**/*.parquet', hive_partitioning=true)
+            WHERE level = 'individual_app' AND npi = '{N1}'""").fetchall()[0][0]
+    assert paid[N1].candidate_count == 2

@@ -22,6 +22,7 @@ from transforms.scoring.apm import apply_apm_ia, stage_apm
 from transforms.scoring.facility import apply_facility_based
 from transforms.scoring.cahps import stage_cahps
 from transforms.scoring.selection import select_final_scores
+from transforms.scoring.app import score_app_reporters, stage_app_reporters
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -244,6 +245,9 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     final_sql = final_rows_sql(rules, scaling_factor, exceptional_scaling_factor)
     con.execute(f"CREATE OR REPLACE TABLE final_scores AS "
                 f"{FINAL_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({final_sql}))')}")
+    # the APP reported by individuals and groups (PY2021 on, rules app.*): their rows join the tables above
+    if stage_app_reporters(con, rules, apm, _columns):
+        score_app_reporters(con, rules, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
     # which of each TIN/NPI's final scores sets its adjustment (rules final_score_selection.*)
     select_final_scores(con, rules, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
 
@@ -345,6 +349,13 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         if other:
             out.append(("final_scores", "APM participation of another year", int(other),
                         "participation rows whose performance_year is not the one scored: not used"))
+        if "_app_dropped" in tables:
+            n = con.execute("SELECT n FROM _app_dropped").fetchone()[0]
+            if n:
+                out.append(("measure_scores", "quality measure outside the APP measure set", int(n),
+                            "quality rows of individuals and groups reporting the APM Performance Pathway that are not "
+                            "in its set (apm.app_quality_measures / app.app_plus_quality_measures): not scored in the "
+                            "APP (still scored in traditional MIPS)"))
         n = con.execute("SELECT count(*) FROM _sc_entities WHERE qp_excluded").fetchone()[0]
         if n:
             out.append(("final_scores", "excluded from MIPS (QP)", int(n),

@@ -12,8 +12,8 @@ Performance Pathway. CMS pays each TIN/NPI on one of them:
   listed first.
 
 Inputs (those present): ``_sc_final`` (with ``own_final_score``), ``_sc_vg_members``, ``_sc_apm`` (QPs: no
-adjustment), ``mvp_scores`` with the subgroup membership, and ``_app_final`` (APP reported by individuals and
-groups, transforms/scoring/app.py). Output: ``payment_adjustments``, one row per (performance_year, tin, npi).
+adjustment), ``mvp_scores`` with the subgroup membership, and ``final_scores`` rows of levels individual_app / group_app (the APP reported by individuals
+and groups, transforms/scoring/app.py). Output: ``payment_adjustments``, one row per (performance_year, tin, npi).
 """
 from __future__ import annotations
 
@@ -61,12 +61,12 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
                            m.unconfirmed_rules
                     FROM {memberships} s JOIN mvp_scores m ON m.scored AND m.participant_type = 'subgroup'
                       AND m.tin = trim(s.tin) AND m.subgroup_id = trim(s.subgroup_id)""")
-    if "_app_final" in tables:
-        candidates += [
-            """SELECT tin, npi, 'individual', 'app', tin || '/' || npi, final_score, unconfirmed_rules FROM _app_final
-               WHERE level = 'individual'""",
-            """SELECT c.tin, c.npi, 'group', 'app', g.tin, g.final_score, g.unconfirmed_rules
-               FROM _sel_clinicians c JOIN _app_final g ON g.level = 'group' AND g.tin = c.tin"""]
+    # the APP reported by individuals and groups (transforms/scoring/app.py): rows of level individual_app / group_app
+    candidates += [
+        """SELECT tin, npi, 'individual', 'app', tin || '/' || npi, final_score, unconfirmed_rules FROM final_scores
+           WHERE level = 'individual_app'""",
+        """SELECT c.tin, c.npi, 'group', 'app', g.tin, g.final_score, g.unconfirmed_rules
+           FROM _sel_clinicians c JOIN final_scores g ON g.level = 'group_app' AND g.tin = c.tin"""]
     # the final scores with their rows' unconfirmed rules
     con.execute("""CREATE OR REPLACE TEMP TABLE _sc_final_rows AS
                    SELECT f.level, f.tin, f.npi, f.own_final_score, f.final_score, r.unconfirmed_rules,
