@@ -76,7 +76,7 @@ RUN_INPUTS = tuple(i.name for i in STANDARD_INPUTS)
 # Inputs of `mips score` (numbers a practice already has), run through the same steps (schemas/inputs.py contracts).
 SCORE_INPUTS = ("entity_input", "quality_input", "pi_input", "ia_input", "cost_input", "mvp_registration_input",
                 "subgroup_membership_input", "virtual_group_input", "apm_participation_input",
-                "facility_score_conversion_input", "cahps_input")
+                "facility_score_conversion_input", "cahps_input", "pooled_entity_submission_input")
 SOURCES = ("claims", "encounters", "ehr")  # ehr: eCQMs from FHIR resources (transforms/ecqm)
 LEVELS = ("individual", "group")
 FAILED_RUN_DIR = "_failed_run"  # the rejects of a run stopped by the rejection threshold (outputs stay as they were)

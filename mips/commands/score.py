@@ -19,7 +19,8 @@ HELP = "Score entities from numbers already at hand: final score and payment adj
 FILES = {"entities": "entity_input", "quality": "quality_input", "pi": "pi_input", "ia": "ia_input", "cost": "cost_input",
          "mvp_registrations": "mvp_registration_input", "subgroups": "subgroup_membership_input",
          "virtual_groups": "virtual_group_input", "apm": "apm_participation_input",
-         "facility_conversion": "facility_score_conversion_input", "cahps": "cahps_input"}
+         "facility_conversion": "facility_score_conversion_input", "cahps": "cahps_input",
+         "entity_submissions": "pooled_entity_submission_input"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cahps", type=Path,
                         help="CAHPS.csv: tin, ssm_id (CAHPS_1..12), score, reliable: CAHPS for MIPS summary survey "
                              "measures, scored as quality measure 321")
+    parser.add_argument("--entity-submissions", type=Path,
+                        help="SUB.csv: a virtual group's or APM entity's own submission: performance_year, entity_id, "
+                             "category (quality, pi, ia, cahps), measure_id and the category's columns; for each "
+                             "category it submits, its rows replace those pooled from its members' TINs")
     parser.add_argument("--scaling-factor", type=float,
                         help="budget-neutrality scaling factor for positive adjustments (0 < SF <= 3; default: the "
                              "rule file's payment.scaling_factor; where that is not published the adjustment is a range)")

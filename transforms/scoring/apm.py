@@ -21,6 +21,7 @@ from __future__ import annotations
 from mips.errors import PipelineError
 from transforms.scoring._sql import lit, lit_list
 from transforms.scoring.rules import Rules
+from transforms.scoring.pooled_submissions import replace_with_own
 from transforms.scoring.virtual_groups import append_pooled_data, append_pooled_entities
 
 CATEGORIES = ("quality", "cost", "ia", "pi")
@@ -80,6 +81,7 @@ def stage_apm(con, rules: Rules, relation: str | None, columns_of) -> None:
                    WHERE pooled GROUP BY 1, 2""")
     pooling = rules["apm.entity_pooling"]
     append_pooled_data(con, "_sc_apm_pool", pooling)
+    replace_with_own(con, "_sc_apm_pool")  # the APM entity's own submission, where it made one
     append_pooled_entities(con, "_sc_apm_pool", pooling)
     # each participant TIN/NPI gets its own row (the APM entity's score, or 0 adjustment for a QP)
     con.execute("""INSERT INTO _sc_in_entity BY NAME

@@ -23,6 +23,7 @@ from transforms.scoring.facility import apply_facility_based
 from transforms.scoring.cahps import stage_cahps
 from transforms.scoring.selection import select_final_scores
 from transforms.scoring.app import score_app_reporters, stage_app_reporters
+from transforms.scoring.pooled_submissions import cahps_relation, check_all_used, replace_with_own, stage_submissions
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -33,7 +34,7 @@ INPUT_COLUMNS = {
                "complex_patient_bonus": "DOUBLE", "average_hcc_risk_score": "DOUBLE", "dual_eligible_proportion": "DOUBLE",
                "prior_quality_achievement_percent": "DOUBLE", "facility_based": "BOOLEAN",
                "hvbp_total_performance_score": "DOUBLE",
-               "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN"},
+               "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN", "medicare_beneficiaries": "BIGINT"},
     "quality": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "collection_type": "VARCHAR",
                 "eligible_population": "BIGINT", "eligible_population_exclusion": "BIGINT",
                 "eligible_population_exception": "BIGINT", "performance_met": "BIGINT", "performance_not_met": "BIGINT",
@@ -141,7 +142,8 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    ia_activities: str | None = None, virtual_groups: str | None = "virtual_group_input",
                    apm: str | None = "apm_participation_input",
                    facility_conversion: str | None = "facility_score_conversion_input",
-                   cahps: str | None = "cahps_input", rules: Rules | None = None) -> None:
+                   cahps: str | None = "cahps_input", rules: Rules | None = None,
+                   entity_submissions: str | None = "pooled_entity_submission_input") -> None:
     """Create DuckDB tables measure_scores, category_scores, final_scores for one performance year.
 
     Entities are every (tin, npi) in the entity table or any category input; a missing input table
@@ -166,13 +168,17 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                                            THEN '{prefix}' || substr(upper(trim(measure_id)), {len(other) + 1})
                                            ELSE upper(trim(measure_id)) END AS measure_id)
                     FROM _sc_in_pi""")
+    # a virtual group's or APM entity's own submission (rule pooled_entity.own_submission)
+    stage_submissions(con, performance_year, entity_submissions, _columns)
     # virtual groups (§414.1315): their rows are built from the member TINs' staged inputs
     other_years = stage_virtual_groups(con, rules, virtual_groups, _columns)
+    replace_with_own(con, "(SELECT virtual_group_id AS pool_id, tin FROM _sc_vg_members)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _sc_vg_other_years AS SELECT {int(other_years)} AS n")
     # APM entities, QPs (rules apm.*): APM entities' rows are built from their participants' TINs
     stage_apm(con, rules, apm, _columns)
     # CAHPS for MIPS summary survey measures, scored on their benchmarks (rules cahps.*)
-    stage_cahps(con, rules, cahps, _columns)
+    check_all_used(con)
+    stage_cahps(con, rules, cahps_relation(con, cahps, _columns), _columns)
     special = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in rules["ia.special_status_flags"])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_entities AS
@@ -332,7 +338,8 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
                         ).fetchone()[0]
         if n:
             out.append(("final_scores", "virtual group complex patient bonus", int(n),
-                        "not computed for a virtual group (its beneficiary-weighted HCC average is not an input): bonus 0"))
+                        "not computed for a virtual group: a member TIN lacks average_hcc_risk_score or "
+                        "medicare_beneficiaries (rule pooled_entity.virtual_group_complex_patient_bonus): bonus 0"))
     if "_sc_facility" in tables:
         n = con.execute("SELECT count(*) FROM _sc_facility WHERE fb_quality IS NULL").fetchone()[0]
         if n:

@@ -377,6 +377,9 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
         **{path: "apm_entity_id IS NOT NULL" for path in ("apm.scoring_standard_weights", "apm.app_weights",
                                                           "apm.app_quality_measures", "apm.entity_ia_percent",
                                                           "apm.entity_pooling")},
+        "pooled_entity.own_submission": ("EXISTS (SELECT 1 FROM _sc_own_used u "
+                                         "WHERE u.entity_id = coalesce(virtual_group_id, apm_entity_id))"),
+        "pooled_entity.virtual_group_complex_patient_bonus": "virtual_group_id IS NOT NULL AND cpb_basis = 'computed'",
         # an ACO's quality set from PY2025 (transforms/scoring/apm.py)
         "app.app_plus_quality_measures": "apm_entity_id IS NOT NULL" if rules["app.app_plus_quality_measures"] else "FALSE",
     })

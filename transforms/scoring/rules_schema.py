@@ -138,6 +138,9 @@ REQUIRED: dict[str, str] = {
     "app.individual_group_reporting": "bool",           # individuals and groups in a MIPS APM may report the APP
     "app.app_plus_quality_measures": "list?",           # the APP Plus quality measure set of the year
     "app.app_plus_required_for": "list?",               # APM Entity kinds that must report APP Plus
+    # a virtual group's or APM entity's own submission, its complex patient bonus: transforms/scoring/pooled_submissions.py
+    "pooled_entity.own_submission": "str",              # replaces_pooled_rows_per_category
+    "pooled_entity.virtual_group_complex_patient_bonus": "str?",  # how members' HCC / dual values combine
 }
 
 # Values a PI model needs besides the above.
