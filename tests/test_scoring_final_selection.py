@@ -229,3 +229,41 @@ def test_py2025_an_individual_reporting_app_plus_is_scored_on_its_set(tmp_path):
         f"""SELECT unconfirmed_rules FROM read_parquet('{out}/final_scores/**/*.parquet', hive_partitioning=true)
             WHERE level = 'individual_app' AND npi = '{N1}'""").fetchall()[0][0]
     assert paid[N1].candidate_count == 2
+
+
+def test_py2026_a_subgroup_mvp_score_competes_for_its_members_and_an_individual_mvp_for_its_clinician(tmp_path):
+    """PY2023 on, highest_of adds subgroup: the subgroup SG1 of TIN 444444444 reports MVP M0005 (inputs and hand
+    computation of tests/test_scoring_mvp.py, PY2026): subgroup final = 0.30 x 46 + 0.30 x 50 + 0.15 x 100
+    + 0.25 x the group's PI score. Its members 1234567893 and 1003000126 have two final scores: the subgroup's MVP
+    score and their TIN's traditional group score (44.29: quality from its own 001 and 484 only, no IA); the higher,
+    the subgroup's, pays."""
+    from tests.test_scoring_mvp import _PI_ROWS, _run
+    code, o = _run(tmp_path, 2026, entities="444444444,,,",
+                   registrations="2026,subgroup,444444444,,SG1,M0005,484,",
+                   subgroups="444444444,SG1,1234567893\n444444444,SG1,1003000126",
+                   quality="""
+444444444,,,001,registry,100,80,20
+444444444,,SG1,001,registry,100,35,65
+444444444,,SG1,236,registry,100,75,25
+444444444,,,484,administrativeClaims,10000,4178,5822""",
+                   ia="444444444,,SG1,IA_BE_4",
+                   cost="444444444,,TPCC_1,2180.67,40",
+                   pi="\n".join(f"444444444,,{row}" for row in _PI_ROWS))
+    assert code == 0
+    read = o["read"]
+    final = read("final_scores")
+    group = final[(final.tin == "444444444") & final.npi.isna()].iloc[0]
+    # the group's PI data (every measure at 100 %) score 100: subgroup = 13.8 + 15 + 15 + 25 = 68.8
+    assert group.pi_score == 100
+    sub_fs = 0.30 * 46 + 0.30 * 50 + 0.15 * 100 + 0.25 * 100
+    assert group.final_score < sub_fs
+    paid = read("payment_adjustments").set_index("npi")
+    assert set(paid.index) == {"1234567893", "1003000126"}
+    for npi in paid.index:
+        row = paid.loc[npi]
+        assert row.candidate_count == 2 and row.candidates.startswith(f"subgroup (mvp, SG1 M0005) {sub_fs:.4f}; ")
+        assert f"group (traditional, 444444444) {group.final_score:.4f}" in row.candidates
+        assert (row.score_path, row.reporting) == ("subgroup", "mvp")
+        assert row.final_score == pytest.approx(68.8)
+        # PT 75, AP 9 %: -9 x (75 - 68.8) / 75 = -0.744 %
+        assert row.payment_adjustment_percent == pytest.approx(-0.744)
