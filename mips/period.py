@@ -564,6 +564,11 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
                        quality=present["quality_input"], pi=present["pi_input"], ia=present["ia_input"],
                        cost=present["cost_input"], **factors)
             created += [s.name for s in scoring.MVP_TABLES]
+            # the MVP scores join each clinician's other final scores: payment_adjustments is chosen again with them
+            from transforms.scoring import load_rules
+            from transforms.scoring.selection import select_final_scores
+            select_final_scores(run.con, load_rules(run.period.performance_year),
+                                memberships=present["subgroup_membership_input"], **factors)
     # categories scored 0 for want of input, unknown activities, estimated or ranged adjustments
     from transforms.scoring.engine import scoring_warnings
     run.warnings = list(run.warnings) + scoring_warnings(run.con)

@@ -64,12 +64,17 @@ SCORE_INPUT_TABLE = (
     ScoreInput("cahps_input", "--cahps",
                "CAHPS.csv: tin, ssm_id (CAHPS_1..12), score, reliable: CAHPS for MIPS summary survey measures, scored "
                "as quality measure 321"),
+    ScoreInput("pooled_entity_submission_input", "--entity-submissions",
+               "SUB.csv: a virtual group's or APM entity's own submission: performance_year, entity_id, category "
+               "(quality, pi, ia, cahps), measure_id and the category's columns; for each category it submits, its "
+               "rows replace those pooled from its members' TINs"),
 )
 SCORE_INPUTS = tuple(i.name for i in SCORE_INPUT_TABLE)
 # Score inputs that join TINs into one scored entity (or read a whole TIN's clinicians): a TIN-sharded run would
 # score each shard's part of them, so `--shards` refuses them (mips/sharded.py).
 POOLING_INPUTS = ("entity_input", "quality_input", "mvp_registration_input", "subgroup_membership_input",
-                  "virtual_group_input", "apm_participation_input", "facility_score_conversion_input", "cahps_input")
+                  "virtual_group_input", "apm_participation_input", "facility_score_conversion_input", "cahps_input",
+                  "pooled_entity_submission_input")
 
 
 def option_of(name: str) -> str:

@@ -404,6 +404,9 @@ ENTITY_INPUT = contract(
                                                "the facility-based clinician or group is attributed to: its quality "
                                                "and cost scores replace the own when better"),
         "part_b_allowed_charges": column("DOUBLE", "Part B allowed charges (USD) the adjustment applies to"),
+        "medicare_beneficiaries": column("BIGINT", "Medicare Part B beneficiaries seen: weights a virtual group member's "
+                                         "average HCC risk score and dual-eligible proportion in the virtual group's "
+                                         "complex patient bonus", extra_checks=[checks.integer(0)]),
     },
     description="Entities to score and their statuses (`mips score --entities`, `mips run --entities`).",
 )
@@ -535,6 +538,13 @@ APM_PARTICIPATION_INPUT = contract(
                             "rows are scored in traditional MIPS, with the APM participants' least IA credit)",
                             normalize="lower", extra_checks=[checks.one_of("reporting", ["apm_entity", "traditional"],
                                                                            "not apm_entity or traditional")]),
+        "app_individual": column(_FLAG, "this TIN/NPI reports the APM Performance Pathway as an individual (PY2021 on): "
+                                 "scored on the APP too, level 'individual_app'"),
+        "app_group": column(_FLAG, "its TIN reports the APM Performance Pathway as a group (PY2021 on): scored on the APP "
+                            "too, level 'group_app'"),
+        "app_measure_set": column("VARCHAR", "the APP quality measure set reported: app (empty) or app_plus (PY2025 on)",
+                                  normalize="lower", extra_checks=[checks.one_of("app_measure_set", ["app", "app_plus"],
+                                                                                 "not app or app_plus")]),
     },
     description="APM participation and QP status (`mips score --apm`): which TIN/NPIs are in which APM entity, "
                 "their QP status, and how they are scored. An APM entity's data are its participant TINs' rows of the "
@@ -569,9 +579,43 @@ CAHPS_INPUT = contract(
                 "its summary survey measures' points on their own benchmarks.",
 )
 
+POOLED_ENTITY_SUBMISSION_INPUT = contract(
+    "pooled_entity_submission_input",
+    "one row per (performance_year, entity_id, category, measure_id, collection_type, stratum)",
+    ("performance_year", "entity_id", "category", "measure_id", "collection_type", "stratum"),
+    {
+        "performance_year": column("INTEGER", "performance year (rows of other years are not used)", required=True,
+                                   extra_checks=[checks.integer(2017)]),
+        "entity_id": column("VARCHAR", "the virtual group (--virtual-groups) or APM entity (--apm) that submitted",
+                            required=True, normalize="upper"),
+        "category": column("VARCHAR", "quality, pi, ia or cahps", required=True, normalize="lower",
+                           extra_checks=[checks.one_of("category", ["quality", "pi", "ia", "cahps"],
+                                                       "not quality, pi, ia or cahps")]),
+        "measure_id": column("VARCHAR", "quality measure id (001), PI measure id, improvement activity id or CAHPS summary "
+                             "survey measure id (CAHPS_1 .. CAHPS_12)", required=True, normalize="upper"),
+        "collection_type": column("VARCHAR", "quality: benchmark submission method (registry, electronicHealthRecord, ...)"),
+        "stratum": column("VARCHAR", "quality: stratum name for multi-strata measures"),
+        "eligible_population": column("BIGINT", "quality: eligible instances", extra_checks=[checks.integer(0)]),
+        "eligible_population_exclusion": column("BIGINT", "quality: denominator exclusions", extra_checks=[checks.integer(0)]),
+        "eligible_population_exception": column("BIGINT", "quality: denominator exceptions", extra_checks=[checks.integer(0)]),
+        "performance_met": column("BIGINT", "quality: performance met", extra_checks=[checks.integer(0)]),
+        "performance_not_met": column("BIGINT", "quality: performance not met", extra_checks=[checks.integer(0)]),
+        "end_to_end_reported": column(_FLAG, "quality: reported end to end electronically (CEHRT)"),
+        "numerator": column("BIGINT", "pi: numerator", extra_checks=[checks.integer(0)]),
+        "denominator": column("BIGINT", "pi: denominator", extra_checks=[checks.integer(0)]),
+        "value": column(_FLAG, "pi: yes/no measure answer"),
+        "exclusion_claimed": column(_FLAG, "pi: exclusion claimed"),
+        "score": column("DOUBLE", "cahps: summary survey measure score 0..100"),
+        "reliable": column(_FLAG, "cahps: the summary survey measure met CMS's reliability threshold (empty = true)"),
+    },
+    description="A virtual group's or APM entity's own submission (`mips score --entity-submissions`): for each category "
+                "it submits, these rows replace the rows pooled from its members' TINs; cahps rows are its CAHPS for MIPS "
+                "survey (measure 321).",
+)
+
 CONTRACTS: dict[str, InputContract] = {c.name: c for c in (
     MEDICAL_CLAIM, ELIGIBILITY, PATIENT, ENCOUNTER, CONDITION, PROCEDURE, FACILITY_EVENT, CLINICIAN_ROSTER,
     PI_INPUT, IA_INPUT, COST_INPUT, ENTITY_INPUT, QUALITY_INPUT, MVP_REGISTRATION_INPUT, SUBGROUP_MEMBERSHIP_INPUT,
     VIRTUAL_GROUP_INPUT,
-    APM_PARTICIPATION_INPUT, FACILITY_SCORE_CONVERSION_INPUT, CAHPS_INPUT,
+    APM_PARTICIPATION_INPUT, FACILITY_SCORE_CONVERSION_INPUT, CAHPS_INPUT, POOLED_ENTITY_SUBMISSION_INPUT,
 )}

@@ -5,7 +5,8 @@ from schemas.tables import Column, TableSpec
 
 _ENTITY = (
     Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
-    Column("level", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'virtual_group' or 'apm_entity' (--virtual-groups, --apm)", nullable=False),
+    Column("level", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'virtual_group' or 'apm_entity' (--virtual-groups, --apm), "
+           "'individual_app' / 'group_app' (the APM Performance Pathway reported by an individual / a group)", nullable=False),
     Column("tin", "VARCHAR", "taxpayer identification number; the virtual group's or APM entity's identifier for those levels",
            nullable=False),
     Column("npi", "VARCHAR", "clinician NPI; NULL for the group level"),
@@ -163,7 +164,47 @@ MIPS_ELIGIBILITY = TableSpec(
                 "opt-in eligibility.",
 )
 
-SCORING_TABLES = (MEASURE_SCORES, CATEGORY_SCORES, FINAL_SCORES)
+PAYMENT_ADJUSTMENTS = TableSpec(
+    name="payment_adjustments",
+    grain="one row per (performance_year, tin, npi): the final score CMS pays the TIN/NPI on, among all its scores",
+    key=("performance_year", "tin", "npi"),
+    columns=(
+        Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
+        Column("tin", "VARCHAR", "taxpayer identification number", nullable=False),
+        Column("npi", "VARCHAR", "clinician NPI", nullable=False),
+        Column("score_path", "VARCHAR", "whose final score applies: 'individual', 'group', 'virtual_group', "
+               "'apm_entity', 'subgroup', or 'excluded_qp' (a Qualifying APM Participant: no adjustment)", nullable=False),
+        Column("reporting", "VARCHAR", "how that score was reported: 'traditional' (traditional MIPS), 'mvp' (a MIPS "
+               "Value Pathway), 'app' (the APM Performance Pathway) or 'apm_scoring_standard' (PY2017-2020)",
+               nullable=False),
+        Column("score_entity", "VARCHAR", "the scored entity: TIN/NPI, TIN, virtual group id, APM Entity id, MVP id "
+               "(with the subgroup id)", nullable=False),
+        Column("final_score", "DOUBLE", "the final score used, 0..100", nullable=False),
+        Column("selection_reason", "VARCHAR", "why this score: it overrides the others (rule "
+               "final_score_selection.overrides), or is the highest (final_score_selection.highest_of) or the only one",
+               nullable=False),
+        Column("candidate_count", "INTEGER", "final scores this TIN/NPI has that the year's rules let CMS pay on",
+               nullable=False),
+        Column("candidates", "VARCHAR", "each of them: path (reporting, entity) score, in the order of the rule",
+               nullable=False),
+        Column("payment_adjustment_percent", "DOUBLE", "payment adjustment of the final score used (percent); NULL "
+               "when the basis is 'range'"),
+        Column("payment_adjustment_low_percent", "DOUBLE", "lowest adjustment over the factors' possible values",
+               nullable=False),
+        Column("payment_adjustment_high_percent", "DOUBLE", "highest adjustment over the factors' possible values",
+               nullable=False),
+        Column("payment_adjustment_basis", "VARCHAR", "'exact', 'estimate' or 'range' (as final_scores)", nullable=False),
+        Column("part_b_allowed_charges", "DOUBLE", "the TIN/NPI's Part B allowed charges (its individual entity row)"),
+        Column("payment_adjustment_usd", "DOUBLE", "charges x adjustment (NULL when charges are unknown or a range)"),
+        Column("payment_year", "INTEGER", "MIPS payment year (PY + 2)", nullable=False),
+        Column("unconfirmed_rules", "VARCHAR", "unconfirmed rule values the chosen score and the choice rest on "
+               "(data/rules paths, comma-separated); NULL when none"),
+    ),
+    description="The payment adjustment of each clinician (TIN/NPI): which of its individual, group, virtual group, "
+                "APM Entity, subgroup, MVP and APP final scores CMS uses, by the year's hierarchy, and why.",
+)
+
+SCORING_TABLES = (MEASURE_SCORES, CATEGORY_SCORES, FINAL_SCORES, PAYMENT_ADJUSTMENTS)
 
 # ---- MIPS Value Pathways (PY2023 on): transforms/scoring/mvp.py, `mips score --mvp-registrations` ----
 

@@ -89,6 +89,15 @@ def summary(con, performance_year: int, ingest_results, written: dict[str, int],
                 continue
             lines.append(f"  {kind:<10} {tin:<9} {who:<12} {mvp:<6} {fmt(q, 7)} {fmt(c, 7)} {fmt(ia, 7)} {fmt(pi, 7)} "
                          f"{fmt(fs, 8)} {adjustment_text(adj, low, high, basis):>16}")
+    if "payment_adjustments" in written:
+        lines += ["", "Payment adjustment per clinician (the final score CMS uses, rule final_score_selection):",
+                  f"  {'tin':<9} {'npi':<10} {'score used':<28} {'final':>8} {'adj %':>16}  from"]
+        for tin, npi, path, reporting, fs, adj, low, high, basis, n in con.execute(
+                """SELECT tin, npi, score_path, reporting, final_score, payment_adjustment_percent,
+                          payment_adjustment_low_percent, payment_adjustment_high_percent, payment_adjustment_basis,
+                          candidate_count FROM payment_adjustments ORDER BY tin, npi LIMIT 50""").fetchall():
+            lines.append(f"  {tin:<9} {npi:<10} {path + ' (' + reporting + ')':<28} {fmt(fs, 8)} "
+                         f"{adjustment_text(adj, low, high, basis):>16}  {n} score(s)")
     if warnings:
         lines += ["", "Warnings:"] + [f"  {table}: {rule}: {n:,} ({text})" for table, rule, n, text in warnings]
     lines += ["", f"Outputs in {output}:"] + [f"  {name}/ ({rows:,} rows)" for name, rows in written.items()]

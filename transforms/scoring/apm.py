@@ -21,6 +21,7 @@ from __future__ import annotations
 from mips.errors import PipelineError
 from transforms.scoring._sql import lit, lit_list
 from transforms.scoring.rules import Rules
+from transforms.scoring.pooled_submissions import replace_with_own
 from transforms.scoring.virtual_groups import append_pooled_data, append_pooled_entities
 
 CATEGORIES = ("quality", "cost", "ia", "pi")
@@ -80,6 +81,7 @@ def stage_apm(con, rules: Rules, relation: str | None, columns_of) -> None:
                    WHERE pooled GROUP BY 1, 2""")
     pooling = rules["apm.entity_pooling"]
     append_pooled_data(con, "_sc_apm_pool", pooling)
+    replace_with_own(con, "_sc_apm_pool")  # the APM entity's own submission, where it made one
     append_pooled_entities(con, "_sc_apm_pool", pooling)
     # each participant TIN/NPI gets its own row (the APM entity's score, or 0 adjustment for a QP)
     con.execute("""INSERT INTO _sc_in_entity BY NAME
@@ -88,12 +90,16 @@ def stage_apm(con, rules: Rules, relation: str | None, columns_of) -> None:
     dropped = 0
     app_measures = rules["apm.app_quality_measures"]
     if app_measures is not None:
-        # the APP's fixed measure set (rule apm.app_quality_measures): other measures are not scored for the entity
-        dropped = con.execute(f"""SELECT count(*) FROM _sc_in_quality
-                                  WHERE tin IN (SELECT pool_id FROM _sc_apm_pool)
-                                  AND NOT list_contains({lit_list(app_measures)}, measure_id)""").fetchone()[0]
-        con.execute(f"""DELETE FROM _sc_in_quality WHERE tin IN (SELECT pool_id FROM _sc_apm_pool)
-                        AND NOT list_contains({lit_list(app_measures)}, measure_id)""")
+        # the APP's fixed measure set (rule apm.app_quality_measures): other measures are not scored for the entity;
+        # from PY2025 a Shared Savings Program ACO reports the APP Plus set instead (rules app.app_plus_quality_measures,
+        # app.app_plus_required_for)
+        plus, required = rules["app.app_plus_quality_measures"], rules["app.app_plus_required_for"] or []
+        aco_plus = plus is not None and "shared_savings_program_aco" in required
+        measure_set = (f"CASE WHEN tin IN (SELECT apm_entity_id FROM _sc_apm WHERE pooled GROUP BY 1 HAVING bool_or(aco)) "
+                       f"THEN {lit_list(plus)} ELSE {lit_list(app_measures)} END" if aco_plus else lit_list(app_measures))
+        outside = f"tin IN (SELECT pool_id FROM _sc_apm_pool) AND NOT list_contains({measure_set}, measure_id)"
+        dropped = con.execute(f"SELECT count(*) FROM _sc_in_quality WHERE {outside}").fetchone()[0]
+        con.execute(f"DELETE FROM _sc_in_quality WHERE {outside}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _sc_apm_dropped AS SELECT {int(dropped)} AS n, {int(other_years)} AS other_years")
     _weights(con, rules)
 

@@ -69,7 +69,7 @@ def append_cahps_points(con, rules: Rules) -> None:
     nob = rules["quality.no_benchmark_or_case_minimum_points"]
     con.execute(f"""
     INSERT INTO _sc_q_points BY NAME
-    SELECT 'group' AS level, c.tin, NULL AS npi, {lit(measure)} AS measure_id, 'certifiedSurveyVendor' AS collection_type,
+    SELECT any_value(e.level) AS level, c.tin, NULL AS npi, {lit(measure)} AS measure_id, 'certifiedSurveyVendor' AS collection_type,
            NULL AS stratum, avg(c.score) FILTER (WHERE c.points IS NOT NULL) AS performance_rate,
            coalesce(avg(c.points), CASE WHEN any_value(e.small_practice) THEN {float(nob['small_practice'])}
                                         ELSE {float(nob['standard'])} END) AS achievement_points,
@@ -79,5 +79,6 @@ def append_cahps_points(con, rules: Rules) -> None:
            printf('CAHPS for MIPS: %d of %d summary survey measures scored (rule cahps.scoring): %s; average %s points',
                   count(c.points), count(*), string_agg(c.note, ', ' ORDER BY c.ssm_id),
                   coalesce(round(avg(c.points), 4)::VARCHAR, 'none: no benchmark/reliable measure')) AS strata_note
-    FROM _sc_cahps_ssm c JOIN _sc_entities e ON e.level = 'group' AND e.tin = c.tin
+    -- a group's survey, or a virtual group's or APM entity's own (transforms/scoring/pooled_submissions.py)
+    FROM _sc_cahps_ssm c JOIN _sc_entities e ON e.npi IS NULL AND e.tin = c.tin
     GROUP BY c.tin""")

@@ -21,6 +21,9 @@ from transforms.scoring.virtual_groups import stage_virtual_groups
 from transforms.scoring.apm import apply_apm_ia, stage_apm
 from transforms.scoring.facility import apply_facility_based
 from transforms.scoring.cahps import stage_cahps
+from transforms.scoring.selection import select_final_scores
+from transforms.scoring.app import score_app_reporters, stage_app_reporters
+from transforms.scoring.pooled_submissions import cahps_relation, check_all_used, replace_with_own, stage_submissions
 
 # Columns each input table must offer (missing optional columns are read as NULL).
 INPUT_COLUMNS = {
@@ -31,7 +34,7 @@ INPUT_COLUMNS = {
                "complex_patient_bonus": "DOUBLE", "average_hcc_risk_score": "DOUBLE", "dual_eligible_proportion": "DOUBLE",
                "prior_quality_achievement_percent": "DOUBLE", "facility_based": "BOOLEAN",
                "hvbp_total_performance_score": "DOUBLE",
-               "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN"},
+               "part_b_allowed_charges": "DOUBLE", "mips_eligible": "BOOLEAN", "medicare_beneficiaries": "BIGINT"},
     "quality": {"tin": "VARCHAR", "npi": "VARCHAR", "measure_id": "VARCHAR", "collection_type": "VARCHAR",
                 "eligible_population": "BIGINT", "eligible_population_exclusion": "BIGINT",
                 "eligible_population_exception": "BIGINT", "performance_met": "BIGINT", "performance_not_met": "BIGINT",
@@ -139,7 +142,8 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                    ia_activities: str | None = None, virtual_groups: str | None = "virtual_group_input",
                    apm: str | None = "apm_participation_input",
                    facility_conversion: str | None = "facility_score_conversion_input",
-                   cahps: str | None = "cahps_input", rules: Rules | None = None) -> None:
+                   cahps: str | None = "cahps_input", rules: Rules | None = None,
+                   entity_submissions: str | None = "pooled_entity_submission_input") -> None:
     """Create DuckDB tables measure_scores, category_scores, final_scores for one performance year.
 
     Entities are every (tin, npi) in the entity table or any category input; a missing input table
@@ -164,13 +168,17 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                                            THEN '{prefix}' || substr(upper(trim(measure_id)), {len(other) + 1})
                                            ELSE upper(trim(measure_id)) END AS measure_id)
                     FROM _sc_in_pi""")
+    # a virtual group's or APM entity's own submission (rule pooled_entity.own_submission)
+    stage_submissions(con, performance_year, entity_submissions, _columns)
     # virtual groups (§414.1315): their rows are built from the member TINs' staged inputs
     other_years = stage_virtual_groups(con, rules, virtual_groups, _columns)
+    replace_with_own(con, "(SELECT virtual_group_id AS pool_id, tin FROM _sc_vg_members)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _sc_vg_other_years AS SELECT {int(other_years)} AS n")
     # APM entities, QPs (rules apm.*): APM entities' rows are built from their participants' TINs
     stage_apm(con, rules, apm, _columns)
     # CAHPS for MIPS summary survey measures, scored on their benchmarks (rules cahps.*)
-    stage_cahps(con, rules, cahps, _columns)
+    check_all_used(con)
+    stage_cahps(con, rules, cahps_relation(con, cahps, _columns), _columns)
     special = " OR ".join(f"coalesce(e.{f}, FALSE)" for f in rules["ia.special_status_flags"])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_entities AS
@@ -243,6 +251,11 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
     final_sql = final_rows_sql(rules, scaling_factor, exceptional_scaling_factor)
     con.execute(f"CREATE OR REPLACE TABLE final_scores AS "
                 f"{FINAL_SCORES.select_sql(f'(SELECT {py} AS performance_year, * FROM ({final_sql}))')}")
+    # the APP reported by individuals and groups (PY2021 on, rules app.*): their rows join the tables above
+    if stage_app_reporters(con, rules, apm, _columns):
+        score_app_reporters(con, rules, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
+    # which of each TIN/NPI's final scores sets its adjustment (rules final_score_selection.*)
+    select_final_scores(con, rules, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
 
 
 def score_frames(*, performance_year: int, entities: pd.DataFrame | None = None, quality: pd.DataFrame | None = None,
@@ -291,7 +304,7 @@ def score_from_claims(con: duckdb.DuckDBPyConnection, *, performance_year: int, 
         quality = "quality_input"
     score_entities(con, performance_year=performance_year, entity="entity_input", quality=quality,
                    scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
-    return ["mips_eligibility", "measure_scores", "category_scores", "final_scores"]
+    return ["mips_eligibility", "measure_scores", "category_scores", "final_scores", "payment_adjustments"]
 
 
 def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, str]]:
@@ -327,7 +340,8 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
                         ).fetchone()[0]
         if n:
             out.append(("final_scores", "virtual group complex patient bonus", int(n),
-                        "not computed for a virtual group (its beneficiary-weighted HCC average is not an input): bonus 0"))
+                        "not computed for a virtual group: a member TIN lacks average_hcc_risk_score or "
+                        "medicare_beneficiaries (rule pooled_entity.virtual_group_complex_patient_bonus): bonus 0"))
     if "_sc_facility" in tables:
         n = con.execute("SELECT count(*) FROM _sc_facility WHERE fb_quality IS NULL").fetchone()[0]
         if n:
@@ -338,11 +352,19 @@ def scoring_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int
         dropped, other = con.execute("SELECT n, other_years FROM _sc_apm_dropped").fetchone()
         if dropped:
             out.append(("measure_scores", "quality measure outside the APM Performance Pathway set", int(dropped),
-                        "rows of an APM entity's quality input not in the APP measure set (rule apm.app_quality_measures): "
+                        "rows of an APM entity's quality input not in its APP measure set (rule apm.app_quality_measures; "
+                        "a Shared Savings Program ACO from PY2025: app.app_plus_quality_measures): "
                         "not scored"))
         if other:
             out.append(("final_scores", "APM participation of another year", int(other),
                         "participation rows whose performance_year is not the one scored: not used"))
+        if "_app_dropped" in tables:
+            n = con.execute("SELECT n FROM _app_dropped").fetchone()[0]
+            if n:
+                out.append(("measure_scores", "quality measure outside the APP measure set", int(n),
+                            "quality rows of individuals and groups reporting the APM Performance Pathway that are not "
+                            "in its set (apm.app_quality_measures / app.app_plus_quality_measures): not scored in the "
+                            "APP (still scored in traditional MIPS)"))
         n = con.execute("SELECT count(*) FROM _sc_entities WHERE qp_excluded").fetchone()[0]
         if n:
             out.append(("final_scores", "excluded from MIPS (QP)", int(n),

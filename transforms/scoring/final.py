@@ -104,6 +104,21 @@ def adjustment_range_sql(rules: Rules, fs: str, scaling_factor: float | None = N
     return low, high
 
 
+def adjustment_basis_rank_sql(rules: Rules, fs: str, scaling_factor: float | None = None,
+                              exceptional_scaling_factor: float | None = None) -> str:
+    """SQL: 0 exact, 1 estimate, 2 range, for final score ``fs``. No factor is needed at or below the threshold; a
+    factor given or published by CMS is exact, one from a secondary source an estimate, an unknown one a range
+    (spec §4.2)."""
+    sf = resolve_factor(rules, scaling_factor, "payment.scaling_factor")
+    esf = resolve_factor(rules, exceptional_scaling_factor, "payment.exceptional_scaling_factor")
+    pt = float(rules["payment.performance_threshold"])
+    apt = rules["payment.additional_performance_threshold"]
+    exceptional = f"{fs} >= {float(apt)}" if apt is not None else "FALSE"
+    rank = {"given": 0, "published": 0, "none": 0, "estimate": 1, "range": 2}
+    return (f"CASE WHEN {fs} <= {pt} THEN 0 ELSE greatest({rank[sf.basis]}, "
+            f"CASE WHEN {exceptional} THEN {rank[esf.basis]} ELSE 0 END) END")
+
+
 def complex_patient_bonus_sql(formula: dict | None) -> str:
     """SQL over an entity's average_hcc_risk_score / dual_eligible_proportion: the complex patient bonus by the
     year's formula (rule ``final.complex_patient_bonus_formula``), before the cap; NULL when it cannot be computed.
@@ -236,9 +251,7 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
     exceptional_applies = f"final_score >= {float(apt)}" if apt is not None else "FALSE"
     # How sure the adjustment is: no factor needed below the threshold; a factor given or published by CMS is
     # exact, one from a secondary source an estimate, an unknown one a range (spec §4.2).
-    rank = {"given": 0, "published": 0, "none": 0, "estimate": 1, "range": 2}
-    basis = ("CASE WHEN final_score <= {pt} THEN 0 ELSE greatest({s}, CASE WHEN {e} THEN {x} ELSE 0 END) END"
-             .format(pt=pt, s=rank[sf.basis], e=exceptional_applies, x=rank[esf.basis]))
+    basis = adjustment_basis_rank_sql(rules, "final_score", scaling_factor, exceptional_scaling_factor)
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_final AS
     WITH s AS (
@@ -295,7 +308,9 @@ def score_final(con, rules: Rules, *, scaling_factor: float | None, exceptional_
             CASE WHEN o.level = 'virtual_group' THEN o.tin WHEN v.level = 'virtual_group' THEN v.tin END AS virtual_group_id,
             CASE WHEN o.level = 'apm_entity' THEN o.tin WHEN v.level = 'apm_entity' THEN v.tin END AS apm_entity_id,
             coalesce(v.level, o.level) AS score_level, coalesce(v.tin, o.tin) AS score_tin,
-            CASE WHEN v.tin IS NULL THEN o.npi END AS score_npi
+            CASE WHEN v.tin IS NULL THEN o.npi END AS score_npi,
+            -- the entity's own final score, before a pooled entity's replaces it (transforms/scoring/selection.py)
+            o.final_score AS own_final_score
         FROM own o
         LEFT JOIN _sc_score_as m ON m.level = o.level AND m.tin = o.tin AND m.npi IS NOT DISTINCT FROM o.npi
         LEFT JOIN own v ON v.level = m.pool_level AND v.tin = m.pool_id),
@@ -362,6 +377,11 @@ def final_rows_sql(rules: Rules, scaling_factor, exceptional_scaling_factor) -> 
         **{path: "apm_entity_id IS NOT NULL" for path in ("apm.scoring_standard_weights", "apm.app_weights",
                                                           "apm.app_quality_measures", "apm.entity_ia_percent",
                                                           "apm.entity_pooling")},
+        "pooled_entity.own_submission": ("EXISTS (SELECT 1 FROM _sc_own_used u "
+                                         "WHERE u.entity_id = coalesce(virtual_group_id, apm_entity_id))"),
+        "pooled_entity.virtual_group_complex_patient_bonus": "virtual_group_id IS NOT NULL AND cpb_basis = 'computed'",
+        # an ACO's quality set from PY2025 (transforms/scoring/apm.py)
+        "app.app_plus_quality_measures": "apm_entity_id IS NOT NULL" if rules["app.app_plus_quality_measures"] else "FALSE",
     })
     cpb_max = float(rules["final.complex_patient_bonus_max"] or 0)
     formula = rules["final.complex_patient_bonus_formula"] or {}

@@ -131,6 +131,16 @@ REQUIRED: dict[str, str] = {
     "cahps.scoring": "str",                             # how the summary survey measures make its points
     # cost improvement scoring (cap: cost.improvement_max_percentage_points)
     "cost_improvement.method": "str?",                  # null in the years the law bars it
+    # which of a TIN/NPI's final scores sets its payment adjustment: transforms/scoring/selection.py
+    "final_score_selection.overrides": "list",          # paths whose score applies whatever the others (first wins)
+    "final_score_selection.highest_of": "list",         # paths whose highest score applies otherwise (ties: list order)
+    # the APM Performance Pathway for individuals and groups (PY2021 on) and APP Plus (PY2025 on): transforms/scoring/app.py
+    "app.individual_group_reporting": "bool",           # individuals and groups in a MIPS APM may report the APP
+    "app.app_plus_quality_measures": "list?",           # the APP Plus quality measure set of the year
+    "app.app_plus_required_for": "list?",               # APM Entity kinds that must report APP Plus
+    # a virtual group's or APM entity's own submission, its complex patient bonus: transforms/scoring/pooled_submissions.py
+    "pooled_entity.own_submission": "str",              # replaces_pooled_rows_per_category
+    "pooled_entity.virtual_group_complex_patient_bonus": "str?",  # how members' HCC / dual values combine
 }
 
 # Values a PI model needs besides the above.

@@ -88,6 +88,7 @@ def stage_virtual_groups(con, rules: Rules, relation: str | None, columns_of) ->
     pooling = {k: rules[f"virtual_group.{k}"] for k in ("ia_min_clinician_share_percent", "cost_aggregation",
                                                          "special_status_share_percent", "special_status_flags",
                                                          "small_practice_max_clinicians")}
+    pooling["complex_patient_bonus"] = rules["pooled_entity.virtual_group_complex_patient_bonus"]
     append_pooled_data(con, "_sc_vg_pool", pooling)
     append_pooled_entities(con, "_sc_vg_pool", pooling)
     return int(other_years)
@@ -148,15 +149,29 @@ def append_pooled_entities(con, members: str, pooling: dict) -> None:
     status = ", ".join(
         f"100.0 * sum(m.tin_clinicians) FILTER (WHERE coalesce(g.{f}, i.{f}, FALSE)) > {share} * sum(m.tin_clinicians) AS {f}"
         for f in flags)
+    # the complex patient bonus inputs of the pooled entity (rule pooled_entity.virtual_group_complex_patient_bonus):
+    # each member TIN's average HCC risk score and dual-eligible proportion (its TIN row, else its TIN/NPI rows')
+    # weighted by its Medicare beneficiaries; NULL unless every member TIN gives both
+    cpb = pooling.get("complex_patient_bonus")
+    if cpb not in (None, "beneficiary_weighted_mean"):
+        raise ValueError(f"unknown complex patient bonus aggregation {cpb!r}")
+    weighted = lambda col: (f"CASE WHEN count(*) = count(coalesce(g.{col}, i.{col}) * coalesce(g.medicare_beneficiaries, "
+                            f"i.medicare_beneficiaries)) AND sum(coalesce(g.medicare_beneficiaries, i.medicare_beneficiaries)) > 0 "
+                            f"THEN sum(coalesce(g.{col}, i.{col}) * coalesce(g.medicare_beneficiaries, i.medicare_beneficiaries)) "
+                            f"/ sum(coalesce(g.medicare_beneficiaries, i.medicare_beneficiaries)) END AS {col},")
+    cpb_cols = (weighted("average_hcc_risk_score") + weighted("dual_eligible_proportion")) if cpb else ""
+    person = lambda col: (f"CASE WHEN count(*) = count({col} * medicare_beneficiaries) AND sum(medicare_beneficiaries) > 0 "
+                          f"THEN sum({col} * medicare_beneficiaries) / sum(medicare_beneficiaries) END AS {col}")
     con.execute(f"""
     INSERT INTO _sc_in_entity BY NAME
     SELECT m.pool_id AS tin, NULL AS npi, sum(m.tin_clinicians) <= {small_max} AS small_practice,
-           {status + ',' if status else ''}
+           {status + ',' if status else ''} {cpb_cols}
            sum(coalesce(g.part_b_allowed_charges, i.part_b_allowed_charges)) AS part_b_allowed_charges
     FROM {members} m
     LEFT JOIN (SELECT * FROM _sc_in_entity WHERE npi IS NULL) g ON g.tin = m.tin
     LEFT JOIN (SELECT tin, {', '.join(f'bool_and({f}) AS {f}' for f in flags) + ',' if flags else ''}
-                      sum(part_b_allowed_charges) AS part_b_allowed_charges
+                      sum(part_b_allowed_charges) AS part_b_allowed_charges, sum(medicare_beneficiaries) AS medicare_beneficiaries,
+                      {person('average_hcc_risk_score')}, {person('dual_eligible_proportion')}
                FROM _sc_in_entity WHERE npi IS NOT NULL GROUP BY tin) i ON i.tin = m.tin AND g.tin IS NULL
     GROUP BY m.pool_id""")
     # every member TIN gets a row in final_scores (the virtual group's score applies to it)
