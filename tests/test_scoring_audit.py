@@ -342,6 +342,25 @@ def test_docs_scoring_md_is_generated_from_the_rule_files():
     assert "positive adjustments are shown as a **range**" in text
 
 
+def test_rules_doc_summary_counts_confirmed_values_as_the_docs_table_does():
+    # `python -m transforms.scoring.rules_doc --summary` prints, per year, the confirmed / applicable counts of the
+    # docs table. PY2017's performance threshold (3) was read in 42 CFR 414.1405(b)(4): it is confirmed and counted.
+    import re
+
+    from transforms.scoring.rules_doc import confirmation_summary, scoring_markdown
+
+    summary = {year: (values, confirmed) for year, values, confirmed in confirmation_summary()}
+    assert sorted(summary) == available_years()
+    rows = {int(m[1]): (int(m[2]), int(m[3])) for m in re.finditer(r"^\| (\d{4}) \| \d{4} \| (\d+) \| (\d+) \|",
+                                                               scoring_markdown(), re.M)}
+    assert rows == summary
+    leaf = load_rules(2017).leaf("payment.performance_threshold")
+    assert leaf.value == 3 and not leaf.unconfirmed and "414.1405(b)(4)" in leaf.source
+    r17 = load_rules(2017)
+    live = [v for v in r17.leaves.values() if v.value is not None]
+    assert summary[2017] == (len(live), sum(not v.unconfirmed for v in live))
+
+
 def test_measure_rows_name_the_unconfirmed_rules_their_points_rest_on():
     # Issue 13: every output row that rests on an unconfirmed value says which. A measure below both data
     # completeness and the case minimum rests on quality.class_precedence: confirmed for PY2018 ([V] CMS engine),
