@@ -209,16 +209,28 @@ def test_secondary_scaling_factor_is_labelled_an_estimate_py2023_and_a_given_one
 
 
 def test_exceptional_adjustment_without_its_factor_is_a_range_py2021():
-    # PY2021: PT 60, APT 85, AP 9; SF and ESF not published -> SF 0..3, ESF 0..1 (§414.1405(b)(3), spec §4.2).
-    # FS 100: low 0; high 9 x 3 + (0.5 + 9.5) x 1 = 37. Given SF 0.5, ESF still unknown -> still a range: 4.5 .. 14.5.
+    # PY2021: PT 60, APT 85, AP 9; SF and ESF not published. The PaY2023 maximum of 2.33 % (AANS, [S]) bounds them:
+    # SF 0..0.2589, ESF 0..0.233. FS 100: low 0; high 9 x 0.2589 + (0.5 + 9.5) x 0.233 = 4.6601.
+    # Given SF 0.5, ESF still unknown -> still a range: 4.5 .. 4.5 + 2.33 = 6.83.
     f = _perfect(2021)
     assert f.payment_adjustment_basis == "range"
-    assert (f.payment_adjustment_low_percent, f.payment_adjustment_high_percent) == (pytest.approx(0), pytest.approx(37))
+    assert (f.payment_adjustment_low_percent, f.payment_adjustment_high_percent) == (pytest.approx(0),
+                                                                                      pytest.approx(4.6601))
     f = _perfect(2021, scaling_factor=0.5)
     assert f.payment_adjustment_basis == "range"
-    assert (f.payment_adjustment_low_percent, f.payment_adjustment_high_percent) == (pytest.approx(4.5), pytest.approx(14.5))
+    assert (f.payment_adjustment_low_percent, f.payment_adjustment_high_percent) == (pytest.approx(4.5), pytest.approx(6.83))
     f = _perfect(2021, scaling_factor=0.5, exceptional_scaling_factor=0.2)
     assert f.payment_adjustment_basis == "exact" and f.payment_adjustment_percent == pytest.approx(4.5 + 2)
+
+
+def test_exceptional_adjustment_without_any_bound_is_the_statutory_range_py2022():
+    # PY2022: PT 75, APT 89, AP 9; no factor and no published maximum read -> SF 0..3 (§414.1405(b)(3)), ESF 0..1
+    # (spec §4.2). FS 100: low 0; high 9 x 3 + (0.5 + 9.5) x 1 = 37. Given SF 0.5: 4.5 .. 4.5 + 10 = 14.5.
+    f = _perfect(2022)
+    assert f.payment_adjustment_basis == "range"
+    assert (f.payment_adjustment_low_percent, f.payment_adjustment_high_percent) == (pytest.approx(0), pytest.approx(37))
+    f = _perfect(2022, scaling_factor=0.5)
+    assert (f.payment_adjustment_low_percent, f.payment_adjustment_high_percent) == (pytest.approx(4.5), pytest.approx(14.5))
 
 
 def test_below_the_threshold_needs_no_factor():
@@ -342,6 +354,25 @@ def test_docs_scoring_md_is_generated_from_the_rule_files():
     assert "positive adjustments are shown as a **range**" in text
 
 
+def test_rules_doc_summary_counts_confirmed_values_as_the_docs_table_does():
+    # `python -m transforms.scoring.rules_doc --summary` prints, per year, the confirmed / applicable counts of the
+    # docs table. PY2017's performance threshold (3) was read in 42 CFR 414.1405(b)(4): it is confirmed and counted.
+    import re
+
+    from transforms.scoring.rules_doc import confirmation_summary, scoring_markdown
+
+    summary = {year: (values, confirmed) for year, values, confirmed in confirmation_summary()}
+    assert sorted(summary) == available_years()
+    rows = {int(m[1]): (int(m[2]), int(m[3])) for m in re.finditer(r"^\| (\d{4}) \| \d{4} \| (\d+) \| (\d+) \|",
+                                                               scoring_markdown(), re.M)}
+    assert rows == summary
+    leaf = load_rules(2017).leaf("payment.performance_threshold")
+    assert leaf.value == 3 and not leaf.unconfirmed and "414.1405(b)(4)" in leaf.source
+    r17 = load_rules(2017)
+    live = [v for v in r17.leaves.values() if v.value is not None]
+    assert summary[2017] == (len(live), sum(not v.unconfirmed for v in live))
+
+
 def test_measure_rows_name_the_unconfirmed_rules_their_points_rest_on():
     # Issue 13: every output row that rests on an unconfirmed value says which. A measure below both data
     # completeness and the case minimum rests on quality.class_precedence: confirmed for PY2018 ([V] CMS engine),
@@ -354,3 +385,27 @@ def test_measure_rows_name_the_unconfirmed_rules_their_points_rest_on():
     # and every path named is an unconfirmed leaf of that year
     rules = load_rules(2019)
     assert all(rules.leaf(p).unconfirmed for p in m19.unconfirmed_rules.split(", "))
+
+
+def test_py2018_factor_ranges_reproduce_the_published_2020_adjustments():
+    # PaY2020 (PY2018) sample final scores and total adjustments from CMS feedback, as listed by mdinteractive.com
+    # ("Now Available: 2018 MIPS Performance Feedback and Final Score"; maximum 1.68 %, MGMA-MO likewise). With
+    # PT 15, AP 5 % and APT 70 (§414.1405), positive = 5 x (FS - 15) / 85 x SF and, at or above 70,
+    # + (0.5 + 9.5 x (FS - 70) / 30) x ESF. The rule ranges SF 0.0616-0.0638 and ESF 0.1356-0.1377 must put every
+    # published figure (rounded to 0.01 %) inside the computed low..high, and keep the spread small.
+    import duckdb
+
+    from transforms.scoring.final import adjustment_range_sql
+
+    rules = load_rules(2018)
+    low, high = adjustment_range_sql(rules, "fs")
+    published = [(27.53, 0.05), (35.00, 0.07), (39.11, 0.09), (63.25, 0.18), (83.20, 0.89), (100.0, 1.68)]
+    rows = duckdb.sql(f"SELECT fs, {low} AS lo, {high} AS hi FROM (SELECT CAST(v AS DOUBLE) AS fs FROM (VALUES "
+                      + ", ".join(f"({fs})" for fs, _ in published) + ") t(v)) ORDER BY fs").fetchall()
+    for (fs, adj), (fs2, lo, hi) in zip(published, rows):
+        assert fs == fs2 and lo - 0.005 <= adj <= hi + 0.005, (fs, adj, lo, hi)
+    assert rows[-1][2] - rows[-1][1] < 0.05  # at a score of 100: 1.66-1.70 %, not the statutory 0-20 %
+    # PaY2023 (PY2021): the 2.33 % maximum (AANS) bounds both factors, so a score of 100 lies within the range.
+    lo21, hi21 = adjustment_range_sql(load_rules(2021), "100.0")
+    ((lo, hi),) = duckdb.sql(f"SELECT {lo21}, {hi21}").fetchall()
+    assert lo == 0.0 and 2.33 <= hi <= 2 * 2.33 + 0.01  # both bounds rounded up to 4 decimals

@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from mips.cli import main
+from transforms.scoring.rules import load_rules
 
 TIN, NPI, GROUP = "123456789", "1234567893", "555555555"
 
@@ -45,7 +46,12 @@ def test_automatic_euc_gives_an_individual_without_data_the_threshold(tmp_path, 
     assert ind.final_score == threshold and ind.payment_adjustment_low_percent == 0
     assert all(cats[(TIN, c)].reweighted for c in ("quality", "cost", "ia", "pi"))
     reason = "designated disaster area" if year <= 2018 else "COVID-19"
-    assert reason in cats[(TIN, "quality")].reason and "euc.automatic_individual" in ind.unconfirmed_rules
+    assert reason in cats[(TIN, "quality")].reason
+    # The output names the rule as unconfirmed exactly while its source is: PY2021's was read on
+    # qpp.cms.gov/resources/covid19?py=2021 (CMS: automatic EUC for all individuals), the other years' not yet.
+    named = "euc.automatic_individual" in ind.unconfirmed_rules
+    assert named == load_rules(year).leaf("euc.automatic_individual").unconfirmed
+    assert named == (year != 2021)
 
 
 def test_no_automatic_euc_from_py2022_an_individual_without_data_scores_0(tmp_path):

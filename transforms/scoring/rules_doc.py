@@ -3,6 +3,8 @@ what source, and which are estimates or unconfirmed. Regenerate with
 
     .venv/bin/python -m transforms.scoring.rules_doc > docs/scoring.md
 
+and print only the confirmed counts per year with ``--summary``.
+
 (tests/test_scoring_audit.py checks the file is current).
 """
 from __future__ import annotations
@@ -68,5 +70,21 @@ def scoring_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def confirmation_summary() -> list[tuple[int, int, int]]:
+    """(performance year, rule values that apply, of which confirmed) per year: the numbers of docs/scoring.md's table.
+    A value that does not apply in the year (``value: null``) is not counted."""
+    out = []
+    for year in available_years():
+        live = [leaf for leaf in load_rules(year).leaves.values() if leaf.value is not None]
+        out.append((year, len(live), sum(not leaf.unconfirmed for leaf in live)))
+    return out
+
+
 if __name__ == "__main__":
-    print(scoring_markdown(), end="")
+    import sys
+
+    if sys.argv[1:] == ["--summary"]:
+        for year, values, confirmed in confirmation_summary():
+            print(f"PY{year}: {confirmed} of {values} rule values confirmed ({100 * confirmed / values:.0f}%)")
+    else:
+        print(scoring_markdown(), end="")
