@@ -186,8 +186,8 @@ def _load_raw_parquet(con, path: Path, raw: str) -> tuple[list[str], str]:
 
 
 def _drop_raw(con, raw: str) -> None:
-    """Drop a file's raw relation of an earlier (perhaps failed) ingest, whichever kind it is: a temp table (CSV),
-    a temp view or a table (Parquet)."""
+    """Drop a file's raw relation of an earlier (perhaps failed) ingest, whichever kind it is (a table, or a temp
+    view over a Parquet file), and the raw Parquet file a CSV was written to."""
     found = con.execute("""SELECT 'TABLE', database_name FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'
                            UNION ALL SELECT 'VIEW', database_name FROM duckdb_views()
                            WHERE view_name = ? AND schema_name = 'main' AND NOT internal""", [raw, raw]).fetchall()
