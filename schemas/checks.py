@@ -62,8 +62,8 @@ def iso_date() -> pa.Check:
     return _check(
         "iso_date",
         lambda s: s.map(_is_real_date).astype(bool),
-        "(regexp_full_match({col}, '\\d{4}-\\d{2}-\\d{2}') AND try_cast({col} AS DATE) IS NOT NULL"
-        " AND year(try_cast({col} AS DATE)) BETWEEN 1800 AND 2200)",
+        # one try_cast: a value that does not cast is false (not null, which would pass)
+        "(regexp_full_match({col}, '\\d{4}-\\d{2}-\\d{2}') AND coalesce(year(try_cast({col} AS DATE)) BETWEEN 1800 AND 2200, false))",
         "not a real date in YYYY-MM-DD form (MM/DD/YYYY is also read, unless the column is day-first)",
     )
 
@@ -114,17 +114,19 @@ def _npi_ok(value: str) -> bool:
 
 
 def _npi_sql() -> str:
+    """The check digit computed from the ten digits read once as a number: a lambda over a one-element list binds
+    it, since DuckDB evaluates a repeated expression once per use (14 substr+casts cost 0.6 CPU s per million)."""
     terms = ["24"]
     for position in range(9):
-        digit = f"CAST(substr({{col}}, {position + 1}, 1) AS INTEGER)"
+        digit = f"(npi_number // {10 ** (9 - position)} % 10)"
         if position % 2 == 0:
             terms.append(f"((2 * {digit}) // 10 + (2 * {digit}) % 10)")
         else:
             terms.append(digit)
     total = " + ".join(terms)
-    return (f"(regexp_full_match({{col}}, '\\d{{10}}') AND "
-            f"CASE WHEN regexp_full_match({{col}}, '\\d{{10}}') THEN "
-            f"(10 - ({total}) % 10) % 10 = CAST(substr({{col}}, 10, 1) AS INTEGER) END)")
+    # TRY_CAST: a value that is not ten digits gives NULL inside the lambda, and the regex makes the whole false
+    return (f"(regexp_full_match({{col}}, '\\d{{10}}') AND list_transform([TRY_CAST({{col}} AS BIGINT)], "
+            f"lambda npi_number: (10 - ({total}) % 10) % 10 = npi_number % 10)[1])")
 
 
 def npi() -> pa.Check:

@@ -511,3 +511,51 @@ def test_reconciliation_catches_out_of_scope_counts_that_do_not_add_up(tmp_path,
     ingest.record_out_of_scope(con, str(tmp_path / "c.csv"), "medical_claim", "counted but not moved", 1)
     with pytest.raises(AssertionError, match="does not reconcile"):
         ingest.check_reconciliation(con)
+
+
+def _messy_claims(path: Path) -> Path:
+    """40 lines: line 5 has a bad NPI, line 9 repeats line 2's key, line 12 a bad date, and two malformed lines
+    are inserted (they become data rows 20 and 31), so 42 data rows: 37 accepted, 5 rejected."""
+    lines = claim_lines(40)
+    lines[4]["rendering_npi"] = "1234567890"
+    lines[8]["claim_id"] = "C2"
+    lines[11]["claim_line_start_date"] = "2024-02-30"
+    write_csv(path, CLAIM_HEADER, lines)
+    text = path.read_text().splitlines()
+    text.insert(20, "C99,1,professional")
+    text.insert(31, ",".join(["x"] * (len(CLAIM_HEADER) + 1)))
+    path.write_text("\n".join(text) + "\n")
+    return path
+
+
+def test_a_csv_goes_through_a_raw_parquet_file_with_the_same_rows_and_rejects(tmp_path, monkeypatch):
+    # With a file-backed work database the raw text is written once as Parquet in the work folder (not compressed
+    # into the work database). Same accepted rows, same rejects naming file, row and column, as the raw table of an
+    # in-memory database; the Parquet file is gone afterwards.
+    from mips.db import connect
+
+    path = _messy_claims(tmp_path / "c.csv")
+    results, positions = {}, []
+    load = ingest._load_raw_csv
+    monkeypatch.setattr(ingest, "_load_raw_csv", lambda *a: positions.append(load(*a)) or positions[-1])
+    for how in ("in_memory", "parquet"):
+        con = duckdb.connect() if how == "in_memory" else connect(tmp_path / "work")
+        result = ingest.ingest_file(con, path, "medical_claim")
+        assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (42, 37, 5)
+        assert_reconciles(result, con)
+        found = con.execute('SELECT source_file, row_number, "column", rule FROM _rejects ORDER BY 2, 3').fetchall()
+        assert found == [(str(path), 5, "rendering_npi", "npi_check_digit"),
+                         (str(path), 9, None, "duplicate_key"),
+                         (str(path), 12, "claim_line_start_date", "iso_date"),
+                         (str(path), 20, None, "malformed_row"),
+                         (str(path), 31, None, "malformed_row")]
+        results[how] = con.execute("SELECT * FROM medical_claim ORDER BY source_row_number").fetchall()
+        assert not list(tmp_path.glob("work/raw/*.parquet"))
+        assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\\_raw%' ESCAPE '\\'"
+                               ).fetchone()[0]
+        assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name LIKE '\\_raw%' ESCAPE '\\'"
+                               ).fetchone()[0]
+        con.close()
+    assert positions == ["rowid", "_raw_position"]  # the raw table's rowid, then the Parquet file's row numbers
+    assert results["parquet"] == results["in_memory"]
+    assert [r[-1] for r in results["parquet"]] == [n for n in range(1, 43) if n not in (5, 9, 12, 20, 31)]

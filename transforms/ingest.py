@@ -110,18 +110,43 @@ def _check_columns(path: Path, present: list[str], contract: InputContract) -> N
 
 # ---------------------------------------------------------------- raw load
 
-def _load_raw_csv(con, path: Path, header: list[str], raw: str, reader_rejects: str) -> None:
-    """All columns as text, in file order; malformed lines go to ``reader_rejects`` (not lost)."""
+def _work_folder(con) -> Path | None:
+    """The folder of a file-backed work database (mips.db.connect: private to the run), None in memory."""
+    found = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    return Path(found[0]).parent if found and found[0] else None
+
+
+def _raw_parquet_path(con, raw: str) -> Path | None:
+    folder = _work_folder(con)
+    return folder / "raw" / f"{raw}.parquet" if folder is not None else None
+
+
+def _load_raw_csv(con, path: Path, header: list[str], raw: str, reader_rejects: str) -> str:
+    """All columns as text, in file order; malformed lines go to ``reader_rejects`` (not lost).
+    Returns the column of ``raw`` that numbers its rows from 0 in file order.
+
+    With a file-backed work database the text is written once to an uncompressed Parquet file in the run's
+    private work folder and read back through a view numbered by the reader's file_row_number, instead of being
+    compressed into the work database. Writing it costs less, and its dictionary-encoded pages keep the typed
+    pass cheap: at a million claim lines, ingest_file went from about 10.8 to 9.2 CPU s (a TEMP table, held
+    uncompressed in memory, gave 10.1, and spilled a gigabyte more at ten million lines). In memory, a table."""
     columns = "{" + ", ".join(f"{_lit(n or f'column{i}')}: 'VARCHAR'" for i, n in enumerate(header)) + "}"
     scan = f"{reader_rejects}_scan"
-    con.execute(f"DROP TABLE IF EXISTS {reader_rejects}; DROP TABLE IF EXISTS {scan}; "
-                f"DROP VIEW IF EXISTS temp.main.{raw}")
-    con.execute(
-        f"""CREATE OR REPLACE TABLE {raw} AS
-        SELECT * FROM read_csv({_lit(path.as_posix())}, columns={columns}, header=true, auto_detect=false,
-                               delim=',', quote='"', escape='"', encoding='utf-8',
-                               store_rejects=true, rejects_table={_lit(reader_rejects)}, rejects_scan={_lit(scan)})"""
-    )
+    con.execute(f"DROP TABLE IF EXISTS {reader_rejects}; DROP TABLE IF EXISTS {scan}")
+    _drop_raw(con, raw)
+    read = f"""read_csv({_lit(path.as_posix())}, columns={columns}, header=true, auto_detect=false,
+                         delim=',', quote='"', escape='"', encoding='utf-8',
+                         store_rejects=true, rejects_table={_lit(reader_rejects)}, rejects_scan={_lit(scan)})"""
+    clash = {"file_row_number", "_raw_position"} & set(header)  # names the Parquet reading takes for itself
+    parquet = None if clash else _raw_parquet_path(con, raw)
+    if parquet is None:
+        con.execute(f"CREATE TABLE {raw} AS SELECT * FROM {read}")
+        return "rowid"
+    parquet.parent.mkdir(exist_ok=True)
+    con.execute(f"COPY (SELECT * FROM {read}) TO {_lit(parquet.as_posix())} (FORMAT parquet, COMPRESSION uncompressed)")
+    con.execute(f"""CREATE TEMP VIEW {raw} AS SELECT * EXCLUDE (file_row_number), file_row_number AS _raw_position
+                    FROM read_parquet({_lit(parquet.as_posix())}, file_row_number = true)""")
+    return "_raw_position"
 
 
 def _load_raw_parquet(con, path: Path, raw: str) -> tuple[list[str], str]:
@@ -142,8 +167,7 @@ def _load_raw_parquet(con, path: Path, raw: str) -> tuple[list[str], str]:
         if dtype.startswith("TIMESTAMP"):
             expr = f"CAST({expr} AS DATE)"  # a date stored as a midnight timestamp
         selects.append(f"CAST({expr} AS VARCHAR) AS {_q(name)}")
-    con.execute(f"DROP VIEW IF EXISTS temp.main.{raw}")
-    con.execute(f"DROP TABLE IF EXISTS {raw}")
+    _drop_raw(con, raw)
     if "file_row_number" in present:
         con.execute(f"""CREATE TABLE {raw} AS SELECT {', '.join(selects)}
                         FROM read_parquet({_lit(path.as_posix())})""")
@@ -159,6 +183,19 @@ def _load_raw_parquet(con, path: Path, raw: str) -> tuple[list[str], str]:
     if rows == 0:
         raise InputFileError(path, "has no data rows")
     return list(present), numbering
+
+
+def _drop_raw(con, raw: str) -> None:
+    """Drop a file's raw relation of an earlier (perhaps failed) ingest, whichever kind it is (a table, or a temp
+    view over a Parquet file), and the raw Parquet file a CSV was written to."""
+    found = con.execute("""SELECT 'TABLE', database_name FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'
+                           UNION ALL SELECT 'VIEW', database_name FROM duckdb_views()
+                           WHERE view_name = ? AND schema_name = 'main' AND NOT internal""", [raw, raw]).fetchall()
+    for kind, database in found:
+        con.execute(f"DROP {kind} {_q(database)}.main.{_q(raw)}")
+    parquet = _raw_parquet_path(con, raw)
+    if parquet is not None:
+        parquet.unlink(missing_ok=True)
 
 
 def _check_no_runaway_quote(con, path: Path, raw: str, reader_rejects: str) -> None:
@@ -271,7 +308,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
         header = _csv_header(path)
         _check_columns(path, header, contract)
         try:
-            _load_raw_csv(con, path, header, raw, reader_rejects)
+            position = _load_raw_csv(con, path, header, raw, reader_rejects)
         except duckdb.Error as error:
             first_line = str(error).splitlines()[0][:200]
             raise InputFileError(path, f"cannot be parsed as CSV ({first_line})") from None
@@ -286,13 +323,13 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
                    row_number() OVER (ORDER BY line) AS bad_so_far
             FROM (SELECT line, min(CAST(error_type AS VARCHAR)) AS error_type FROM {reader_rejects} GROUP BY line)""")
         _check_no_runaway_quote(con, path, raw, reader_rejects)
-        numbering = f"(SELECT *, rowid + 1 AS source_row_number FROM {raw})"
+        numbering = f"(SELECT *, {position} + 1 AS source_row_number FROM {raw})"
         if con.execute("SELECT count(*) FROM _bad_rows").fetchone()[0]:
             numbering = f"""
-            (SELECT r.*, r.rowid + 1 + coalesce(b.bad_so_far, 0) AS source_row_number
-             FROM (SELECT *, rowid FROM {raw}) r
+            (SELECT r.*, r.{position} + 1 + coalesce(b.bad_so_far, 0) AS source_row_number
+             FROM (SELECT *{", rowid" if position == "rowid" else ""} FROM {raw}) r
              ASOF LEFT JOIN (SELECT accepted_before, max(bad_so_far) AS bad_so_far FROM _bad_rows GROUP BY 1) b
-               ON r.rowid >= b.accepted_before)"""
+               ON r.{position} >= b.accepted_before)"""
     else:
         present, numbering = _load_raw_parquet(con, path, raw)
         _check_columns(path, present, contract)
@@ -365,8 +402,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
 
     input_rows = con.execute(f"SELECT (SELECT count(*) FROM {raw}) + (SELECT count(*) FROM _bad_rows)").fetchone()[0]
     accepted = con.execute(f"SELECT count(*) FROM {_q(target)}").fetchone()[0]
-    con.execute(f"DROP VIEW {norm}; DROP VIEW IF EXISTS temp.main.{raw}; DROP TABLE IF EXISTS {raw}; "
-                "DROP TABLE _failures; DROP TABLE _failed_rows")
+    con.execute(f"DROP VIEW {norm}; DROP TABLE _failures; DROP TABLE _failed_rows")
+    _drop_raw(con, raw)
     result = IngestResult(source, contract.name, int(input_rows), int(accepted), int(rejected))
     _record_summary(con, result)
     return result
