@@ -89,7 +89,7 @@ _KEY_LIMITS = (
 # name tables of 08_instances_view.sql) stay for the connection's life.
 _WORK_TABLES = (
     "m_measures", "m_option_groups", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_line_codes",
-    "m_claims", "m_lines", "m_dx", "m_cand", "m_dx_roles", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig",
+    "m_restrictions", "m_line_profiles", "m_claims", "m_lines", "m_dx", "m_cand", "m_dx_roles", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig",
     "m_perf_match", "m_unit_claims", "m_results", *counting_classes.work_tables(),
 )
 # measure_instances' text columns that 08_instances_view.sql dictionary-encodes (ENUMs of the run's own values)
@@ -142,8 +142,9 @@ def compute_measures(
     reference_dir: Path | None = None,
     rules_dir: Path = RULES_DIR,
     dictionary_encoded: bool = False,
-) -> None:
-    """Create ``measure_results`` and ``measure_instances`` for the reporting period [period_start, period_end].
+) -> int:
+    """Create ``measure_results`` and ``measure_instances`` for the reporting period [period_start, period_end];
+    returns the number of rows of ``measure_instances`` (one per compact instance, so the view need not be read).
 
     ``dictionary_encoded``: measure_instances keeps its low-cardinality text columns (DICTIONARY_ENCODED_COLUMNS) as
     the ENUMs it sorts them as, for publishing (Parquet stores them as string columns, several times faster than
@@ -172,12 +173,18 @@ def compute_measures(
     _run(con, "01_spec.sql", **params)
     if not con.execute("SELECT count(*) FROM m_measures").fetchone()[0]:
         raise PipelineError(f"no claims measure specification for performance year {performance_year}")
+    restrictions = con.execute("SELECT count(*) FROM m_restrictions").fetchone()[0]
+    if restrictions > 64:  # one bit each in a line's pass_mask (UBIGINT)
+        raise PipelineError(f"the claims specification of {performance_year} has {restrictions} distinct place-of-service "
+                            "and modifier rules; the engine handles at most 64")
 
     con.execute("""
         CREATE OR REPLACE TEMP TABLE m_claims (claim_key UBIGINT, source VARCHAR, claim_id VARCHAR, tin VARCHAR, npi VARCHAR,
                                                person_id VARCHAR, dos DATE, birth_date DATE, sex_code VARCHAR);
-        CREATE OR REPLACE TEMP TABLE m_lines (claim_key UBIGINT, line_key VARCHAR, code VARCHAR, pos VARCHAR, mods VARCHAR[],
-                                              plain BOOLEAN);  -- plain: no performance modifier on the line
+        -- profile: m_line_profile of the line's place of service and modifiers (its row in m_line_profiles)
+        CREATE OR REPLACE TEMP TABLE m_lines (claim_key UBIGINT, line_key VARCHAR, code VARCHAR, profile UBIGINT);
+        CREATE OR REPLACE TEMP TABLE m_line_profiles (profile UBIGINT, pos VARCHAR, m1 VARCHAR, m2 VARCHAR, m3 VARCHAR,
+                                                      m4 VARCHAR, m5 VARCHAR);
         CREATE OR REPLACE TEMP TABLE m_dx (claim_key UBIGINT, dx_idx INTEGER);
     """)
     present = _tables(con)
@@ -193,6 +200,10 @@ def compute_measures(
     for count_sql, limit, what in _KEY_LIMITS:
         if con.execute(count_sql).fetchone()[0] >= limit:
             raise PipelineError(f"too many {what} for one run (limit {limit:,}); split the inputs")
+    if con.execute("SELECT count(*) FROM m_line_profiles WHERE variants > 1").fetchone()[0]:
+        # two distinct (place of service, modifiers) with one 64-bit key: their lines could not be told apart
+        raise PipelineError("two claim lines' place of service and modifiers share a profile key (a hash collision); "
+                            "the line rules cannot be applied")
     _run(con, "03_eligibility.sql", **params)
     _run(con, "04_claim_results.sql", **params)
     _run(con, "05_units.sql", **classes, levels_values=", ".join(f"('{lv}')" for lv in levels))
@@ -240,6 +251,8 @@ def compute_measures(
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
     for name in _WORK_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    # the view reads m_inst one to one: its joins are on m_inst's own keys, and m_inst_parts has one row per part
+    return int(con.execute("SELECT count(*) FROM m_inst").fetchone()[0])
 
 
 def claims_spec_engine(con: duckdb.DuckDBPyConnection, *, performance_year: int, period_start: date, period_end: date,
@@ -257,9 +270,11 @@ def claims_spec_engine(con: duckdb.DuckDBPyConnection, *, performance_year: int,
         return EngineOutput(notes=[
             f"measures ({', '.join(sources)}): no CMS claims measure specification for performance year "
             f"{performance_year} in the reference data (it has {years[0]}-{years[-1]}); quality measures not computed"])
-    compute_measures(con, performance_year=performance_year, period_start=period_start, period_end=period_end,
-                     sources=tuple(sources), levels=tuple(levels), dictionary_encoded=True)
+    instances = compute_measures(con, performance_year=performance_year, period_start=period_start,
+                                 period_end=period_end, sources=tuple(sources), levels=tuple(levels),
+                                 dictionary_encoded=True)
     con.execute('ALTER TABLE measure_results RENAME TO "claims_spec__measure_results"')
     con.execute('ALTER VIEW measure_instances RENAME TO "claims_spec__measure_instances"')
     return EngineOutput({MEASURE_RESULTS: "claims_spec__measure_results",
-                         MEASURE_INSTANCES: "claims_spec__measure_instances"})
+                         MEASURE_INSTANCES: "claims_spec__measure_instances"},
+                        rows={"claims_spec__measure_instances": instances})
