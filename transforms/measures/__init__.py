@@ -76,10 +76,12 @@ JOIN m_ms s USING (ms_idx)"""
 # half or more; 100 passes settle any chain a year of one patient's claims can form.
 EPISODE_PROPAGATION_MAX_PASSES = 100
 
-# Bits of part_key (unit_idx * 2^40 + ms_idx * 2^28 + person_idx) and of the packed pick (claim_idx: 38 bits).
+# Bits of part_key (unit_idx * 2^40 + ms_idx * 2^28 + person_idx), of the packed pick (claim_idx: 38 bits) and of
+# the match key (claim_idx * 2^24 + ms_idx * 2^12 + option group, 01_spec.sql).
 _KEY_LIMITS = (
     ("SELECT count(*) FROM m_units", 2 ** 23, "counting units"),
     ("SELECT count(*) FROM m_ms", 2 ** 12, "measure strata"),
+    ("SELECT count(*) FROM m_option_groups", 2 ** 12, "option groups"),
     ("SELECT count(*) FROM m_persons", 2 ** 28, "patients"),
     ("SELECT count(*) FROM m_claim_keys", 2 ** 38, "claims"),
 )
@@ -95,7 +97,10 @@ _WORK_TABLES = (
 # measure_instances' text columns that 08_instances_view.sql dictionary-encodes (ENUMs of the run's own values)
 DICTIONARY_ENCODED_COLUMNS = ("source", "level", "tin", "npi", "measure_id", "stratum", "counting_class", "result",
                               "decided_by_npi")
-_WORK_VIEWS = ("m_cand_all", "m_claim_results", "m_unit_claims_all", "m_inst_claims")
+_WORK_VIEWS = ("m_cand_all", "m_claim_results", "m_unit_claims_all", "m_inst_claims",
+               *(f"m_{part}_{source}" for part in ("lines", "dx") for source in SOURCES))
+_NO_LINES = "SELECT NULL::UBIGINT AS claim_key, NULL::VARCHAR AS line_key, NULL::VARCHAR AS code, NULL::UBIGINT AS profile WHERE FALSE"
+_NO_DX = "SELECT NULL::UBIGINT AS claim_key, NULL::INTEGER AS dx_idx WHERE FALSE"
 
 
 def quality_thresholds(performance_year: int, rules_dir: Path = RULES_DIR) -> tuple[float, int]:
@@ -181,22 +186,26 @@ def compute_measures(
     con.execute("""
         CREATE OR REPLACE TEMP TABLE m_claims (claim_key UBIGINT, source VARCHAR, claim_id VARCHAR, tin VARCHAR, npi VARCHAR,
                                                person_id VARCHAR, dos DATE, birth_date DATE, sex_code VARCHAR);
-        -- profile: m_line_profile of the line's place of service and modifiers (its row in m_line_profiles)
-        CREATE OR REPLACE TEMP TABLE m_lines (claim_key UBIGINT, line_key VARCHAR, code VARCHAR, profile UBIGINT);
+        -- a source's lines (claim_key, line_key, code, profile) and diagnoses (claim_key, dx_idx) are its views
+        -- m_lines_<source> and m_dx_<source>; profile: m_line_profile of the line's place of service and modifiers
         CREATE OR REPLACE TEMP TABLE m_line_profiles (profile UBIGINT, pos VARCHAR, m1 VARCHAR, m2 VARCHAR, m3 VARCHAR,
                                                       m4 VARCHAR, m5 VARCHAR);
-        CREATE OR REPLACE TEMP TABLE m_dx (claim_key UBIGINT, dx_idx INTEGER);
     """)
     present = _tables(con)
     relations = {name: (f'"{name}"' if name in present else _EMPTY[name]) for name in _EMPTY}
+    read = []  # the sources read: each made its m_lines_<source> and m_dx_<source> views
     if "claims" in sources and "medical_claim" in present:
         _run(con, "02_claims_source.sql", **params, eligibility=relations["eligibility"],
              dx_columns=", ".join(_used_diagnosis_columns(con)) or "NULL::VARCHAR")
+        read.append("claims")
     if "encounters" in sources and "encounter" in present:
         _run(con, "02_encounters_source.sql", **params,
              **{k: relations[k] for k in ("patient", "condition", "procedure")})
+        read.append("encounters")
 
-    _run(con, "02z_keys.sql")
+    _run(con, "02z_keys.sql",
+         source_lines=" UNION ALL ".join(f"SELECT * FROM m_lines_{s}" for s in read) or _NO_LINES,
+         source_dx=" UNION ALL ".join(f"SELECT * FROM m_dx_{s}" for s in read) or _NO_DX)
     for count_sql, limit, what in _KEY_LIMITS:
         if con.execute(count_sql).fetchone()[0] >= limit:
             raise PipelineError(f"too many {what} for one run (limit {limit:,}); split the inputs")

@@ -19,6 +19,10 @@ CREATE OR REPLACE MACRO m_age_months(birth, on_date) AS
 -- A line's place of service and modifiers, as one key (02z_keys.sql checks that distinct ones never share it).
 CREATE OR REPLACE MACRO m_line_profile(pos, m1, m2, m3, m4, m5) AS hash(pos, m1, m2, m3, m4, m5);
 
+-- (claim_idx, ms_idx, option group) as one BIGINT: claim_idx < 2^38, ms_idx and og < 2^12 (the engine checks).
+CREATE OR REPLACE MACRO m_match_key(claim_idx, ms_idx, og) AS
+    CAST(claim_idx AS BIGINT) * 16777216 + CAST(ms_idx AS BIGINT) * 4096 + og;
+
 CREATE OR REPLACE MACRO m_pos_pass(pos, places, exclusions) AS
     (len(places) = 0 OR coalesce(list_contains(places, pos), FALSE))
     AND NOT coalesce(list_contains(exclusions, pos), FALSE);

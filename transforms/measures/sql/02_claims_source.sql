@@ -19,10 +19,12 @@ LEFT JOIN (
     GROUP BY person_id
 ) p USING (person_id);
 
-INSERT INTO m_lines
-SELECT hash('claims', claim_id, billing_tin, rendering_npi), coalesce(CAST(claim_line_number AS VARCHAR), ''), hcpcs_code,
+-- Lines and diagnoses are views, read once where 02z_keys.sql gives them the claim's integer key.
+CREATE OR REPLACE TEMP VIEW m_lines_claims AS
+SELECT hash('claims', claim_id, billing_tin, rendering_npi) AS claim_key,
+       coalesce(CAST(claim_line_number AS VARCHAR), '') AS line_key, hcpcs_code AS code,
        m_line_profile(place_of_service_code, hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4,
-                      hcpcs_modifier_5)
+                      hcpcs_modifier_5) AS profile
 FROM medical_claim
 SEMI JOIN m_line_codes k ON k.code = medical_claim.hcpcs_code
 WHERE claim_id IS NOT NULL AND billing_tin IS NOT NULL AND rendering_npi IS NOT NULL;
@@ -35,9 +37,9 @@ FROM (SELECT DISTINCT place_of_service_code, hcpcs_modifier_1, hcpcs_modifier_2,
                       hcpcs_modifier_5
       FROM medical_claim);
 
--- Diagnoses are claim-level: the union of every line's diagnosis codes.
-INSERT INTO m_dx
-SELECT DISTINCT d.claim_key, k.dx_idx
+-- Diagnoses are claim-level: the union of every line's diagnosis codes (made distinct in 02z_keys.sql).
+CREATE OR REPLACE TEMP VIEW m_dx_claims AS
+SELECT d.claim_key, k.dx_idx
 FROM (SELECT hash('claims', claim_id, billing_tin, rendering_npi) AS claim_key, replace(unnest([{dx_columns}]), '.', '') AS code
       FROM medical_claim
       WHERE claim_id IS NOT NULL AND billing_tin IS NOT NULL AND rendering_npi IS NOT NULL) d

@@ -43,10 +43,10 @@ GROUP BY p.profile;
 CREATE OR REPLACE TEMP TABLE m_lines AS
 SELECT k.claim_idx, l.line_key, l.code, p.pass_mask, m_age_months(k.birth_date, k.dos) AS age_months, k.sex_code,
        k.dos, k.person_idx, k.individual_unit, k.group_unit
-FROM m_lines l
+FROM ({source_lines}) l  -- the sources' m_lines_<source> views
 JOIN m_claim_keys k USING (claim_key)
 JOIN m_line_profiles p USING (profile);
 
--- Diagnoses of the claims in the period, by claim_idx.
+-- Diagnoses of the claims in the period, by claim_idx (a code on several lines of a claim once).
 CREATE OR REPLACE TEMP TABLE m_dx AS
-SELECT k.claim_idx, d.dx_idx FROM m_dx d JOIN m_claim_keys k USING (claim_key);
+SELECT DISTINCT k.claim_idx, d.dx_idx FROM ({source_dx}) d JOIN m_claim_keys k USING (claim_key);
