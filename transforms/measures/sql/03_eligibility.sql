@@ -18,12 +18,12 @@ WHERE (l.pass_mask >> c.restr_bit) & 1 = 1
 
 -- Candidates whose option has diagnosis or additional procedure rules still to check.
 CREATE OR REPLACE TEMP TABLE m_cand AS
-SELECT claim_idx, opt_idx, ms_idx, og FROM m_cand_all WHERE needs_check;
+SELECT claim_idx, opt_idx, ms_idx, og, dos, person_idx, individual_unit, group_unit FROM m_cand_all WHERE needs_check;
 
 -- Diagnosis roles of the claim's diagnoses, for candidates whose option lists diagnoses (kept: episodes are
--- formed over the 'diagnosis' hits).
+-- formed over the 'diagnosis' hits). Distinct, so each hit below is one (claim, option, role, diagnosis).
 CREATE OR REPLACE TEMP TABLE m_dx_roles AS
-SELECT k.dx_idx, c.opt_idx, c.code_role
+SELECT DISTINCT k.dx_idx, c.opt_idx, c.code_role
 FROM m_elig_codes c JOIN m_dx_codes k USING (code)
 WHERE c.code_role IN ('diagnosis', 'diagnosis_exclusion', 'additional_diagnosis');
 
@@ -33,12 +33,15 @@ FROM m_dx d
 JOIN m_dx_roles c USING (dx_idx)
 SEMI JOIN (SELECT claim_idx, opt_idx FROM m_cand JOIN m_elig_opts USING (opt_idx) WHERE needs_dx) k2 ON k2.claim_idx = d.claim_idx AND k2.opt_idx = c.opt_idx;
 
+-- Hits are distinct (m_dx is, and so is m_dx_roles), so plain counts count distinct codes; two distinct codes among
+-- the diagnosis and additional diagnosis hits = their smallest and largest differ.
 CREATE OR REPLACE TEMP TABLE m_dx_counts AS
 SELECT claim_idx, opt_idx,
-       count(DISTINCT dx_idx) FILTER (WHERE code_role = 'diagnosis') AS n_dx,
-       count(DISTINCT dx_idx) FILTER (WHERE code_role = 'diagnosis_exclusion') AS n_excl,
-       count(DISTINCT dx_idx) FILTER (WHERE code_role = 'additional_diagnosis') AS n_add,
-       count(DISTINCT dx_idx) FILTER (WHERE code_role IN ('diagnosis', 'additional_diagnosis')) AS n_dx_or_add
+       count(*) FILTER (WHERE code_role = 'diagnosis') AS n_dx,
+       count(*) FILTER (WHERE code_role = 'diagnosis_exclusion') AS n_excl,
+       count(*) FILTER (WHERE code_role = 'additional_diagnosis') AS n_add,
+       min(dx_idx) FILTER (WHERE code_role IN ('diagnosis', 'additional_diagnosis'))
+       < max(dx_idx) FILTER (WHERE code_role IN ('diagnosis', 'additional_diagnosis')) AS two_dx_or_add
 FROM m_dx_hits
 GROUP BY ALL;
 
@@ -58,16 +61,15 @@ GROUP BY ALL;
 CREATE OR REPLACE TEMP TABLE m_elig AS
 SELECT claim_idx, opt_idx, ms_idx, og, dos, person_idx, individual_unit, group_unit FROM m_cand_all WHERE NOT needs_check
 UNION ALL
-SELECT k.claim_idx, k.opt_idx, k.ms_idx, k.og, c.dos, c.person_idx, c.individual_unit, c.group_unit
+SELECT k.claim_idx, k.opt_idx, k.ms_idx, k.og, k.dos, k.person_idx, k.individual_unit, k.group_unit
 FROM m_cand k
 JOIN m_elig_opts o USING (opt_idx)
-JOIN m_claim_keys c USING (claim_idx)
 LEFT JOIN m_dx_counts d USING (claim_idx, opt_idx)
 LEFT JOIN m_apc_counts a USING (claim_idx, opt_idx)
 WHERE (o.diagnosis_code_count = 0 OR coalesce(d.n_dx, 0) >= 1)
   AND coalesce(d.n_excl, 0) = 0
   AND (o.additional_diagnosis_code_count = 0
-       OR (coalesce(d.n_add, 0) >= 1 AND (o.diagnosis_code_count = 0 OR coalesce(d.n_dx_or_add, 0) >= 2)))
+       OR (coalesce(d.n_add, 0) >= 1 AND (o.diagnosis_code_count = 0 OR coalesce(d.two_dx_or_add, FALSE))))
   AND coalesce(a.n_apc, 0) = o.additional_procedure_code_count;
 
 -- Visit class: each eligible encounter line (a line satisfying the procedure codes of an option the claim is
