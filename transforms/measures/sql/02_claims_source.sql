@@ -37,9 +37,10 @@ FROM (SELECT DISTINCT place_of_service_code, hcpcs_modifier_1, hcpcs_modifier_2,
                       hcpcs_modifier_5
       FROM medical_claim);
 
--- Diagnoses are claim-level: the union of every line's diagnosis codes (made distinct in 02z_keys.sql).
+-- Diagnoses are claim-level: the union of every line's diagnosis codes (distinct here, before 02z_keys.sql joins
+-- them to the claims: the join then meets one row per claim and code the measures look at).
 CREATE OR REPLACE TEMP VIEW m_dx_claims AS
-SELECT d.claim_key, k.dx_idx
+SELECT DISTINCT d.claim_key, k.dx_idx
 FROM (SELECT hash('claims', claim_id, billing_tin, rendering_npi) AS claim_key, replace(unnest([{dx_columns}]), '.', '') AS code
       FROM medical_claim
       WHERE claim_id IS NOT NULL AND billing_tin IS NOT NULL AND rendering_npi IS NOT NULL) d

@@ -29,7 +29,7 @@ FROM (SELECT DISTINCT e.place_of_service_code, p.modifier_1, p.modifier_2, p.mod
       FROM {procedure} p JOIN encounter e ON e.encounter_id = p.encounter_id);
 
 CREATE OR REPLACE TEMP VIEW m_dx_encounters AS
-SELECT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi) AS claim_key, k.dx_idx
+SELECT DISTINCT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi) AS claim_key, k.dx_idx
 FROM {condition} d
 JOIN encounter e ON e.encounter_id = d.encounter_id
 JOIN m_dx_codes k ON k.code = replace(d.source_code, '.', '');

@@ -47,6 +47,6 @@ FROM ({source_lines}) l  -- the sources' m_lines_<source> views
 JOIN m_claim_keys k USING (claim_key)
 JOIN m_line_profiles p USING (profile);
 
--- Diagnoses of the claims in the period, by claim_idx (a code on several lines of a claim once).
+-- Diagnoses of the claims in the period, by claim_idx (each source's view is distinct on claim and code already).
 CREATE OR REPLACE TEMP TABLE m_dx AS
-SELECT DISTINCT k.claim_idx, d.dx_idx FROM ({source_dx}) d JOIN m_claim_keys k USING (claim_key);
+SELECT k.claim_idx, d.dx_idx FROM ({source_dx}) d JOIN m_claim_keys k USING (claim_key);
