@@ -489,15 +489,17 @@ def measures_step(run: PeriodRun, sources: Sequence[str] = SOURCES, levels: Sequ
 
     pause_for_fault_test("measures")
     attach_reference(run.con)
+    rows: dict[str, int] = {}  # outputs the engines counted themselves (measure_instances is a view of joins)
     outputs, notes = run_sources(run.con, performance_year=run.period.performance_year,
                                  period_start=run.period.start, period_end=run.period.end,
                                  sources=tuple(sources), levels=tuple(levels),
-                                 on_engine=lambda names: progress.detail(f"computing {', '.join(names)} measures"))
+                                 on_engine=lambda names: progress.detail(f"computing {', '.join(names)} measures"),
+                                 rows=rows)
     run.notes += notes
     run.outputs.update(outputs)
     if "claims" in sources and not run.parameters.get("allow_empty"):
         check_claims_counted(run)
-    return _counts(run.con, outputs)
+    return _counts(run.con, outputs, rows)
 
 
 def check_claims_counted(run: PeriodRun) -> None:
@@ -824,5 +826,7 @@ def _tables(con) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
 
 
-def _counts(con, specs: dict[str, TableSpec]) -> dict[str, int]:
-    return {name: int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]) for name in specs}
+def _counts(con, specs: dict[str, TableSpec], known: dict[str, int] | None = None) -> dict[str, int]:
+    known = known or {}
+    return {name: known[name] if name in known else int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            for name in specs}

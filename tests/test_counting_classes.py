@@ -24,8 +24,9 @@ def test_fragments_are_built_from_the_registry():
     sql = counting_classes.sql_fragments("2024-01-01")
     # the classes whose instance needs the patient's other claims or lines have a step of their own
     assert sql["classes_with_own_step"] == "'visit', 'episode', 'episode_30_day', 'second_encounter', 'facility'"
-    assert sql["opens_instance"] == ("CASE s.counting_class WHEN 'flu_season' THEN month(k.dos) IN "
-                                     "(1, 2, 3, 10, 11, 12) ELSE TRUE END")
+    # flu season: January-March and October-December
+    assert sql["opens_instance"] == ("CASE s.counting_class WHEN 'flu_season' THEN (month(k.dos) <= 3 OR "
+                                     "month(k.dos) >= 10) ELSE TRUE END")
     assert "WHEN 'episode_30_day' THEN dos - DATE '2024-01-01'" in sql["pick_offset"]
     assert "{" not in "".join(sql.values())  # every placeholder filled
     assert set(counting_classes.work_tables()) >= {"m_ep_label", "m_w_assign", "m_first_dates", "m_visit_lines"}

@@ -465,6 +465,24 @@ def test_measure_instances_come_in_the_declared_row_order():
                                "FROM measure_instances").fetchall()
 
 
+def test_the_returned_instance_count_is_the_row_count_of_measure_instances():
+    # compute_measures reports measure_instances' rows from its compact instances (the run's step counts use it instead
+    # of running the view's joins). Classes with named parts (visit lines, episode labels) and dated ones included.
+    con = new_db()
+    person(con, "p1", "1960-01-01")
+    person(con, "f1", "1950-01-01", "female")
+    claim(con, "v1", "p1", "2019-02-01", ["90791", "99213", "G8427"])                 # visit: two lines
+    claim(con, "w1", "p1", "2019-01-01", ["99213"], ["H60311"])                       # 30-day episode
+    claim(con, "w2", "p1", "2019-02-05", ["99213", "4130F-8P"], ["H60311"])           # its second window
+    claim(con, "e1", "f1", "2019-01-10", ["99213", "3095F"], ["M4840XA"])             # episodes of a diagnosis
+    claim(con, "e3", "f1", "2019-03-10", ["99213"], ["M4841XA"])
+    instances = compute_measures(con, performance_year=2019, period_start=date(2019, 1, 1),
+                                 period_end=date(2019, 12, 31))
+    classes = {r[0] for r in con.execute("SELECT DISTINCT counting_class FROM measure_instances").fetchall()}
+    assert {"visit", "episode", "episode_30_day", "patient"} <= classes
+    assert instances == con.execute("SELECT count(*) FROM measure_instances").fetchone()[0] > 10
+
+
 def test_too_many_patients_for_the_packed_keys_is_a_clear_error(monkeypatch):
     # part_key packs unit, measure-stratum and patient into one BIGINT; beyond its ranges the engine stops and says
     # why instead of mixing patients up.
@@ -476,4 +494,28 @@ def test_too_many_patients_for_the_packed_keys_is_a_clear_error(monkeypatch):
         person(con, pid, "1950-01-01")
         claim(con, f"c{pid}", pid, "2023-02-01", ["99213", "1123F"])
     with pytest.raises(PipelineError, match="too many patients for one run"):
+        run(con, 2023)
+
+
+def test_line_profiles_sharing_a_key_is_a_clear_error(monkeypatch):
+    # The line rules (place of service, modifiers) are checked once per distinct place of service and modifiers, found
+    # again by a 64-bit key (m_line_profile). Were two of them to share a key, the engine would refuse, not guess:
+    # here every profile is given the same key.
+    import transforms.measures as engine
+
+    read = engine._run
+
+    def one_key(con, name, **params):
+        if name == "01_spec.sql":
+            read(con, name, **params)
+            con.execute("CREATE OR REPLACE MACRO m_line_profile(pos, m1, m2, m3, m4, m5) AS CAST(7 AS UBIGINT)")
+        else:
+            read(con, name, **params)
+
+    monkeypatch.setattr(engine, "_run", one_key)
+    con = new_db()
+    person(con, "p1", "1950-01-01")
+    claim(con, "a", "p1", "2023-02-01", ["99213", "1123F"])
+    claim(con, "b", "p1", "2023-03-01", ["99213", "1123F-8P"], pos="02")
+    with pytest.raises(PipelineError, match="share a profile key"):
         run(con, 2023)

@@ -24,12 +24,12 @@ def _oracle_cross_check(monkeypatch, request):
     from tests.oracle import claims_oracle as oracle
 
     def wrapped(con, **kw):
-        original(con, **kw)
+        result = original(con, **kw)
         if "claims" not in kw.get("sources", ("claims",)):
-            return
+            return result
         tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "medical_claim" not in tables:
-            return
+            return result
 
         def rows(table):
             cur = con.execute(f"SELECT * FROM {table}")
@@ -48,6 +48,7 @@ def _oracle_cross_check(monkeypatch, request):
         differ = sorted(((k, eng.get(k), ora.get(k)) for k in set(eng) | set(ora)
                          if eng.get(k) != ora.get(k) and oracle.COUNTING_CLASS.get(k[3]) != "facility"), key=str)
         assert not differ, "engine vs oracle (key, engine, oracle):\n" + "\n".join(map(str, differ[:20]))
+        return result
 
     monkeypatch.setattr(module, "compute_measures", wrapped)
     yield

@@ -76,10 +76,12 @@ JOIN m_ms s USING (ms_idx)"""
 # half or more; 100 passes settle any chain a year of one patient's claims can form.
 EPISODE_PROPAGATION_MAX_PASSES = 100
 
-# Bits of part_key (unit_idx * 2^40 + ms_idx * 2^28 + person_idx) and of the packed pick (claim_idx: 38 bits).
+# Bits of part_key (unit_idx * 2^40 + ms_idx * 2^28 + person_idx), of the packed pick (claim_idx: 38 bits) and of
+# the match key (claim_idx * 2^24 + ms_idx * 2^12 + option group, 01_spec.sql).
 _KEY_LIMITS = (
     ("SELECT count(*) FROM m_units", 2 ** 23, "counting units"),
     ("SELECT count(*) FROM m_ms", 2 ** 12, "measure strata"),
+    ("SELECT count(*) FROM m_option_groups", 2 ** 12, "option groups"),
     ("SELECT count(*) FROM m_persons", 2 ** 28, "patients"),
     ("SELECT count(*) FROM m_claim_keys", 2 ** 38, "claims"),
 )
@@ -89,13 +91,16 @@ _KEY_LIMITS = (
 # name tables of 08_instances_view.sql) stay for the connection's life.
 _WORK_TABLES = (
     "m_measures", "m_option_groups", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_line_codes",
-    "m_claims", "m_lines", "m_dx", "m_cand", "m_dx_roles", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig",
+    "m_restrictions", "m_line_profiles", "m_claims", "m_lines", "m_dx", "m_cand", "m_dx_roles", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig",
     "m_perf_match", "m_unit_claims", "m_results", *counting_classes.work_tables(),
 )
 # measure_instances' text columns that 08_instances_view.sql dictionary-encodes (ENUMs of the run's own values)
 DICTIONARY_ENCODED_COLUMNS = ("source", "level", "tin", "npi", "measure_id", "stratum", "counting_class", "result",
                               "decided_by_npi")
-_WORK_VIEWS = ("m_cand_all", "m_claim_results", "m_unit_claims_all", "m_inst_claims")
+_WORK_VIEWS = ("m_cand_all", "m_claim_results", "m_unit_claims_all", "m_inst_claims",
+               *(f"m_{part}_{source}" for part in ("lines", "dx") for source in SOURCES))
+_NO_LINES = "SELECT NULL::UBIGINT AS claim_key, NULL::VARCHAR AS line_key, NULL::VARCHAR AS code, NULL::UBIGINT AS profile WHERE FALSE"
+_NO_DX = "SELECT NULL::UBIGINT AS claim_key, NULL::INTEGER AS dx_idx WHERE FALSE"
 
 
 def quality_thresholds(performance_year: int, rules_dir: Path = RULES_DIR) -> tuple[float, int]:
@@ -142,8 +147,9 @@ def compute_measures(
     reference_dir: Path | None = None,
     rules_dir: Path = RULES_DIR,
     dictionary_encoded: bool = False,
-) -> None:
-    """Create ``measure_results`` and ``measure_instances`` for the reporting period [period_start, period_end].
+) -> int:
+    """Create ``measure_results`` and ``measure_instances`` for the reporting period [period_start, period_end];
+    returns the number of rows of ``measure_instances`` (one per compact instance, so the view need not be read).
 
     ``dictionary_encoded``: measure_instances keeps its low-cardinality text columns (DICTIONARY_ENCODED_COLUMNS) as
     the ENUMs it sorts them as, for publishing (Parquet stores them as string columns, several times faster than
@@ -172,27 +178,41 @@ def compute_measures(
     _run(con, "01_spec.sql", **params)
     if not con.execute("SELECT count(*) FROM m_measures").fetchone()[0]:
         raise PipelineError(f"no claims measure specification for performance year {performance_year}")
+    restrictions = con.execute("SELECT count(*) FROM m_restrictions").fetchone()[0]
+    if restrictions > 64:  # one bit each in a line's pass_mask (UBIGINT)
+        raise PipelineError(f"the claims specification of {performance_year} has {restrictions} distinct place-of-service "
+                            "and modifier rules; the engine handles at most 64")
 
     con.execute("""
         CREATE OR REPLACE TEMP TABLE m_claims (claim_key UBIGINT, source VARCHAR, claim_id VARCHAR, tin VARCHAR, npi VARCHAR,
                                                person_id VARCHAR, dos DATE, birth_date DATE, sex_code VARCHAR);
-        CREATE OR REPLACE TEMP TABLE m_lines (claim_key UBIGINT, line_key VARCHAR, code VARCHAR, pos VARCHAR, mods VARCHAR[],
-                                              plain BOOLEAN);  -- plain: no performance modifier on the line
-        CREATE OR REPLACE TEMP TABLE m_dx (claim_key UBIGINT, dx_idx INTEGER);
+        -- a source's lines (claim_key, line_key, code, profile) and diagnoses (claim_key, dx_idx) are its views
+        -- m_lines_<source> and m_dx_<source>; profile: m_line_profile of the line's place of service and modifiers
+        CREATE OR REPLACE TEMP TABLE m_line_profiles (profile UBIGINT, pos VARCHAR, m1 VARCHAR, m2 VARCHAR, m3 VARCHAR,
+                                                      m4 VARCHAR, m5 VARCHAR);
     """)
     present = _tables(con)
     relations = {name: (f'"{name}"' if name in present else _EMPTY[name]) for name in _EMPTY}
+    read = []  # the sources read: each made its m_lines_<source> and m_dx_<source> views
     if "claims" in sources and "medical_claim" in present:
         _run(con, "02_claims_source.sql", **params, eligibility=relations["eligibility"],
              dx_columns=", ".join(_used_diagnosis_columns(con)) or "NULL::VARCHAR")
+        read.append("claims")
     if "encounters" in sources and "encounter" in present:
         _run(con, "02_encounters_source.sql", **params,
              **{k: relations[k] for k in ("patient", "condition", "procedure")})
+        read.append("encounters")
 
-    _run(con, "02z_keys.sql")
+    _run(con, "02z_keys.sql",
+         source_lines=" UNION ALL ".join(f"SELECT * FROM m_lines_{s}" for s in read) or _NO_LINES,
+         source_dx=" UNION ALL ".join(f"SELECT * FROM m_dx_{s}" for s in read) or _NO_DX)
     for count_sql, limit, what in _KEY_LIMITS:
         if con.execute(count_sql).fetchone()[0] >= limit:
             raise PipelineError(f"too many {what} for one run (limit {limit:,}); split the inputs")
+    if con.execute("SELECT count(*) FROM m_line_profiles WHERE variants > 1").fetchone()[0]:
+        # two distinct (place of service, modifiers) with one 64-bit key: their lines could not be told apart
+        raise PipelineError("two claim lines' place of service and modifiers share a profile key (a hash collision); "
+                            "the line rules cannot be applied")
     _run(con, "03_eligibility.sql", **params)
     _run(con, "04_claim_results.sql", **params)
     _run(con, "05_units.sql", **classes, levels_values=", ".join(f"('{lv}')" for lv in levels))
@@ -240,6 +260,8 @@ def compute_measures(
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
     for name in _WORK_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    # the view reads m_inst one to one: its joins are on m_inst's own keys, and m_inst_parts has one row per part
+    return int(con.execute("SELECT count(*) FROM m_inst").fetchone()[0])
 
 
 def claims_spec_engine(con: duckdb.DuckDBPyConnection, *, performance_year: int, period_start: date, period_end: date,
@@ -257,9 +279,11 @@ def claims_spec_engine(con: duckdb.DuckDBPyConnection, *, performance_year: int,
         return EngineOutput(notes=[
             f"measures ({', '.join(sources)}): no CMS claims measure specification for performance year "
             f"{performance_year} in the reference data (it has {years[0]}-{years[-1]}); quality measures not computed"])
-    compute_measures(con, performance_year=performance_year, period_start=period_start, period_end=period_end,
-                     sources=tuple(sources), levels=tuple(levels), dictionary_encoded=True)
+    instances = compute_measures(con, performance_year=performance_year, period_start=period_start,
+                                 period_end=period_end, sources=tuple(sources), levels=tuple(levels),
+                                 dictionary_encoded=True)
     con.execute('ALTER TABLE measure_results RENAME TO "claims_spec__measure_results"')
     con.execute('ALTER VIEW measure_instances RENAME TO "claims_spec__measure_instances"')
     return EngineOutput({MEASURE_RESULTS: "claims_spec__measure_results",
-                         MEASURE_INSTANCES: "claims_spec__measure_instances"})
+                         MEASURE_INSTANCES: "claims_spec__measure_instances"},
+                        rows={"claims_spec__measure_instances": instances})

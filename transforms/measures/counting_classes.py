@@ -51,7 +51,8 @@ COUNTING_CLASSES = (
     CountingClass("flu_season", "one per patient and flu season (October to March)",
                   instance_ord="CAST(year(dos) - CASE WHEN month(dos) <= 3 THEN 1 ELSE 0 END AS BIGINT)",
                   instance_key="'|' || CAST(inst_ord AS VARCHAR)",
-                  opens_instance="month(dos) IN (1, 2, 3, 10, 11, 12)"),
+                  # (comparisons: DuckDB turns an IN list into a join over every claim result)
+                  opens_instance="(month(dos) <= 3 OR month(dos) >= 10)"),
     CountingClass("second_encounter", "one per patient with at least two dates of service in the period",
                   instance_ord=None, work_tables=("m_first_dates",)),
     CountingClass("multiple_strata", "one per patient and stratum"),

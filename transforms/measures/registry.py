@@ -54,6 +54,8 @@ BY_NAME = {s.name: s for s in MEASURE_SOURCES}
 class EngineOutput:
     tables: dict[TableSpec, str] = field(default_factory=dict)  # output spec -> relation with this engine's rows
     notes: list[str] = field(default_factory=list)              # what was not computed and why (no patient data)
+    # relation -> its row count where the engine knows it from its own tables (counting a view would run its joins)
+    rows: dict[str, int] = field(default_factory=dict)
 
 
 Engine = Callable[..., EngineOutput]
@@ -90,8 +92,11 @@ def _kind(con, name: str) -> str:
 def run_sources(con: duckdb.DuckDBPyConnection, *, performance_year: int, period_start: date, period_end: date,
                 sources: Sequence[str] = SOURCE_NAMES, levels: Sequence[str] = ("individual", "group"),
                 on_engine: Callable[[tuple[str, ...]], object] | None = None,
+                rows: dict[str, int] | None = None,
                 ) -> tuple[dict[str, TableSpec], list[str]]:
     """Run every engine of the requested sources that has its inputs; returns (output relation -> spec, notes).
+    ``rows``, when given, receives the row count of each output whose engines all reported theirs
+    (``EngineOutput.rows``); the others are left out, for the caller to count.
 
     Outputs several engines contribute to are combined into one relation named after the spec (cast and in
     key order); a table when every part is a table, else a view (measure_instances of a large claims year is
@@ -108,6 +113,7 @@ def run_sources(con: duckdb.DuckDBPyConnection, *, performance_year: int, period
         return {}, notes
     parts: dict[str, list[str]] = {}
     specs: dict[str, TableSpec] = {}
+    known_rows: dict[str, int] = {}
     for engine_name in dict.fromkeys(s.engine for s in active):
         names = tuple(s.name for s in active if s.engine == engine_name)
         engine = load_engine(engine_name)
@@ -120,6 +126,7 @@ def run_sources(con: duckdb.DuckDBPyConnection, *, performance_year: int, period
         output = engine(con, performance_year=performance_year, period_start=period_start, period_end=period_end,
                         sources=names, levels=tuple(levels))
         notes += output.notes
+        known_rows.update(output.rows)
         for spec, relation in output.tables.items():
             specs[spec.name] = spec
             parts.setdefault(spec.name, []).append(relation)
@@ -136,4 +143,6 @@ def run_sources(con: duckdb.DuckDBPyConnection, *, performance_year: int, period
             kind = "TEMP VIEW" if "VIEW" in kinds else "TABLE"
             con.execute(f'CREATE {kind} "{name}" AS {spec.select_sql(f"({union})")}')
         outputs[name] = spec
+        if rows is not None and all(r in known_rows for r in relations):
+            rows[name] = sum(known_rows[r] for r in relations)
     return outputs, notes

@@ -16,6 +16,13 @@ CREATE OR REPLACE MACRO m_age_months(birth, on_date) AS
                          AND NOT ((year(on_date) % 4 = 0 AND year(on_date) % 100 <> 0) OR year(on_date) % 400 = 0))
            THEN 1 ELSE 0 END;
 
+-- A line's place of service and modifiers, as one key (02z_keys.sql checks that distinct ones never share it).
+CREATE OR REPLACE MACRO m_line_profile(pos, m1, m2, m3, m4, m5) AS hash(pos, m1, m2, m3, m4, m5);
+
+-- (claim_idx, ms_idx, option group) as one BIGINT: claim_idx < 2^38, ms_idx and og < 2^12 (the engine checks).
+CREATE OR REPLACE MACRO m_match_key(claim_idx, ms_idx, og) AS
+    CAST(claim_idx AS BIGINT) * 16777216 + CAST(ms_idx AS BIGINT) * 4096 + og;
+
 CREATE OR REPLACE MACRO m_pos_pass(pos, places, exclusions) AS
     (len(places) = 0 OR coalesce(list_contains(places, pos), FALSE))
     AND NOT coalesce(list_contains(exclusions, pos), FALSE);
@@ -70,14 +77,32 @@ JOIN m_ms s ON s.measure_id = o.measure_id AND s.stratum IS NOT DISTINCT FROM o.
 LEFT JOIN m_option_groups g ON g.option_group = o.option_group
 WHERE o.performance_year = {performance_year};
 
+-- The year's line restrictions: each distinct set of place-of-service and modifier lists of a line code entry
+-- (eligibility procedure and additional procedure codes; performance procedure codes, which have modifier lists
+-- only). restr_bit numbers them from 0: a line's pass_mask has that bit on when the line passes the restriction
+-- (02z_keys.sql works it out once per distinct place of service and modifiers of the input, with
+-- m_line_meets_entry), so the row-heavy joins test a bit instead of evaluating list rules per line and entry.
 -- unrestricted: no place-of-service and no modifier lists, so a line passes exactly when it carries no
--- performance modifier (the modifier convention); the list checks run only for the other entries.
+-- performance modifier (the modifier convention).
+CREATE OR REPLACE TEMP TABLE m_restrictions AS
+SELECT CAST(row_number() OVER (ORDER BY places_of_service, places_of_service_exclusions, modifiers, modifier_exclusions) - 1
+            AS INTEGER) AS restr_bit, *,
+       len(places_of_service) = 0 AND len(places_of_service_exclusions) = 0
+       AND len(modifiers) = 0 AND len(modifier_exclusions) = 0 AS unrestricted
+FROM (SELECT places_of_service, places_of_service_exclusions, modifiers, modifier_exclusions
+      FROM ref.claims_eligibility_codes
+      WHERE performance_year = {performance_year} AND code_role IN ('procedure', 'additional_procedure')
+      UNION
+      SELECT []::VARCHAR[], []::VARCHAR[], modifiers, modifier_exclusions
+      FROM ref.claims_performance_codes WHERE performance_year = {performance_year} AND code_kind = 'procedure');
+
 CREATE OR REPLACE TEMP TABLE m_elig_codes AS
-SELECT o.opt_idx, o.ms_idx, o.og, o.needs_check, o.min_months, o.max_months_below, o.sex_code, c.*,
-       len(c.places_of_service) = 0 AND len(c.places_of_service_exclusions) = 0
-       AND len(c.modifiers) = 0 AND len(c.modifier_exclusions) = 0 AS unrestricted
+SELECT o.opt_idx, o.ms_idx, o.og, o.needs_check, o.min_months, o.max_months_below, o.sex_code, c.*, r.restr_bit
 FROM ref.claims_eligibility_codes c
 JOIN m_elig_opts o USING (measure_id, eligibility_option)
+LEFT JOIN m_restrictions r ON c.code_role IN ('procedure', 'additional_procedure')
+     AND r.places_of_service = c.places_of_service AND r.places_of_service_exclusions = c.places_of_service_exclusions
+     AND r.modifiers = c.modifiers AND r.modifier_exclusions = c.modifier_exclusions
 WHERE c.performance_year = {performance_year};
 
 -- One row per performance option. result_rank: 1 is the most advantageous result (claims-measure-logic.md
@@ -95,11 +120,13 @@ JOIN m_ms s ON s.measure_id = o.measure_id AND s.stratum IS NOT DISTINCT FROM o.
 LEFT JOIN m_option_groups g ON g.option_group = o.option_group
 WHERE o.performance_year = {performance_year};
 
+-- (performance codes: the modifier rules only; their places_of_service are not a matching rule)
 CREATE OR REPLACE TEMP TABLE m_perf_codes AS
-SELECT o.popt_idx, c.*, o.code_count,
-       len(c.modifiers) = 0 AND len(c.modifier_exclusions) = 0 AS unrestricted
+SELECT o.popt_idx, c.*, o.code_count, r.restr_bit
 FROM ref.claims_performance_codes c
 JOIN m_perf_opts o USING (measure_id, performance_option)
+LEFT JOIN m_restrictions r ON c.code_kind = 'procedure' AND len(r.places_of_service) = 0
+     AND len(r.places_of_service_exclusions) = 0 AND r.modifiers = c.modifiers AND r.modifier_exclusions = c.modifier_exclusions
 WHERE c.performance_year = {performance_year};
 
 -- Codes the year's measures look at: lines and diagnoses with other codes never matter, so they are dropped

@@ -19,17 +19,27 @@ LEFT JOIN (
     GROUP BY person_id
 ) p USING (person_id);
 
-INSERT INTO m_lines
-SELECT hash('claims', claim_id, billing_tin, rendering_npi), coalesce(CAST(claim_line_number AS VARCHAR), ''), hcpcs_code, place_of_service_code,
-       list_filter([hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4, hcpcs_modifier_5], lambda x: x IS NOT NULL),
-       NOT coalesce(list_has_any([hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4, hcpcs_modifier_5],
-                                 ['1P', '2P', '3P', '8P']), FALSE)
+-- Lines and diagnoses are views, read once where 02z_keys.sql gives them the claim's integer key.
+CREATE OR REPLACE TEMP VIEW m_lines_claims AS
+SELECT hash('claims', claim_id, billing_tin, rendering_npi) AS claim_key,
+       coalesce(CAST(claim_line_number AS VARCHAR), '') AS line_key, hcpcs_code AS code,
+       m_line_profile(place_of_service_code, hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4,
+                      hcpcs_modifier_5) AS profile
 FROM medical_claim
 SEMI JOIN m_line_codes k ON k.code = medical_claim.hcpcs_code
 WHERE claim_id IS NOT NULL AND billing_tin IS NOT NULL AND rendering_npi IS NOT NULL;
 
--- Diagnoses are claim-level: the union of every line's diagnosis codes.
-INSERT INTO m_dx
+-- The distinct places of service and modifiers of the lines (a few dozen): the line rules are checked on these.
+INSERT INTO m_line_profiles
+SELECT m_line_profile(place_of_service_code, hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4,
+                      hcpcs_modifier_5), *
+FROM (SELECT DISTINCT place_of_service_code, hcpcs_modifier_1, hcpcs_modifier_2, hcpcs_modifier_3, hcpcs_modifier_4,
+                      hcpcs_modifier_5
+      FROM medical_claim);
+
+-- Diagnoses are claim-level: the union of every line's diagnosis codes (distinct here, before 02z_keys.sql joins
+-- them to the claims: the join then meets one row per claim and code the measures look at).
+CREATE OR REPLACE TEMP VIEW m_dx_claims AS
 SELECT DISTINCT d.claim_key, k.dx_idx
 FROM (SELECT hash('claims', claim_id, billing_tin, rendering_npi) AS claim_key, replace(unnest([{dx_columns}]), '.', '') AS code
       FROM medical_claim

@@ -15,17 +15,21 @@ LEFT JOIN (
     GROUP BY person_id
 ) p USING (person_id);
 
-INSERT INTO m_lines
-SELECT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi), coalesce(CAST(p.procedure_id AS VARCHAR), ''), p.source_code,
-       e.place_of_service_code,
-       list_filter([p.modifier_1, p.modifier_2, p.modifier_3, p.modifier_4, p.modifier_5], lambda x: x IS NOT NULL),
-       NOT coalesce(list_has_any([p.modifier_1, p.modifier_2, p.modifier_3, p.modifier_4, p.modifier_5], ['1P', '2P', '3P', '8P']), FALSE)
+CREATE OR REPLACE TEMP VIEW m_lines_encounters AS
+SELECT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi) AS claim_key,
+       coalesce(CAST(p.procedure_id AS VARCHAR), '') AS line_key, p.source_code AS code,
+       m_line_profile(e.place_of_service_code, p.modifier_1, p.modifier_2, p.modifier_3, p.modifier_4, p.modifier_5) AS profile
 FROM {procedure} p
 JOIN encounter e ON e.encounter_id = p.encounter_id
 SEMI JOIN m_line_codes k ON k.code = p.source_code;
 
-INSERT INTO m_dx
-SELECT DISTINCT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi), k.dx_idx
+INSERT INTO m_line_profiles
+SELECT m_line_profile(place_of_service_code, modifier_1, modifier_2, modifier_3, modifier_4, modifier_5), *
+FROM (SELECT DISTINCT e.place_of_service_code, p.modifier_1, p.modifier_2, p.modifier_3, p.modifier_4, p.modifier_5
+      FROM {procedure} p JOIN encounter e ON e.encounter_id = p.encounter_id);
+
+CREATE OR REPLACE TEMP VIEW m_dx_encounters AS
+SELECT DISTINCT hash('encounters', e.encounter_id, e.billing_tin, e.rendering_npi) AS claim_key, k.dx_idx
 FROM {condition} d
 JOIN encounter e ON e.encounter_id = d.encounter_id
 JOIN m_dx_codes k ON k.code = replace(d.source_code, '.', '');

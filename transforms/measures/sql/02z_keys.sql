@@ -25,9 +25,28 @@ JOIN m_units ug ON ug.level = 'group' AND ug.source = c.source AND ug.tin = c.ti
 
 DROP TABLE m_claims;  -- everything later reads m_claim_keys
 
+-- Which line restrictions (m_restrictions) each distinct place of service and modifiers passes: one bit each.
+CREATE OR REPLACE TEMP TABLE m_line_profiles AS
+SELECT p.profile, coalesce(bit_or(CAST(1 AS UBIGINT) << r.restr_bit) FILTER (
+           WHERE m_line_meets_entry(p.plain, p.pos, p.mods, r.unrestricted, r.places_of_service,
+                                    r.places_of_service_exclusions, r.modifiers, r.modifier_exclusions)), 0) AS pass_mask,
+       count(DISTINCT (p.pos, p.mods)) AS variants  -- 1 unless two of them share a profile key (the engine checks)
+FROM (SELECT profile, pos, list_filter([m1, m2, m3, m4, m5], lambda x: x IS NOT NULL) AS mods,
+             NOT coalesce(list_has_any([m1, m2, m3, m4, m5], ['1P', '2P', '3P', '8P']), FALSE) AS plain  -- no performance modifier
+      FROM (SELECT DISTINCT * FROM m_line_profiles)) p
+LEFT JOIN m_restrictions r ON TRUE  -- (a year without line restrictions: every mask 0)
+GROUP BY p.profile;
+
 -- Lines with the patient's age (completed months at the claim's date of service) and sex, so the eligibility
--- join needs no other table; lines of claims outside the reporting period drop out here.
+-- join needs no other table, and the claim's date, patient and units, which every later step carries along
+-- instead of joining back; lines of claims outside the reporting period drop out here.
 CREATE OR REPLACE TEMP TABLE m_lines AS
-SELECT l.*, m_age_months(k.birth_date, k.dos) AS age_months, k.sex_code
-FROM m_lines l
-JOIN m_claim_keys k USING (claim_key);
+SELECT k.claim_idx, l.line_key, l.code, p.pass_mask, m_age_months(k.birth_date, k.dos) AS age_months, k.sex_code,
+       k.dos, k.person_idx, k.individual_unit, k.group_unit
+FROM ({source_lines}) l  -- the sources' m_lines_<source> views
+JOIN m_claim_keys k USING (claim_key)
+JOIN m_line_profiles p USING (profile);
+
+-- Diagnoses of the claims in the period, by claim_idx (each source's view is distinct on claim and code already).
+CREATE OR REPLACE TEMP TABLE m_dx AS
+SELECT k.claim_idx, d.dx_idx FROM ({source_dx}) d JOIN m_claim_keys k USING (claim_key);

@@ -4,11 +4,10 @@
 -- ranges), so later steps group and sort on one integer, and its order is the output key's order.
 -- A view: the common classes stream from it straight into the instance pick.
 CREATE OR REPLACE TEMP VIEW m_unit_claims_all AS
-SELECT r.claim_key, k.claim_idx, k.dos, k.person_idx, s.counting_class, r.ms_idx, r.result_rank, v.level,
+SELECT k.claim_idx, k.dos, k.person_idx, s.counting_class, k.ms_idx, k.result_rank, v.level,
        CAST(CASE WHEN v.level = 'individual' THEN k.individual_unit ELSE k.group_unit END AS BIGINT) * 1099511627776
-       + CAST(r.ms_idx AS BIGINT) * 268435456 + k.person_idx AS part_key
-FROM m_claim_results r
-JOIN m_claim_keys k USING (claim_key)
+       + CAST(k.ms_idx AS BIGINT) * 268435456 + k.person_idx AS part_key
+FROM m_claim_results k
 JOIN m_ms s USING (ms_idx)
 CROSS JOIN (VALUES {levels_values}) v(level)
 -- which dates of service open an instance (the flu season class: January-March and October-December);

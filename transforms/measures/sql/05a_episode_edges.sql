@@ -4,8 +4,8 @@
 CREATE OR REPLACE TEMP TABLE m_ep_edges AS
 SELECT DISTINCT u.part_key, u.claim_idx AS node, h.dx_idx AS code
 FROM m_unit_claims u
-JOIN m_elig e ON e.claim_key = u.claim_key AND e.ms_idx = u.ms_idx
-JOIN m_dx_hits h ON h.claim_key = e.claim_key AND h.opt_idx = e.opt_idx AND h.code_role = 'diagnosis'
+JOIN m_elig e ON e.claim_idx = u.claim_idx AND e.ms_idx = u.ms_idx
+JOIN m_dx_hits h ON h.claim_idx = e.claim_idx AND h.opt_idx = e.opt_idx AND h.code_role = 'diagnosis'
 WHERE u.counting_class = 'episode';
 
 CREATE OR REPLACE TEMP TABLE m_ep_label AS

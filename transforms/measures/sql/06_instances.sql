@@ -37,8 +37,8 @@ WHERE u.counting_class IN ('episode', 'episode_30_day', 'second_encounter')
 UNION ALL
 SELECT DISTINCT u.part_key, u.counting_class, u.claim_idx, u.dos, u.result_rank, t.inst_ord
 FROM m_unit_claims u
-JOIN m_elig e ON e.claim_key = u.claim_key AND e.ms_idx = u.ms_idx
-JOIN m_visit_lines v ON v.claim_key = e.claim_key AND v.opt_idx = e.opt_idx
+JOIN m_elig e ON e.claim_idx = u.claim_idx AND e.ms_idx = u.ms_idx
+JOIN m_visit_lines v ON v.claim_idx = e.claim_idx AND v.opt_idx = e.opt_idx
 JOIN m_inst_parts t ON t.counting_class = 'visit' AND t.inst_text = v.inst_text
 WHERE u.counting_class = 'visit'
 {facility_union};
