@@ -129,6 +129,28 @@ def test_dictionary_encoded_text_is_written_as_the_declared_text_column(tmp_path
         publish_period(con, tmp_path / "encoded", 2024, {TOY: "encoded"}, presorted=True)
 
 
+def test_columns_are_written_optional_whatever_the_plan_knows_of_nulls(tmp_path, con):
+    # The file must be a function of the rows (a TIN-sharded run gives the same rows through another plan). DuckDB
+    # writes a column REQUIRED when the plan's statistics prove it has no NULL: a table of literals without a NULL
+    # proves that for performance_met and rate, a view over a Parquet file (another plan) does not. The rows have no
+    # NULL either way; every column is written OPTIONAL, in key order, and the two files are the same bytes.
+    toy(con, "literals", [("222222222", "001", 4), ("111111111", "001", 7), ("111111111", "236", 2)], 2024)
+    con.execute(f"CREATE TABLE sorted_literals AS {TOY.select_sql('literals')}")
+    con.execute(f"COPY sorted_literals TO '{tmp_path / 'side.parquet'}' (FORMAT parquet)")
+    con.execute(f"CREATE VIEW from_file AS SELECT * FROM read_parquet('{tmp_path / 'side.parquet'}')")
+    publish_period(con, tmp_path / "a", 2024, {TOY: "sorted_literals"}, presorted=True)
+    publish_period(con, tmp_path / "b", 2024, {TOY: "from_file"}, presorted=True)
+    publish_period(con, tmp_path / "c", 2024, {TOY: "literals"})  # sorted by the writer
+    files = [tmp_path / kind / "toy_results" / "performance_year=2024" / "data.parquet" for kind in "abc"]
+    kinds = duckdb.sql(f"SELECT name, repetition_type FROM parquet_schema('{files[0]}') WHERE name <> 'duckdb_schema'"
+                       ).fetchall()
+    assert kinds == [("tin", "OPTIONAL"), ("measure_id", "OPTIONAL"), ("performance_met", "OPTIONAL"),
+                     ("rate", "OPTIONAL")]
+    assert files[0].read_bytes() == files[1].read_bytes() == files[2].read_bytes()
+    assert duckdb.sql(f"SELECT tin, measure_id, performance_met FROM read_parquet('{files[0]}')").fetchall() == [
+        ("111111111", "001", 7), ("111111111", "236", 2), ("222222222", "001", 4)]
+
+
 def test_relation_without_performance_year_column_is_given_the_period(tmp_path, con):
     toy(con, "r", [("111111111", "001", 1)])  # no performance_year column: the folder carries it
     publish_period(con, tmp_path, 2023, {TOY: "r"})

@@ -87,8 +87,8 @@ _KEY_LIMITS = (
 )
 
 # Work tables dropped at the end: the engine's own and those of the counting classes' steps (counting_classes.py);
-# the ones measure_instances reads (m_inst, m_units, m_ms, m_persons, m_claim_keys, m_dx_codes, m_inst_parts and the
-# name tables of 08_instances_view.sql) stay for the connection's life.
+# the ones measure_instances reads (m_inst, m_units, m_ms, m_persons, m_dx_codes, m_inst_parts and the name tables
+# of 08_instances_view.sql, which drops m_claim_keys once m_claim_names has what it needs) stay for the connection's life.
 _WORK_TABLES = (
     "m_measures", "m_option_groups", "m_elig_opts", "m_elig_codes", "m_perf_opts", "m_perf_codes", "m_line_codes",
     "m_restrictions", "m_line_profiles", "m_claims", "m_lines", "m_dx", "m_cand", "m_dx_roles", "m_dx_hits", "m_dx_counts", "m_apc_counts", "m_elig",

@@ -161,6 +161,8 @@ def mips_eligibility(con, performance_year: int) -> None:
                END) AS reason
     FROM e)"""
     con.execute(f"CREATE OR REPLACE TABLE mips_eligibility AS {MIPS_ELIGIBILITY.select_sql(body)}")
+    # every Part B line of the run, copied: on a big year it holds memory the publish's sort of measure_instances needs
+    con.execute("DROP TABLE _sc_claim_lines")
 
 
 def eligibility_warnings(con) -> list[tuple[str, str, int, str]]:

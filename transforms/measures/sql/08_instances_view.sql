@@ -47,7 +47,10 @@ SELECT {performance_year} AS performance_year, DATE '{period_start}' AS period_s
             END AS m_e_result) AS result,
        i.decided_by_claim_id, i.decided_by_date, i.decided_by_npi
 FROM (
-    SELECT u.source, u.level, u.tin, u.npi, s.measure_id, s.stratum, s.counting_class, s.class_name, s.is_inverse,
+-- the class's name as text for the instance key, taken from the ENUM after the sort: the sort then carries no text but
+-- the patient, claim and part ids (on a big year it spills to disk; every byte of its rows counts)
+SELECT *, CAST(counting_class AS VARCHAR) AS class_name FROM (
+    SELECT u.source, u.level, u.tin, u.npi, s.measure_id, s.stratum, s.counting_class, s.is_inverse,
            p.person_id, m.inst_ord, m.instance_date, m.result_rank, k.claim_id AS decided_by_claim_id,
            m.decided_by_date, k.npi AS decided_by_npi, t.inst_text
     FROM m_inst m
@@ -58,4 +61,8 @@ FROM (
     LEFT JOIN m_inst_parts t ON t.counting_class = s.class_name AND t.inst_ord = m.inst_ord
     -- integer keys only: the projection above keeps this order (and so does COPY)
     ORDER BY m.unit_idx, m.ms_idx, m.person_idx, m.inst_ord
-) i;
+)) i;
+
+-- m_claim_names carries what measure_instances reads of the claims: the wide m_claim_keys (a row per claim) would
+-- only hold memory that the sort above needs when the view is written
+DROP TABLE m_claim_keys;
