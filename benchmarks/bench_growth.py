@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads of the floor (default 2)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--output", type=Path, default=WORK / "run-output",
+                        help="output folder of the runs (default benchmarks/work/run-output; another one lets two "
+                             "benchmarks run at once)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -121,14 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for lines in sizes:
         data = generate(lines, args.year, args.seed)
-        target = WORK / "floor.parquet"
+        target = args.output.parent / f"floor-{lines}.parquet"
         floor = child(FLOOR_CHILD, (data / "medical_claim.csv").as_posix(), target.as_posix(), str(args.threads))
         target.unlink(missing_ok=True)
         load_floor = load()
         print(f"{lines:,} lines: floor {floor['wall_s']:.1f} s wall, {floor['cpu_s']:.1f} CPU s, peak "
               f"{floor['peak_gib']:.2f} GiB (load {load_floor})", flush=True)
         started = time.strftime("%H:%M:%S", time.gmtime())
-        run = child(RUN_CHILD, data.as_posix(), (WORK / "run-output").as_posix(), str(args.year),
+        run = child(RUN_CHILD, data.as_posix(), args.output.as_posix(), str(args.year),
                     env={"MIPS_DUCKDB_MEMORY_LIMIT": args.memory_limit})
         load_run = load()
         print(f"{lines:,} lines: mips run (flow, started {started} UTC) {run['flow_wall_s']:.1f} s wall, "
