@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     args.verbosity = args.verbosity or "normal"
     progress.configure(args.verbosity)
     try:
-        return int(args.handler(args) or 0)
+        from mips.db import with_memory_limit  # --memory-limit (run, score) reaches every DuckDB the command opens
+        return int(with_memory_limit(args.handler, getattr(args, "memory_limit", None))(args) or 0)
     except PipelineError as error:
         # A user-fixable problem: one line, no traceback, no patient data.
         print(f"mips {args.command}: error: {error}", file=sys.stderr)

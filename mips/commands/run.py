@@ -9,6 +9,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from mips.db import MEMORY_LIMIT_HELP, memory_limit_argument
 from mips.period import STANDARD_INPUTS
 
 NAME = "run"
@@ -48,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "without it an unpublished factor makes the positive adjustment a range")
     parser.add_argument("--exceptional-scaling-factor", type=float,
                         help="scaling factor of the exceptional performance adjustment, PY2017-2022 (0 <= ESF <= 1)")
+    parser.add_argument("--memory-limit", type=memory_limit_argument, metavar="SIZE", help=MEMORY_LIMIT_HELP)
     parser.add_argument("--without-prefect", action="store_true",
                         help="run the same steps without Prefect (no temporary server, no run in the UI, no artifact)")
     parser.add_argument("--shards", type=int, metavar="K",

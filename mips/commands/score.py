@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mips.db import MEMORY_LIMIT_HELP, memory_limit_argument
 from mips.errors import PipelineError
 
 NAME = "score"
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exceptional-scaling-factor", type=float,
                         help="scaling factor of the exceptional performance adjustment, PY2017-2022 (0 <= ESF <= 1)")
     parser.add_argument("--output", type=Path, required=True, help="output folder")
+    parser.add_argument("--memory-limit", type=memory_limit_argument, metavar="SIZE", help=MEMORY_LIMIT_HELP)
     parser.add_argument("--max-rejected-percent", type=float, default=5.0,
                         help="fail (publishing nothing) when more than this percent of any file's rows are rejected, "
                              "as mips run does (default 5)")
