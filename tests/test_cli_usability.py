@@ -226,7 +226,7 @@ def test_progress_lines_quiet_and_verbose(tmp_path, capsys):
     assert main(argv + ["--output", str(tmp_path / "b"), "--quiet"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
-    assert captured.out == f"performance year 2024: published 16 tables to {tmp_path / 'b'}\n"
+    assert captured.out == f"performance year 2024: published 17 tables to {tmp_path / 'b'}\n"
 
     assert main(argv + ["--output", str(tmp_path / "c"), "--verbose"]) == 0
     err = capsys.readouterr().err

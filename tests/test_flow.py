@@ -88,7 +88,7 @@ def test_run_publishes_every_step_s_tables_with_a_manifest(first_run, inputs):
     out, report = first_run
     expected = {"rejects", "ingest_summary", "ingest_warnings", "ingest_out_of_scope", "measure_results",
                 "measure_instances", "mips_eligibility", "measure_scores", "category_scores", "final_scores",
-                "run_manifest", "measure_reference", "benchmark_reference"}
+                "payment_adjustments", "run_manifest", "measure_reference", "benchmark_reference"}
     assert set(report.rows) == expected
     # 5 claim lines and 3 persons in, none rejected, none out of scope
     summary = duckdb.sql(f"SELECT table_name, input_rows, accepted_rows, out_of_scope_rows, rejected_rows FROM read_parquet("
