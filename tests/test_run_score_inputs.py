@@ -40,6 +40,9 @@ VG_BUNDLE = {
 }
 VG_FINAL = 0.60 * (100 * 6.6572 / 60) + 15 + 5
 VG_ADJUSTMENT = 5 * (VG_FINAL - 15) / 85
+# PY2018's scaling factor is not published: data/rules/2018.yaml payment.scaling_factor_range, solved from six
+# published 2018 final score / 2020 adjustment pairs (unconfirmed), bounds the positive adjustment
+SCALING_FACTOR_RANGE_2018 = (0.0616, 0.0638)
 
 # ---- bundle 2: MVP G0053 and subgroups' inputs, PY2023 (tests/test_scoring_mvp.py worked example)
 # Group 111111111: ACR14 (outcome) 70 % -> 10, ACR12 and ACR15 100 % -> 10 each, 130 (topped out) -> 7:
@@ -382,7 +385,8 @@ def test_a_sharded_run_refuses_score_inputs_that_pool_tins(tmp_path, capsys):
 
 def test_report_shows_the_virtual_group_the_range_and_the_unconfirmed_rules(tmp_path):
     """PY2018 has no published scaling factor: without --scaling-factor the virtual group's positive adjustment is the
-    range over 0 < SF <= 3: 0 .. 3 x 0.68572 = 2.05716 %, never a single number; on 50,000 USD: $0 to $1,029."""
+    range over the rules' PY2018 scaling_factor_range 0.0616..0.0638 (solved from published score/adjustment pairs):
+    0.0616 x 0.68572 = 0.04224 % .. 0.0638 x 0.68572 = 0.04375 %, never a single number; on 50,000 USD: $21 to $22."""
     files = _write(tmp_path / "in", VG_BUNDLE)
     out = tmp_path / "out"
     assert main(["run", "--performance-year", "2018", *_options(files), "--output", str(out), "--without-prefect",
@@ -392,9 +396,9 @@ def test_report_shows_the_virtual_group_the_range_and_the_unconfirmed_rules(tmp_
     pages = sorted(p.name for p in (tmp_path / "r" / "2018").iterdir())
     assert pages == ["report-111111111.html", "report-222222222.html"]  # the virtual group has no page of its own
     html = (tmp_path / "r" / "2018" / "report-222222222.html").read_text()
-    high = 3 * VG_ADJUSTMENT
-    assert f'id="group-adjustment">+0.000% to {high:+.3f}% (range: scaling factor not published)' in html
-    assert f"$0 to ${50000 * high / 100:,.0f} on $50,000 of Part B allowed charges" in html
+    low, high = (sf * VG_ADJUSTMENT for sf in SCALING_FACTOR_RANGE_2018)
+    assert f'id="group-adjustment">{low:+.3f}% to {high:+.3f}% (range: scaling factor not published)' in html
+    assert f"${50000 * low / 100:,.0f} to ${50000 * high / 100:,.0f} on $50,000 of Part B allowed charges" in html
     paths = html.split('<section id="reporting-paths">')[1].split("</section>")[0]
     assert ('<tr class="pooled-row"><td>virtual group</td><td>VG-000123</td><td>group, NPI 1234567893</td>\n'
             f'    <td class="num">{VG_FINAL:,.2f}</td><td class="num">{100 * 6.6572 / 60:,.2f}</td>') in paths
@@ -450,7 +454,8 @@ def test_report_shows_the_eligibility_by_determination_segment(tmp_path):
 
 def test_mips_backfill_takes_the_score_inputs_of_each_year_s_folder(prefect_harness, tmp_path):
     # `mips backfill` runs each year's folder through the flow; no --scaling-factor there (a factor is one year's):
-    # PY2018's is not published, so the virtual group's adjustment is the range 0 .. 3 x 0.68572 % (as mips score's)
+    # PY2018's is not published, so the virtual group's adjustment is the range 0.0616 .. 0.0638 x 0.68572 % (the rules'
+    # scaling_factor_range, solved from published 2018 score/adjustment pairs), as mips score's
     _write(tmp_path / "inputs" / "2018", VG_BUNDLE)
     assert main(["backfill", "2018", "2018", "--input-dir", str(tmp_path / "inputs" / "{year}"),
                  "--output", str(tmp_path / "backfill"), "-q"]) == 0
@@ -461,8 +466,8 @@ def test_mips_backfill_takes_the_score_inputs_of_each_year_s_folder(prefect_harn
     _assert_same(results)
     vg = _row(results["backfill"]["final_scores"], level="virtual_group", tin="VG-000123")
     assert vg.payment_adjustment_basis == "range" and pd.isna(vg.payment_adjustment_percent)
-    assert (vg.payment_adjustment_low_percent, vg.payment_adjustment_high_percent) == pytest.approx((0, 3 * VG_ADJUSTMENT),
-                                                                                                    abs=1e-4)
+    assert (vg.payment_adjustment_low_percent, vg.payment_adjustment_high_percent) == pytest.approx(
+        tuple(sf * VG_ADJUSTMENT for sf in SCALING_FACTOR_RANGE_2018), abs=1e-6)
 
 
 def test_report_shows_the_apm_entity_a_participant_carries(tmp_path):
