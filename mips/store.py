@@ -53,6 +53,7 @@ KEEP_VERSIONS = 2  # current and previous: a reader may still hold the previous 
 # built a dictionary of every patient id of each row group only to give it up, which cost about 15% of writing
 # measure_instances, and plain sorted ids compress better under zstd (1M claim lines: 31.1 MB instead of 33.0 MB).
 # Names, NPIs, TINs and measure ids stay dictionary-encoded (a row group holds a few of them).
+_NEVER = "_mips_flag_never_set"  # see copy_statement
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536"
 
 RUN_MANIFEST = TableSpec(
@@ -333,6 +334,13 @@ def file_columns(spec: TableSpec) -> list[Column]:
 
 def _write(con, spec: TableSpec, relation: str, target: Path, performance_year: int, presorted: bool = False) -> int:
     """Write the period's rows of ``relation`` as ``spec``'s Parquet file; returns the rows written."""
+    # COPY returns the rows it wrote: counting the relation again would run a view's joins a second time
+    return int(con.execute(copy_statement(con, spec, relation, target, performance_year, presorted)).fetchone()[0])
+
+
+def copy_statement(con, spec: TableSpec, relation: str, target: Path, performance_year: int,
+                   presorted: bool = False) -> str:
+    """The COPY that writes the period's rows of ``relation`` as ``spec``'s Parquet file ``target``."""
     described = {d[0]: d[1] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
     names = set(described)
     missing = [c for c in spec.column_names if c not in names and c != PARTITION]
@@ -361,14 +369,14 @@ def _write(con, spec: TableSpec, relation: str, target: Path, performance_year: 
         select = f"SELECT {quoted} FROM ({spec.select_sql(source)})"
     # Every column is written OPTIONAL: DuckDB (since duckdb/duckdb#22183) marks a Parquet column REQUIRED when its
     # query plan's statistics say it has no NULL, which depends on how the work tables were built (a TIN-sharded run
-    # builds them per shard), not on the rows. A UNION ALL with a branch of NULLs that yields no row (its filter is
-    # not known before it runs) merges "may be NULL" into every column's statistics, so the file is a function of the
-    # rows; it costs nothing per row, where a CASE per column cost about 12% of writing measure_instances. UNION ALL
-    # keeps the first branch's order. The spec's NOT NULL columns are still checked (check_file).
-    select += " UNION ALL SELECT " + ", ".join(f"CAST(NULL AS {c.type}) AS {_q(c.name)}" for c in file_columns(spec)) + \
-        " FROM (SELECT 1) WHERE random() < 0"
-    # COPY returns the rows it wrote: counting the relation again would run a view's joins a second time
-    return int(con.execute(f"COPY ({select}) TO {_lit(target.as_posix())} ({PARQUET_OPTIONS})").fetchone()[0])
+    # builds them per shard), not on the rows. Each value goes through a CASE on a per-row flag the plan cannot know
+    # (random() < 0: never true), so no column's statistics rule out NULL and the file is a function of the rows.
+    # DuckDB runs an all-false CASE as its ELSE branch, so this costs about one random() a row. It keeps DuckDB's
+    # parallel, order-keeping ("batch") copy, which a UNION ALL with an empty branch, used before, made serial
+    # (measure_instances at 10M claim lines: 57 s on one core). The spec's NOT NULL columns are checked (check_file).
+    select = ("SELECT " + ", ".join(f"CASE WHEN {_NEVER} THEN NULL ELSE {_q(c.name)} END AS {_q(c.name)}"
+                                    for c in file_columns(spec)) + f" FROM (SELECT *, random() < 0 AS {_NEVER} FROM ({select}))")
+    return f"COPY ({select}) TO {_lit(target.as_posix())} ({PARQUET_OPTIONS})"
 
 
 def check_file(con, spec: TableSpec, path: Path, expected_rows: int | None) -> int:
