@@ -267,25 +267,35 @@ def _typed_value(name: str, col) -> str:
     return f"CASE WHEN NOT _failed THEN {cast} END"
 
 
+def _rules(contract: InputContract) -> list[tuple[str, str | None, str, str]]:
+    """(predicate, column, rule, reason) per rule: the row passes the rule when the predicate is not false."""
+    rules = []
+    for name, col in contract.schema.columns.items():
+        if not col.nullable:
+            rules.append((f"{_q(name)} IS NOT NULL", name, "required_value_missing", "required value is empty"))
+        for check in col.checks:
+            # a null passes every value check (ignore_na); presence is the required rule's job
+            rules.append((f"({_q(name)} IS NULL OR {checks.render_sql(check, _q(name))})", name, check.name,
+                          check.statistics[checks.REASON_KEY]))
+    for check in contract.schema.checks:
+        rules.append((check.statistics[checks.SQL_KEY], None, check.name, check.statistics[checks.REASON_KEY]))
+    return rules
+
+
 def _failure_items(contract: InputContract) -> list[str]:
     """One SQL item per rule: a struct when the row fails the rule, NULL otherwise."""
-    items = []
-
     def item(predicate: str, column: str | None, rule: str, reason: str) -> str:
         column_sql = "NULL" if column is None else _lit(column)
         return (f"CASE WHEN NOT coalesce({predicate}, true) THEN "
                 f"{{'column': {column_sql}, 'rule': {_lit(rule)}, 'reason': {_lit(reason)}}} END")
 
-    for name, col in contract.schema.columns.items():
-        if not col.nullable:
-            items.append(item(f"{_q(name)} IS NOT NULL", name, "required_value_missing", "required value is empty"))
-        for check in col.checks:
-            # a null passes every value check (ignore_na); presence is the required rule's job
-            items.append(item(f"({_q(name)} IS NULL OR {checks.render_sql(check, _q(name))})", name, check.name,
-                              check.statistics[checks.REASON_KEY]))
-    for check in contract.schema.checks:
-        items.append(item(check.statistics[checks.SQL_KEY], None, check.name, check.statistics[checks.REASON_KEY]))
-    return items
+    return [item(*rule) for rule in _rules(contract)]
+
+
+def _any_failure(contract: InputContract) -> str:
+    """True when the row fails any rule: plain booleans (no struct a rule per row), so the pass over every row
+    stays cheap; the structs are built for failing rows only."""
+    return " OR ".join(f"NOT coalesce({predicate}, true)" for predicate, *_ in _rules(contract)) or "FALSE"
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: InputContract | str, *,
@@ -357,7 +367,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
     # for failing rows only) and no typed values (a value that fails its check is never cast), and is deleted from
     # the table once its rejects are recorded. The table keeps the file's row order (a scan and a delete keep it).
     items = _failure_items(contract)
-    any_failure = " OR ".join(f"({i}) IS NOT NULL" for i in items) or "FALSE"
+    any_failure = _any_failure(contract)
     typed = ", ".join(_typed_value(name, col) + f" AS {_q(name)}" for name, col in contract.schema.columns.items())
     failing = ("CASE WHEN _failed THEN list_filter([" + ", ".join(items) + "], lambda x: x IS NOT NULL) END"
                if items else "CAST(NULL AS STRUCT(\"column\" VARCHAR, rule VARCHAR, reason VARCHAR)[])")
