@@ -46,6 +46,7 @@ MEASURE_INSTANCES = TableSpec(
     name="measure_instances",
     grain="one row per (performance_year, source, level, tin, npi, measure_id, stratum, instance_key): one eligible instance",
     key=("performance_year", "source", "level", "tin", "npi", "measure_id", "stratum", "instance_key"),
+    order=("performance_year", "source", "level", "tin", "npi", "measure_id", "stratum", "person_id", "instance_key"),
     description="Every eligible instance with its most advantageous result and the claim (or encounter) that decided "
                 "it: the basis of care-gap lists. Carries patient ids: it stays in the output folder, never in logs. "
                 "Rows are ordered by source, level, tin, npi, measure_id, stratum, person_id, then the instance's own "

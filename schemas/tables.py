@@ -37,6 +37,14 @@ class TableSpec:
     columns: tuple[Column, ...]
     description: str = ""
     partition_by: tuple[str, ...] = field(default=("performance_year",))
+    # The rows' order when it is not the key's: measure_instances puts a patient's instances together (person_id, then
+    # instance_key), which sorting on the key alone would not do when one person id begins another ('P1|...' sorts
+    # after 'P10|...'). Every producer (one engine, several, the shards' merge) orders by it through select_sql.
+    order: tuple[str, ...] | None = None
+
+    @property
+    def row_order(self) -> tuple[str, ...]:
+        return self.order or self.key
 
     @property
     def column_names(self) -> list[str]:
@@ -49,14 +57,15 @@ class TableSpec:
         raise KeyError(f"{self.name} has no column {name}")
 
     def select_sql(self, relation: str, *, ordered: bool = True) -> str:
-        """SELECT that casts every declared column and orders by the key (nulls first).
+        """SELECT that casts every declared column and orders by row_order (the key unless ``order`` says otherwise;
+        nulls first).
 
         ``ordered=False`` leaves the rows unsorted: for a large work table that only joins read (the eCQM IR), where
         sorting millions of rows buys nothing and costs more than building it."""
         casts = ",\n    ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in self.columns)
         if not ordered:
             return f"SELECT\n    {casts}\nFROM {relation}"
-        order = ", ".join(f'"{k}" ASC NULLS FIRST' for k in self.key)
+        order = ", ".join(f'"{k}" ASC NULLS FIRST' for k in self.row_order)
         return f"SELECT\n    {casts}\nFROM {relation}\nORDER BY {order}"
 
     def create_sql(self) -> str:

@@ -255,3 +255,27 @@ def test_without_an_address_the_flow_starts_a_local_cluster_of_one_single_thread
     assert dask_task_runner(1).cluster_kwargs["n_workers"] == 1
     remote = dask_task_runner(8, "tcp://scheduler:8786")
     assert remote.address == "tcp://scheduler:8786" and remote.cluster_class is None
+
+
+def test_person_ids_that_prefix_each_other_keep_the_unsharded_order(tmp_path):
+    # measure_instances is ordered by ..., stratum, person_id, then the instance's own part; instance_key is
+    # person_id || '|' || part. Sorting on instance_key alone would put 'P10|2024-03-01' before 'P1|2024-05-01'
+    # ('0' < '|'), while the person order puts P1 first. The sample's patients renamed P0, P1, ... P10, ... make
+    # such pairs under one TIN and measure; the sharded merge must still give the unsharded bytes.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    renamed = "'P' || CAST(CAST(substr(person_id, 3) AS INTEGER) AS VARCHAR)"
+    for name in ("medical_claim", "eligibility"):
+        duckdb.sql(f"COPY (SELECT * REPLACE ({renamed} AS person_id) FROM read_csv('{SAMPLE / (name + '.csv')}', "
+                   f"all_varchar = true)) TO '{folder / (name + '.csv')}' (HEADER)")
+    inputs = {"medical_claim": folder / "medical_claim.csv", "eligibility": folder / "eligibility.csv"}
+    run_period_steps(performance_year=2024, files=inputs, output_root=tmp_path / "plain")
+    run_sharded_steps(performance_year=2024, files=inputs, output_root=tmp_path / "sharded", shards=2)
+    pairs = duckdb.sql(f"""
+        SELECT count(*) FROM (
+            SELECT person_id, lead(person_id) OVER (PARTITION BY level, tin, npi, measure_id, stratum
+                                                    ORDER BY person_id, instance_key) AS next_person, instance_key
+            FROM read_parquet('{tmp_path}/plain/measure_instances/*/*.parquet'))
+        WHERE starts_with(next_person, person_id) AND next_person <> person_id AND contains(instance_key, '|')""").fetchall()[0][0]
+    assert pairs > 0  # the input does hold the case
+    assert_same_parquet(tmp_path / "plain", tmp_path / "sharded")
