@@ -156,11 +156,12 @@ def _period_run_name() -> str:
 
 
 def resolve_inputs(year: int, input_dir: str | None, inputs: dict[str, str] | None) -> dict[str, Path]:
-    """Files by contract name: explicit ``inputs`` win over those found in ``input_dir`` ({year} is filled in)."""
+    """Files by contract name: explicit ``inputs`` win over those found in ``input_dir``; {year} is filled in, in
+    the folder and in each explicit path (a scheduled deployment's inputs name next year's files the same way)."""
     files: dict[str, Path] = {}
     if input_dir:
         files.update(find_inputs(Path(input_dir.replace("{year}", str(year)))))
-    files.update({name: Path(path) for name, path in (inputs or {}).items()})
+    files.update({name: Path(str(path).replace("{year}", str(year))) for name, path in (inputs or {}).items()})
     return files
 
 
@@ -177,7 +178,7 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
 
     performance_year: the MIPS performance year; when empty, the current calendar year minus
     ``years_before_current`` (scheduled runs). input_dir: folder of <table>.csv/.parquet files
-    ({year} is replaced by the year); inputs: table -> file, overriding input_dir. Tables are the standard inputs
+    ({year} is replaced by the year); inputs: table -> file, overriding input_dir ({year} is replaced there too). Tables are the standard inputs
     and the score inputs of `mips score` (mips/score_inputs.py: entity_input, virtual_group_input,
     apm_participation_input, mvp_registration_input, ...), checked, validated and scored as `mips score` does. period_start /
     period_end narrow the reporting period inside the year. max_rejected_percent: stop (publishing

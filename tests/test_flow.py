@@ -427,6 +427,9 @@ def test_flow_inputs_fill_in_the_year_and_explicit_files_win(tmp_path, inputs):
     other = write_csv(tmp_path / "2024" / "eligibility.csv", ELIGIBILITY_HEADER, [])
     assert resolve_inputs(2024, str(tmp_path / "{year}"), {"medical_claim": str(inputs["medical_claim"])}) == {
         "eligibility": other, "medical_claim": inputs["medical_claim"]}
+    # an explicit file's {year} is filled in too: a scheduled run of 2025 reads 2025's file
+    assert resolve_inputs(2025, None, {"medical_claim": str(tmp_path / "{year}" / "claims_{year}.csv")}) == {
+        "medical_claim": tmp_path / "2025" / "claims_2025.csv"}
 
 
 def test_mips_serve_checks_its_options_and_needs_a_server(monkeypatch, capsys, tmp_path):
