@@ -212,7 +212,8 @@ _MVP_PARTICIPANT = (
     Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
     Column("participant_type", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'subgroup' (TIN + subgroup_id) or "
            "'apm_entity', as registered", nullable=False),
-    Column("tin", "VARCHAR", "taxpayer identification number (a subgroup's affiliated group)", nullable=False),
+    Column("tin", "VARCHAR", "taxpayer identification number (a subgroup's affiliated group); an APM entity's "
+           "apm_entity_id (as in final_scores)", nullable=False),
     Column("npi", "VARCHAR", "clinician NPI of an individual participant; NULL otherwise"),
     Column("subgroup_id", "VARCHAR", "subgroup id of a subgroup participant; NULL otherwise"),
     Column("mvp_id", "VARCHAR", "CMS MVP id (G0053, M0001 ...)", nullable=False),
@@ -227,7 +228,8 @@ MVP_SCORES = TableSpec(
         Column("mvp_title", "VARCHAR", "CMS title of the MVP (NULL when the id is not offered that year)"),
         Column("scored", "BOOLEAN", "the registration was scored (false: see reason)", nullable=False),
         Column("reason", "VARCHAR", "why the registration was not scored"),
-        Column("members", "INTEGER", "subgroup: clinicians (NPIs) in the subgroup membership file"),
+        Column("members", "INTEGER", "subgroup: clinicians (NPIs) in the subgroup membership file; APM entity: its "
+               "participants (TIN/NPIs) scored as the entity in the APM participation input"),
         Column("quality_score", "DOUBLE", "MVP quality score 0..100: the MVP's 4 best measures (one outcome, else high "
                "priority, where the MVP has one) plus the population health measure when it is scored"),
         Column("cost_score", "DOUBLE", "cost score 0..100 on the MVP's cost measures (NULL when reweighted)"),

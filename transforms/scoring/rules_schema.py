@@ -20,6 +20,7 @@ REQUIRED: dict[str, str] = {
     "mvp.cost_measure_scope": "str?",                 # mvp_list
     "mvp.pi_foundational": "str?",                    # traditional: PI scored as in traditional MIPS
     "mvp.category_weights": "mapping?",
+    "mvp.apm_entity_category_weights": "mapping?",   # an APM Entity's MVP (cost 0, PY2023 on)
     "mvp.subgroup_pi": "str?",                        # affiliated_group
     "mvp.subgroup_cost": "str?",                      # affiliated_group
     "mvp.subgroup_administrative_claims": "str?",     # affiliated_group

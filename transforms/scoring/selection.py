@@ -12,7 +12,7 @@ Performance Pathway. CMS pays each TIN/NPI on one of them:
   listed first.
 
 Inputs (those present): ``_sc_final`` (with ``own_final_score``), ``_sc_vg_members``, ``_sc_apm`` (QPs: no
-adjustment), ``mvp_scores`` with the subgroup membership, and ``final_scores`` rows of levels individual_app / group_app (the APP reported by individuals
+adjustment), ``mvp_scores`` (individual, group, subgroup and APM entity MVPs) with the subgroup membership, and ``final_scores`` rows of levels individual_app / group_app (the APP reported by individuals
 and groups, transforms/scoring/app.py). Output: ``payment_adjustments``, one row per (performance_year, tin, npi).
 """
 from __future__ import annotations
@@ -54,7 +54,11 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
             """SELECT tin, npi, 'individual', 'mvp', mvp_id, final_score, unconfirmed_rules FROM mvp_scores
                WHERE scored AND participant_type = 'individual'""",
             """SELECT c.tin, c.npi, 'group', 'mvp', m.mvp_id, m.final_score, m.unconfirmed_rules
-               FROM _sel_clinicians c JOIN mvp_scores m ON m.scored AND m.participant_type = 'group' AND m.tin = c.tin"""]
+               FROM _sel_clinicians c JOIN mvp_scores m ON m.scored AND m.participant_type = 'group' AND m.tin = c.tin""",
+            # an APM entity's MVP (PY2023 on) applies to each participant scored as the entity, like its other scores
+            """SELECT DISTINCT a.tin, a.npi, 'apm_entity', 'mvp', m.tin || ' ' || m.mvp_id, m.final_score, m.unconfirmed_rules
+               FROM _sc_apm a JOIN mvp_scores m ON m.scored AND m.participant_type = 'apm_entity'
+                 AND m.tin = a.apm_entity_id WHERE a.pooled"""]
         if memberships is not None:
             candidates.append(
                 f"""SELECT trim(s.tin), trim(s.npi), 'subgroup', 'mvp', m.subgroup_id || ' ' || m.mvp_id, m.final_score,
