@@ -181,7 +181,9 @@ PAYMENT_ADJUSTMENTS = TableSpec(
                "(with the subgroup id)", nullable=False),
         Column("final_score", "DOUBLE", "the final score used, 0..100", nullable=False),
         Column("selection_reason", "VARCHAR", "why this score: it overrides the others (rule "
-               "final_score_selection.overrides), or is the highest (final_score_selection.highest_of) or the only one",
+               "final_score_selection.overrides), or is the highest (final_score_selection.highest_of) or the only one; "
+               "whether an individual's automatic extreme and uncontrollable circumstances score competed or yielded "
+               "(final_score_selection.automatic_euc_individual)",
                nullable=False),
         Column("candidate_count", "INTEGER", "final scores this TIN/NPI has that the year's rules let CMS pay on",
                nullable=False),

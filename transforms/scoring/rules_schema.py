@@ -135,6 +135,9 @@ REQUIRED: dict[str, str] = {
     # which of a TIN/NPI's final scores sets its payment adjustment: transforms/scoring/selection.py
     "final_score_selection.overrides": "list",          # paths whose score applies whatever the others (first wins)
     "final_score_selection.highest_of": "list",         # paths whose highest score applies otherwise (ties: list order)
+    # the individual's score under the automatic EUC policy with no data (the threshold): competes in highest_of, or
+    # yields_to_group (a group, virtual group or APM entity score applies instead); null without an automatic policy
+    "final_score_selection.automatic_euc_individual": "str?",
     # the APM Performance Pathway for individuals and groups (PY2021 on) and APP Plus (PY2025 on): transforms/scoring/app.py
     "app.individual_group_reporting": "bool",           # individuals and groups in a MIPS APM may report the APP
     "app.app_plus_quality_measures": "list?",           # the APP Plus quality measure set of the year
