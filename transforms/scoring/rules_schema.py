@@ -74,6 +74,7 @@ REQUIRED: dict[str, str] = {
     "cost.case_minimums": "mapping",
     "cost.reweighted_for_all_clinicians": "bool",
     "cost.points_per_measure": "number",
+    "cost.measures_not_scored": "list",               # cost measures of the inventory CMS did not score that year
     "cost.below_lowest_decile_points": "number",
     "cost.improvement_max_percentage_points": "number?",
     # improvement activities (spec §2.3)
