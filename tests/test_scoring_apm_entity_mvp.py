@@ -135,3 +135,27 @@ def test_py2022_has_no_mvps_for_apm_entities(tmp_path, capsys):
     code, _ = _score(tmp_path, 2022, "2022,apm_entity,,,,G0053,ACO-7")
     assert code != 0
     assert "performance year 2022 has no MIPS Value Pathways" in capsys.readouterr().err
+
+
+def test_py2023_apm_entity_mvp_on_its_own_submission(tmp_path):
+    """The APM entity submits its own quality and IA (--entity-submissions, rule pooled_entity.own_submission: a
+    category it submits replaces the rows pooled from its participants' TINs, before the MVP picks its measures).
+    Own quality: ACR14 70 % -> 10 (the TIN's ACR12/ACR15 are no longer pooled): (10 + 6 small practice bonus) / 40
+    = 40 %. Own IA: IA_BE_1 + IA_BE_4, both medium in G0053 -> 20 + 20 = 40 of 40 = 100 % (above the 50 % APM
+    credit). PI reweighted (small entity): final = 0.714286 x 40 + 0.285714 x 100 = 57.1429; below the threshold 75:
+    -9 x (75 - 57.1429) / 75 = -2.142857 %. The group's 27.5 and the APP's (quality 0: ACR14 is not in the APP set;
+    IA 100 %) 28.5714 lose."""
+    sub = tmp_path / "sub.csv"
+    sub.write_text("performance_year,entity_id,category,measure_id,collection_type,eligible_population,"
+                   "performance_met,performance_not_met\n2023,ACO-7,quality,ACR14,registry,100,70,30\n"
+                   "2023,ACO-7,ia,IA_BE_1,,,,\n2023,ACO-7,ia,IA_BE_4,,,,\n")
+    code, read = _score(tmp_path, 2023, "2023,apm_entity,,,,G0053,ACO-7", "--entity-submissions", str(sub))
+    assert code == 0
+    e = read("mvp_scores").iloc[0]
+    assert (e.quality_score, e.ia_score, e.quality_measures_counted) == (40.0, 100.0, 1)
+    assert e.final_score == pytest.approx(50 / 0.7 * 0.4 + 20 / 0.7)
+    assert e.payment_adjustment_percent == pytest.approx(-9 * (75 - e.final_score) / 75)
+    paid = read("payment_adjustments").set_index("npi")
+    assert (paid.loc[N1].score_path, paid.loc[N1].reporting) == ("apm_entity", "mvp")
+    assert paid.loc[N1].final_score == pytest.approx(57.1429, abs=1e-4)
+    assert "group (traditional, 222222222) 27.5000" in paid.loc[N1].candidates
