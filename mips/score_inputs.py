@@ -44,9 +44,10 @@ SCORE_INPUT_TABLE = (
     ScoreInput("cost_input", "--cost", "COST.csv: cost measure values and case counts"),
     ScoreInput("mvp_registration_input", "--mvp-registrations",
                "MVP.csv: MIPS Value Pathway registrations (PY2023 on): performance_year, participant_type (individual, "
-               "group, subgroup), tin, npi, subgroup_id, mvp_id, population_health_measure_id, specialty_composition; "
-               "each is scored on its MVP into mvp_scores/ and mvp_measure_scores/. A subgroup's own quality and IA "
-               "rows carry its subgroup_id in the quality / IA inputs"),
+               "group, subgroup, apm_entity), tin, npi, subgroup_id, apm_entity_id, mvp_id, population_health_measure_id, "
+               "specialty_composition; each is scored on its MVP into mvp_scores/ and mvp_measure_scores/. A subgroup's "
+               "own quality and IA rows carry its subgroup_id in the quality / IA inputs; an APM entity (apm_entity_id "
+               "as in --apm) is scored on its participants' pooled data or its own submission (--entity-submissions)"),
     ScoreInput("subgroup_membership_input", "--subgroups",
                "SUBGROUPS.csv: subgroup membership (tin, subgroup_id, npi), for subgroup MVP registrations"),
     ScoreInput("virtual_group_input", "--virtual-groups",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import pandera.pandas as pa
 
 from schemas import checks
@@ -435,25 +436,32 @@ MVP_PARTICIPANT_TYPES = ["individual", "group", "subgroup", "apm_entity"]
 
 
 def _participant_identified() -> pa.Check:
-    """An individual names its npi, a subgroup its subgroup_id, a group neither (one identity per row)."""
+    """An individual names its tin and npi, a subgroup its tin and subgroup_id, a group its tin only, an APM Entity
+    its apm_entity_id only (one identity per row)."""
     def fn(df):
+        def given(c):
+            return df[c].fillna("").astype(str).str.strip() != "" if c in df else pd.Series(False, index=df.index)
         kind = df["participant_type"].str.strip().str.lower()
-        npi = df["npi"].fillna("").str.strip() != "" if "npi" in df else False
-        sub = df["subgroup_id"].fillna("").str.strip() != "" if "subgroup_id" in df else False
-        return ~(((kind == "individual") & (~npi | sub)) | ((kind == "subgroup") & (npi | ~sub))
-                 | ((kind == "group") & (npi | sub)))
-    sql = ("""CASE lower(trim("participant_type")) WHEN 'individual' THEN "npi" IS NOT NULL AND "subgroup_id" IS NULL """
-           """WHEN 'subgroup' THEN "subgroup_id" IS NOT NULL AND "npi" IS NULL """
-           """WHEN 'group' THEN "npi" IS NULL AND "subgroup_id" IS NULL ELSE TRUE END""")
-    reason = "an individual needs npi (no subgroup_id), a subgroup subgroup_id (no npi), a group neither"
+        tin, npi, sub, apm = given("tin"), given("npi"), given("subgroup_id"), given("apm_entity_id")
+        return ~(((kind == "individual") & (~tin | ~npi | sub | apm)) | ((kind == "subgroup") & (~tin | npi | ~sub | apm))
+                 | ((kind == "group") & (~tin | npi | sub | apm)) | ((kind == "apm_entity") & (tin | npi | sub | ~apm)))
+    sql = ("""CASE lower(trim("participant_type")) """
+           """WHEN 'individual' THEN "tin" IS NOT NULL AND "npi" IS NOT NULL AND "subgroup_id" IS NULL AND "apm_entity_id" IS NULL """
+           """WHEN 'subgroup' THEN "tin" IS NOT NULL AND "subgroup_id" IS NOT NULL AND "npi" IS NULL AND "apm_entity_id" IS NULL """
+           """WHEN 'group' THEN "tin" IS NOT NULL AND "npi" IS NULL AND "subgroup_id" IS NULL AND "apm_entity_id" IS NULL """
+           """WHEN 'apm_entity' THEN "apm_entity_id" IS NOT NULL AND "tin" IS NULL AND "npi" IS NULL AND "subgroup_id" IS NULL """
+           """ELSE TRUE END""")
+    reason = ("an individual needs tin and npi (no subgroup_id), a subgroup tin and subgroup_id (no npi), a group tin "
+              "only, an APM entity apm_entity_id only")
     return pa.Check(fn, name="participant_identified", error=reason,
                     statistics={checks.SQL_KEY: sql, checks.REASON_KEY: reason,
-                                "columns": ["participant_type", "npi", "subgroup_id"]})
+                                "columns": ["participant_type", "tin", "npi", "subgroup_id", "apm_entity_id"]})
 
 
 MVP_REGISTRATION_INPUT = contract(
-    "mvp_registration_input", "one row per (performance_year, tin, npi, subgroup_id, mvp_id) registered to report an MVP",
-    ("performance_year", "tin", "npi", "subgroup_id", "mvp_id"),
+    "mvp_registration_input",
+    "one row per (performance_year, tin, npi, subgroup_id, apm_entity_id, mvp_id) registered to report an MVP",
+    ("performance_year", "tin", "npi", "subgroup_id", "apm_entity_id", "mvp_id"),
     {
         "performance_year": column("INTEGER", "performance year of the registration", required=True,
                                    extra_checks=[checks.integer(2017)]),
@@ -461,8 +469,13 @@ MVP_REGISTRATION_INPUT = contract(
                                    normalize="lower", extra_checks=[checks.one_of(
                                        "participant_type", MVP_PARTICIPANT_TYPES,
                                        "not a participant type (individual, group, subgroup, apm_entity)")]),
-        **_ENTITY_KEY,
+        "tin": column("VARCHAR", "TIN (empty for an APM entity)", normalize="tin", extra_checks=[checks.tin()]),
+        "npi": _ENTITY_KEY["npi"],
         "subgroup_id": column("VARCHAR", "subgroup id as registered with CMS (participant_type subgroup)"),
+        "apm_entity_id": column("VARCHAR", "APM entity id as in the APM participation input (participant_type "
+                                "apm_entity, PY2023 on): the entity is scored on its MVP at the APM entity level, its "
+                                "data pooled from its participants' TINs or its own submission (--entity-submissions)",
+                                normalize="upper"),
         "mvp_id": column("VARCHAR", "CMS MVP id, e.g. G0053 or M0001", required=True, normalize="upper",
                          extra_checks=[checks.pattern("mvp_id_format", r"[GM]\d{4}",
                                                       "not an MVP id (G or M and 4 digits, e.g. M0001)")]),

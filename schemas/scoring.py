@@ -181,7 +181,9 @@ PAYMENT_ADJUSTMENTS = TableSpec(
                "(with the subgroup id)", nullable=False),
         Column("final_score", "DOUBLE", "the final score used, 0..100", nullable=False),
         Column("selection_reason", "VARCHAR", "why this score: it overrides the others (rule "
-               "final_score_selection.overrides), or is the highest (final_score_selection.highest_of) or the only one",
+               "final_score_selection.overrides), or is the highest (final_score_selection.highest_of) or the only one; "
+               "whether an individual's automatic extreme and uncontrollable circumstances score competed or yielded "
+               "(final_score_selection.automatic_euc_individual)",
                nullable=False),
         Column("candidate_count", "INTEGER", "final scores this TIN/NPI has that the year's rules let CMS pay on",
                nullable=False),
@@ -212,7 +214,8 @@ _MVP_PARTICIPANT = (
     Column("performance_year", "INTEGER", "MIPS performance year", nullable=False),
     Column("participant_type", "VARCHAR", "'individual' (TIN/NPI), 'group' (TIN), 'subgroup' (TIN + subgroup_id) or "
            "'apm_entity', as registered", nullable=False),
-    Column("tin", "VARCHAR", "taxpayer identification number (a subgroup's affiliated group)", nullable=False),
+    Column("tin", "VARCHAR", "taxpayer identification number (a subgroup's affiliated group); an APM entity's "
+           "apm_entity_id (as in final_scores)", nullable=False),
     Column("npi", "VARCHAR", "clinician NPI of an individual participant; NULL otherwise"),
     Column("subgroup_id", "VARCHAR", "subgroup id of a subgroup participant; NULL otherwise"),
     Column("mvp_id", "VARCHAR", "CMS MVP id (G0053, M0001 ...)", nullable=False),
@@ -227,7 +230,8 @@ MVP_SCORES = TableSpec(
         Column("mvp_title", "VARCHAR", "CMS title of the MVP (NULL when the id is not offered that year)"),
         Column("scored", "BOOLEAN", "the registration was scored (false: see reason)", nullable=False),
         Column("reason", "VARCHAR", "why the registration was not scored"),
-        Column("members", "INTEGER", "subgroup: clinicians (NPIs) in the subgroup membership file"),
+        Column("members", "INTEGER", "subgroup: clinicians (NPIs) in the subgroup membership file; APM entity: its "
+               "participants (TIN/NPIs) scored as the entity in the APM participation input"),
         Column("quality_score", "DOUBLE", "MVP quality score 0..100: the MVP's 4 best measures (one outcome, else high "
                "priority, where the MVP has one) plus the population health measure when it is scored"),
         Column("cost_score", "DOUBLE", "cost score 0..100 on the MVP's cost measures (NULL when reweighted)"),

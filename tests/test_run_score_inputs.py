@@ -520,3 +520,36 @@ def test_a_subgroup_in_mips_run_equals_mips_score_and_its_mvp_score_is_on_the_ti
     assert '<td class="num">46.00</td><td class="num">50.00</td><td class="num">100.00</td>' in subgroup
     assert "<td>484: 7.00</td>" in subgroup
     assert f'<td class="num">{sub.final_score:,.2f}</td>' in subgroup
+
+
+def test_an_apm_entity_mvp_through_the_flow_and_without_prefect_equals_mips_score(prefect_harness, tmp_path):
+    """PY2023, APM entity ACO-7 (TIN 222222222's clinicians 1234567802 and 1234567810) reports MVP G0053
+    (tests/test_scoring_apm_entity_mvp.py worked example): pooled ACR14, ACR12, ACR15 -> 10 each, the 4th measure
+    missing: (30 + 6 small practice bonus) / 40 = 90 %; IA the APM participant's 50 % credit; cost 0 and PI reweighted
+    (small entity) -> quality 50/70, IA 20/70: final 78.5714, the highest of each participant's 4 final scores."""
+    from tests.test_scoring_apm_entity_mvp import N1, N2, QUALITY, REG_HEAD, TIN
+
+    bundle = {
+        "entity_input": f"tin,npi,part_b_allowed_charges\n{TIN},,\n{TIN},{N1},10000\n{TIN},{N2},20000\n",
+        "quality_input": QUALITY,
+        "apm_participation_input": f"apm_entity_id,tin,npi,performance_year\nACO-7,{TIN},{N1},2023\nACO-7,{TIN},{N2},2023\n",
+        "mvp_registration_input": f"{REG_HEAD}\n2023,apm_entity,,,,G0053,ACO-7\n",
+    }
+    _, results, outs = _three_ways(tmp_path, 2023, bundle, flow=True)
+    _assert_same(results)
+    entity = _row(results["flow"]["mvp_scores"], participant_type="apm_entity")
+    assert (entity.tin, entity.members, entity.quality_score, entity.ia_score) == ("ACO-7", 2, 90.0, 50.0)
+    assert entity.final_score == pytest.approx(50 / 0.7 * 0.9 + 20 / 0.7 * 0.5)
+    for how, out in outs.items():
+        paid = duckdb.sql(f"SELECT npi, score_path, reporting, final_score FROM read_parquet("
+                          f"'{out}/payment_adjustments/**/*.parquet', hive_partitioning = true) ORDER BY npi").fetchall()
+        assert [(n, p, r) for n, p, r, _ in paid] == [(N1, "apm_entity", "mvp"), (N2, "apm_entity", "mvp")], how
+        assert all(f == pytest.approx(78.5714, abs=1e-4) for *_, f in paid), how
+    # the score card of the participants' TIN shows the APM entity's MVP and the rules it rests on
+    assert main(["report", "--output", str(outs["run"]), "--performance-year", "2023", "--dest", str(tmp_path / "r"),
+                 "--tin", TIN, "-q"]) == 0
+    html = (tmp_path / "r" / "2023" / f"report-{TIN}.html").read_text()
+    rows = html.split('<section id="reporting-paths">')[1].split("</section>")[0].split('<tr class="mvp-row">')[1:]
+    assert len(rows) == 1 and rows[0].startswith("<td>APM entity ACO-7 (2 participants)</td>")
+    assert '<td class="num">78.57</td>' in rows[0]
+    assert "<code>mvp.apm_entity_category_weights</code>" in html

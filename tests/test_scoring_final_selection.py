@@ -267,3 +267,74 @@ def test_py2026_a_subgroup_mvp_score_competes_for_its_members_and_an_individual_
         assert row.final_score == pytest.approx(68.8)
         # PT 75, AP 9 %: -9 x (75 - 68.8) / 75 = -0.744 %
         assert row.payment_adjustment_percent == pytest.approx(-0.744)
+
+
+def test_the_automatic_euc_individual_score_competes_in_py2021_and_is_gone_in_py2022(tmp_path):
+    """Rule final_score_selection.automatic_euc_individual. PY2021 'competes' ([V] qpp.cms.gov/resources/covid19
+    ?py=2021: no data -> a neutral adjustment "unless they have a higher score from group or APM Entity
+    participation"); PY2022 null (no automatic policy for individuals, euc.automatic_individual null).
+    Same inputs both years: group 111111111 attests IA_BE_4 (medium, 10 of 40 = 25 %), its clinician N1 sends nothing.
+    - Group: cost without data reweighted, 55/0/15/30 (final.redistribution.cost) -> 0.15 x 25 = 3.75, both years.
+    - N1 PY2021: every category reweighted by the automatic policy -> the threshold 60; the highest of 60 and 3.75 is
+      60 -> 0 %. The lower group score does not apply.
+    - N1 PY2022: no automatic policy: quality, IA and PI 0 keep their weights -> 0; the highest is the group's 3.75
+      <= PT/4 = 75/4 = 18.75 -> -9 %."""
+    files = {"entities": f"tin,npi,part_b_allowed_charges\n{T1},,\n{T1},{N1},10000\n",
+             "ia": f"tin,npi,activity_id\n{T1},,IA_BE_4\n"}
+    n1 = _paid(tmp_path, 2021, files)[N1]
+    assert (n1.score_path, n1.final_score, n1.candidate_count) == ("individual", 60, 2)
+    assert n1.payment_adjustment_percent == pytest.approx(0)
+    assert f"group (traditional, {T1}) 3.7500" in n1.candidates
+    assert "automatic extreme and uncontrollable circumstances score (the performance threshold, no data submitted) " \
+           "competes" in n1.selection_reason
+    # confirmed on a CMS page for PY2021: not listed among the unconfirmed rules the row rests on
+    assert "final_score_selection.automatic_euc_individual" not in n1.unconfirmed_rules
+    n1 = _paid(tmp_path, 2022, files)[N1]
+    assert (n1.score_path, n1.final_score, n1.candidate_count) == ("group", 3.75, 2)
+    assert n1.payment_adjustment_percent == pytest.approx(-9)
+    assert "automatic extreme" not in n1.selection_reason
+
+
+def test_py2019_and_py2020_rest_on_an_unsettled_rule_that_the_rows_name(tmp_path):
+    """PY2020: no primary text read settles whether the automatic EUC score of an individual without data competes
+    with its group's (a copy of CMS's February 2021 announcement reads the other way): the rules keep 'competes' as
+    PY2021, unconfirmed, and each row it decides names it. N1: individual 45 (PT) vs group 3.75 -> 45 -> 0 %."""
+    files = {"entities": f"tin,npi\n{T1},\n{T1},{N1}\n", "ia": f"tin,npi,activity_id\n{T1},,IA_BE_4\n"}
+    n1 = _paid(tmp_path, 2020, files)[N1]
+    assert (n1.score_path, n1.final_score) == ("individual", 45)
+    assert "final_score_selection.automatic_euc_individual" in n1.unconfirmed_rules.split(", ")
+
+
+def test_yields_to_group_sets_the_automatic_euc_score_aside_when_the_rule_says_so():
+    """The other value of the rule (a correction would be a data change): PY2020 with automatic_euc_individual =
+    yields_to_group. Group 111111111 3.75 (as above), N1 no data (threshold 45 under the automatic policy), N2 of
+    the same TIN attests IA_EPA_1 as an individual: it sent data, so its score competes as usual; the automatic
+    policy reweights its other categories, fewer than two are weighted -> the threshold 45 as well.
+    - N1: its 45 is set aside for the group's 3.75: 3.75 <= PT/4 = 11.25 -> -9 %.
+    - N2: the highest of 45 and 3.75 -> 45 -> 0 %; path individual."""
+    import dataclasses
+
+    from transforms.scoring import load_rules
+    from transforms.scoring.engine import score_entities
+    from transforms.scoring.rules import RuleValue
+
+    rules = load_rules(2020)
+    leaves = dict(rules.leaves)
+    leaf = rules.leaf("final_score_selection.automatic_euc_individual")
+    leaves[leaf.path] = RuleValue(leaf.path, "yields_to_group", leaf.source, True)
+    rules = dataclasses.replace(rules, leaves=leaves)
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE entity_input AS SELECT * FROM (VALUES ('{T1}', NULL), ('{T1}', '{N1}'), ('{T1}', '{N2}'))"
+                " t(tin, npi)")
+    con.execute(f"CREATE TABLE ia_input AS SELECT * FROM (VALUES ('{T1}', NULL, 'IA_BE_4'), ('{T1}', '{N2}', 'IA_EPA_1'))"
+                " t(tin, npi, activity_id)")
+    score_entities(con, performance_year=2020, rules=rules)
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT npi, score_path, final_score, payment_adjustment_percent, selection_reason, candidate_count "
+        "FROM payment_adjustments").fetchall()}
+    path, score, adjustment, reason, count = rows[N1]
+    assert (path, score, adjustment, count) == ("group", 3.75, pytest.approx(-9), 1)
+    assert "yields to the group or APM entity score" in reason
+    path, score, adjustment, reason, count = rows[N2]
+    assert (path, score, count) == ("individual", 45, 2) and adjustment == pytest.approx(0)
+    assert "yields" not in reason

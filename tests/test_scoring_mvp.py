@@ -301,17 +301,18 @@ def test_bad_registrations_are_rejected_by_row_and_column_and_unscorable_ones_sa
     rej = rejects[rejects.source_file.str.endswith("mvp.csv")]
     assert sorted(zip(rej.row_number, rej.column.fillna(""), rej.rule)) == [
         (1, "", "participant_identified"), (2, "participant_type", "participant_type"),
-        (3, "mvp_id", "mvp_id_format"), (7, "population_health_measure_id", "measure_id_format")]
+        (3, "mvp_id", "mvp_id_format"), (6, "", "participant_identified"),
+        (7, "population_health_measure_id", "measure_id_format")]
+    # row 6: an APM entity registers by its apm_entity_id, not a TIN (tests/test_scoring_apm_entity_mvp.py)
     summary = read("ingest_summary")
     row = summary[summary.source_file.str.endswith("mvp.csv")].iloc[0]
-    assert (row.input_rows, row.accepted_rows, row.rejected_rows) == (9, 5, 4)
+    assert (row.input_rows, row.accepted_rows, row.rejected_rows) == (9, 4, 5)
     scores = read("mvp_scores")
     reasons = dict(zip(zip(scores.participant_type, scores.mvp_id), scores.reason))
     # the 2024 row is another year's registration: not scored in 2025's run
-    assert set(reasons) == {("group", "M1500"), ("subgroup", "M0005"), ("apm_entity", "M0001"), ("group", "M0005")}
+    assert set(reasons) == {("group", "M1500"), ("subgroup", "M0005"), ("group", "M0005")}
     assert reasons[("group", "M1500")] == "MVP M1500 is not offered in performance year 2025"
     assert "no clinicians in the subgroup membership file" in reasons[("subgroup", "M0005")]
-    assert reasons[("apm_entity", "M0001")] == "APM Entity MVP reporting is not built: not scored"
     assert reasons[("group", "M0005")] == "999 is not a population health measure of MVP M0005"
     assert not scores.scored.any()
     printed = capsys.readouterr().out

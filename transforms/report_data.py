@@ -159,17 +159,20 @@ def pooled_entities(con, performance_year: int, tin: str) -> pd.DataFrame:
 
 
 def mvp_participants(con, performance_year: int, tin: str) -> pd.DataFrame:
-    """The TIN's MVP registrations (group, its clinicians, its subgroups) with their MVP scores (mvp_scores)."""
+    """The TIN's MVP registrations (group, its clinicians, its subgroups, and the APM entities its clinicians are
+    scored as) with their MVP scores (mvp_scores)."""
     if not has_table(con, "mvp_scores"):
         return pd.DataFrame()
     return _df(con, """
-        SELECT participant_type, npi, subgroup_id, mvp_id, mvp_title, scored, reason, members, quality_score,
+        SELECT participant_type, tin, npi, subgroup_id, mvp_id, mvp_title, scored, reason, members, quality_score,
                cost_score, ia_score, pi_score, quality_weight, cost_weight, ia_weight, pi_weight,
                quality_measures_counted, outcome_requirement_met, population_health_measure_id,
                population_health_points, final_score, payment_adjustment_percent, payment_adjustment_low_percent,
                payment_adjustment_high_percent, payment_adjustment_basis, unconfirmed_rules
-        FROM mvp_scores WHERE performance_year = ? AND tin = ?
-        ORDER BY participant_type, npi NULLS FIRST, subgroup_id NULLS FIRST, mvp_id""", [performance_year, tin])
+        FROM mvp_scores WHERE performance_year = ? AND (tin = ? OR (participant_type = 'apm_entity' AND tin IN (
+            SELECT apm_entity_id FROM final_scores WHERE performance_year = ? AND tin = ? AND apm_entity_id IS NOT NULL)))
+        ORDER BY participant_type, npi NULLS FIRST, subgroup_id NULLS FIRST, mvp_id""",
+               [performance_year, tin, performance_year, tin])
 
 
 def unconfirmed_rules(con, performance_year: int, tin: str) -> pd.DataFrame:
@@ -178,7 +181,8 @@ def unconfirmed_rules(con, performance_year: int, tin: str) -> pd.DataFrame:
     from transforms.scoring import load_rules
 
     mvp = ("UNION ALL SELECT 'MVP ' || mvp_id, unconfirmed_rules FROM mvp_scores WHERE performance_year = $py "
-           "AND tin = $tin") if has_table(con, "mvp_scores") else ""
+           "AND (tin = $tin OR (participant_type = 'apm_entity' AND tin IN (SELECT id FROM pooled)))"
+           ) if has_table(con, "mvp_scores") else ""
     frame = _df(con, f"""
         WITH pooled AS (
             SELECT virtual_group_id AS id FROM final_scores WHERE performance_year = $py AND tin = $tin

@@ -31,9 +31,20 @@ def _empty(con) -> None:
     con.execute("""CREATE OR REPLACE TEMP TABLE _sc_apm (apm_entity_id VARCHAR, tin VARCHAR, npi VARCHAR,
                    qp_excluded BOOLEAN, pooled BOOLEAN, traditional BOOLEAN, aco BOOLEAN)""")
     con.execute("CREATE OR REPLACE TEMP TABLE _sc_apm_pool (pool_id VARCHAR, tin VARCHAR, tin_clinicians INTEGER)")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _sc_apm_weights (tin VARCHAR, quality DOUBLE, cost DOUBLE, ia DOUBLE,
-                   pi DOUBLE, rule VARCHAR, source VARCHAR)""")
+    # npi: NULL for an APM entity's own row; an APM entity's MVP participant key in the MVP scorer (mvp.py)
+    con.execute("""CREATE OR REPLACE TEMP TABLE _sc_apm_weights (tin VARCHAR, npi VARCHAR, quality DOUBLE, cost DOUBLE,
+                   ia DOUBLE, pi DOUBLE, rule VARCHAR, source VARCHAR)""")
     con.execute("CREATE OR REPLACE TEMP TABLE _sc_apm_dropped AS SELECT 0 AS n, 0 AS other_years")
+    _keep_entity_rows(con)
+
+
+def _keep_entity_rows(con) -> None:
+    """``_sc_apm_rows_<kind>``: the APM entities' own rows (pooled from their participants' TINs, or their own
+    submission), before the APP's measure filter: an APM entity's MVP (transforms/scoring/mvp.py, PY2023 on) is
+    scored on them."""
+    for kind in ("entity", *CATEGORIES):
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_apm_rows_{kind} AS SELECT * FROM _sc_in_{kind}
+                        WHERE npi IS NULL AND tin IN (SELECT pool_id FROM _sc_apm_pool)""")
 
 
 def stage_apm(con, rules: Rules, relation: str | None, columns_of) -> None:
@@ -83,6 +94,7 @@ def stage_apm(con, rules: Rules, relation: str | None, columns_of) -> None:
     append_pooled_data(con, "_sc_apm_pool", pooling)
     replace_with_own(con, "_sc_apm_pool")  # the APM entity's own submission, where it made one
     append_pooled_entities(con, "_sc_apm_pool", pooling)
+    _keep_entity_rows(con)
     # each participant TIN/NPI gets its own row (the APM entity's score, or 0 adjustment for a QP)
     con.execute("""INSERT INTO _sc_in_entity BY NAME
                    SELECT DISTINCT a.tin, a.npi FROM _sc_apm a WHERE (a.pooled OR a.qp_excluded)
@@ -117,7 +129,8 @@ def _weights(con, rules: Rules) -> None:
         return
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_apm_weights AS
-    SELECT apm_entity_id AS tin, {', '.join(f'{pick[c]} AS {c}' for c in CATEGORIES)}, {lit(rule)} AS rule,
+    SELECT apm_entity_id AS tin, NULL::VARCHAR AS npi, {', '.join(f'{pick[c]} AS {c}' for c in CATEGORIES)},
+           {lit(rule)} AS rule,
            {lit(leaf.source)} AS source
     FROM _sc_apm WHERE pooled GROUP BY apm_entity_id""")
 
@@ -136,7 +149,8 @@ def apply_apm_weights(con) -> None:
         CASE WHEN a.tin IS NULL THEN w.wpi WHEN w.pi_rw THEN 0 ELSE coalesce(100.0 * a.pi / {remaining}, 0) END AS wpi,
         CASE WHEN a.tin IS NULL THEN w.w_source ELSE a.source END AS w_source,
         CASE WHEN a.tin IS NULL THEN w.w_rule ELSE a.rule END AS w_rule)
-    FROM _sc_weights2 w LEFT JOIN _sc_apm_weights a ON w.level = 'apm_entity' AND a.tin = w.tin""")
+    FROM _sc_weights2 w
+    LEFT JOIN _sc_apm_weights a ON a.tin = w.tin AND CASE WHEN a.npi IS NULL THEN w.level = 'apm_entity' ELSE w.npi = a.npi END""")
 
 
 def apply_apm_ia(con, rules: Rules) -> None:

@@ -6,7 +6,7 @@ Input ``_sc_cost`` (level, tin, npi, measure_id, measure_value, case_count); out
 """
 from __future__ import annotations
 
-from transforms.scoring._sql import lit, unconfirmed_list_sql
+from transforms.scoring._sql import lit, lit_list, unconfirmed_list_sql
 from transforms.scoring.rules import Rules
 
 
@@ -27,11 +27,16 @@ def _case_minimum_sql(minimums: dict) -> str:
 def score_cost(con, rules: Rules) -> None:
     below = float(rules["cost.below_lowest_decile_points"])
     unconfirmed = unconfirmed_list_sql(rules, {
-        "cost.case_minimums": "TRUE", "cost.below_lowest_decile_points": "meets_case_minimum AND has_benchmark AND decile IS NULL"})
+        "cost.case_minimums": "TRUE", "cost.below_lowest_decile_points": "meets_case_minimum AND has_benchmark AND decile IS NULL",
+        "cost.measures_not_scored": "not_scored_this_year"})
+    # measures of the year's inventory CMS did not score (rule cost.measures_not_scored, e.g. COST_SPH_1 in PY2022-2023)
+    not_scored = list(rules["cost.measures_not_scored"] or [])
+    py = rules.performance_year
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sc_c1 AS
     SELECT c.*, {_case_minimum_sql(rules['cost.case_minimums'])} AS case_minimum,
-           EXISTS (SELECT 1 FROM _sc_benchmark_bounds b WHERE b.measure_id = c.measure_id) AS has_benchmark
+           EXISTS (SELECT 1 FROM _sc_benchmark_bounds b WHERE b.measure_id = c.measure_id) AS has_benchmark,
+           list_contains({lit_list(not_scored)}, c.measure_id) AS not_scored_this_year
     FROM _sc_cost c
     """)
     # Cost benchmarks are inverse (lower cost is better): decile = highest d with value <= L[d].
@@ -61,12 +66,16 @@ def score_cost(con, rules: Rules) -> None:
            NULL::DOUBLE AS performance_rate, measure_value, NULL::DOUBLE AS data_completeness_percent,
            NULL::BOOLEAN AS meets_data_completeness, meets_case_minimum, has_benchmark, is_inverse, FALSE AS topped_out,
            decile, CASE WHEN decile IS NOT NULL THEN partial_decile_score END AS partial_decile_score, decile_score,
-           CASE WHEN meets_case_minimum AND has_benchmark THEN 'class 1' ELSE 'class 2' END AS measure_class,
-           CASE WHEN meets_case_minimum AND has_benchmark THEN coalesce(decile_score, {below}) END AS achievement_points,
+           CASE WHEN meets_case_minimum AND has_benchmark AND NOT not_scored_this_year THEN 'class 1' ELSE 'class 2' END
+               AS measure_class,
+           CASE WHEN meets_case_minimum AND has_benchmark AND NOT not_scored_this_year
+                THEN coalesce(decile_score, {below}) END AS achievement_points,
            0.0 AS high_priority_bonus, 0.0 AS end_to_end_bonus, 0.0 AS bonus_points,
            NULL::BOOLEAN AS is_outcome, NULL::BOOLEAN AS is_high_priority,
-           meets_case_minimum AND has_benchmark AS selected,
-           CASE WHEN NOT has_benchmark THEN printf('no cost benchmark for %s: not scored', measure_id)
+           meets_case_minimum AND has_benchmark AND NOT not_scored_this_year AS selected,
+           CASE WHEN not_scored_this_year
+                THEN printf('%s is not scored in performance year %d (rule cost.measures_not_scored)', measure_id, {py})
+                WHEN NOT has_benchmark THEN printf('no cost benchmark for %s: not scored', measure_id)
                 WHEN NOT meets_case_minimum THEN printf('%d cases below the case minimum %d: not scored', coalesce(case_count, 0), case_minimum)
                 WHEN decile IS NULL THEN printf('cost %.2f worse than the decile 1 bound: %s points', measure_value, {lit(str(below))})
                 WHEN decile = 10 THEN printf('cost %.2f in decile 10 (bound %s): 10 points', measure_value, bound_low::VARCHAR)

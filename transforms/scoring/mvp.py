@@ -14,7 +14,12 @@ traditional ones (quality measures required, IA points and special-status multip
 - a subgroup is scored on its own quality and IA rows (``subgroup_id`` in the quality / IA inputs); its PI, cost and
   administrative claims measures (population health, outcome administrative claims) are its affiliated group's
   (``mvp.subgroup_pi``, ``mvp.subgroup_cost``, ``mvp.subgroup_administrative_claims``), and so are its statuses
-  (``mvp.subgroup_statuses``).
+  (``mvp.subgroup_statuses``);
+- an APM entity (registration ``apm_entity_id``, PY2023 on) is scored at the APM entity level on the rows the
+  traditional scorer built for it (``_sc_apm_rows_*``, transforms/scoring/apm.py: pooled from its participants' TINs
+  by ``apm.entity_pooling``, or its own submission), with cost weighted 0 and the APM entity MVP weights
+  (``mvp.apm_entity_category_weights``) and the MIPS APM participant's IA credit (``apm.participant_ia_min_percent``);
+  its score competes for each of its participants in ``payment_adjustments`` (transforms/scoring/selection.py).
 
 Registrations are checked first: the year offers MVPs, the MVP exists that year, the participant type is offered and
 built, a subgroup has members and no clinician is in two subgroups of a TIN, and (PY2026 on) a group attests a
@@ -36,6 +41,7 @@ from schemas.scoring import MVP_MEASURE_SCORES, MVP_SCORES
 from transforms.scoring._sql import lit, lit_list, same_entity
 from transforms.scoring.engine import INPUT_COLUMNS, _columns
 from transforms.scoring.final import category_rows_sql, final_rows_sql, score_final
+from transforms.scoring.apm import CATEGORIES, apply_apm_ia
 from transforms.scoring.rules import Rules, RuleValue, load_rules
 
 # The traditional rule each MVP rule stands in for while an MVP participant is scored.
@@ -58,8 +64,8 @@ KNOWN = {
     "mvp.subgroup_administrative_claims": ("affiliated_group",),
     "mvp.subgroup_statuses": ("affiliated_group",),
 }
-# participant types this scorer builds (APM Entity MVP reporting needs the APM entity path)
-BUILT_PARTICIPANT_TYPES = ("individual", "group", "subgroup")
+# participant types this scorer builds
+BUILT_PARTICIPANT_TYPES = ("individual", "group", "subgroup", "apm_entity")
 _QUALITY_ROLES = ("quality", "administrative_claims_quality", "population_health")
 # the same id normalisation as the scorer's: '1' and '001' are one measure
 _MEASURE_ID_SQL = ("CASE WHEN regexp_matches(trim({c}), '^[0-9]{{1,2}}$') THEN lpad(trim({c}), 3, '0') "
@@ -111,6 +117,14 @@ def _participants(con, rules: Rules, registrations: str, memberships: str | None
             raise PipelineError(f"subgroup membership: {twice[0]} clinician(s) in more than one subgroup of their TIN "
                                 f"(first: TIN {twice[1]}); a clinician may be in one subgroup of a TIN "
                                 "(rule mvp.subgroup_single_membership)")
+    # an APM entity registers by its APM entity id, which stands in for the TIN (as in final_scores); its
+    # participants scored as the entity (APM participation input, reporting apm_entity) are counted as its members
+    reg_cols = _columns(con, registrations) or set()
+    apm_id = "upper(trim(apm_entity_id))" if "apm_entity_id" in reg_cols else "NULL::VARCHAR"
+    tin_sql = "trim(tin)" if "tin" in reg_cols else "NULL::VARCHAR"
+    participants = ("SELECT apm_entity_id, count(DISTINCT tin || '/' || npi) AS n FROM _sc_apm WHERE pooled GROUP BY 1"
+                    if _columns(con, "_sc_apm") is not None else
+                    "SELECT NULL::VARCHAR AS apm_entity_id, 0 AS n LIMIT 0")
     offered = rules["mvp.participant_types"] or []
     specialty = rules["mvp.group_registration_specialty"]
     specialty_check = ("FALSE" if specialty is None else
@@ -118,22 +132,29 @@ def _participants(con, rules: Rules, registrations: str, memberships: str | None
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _mvp_participants AS
     WITH r AS (
-        SELECT lower(trim(participant_type)) AS participant_type, trim(tin) AS tin, nullif(trim(npi), '') AS npi,
+        SELECT lower(trim(participant_type)) AS participant_type,
+               CASE WHEN lower(trim(participant_type)) = 'apm_entity' THEN {apm_id} ELSE {tin_sql} END AS tin,
+               nullif(trim(npi), '') AS npi,
                nullif(trim(subgroup_id), '') AS subgroup_id, upper(trim(mvp_id)) AS mvp_id,
                nullif({_MEASURE_ID_SQL.format(c='population_health_measure_id')}, '') AS population_health_measure_id,
                lower(trim(specialty_composition)) AS specialty_composition
         FROM {registrations} WHERE performance_year = {int(py)}),
-    m AS (SELECT tin, subgroup_id, count(*) AS members FROM _mvp_members GROUP BY ALL)
+    m AS (SELECT tin, subgroup_id, count(*) AS members FROM _mvp_members GROUP BY ALL),
+    a AS ({participants})
     SELECT 'P' || row_number() OVER (ORDER BY r.participant_type, r.tin, r.npi NULLS FIRST, r.subgroup_id NULLS FIRST,
                                             r.mvp_id) AS participant_key,
            r.*, v.title AS mvp_title, coalesce(v.has_outcome_measure, FALSE) AS has_outcome_measure,
-           CASE WHEN r.participant_type = 'subgroup' THEN coalesce(m.members, 0) END AS members,
+           CASE WHEN r.participant_type = 'subgroup' THEN coalesce(m.members, 0)
+                WHEN r.participant_type = 'apm_entity' THEN coalesce(a.n, 0) END AS members,
            CASE WHEN v.mvp_id IS NULL THEN printf('MVP %s is not offered in performance year %d', r.mvp_id, {int(py)})
                 WHEN NOT list_contains({lit_list(offered)}, r.participant_type)
                      THEN printf('participant type %s may not report an MVP in performance year %d (rule mvp.participant_types)',
                                  r.participant_type, {int(py)})
                 WHEN NOT list_contains({lit_list(BUILT_PARTICIPANT_TYPES)}, r.participant_type)
-                     THEN 'APM Entity MVP reporting is not built: not scored'
+                     THEN printf('participant type %s is not built: not scored', r.participant_type)
+                WHEN r.participant_type = 'apm_entity' AND coalesce(a.n, 0) = 0
+                     THEN printf('APM entity %s has no participant scored as the APM entity in the APM participation '
+                                 'input (--apm, reporting apm_entity)', r.tin)
                 WHEN r.participant_type = 'subgroup' AND coalesce(m.members, 0) = 0
                      THEN 'subgroup has no clinicians in the subgroup membership file (--subgroups)'
                 WHEN r.participant_type = 'group' AND {specialty_check}
@@ -148,6 +169,7 @@ def _participants(con, rules: Rules, registrations: str, memberships: str | None
     FROM r
     LEFT JOIN ref.mvps v ON v.performance_year = {int(py)} AND v.mvp_id = r.mvp_id
     LEFT JOIN m ON m.tin = r.tin AND m.subgroup_id = r.subgroup_id
+    LEFT JOIN a ON r.participant_type = 'apm_entity' AND a.apm_entity_id = r.tin
     """)
     # registrations of other years are not this run's: counted for the warnings, not scored
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _mvp_other_years AS
@@ -166,10 +188,16 @@ def _inputs(con, rules: Rules, *, entity, quality, pi, ia, cost) -> dict[str, st
     sub = {"subgroup_id": "VARCHAR"}
     src = {k: _relation_or_empty(con, rel, k, sub if k in ("quality", "ia") else None)
            for k, rel in (("entity", entity), ("quality", quality), ("pi", pi), ("ia", ia), ("cost", cost))}
+    # an APM entity's rows as the traditional scorer built them (transforms/scoring/apm.py); never a TIN of the
+    # inputs (stage_apm refuses an APM entity id that is one)
+    for k in src:
+        if _columns(con, f"_sc_apm_rows_{k}") is not None:
+            src[k] = f"({src[k]} UNION ALL BY NAME {_relation_or_empty(con, f'_sc_apm_rows_{k}', k, sub if k in ('quality', 'ia') else None)})"
     # whose rows: the participant's own ("own"), or its affiliated group's (a subgroup's PI, cost, admin claims)
     own = ("(p.participant_type = 'individual' AND i.npi = p.npi AND {nosub}) "
            "OR (p.participant_type = 'group' AND i.npi IS NULL AND {nosub}) "
-           "OR (p.participant_type = 'subgroup' AND i.npi IS NULL AND {issub})")
+           "OR (p.participant_type = 'subgroup' AND i.npi IS NULL AND {issub}) "
+           "OR (p.participant_type = 'apm_entity' AND i.npi IS NULL AND {nosub})")
     group = "(i.npi IS NULL AND {nosub})"
     nosub, issub = "nullif(trim(i.subgroup_id), '') IS NULL", "trim(i.subgroup_id) = p.subgroup_id"
     own_rows = own.format(nosub=nosub, issub=issub)
@@ -340,6 +368,7 @@ def score_mvps(con: duckdb.DuckDBPyConnection, *, performance_year: int,
                        quality="_mvp_in_quality", pi="_mvp_in_pi", ia="_mvp_in_ia", cost="_mvp_in_cost",
                        scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
         _quality_selection(work, r)
+        _apm_entity_ia_and_weights(work, r)
         # the final score again, on the MVP's quality category
         score_final(work, r, scaling_factor=scaling_factor, exceptional_scaling_factor=exceptional_scaling_factor)
         work.execute(f"CREATE OR REPLACE TEMP TABLE _mvp_cat AS {category_rows_sql(r)}")
@@ -351,6 +380,26 @@ def score_mvps(con: duckdb.DuckDBPyConnection, *, performance_year: int,
             con.unregister(f"_arrow_{table}")
     finally:
         work.close()
+
+
+def _apm_entity_ia_and_weights(work, rules: Rules) -> None:
+    """An APM entity's MVP in the scoring connection: the MIPS APM participant's IA credit (apply_apm_ia with the
+    entity as a participant scored in MIPS: rule apm.participant_ia_min_percent) and the APM entity MVP weights, cost
+    0 (rule mvp.apm_entity_category_weights; another reweighted category shares its weight proportionally)."""
+    weights = rules["mvp.apm_entity_category_weights"]
+    if weights is None or not work.execute(
+            "SELECT count(*) FROM _mvp_participants WHERE reason IS NULL AND participant_type = 'apm_entity'").fetchall()[0][0]:
+        return
+    work.execute("""INSERT INTO _sc_apm BY NAME
+                    SELECT tin AS apm_entity_id, tin, participant_key AS npi, FALSE AS qp_excluded, FALSE AS pooled,
+                           TRUE AS traditional, FALSE AS aco
+                    FROM _mvp_participants WHERE reason IS NULL AND participant_type = 'apm_entity'""")
+    apply_apm_ia(work, rules)
+    leaf = rules.leaf("mvp.apm_entity_category_weights")
+    work.execute(f"""INSERT INTO _sc_apm_weights BY NAME
+                     SELECT tin, participant_key AS npi, {', '.join(f'{float(weights[c])} AS {c}' for c in CATEGORIES)},
+                            'mvp.apm_entity_category_weights' AS rule, {lit(leaf.source)} AS source
+                     FROM _mvp_participants WHERE reason IS NULL AND participant_type = 'apm_entity'""")
 
 
 def _renamed(expr: str) -> str:
@@ -371,14 +420,17 @@ def _outputs(work, rules: Rules) -> None:
                        if p.startswith("mvp.") and leaf.unconfirmed and leaf.value is not None
                        and p not in RULE_OVERRIDES.values()]
     subgroup_rules = [p for p in mvp_unconfirmed if p.startswith("mvp.subgroup_")]
+    apm_entity_rules = [p for p in ("mvp.apm_entity_category_weights", "apm.participant_ia_min_percent",
+                                    "apm.entity_pooling") if rules.leaf(p).unconfirmed and rules[p] is not None]
     general_rules = [p for p in mvp_unconfirmed if not p.startswith("mvp.subgroup_")
-                     and p != "mvp.group_registration_specialty"]
+                     and p not in ("mvp.group_registration_specialty", "mvp.apm_entity_category_weights")]
     specialty_unconfirmed = (rules["mvp.group_registration_specialty"] is not None
                              and rules.leaf("mvp.group_registration_specialty").unconfirmed)
     unconfirmed_sql = _distinct_list(
         f"concat_ws(', ', {_renamed('f.unconfirmed_rules')}, {_renamed('c.unconfirmed')}, "
         f"{lit(', '.join(general_rules) or None)}, "
         f"CASE WHEN p.participant_type = 'subgroup' THEN {lit(', '.join(subgroup_rules) or None)} END, "
+        f"CASE WHEN p.participant_type = 'apm_entity' THEN {lit(', '.join(apm_entity_rules) or None)} END, "
         f"CASE WHEN p.participant_type = 'group' AND {lit(specialty_unconfirmed)} THEN 'mvp.group_registration_specialty' END)")
     work.execute(f"""
     CREATE OR REPLACE TEMP TABLE _mvp_scores AS
@@ -410,6 +462,10 @@ def _outputs(work, rules: Rules) -> None:
                CASE WHEN p.participant_type = 'subgroup'
                     THEN printf('subgroup of %d clinician(s): Promoting Interoperability, cost and administrative claims '
                                 'measures are the affiliated group''s (TIN %s)', p.members, p.tin) END,
+               CASE WHEN p.participant_type = 'apm_entity'
+                    THEN printf('APM entity %s of %d participant(s): scored at the APM entity level on its participants'' '
+                                'pooled data or its own submission; cost weighted 0 (rule mvp.apm_entity_category_weights); '
+                                'its score competes for each participant in payment_adjustments', p.tin, p.members) END,
                c.text, f.explanation) END AS explanation,
            CASE WHEN p.reason IS NULL THEN {unconfirmed_sql} END AS unconfirmed_rules
     FROM _mvp_participants p

@@ -20,6 +20,7 @@ REQUIRED: dict[str, str] = {
     "mvp.cost_measure_scope": "str?",                 # mvp_list
     "mvp.pi_foundational": "str?",                    # traditional: PI scored as in traditional MIPS
     "mvp.category_weights": "mapping?",
+    "mvp.apm_entity_category_weights": "mapping?",   # an APM Entity's MVP (cost 0, PY2023 on)
     "mvp.subgroup_pi": "str?",                        # affiliated_group
     "mvp.subgroup_cost": "str?",                      # affiliated_group
     "mvp.subgroup_administrative_claims": "str?",     # affiliated_group
@@ -73,6 +74,7 @@ REQUIRED: dict[str, str] = {
     "cost.case_minimums": "mapping",
     "cost.reweighted_for_all_clinicians": "bool",
     "cost.points_per_measure": "number",
+    "cost.measures_not_scored": "list",               # cost measures of the inventory CMS did not score that year
     "cost.below_lowest_decile_points": "number",
     "cost.improvement_max_percentage_points": "number?",
     # improvement activities (spec §2.3)
@@ -134,6 +136,9 @@ REQUIRED: dict[str, str] = {
     # which of a TIN/NPI's final scores sets its payment adjustment: transforms/scoring/selection.py
     "final_score_selection.overrides": "list",          # paths whose score applies whatever the others (first wins)
     "final_score_selection.highest_of": "list",         # paths whose highest score applies otherwise (ties: list order)
+    # the individual's score under the automatic EUC policy with no data (the threshold): competes in highest_of, or
+    # yields_to_group (a group, virtual group or APM entity score applies instead); null without an automatic policy
+    "final_score_selection.automatic_euc_individual": "str?",
     # the APM Performance Pathway for individuals and groups (PY2021 on) and APP Plus (PY2025 on): transforms/scoring/app.py
     "app.individual_group_reporting": "bool",           # individuals and groups in a MIPS APM may report the APP
     "app.app_plus_quality_measures": "list?",           # the APP Plus quality measure set of the year

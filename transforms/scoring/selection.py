@@ -10,9 +10,13 @@ Performance Pathway. CMS pays each TIN/NPI on one of them:
 - ``final_score_selection.highest_of``: otherwise the highest score of these paths applies (PY2017-2020
   individual and group; PY2021-2022 also the APM Entity; PY2023 on also the subgroup); a tie goes to the path
   listed first.
+- ``final_score_selection.automatic_euc_individual`` (years with an automatic EUC policy for individuals): an
+  individual who sent no data gets the performance threshold under the policy; ``competes``: that score is one of
+  the highest_of scores (a lower group or APM entity score does not apply: PY2021 [V]); ``yields_to_group``: it is
+  set aside when the TIN/NPI has a group, virtual group or APM entity score.
 
 Inputs (those present): ``_sc_final`` (with ``own_final_score``), ``_sc_vg_members``, ``_sc_apm`` (QPs: no
-adjustment), ``mvp_scores`` with the subgroup membership, and ``final_scores`` rows of levels individual_app / group_app (the APP reported by individuals
+adjustment), ``mvp_scores`` (individual, group, subgroup and APM entity MVPs) with the subgroup membership, and ``final_scores`` rows of levels individual_app / group_app (the APP reported by individuals
 and groups, transforms/scoring/app.py). Output: ``payment_adjustments``, one row per (performance_year, tin, npi).
 """
 from __future__ import annotations
@@ -35,6 +39,10 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
     subgroup membership table (tin, subgroup_id, npi) when subgroups registered MVPs."""
     tables = _tables(con)
     entity_kind = "apm_scoring_standard" if rules["apm.scoring_standard_weights"] is not None else "app"
+    auto_euc = rules["final_score_selection.automatic_euc_individual"]
+    if auto_euc not in (None, "competes", "yields_to_group"):
+        raise ValueError(f"PY{rules.performance_year} rule final_score_selection.automatic_euc_individual = "
+                         f"{auto_euc!r} is not known to the selection")
     candidates = [
         # an individual's own score (a pooled member's row carries the pool's: own_final_score is its own)
         """SELECT tin, npi, 'individual' AS path, 'traditional' AS reporting, tin || '/' || npi AS score_entity,
@@ -54,7 +62,11 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
             """SELECT tin, npi, 'individual', 'mvp', mvp_id, final_score, unconfirmed_rules FROM mvp_scores
                WHERE scored AND participant_type = 'individual'""",
             """SELECT c.tin, c.npi, 'group', 'mvp', m.mvp_id, m.final_score, m.unconfirmed_rules
-               FROM _sel_clinicians c JOIN mvp_scores m ON m.scored AND m.participant_type = 'group' AND m.tin = c.tin"""]
+               FROM _sel_clinicians c JOIN mvp_scores m ON m.scored AND m.participant_type = 'group' AND m.tin = c.tin""",
+            # an APM entity's MVP (PY2023 on) applies to each participant scored as the entity, like its other scores
+            """SELECT DISTINCT a.tin, a.npi, 'apm_entity', 'mvp', m.tin || ' ' || m.mvp_id, m.final_score, m.unconfirmed_rules
+               FROM _sc_apm a JOIN mvp_scores m ON m.scored AND m.participant_type = 'apm_entity'
+                 AND m.tin = a.apm_entity_id WHERE a.pooled"""]
         if memberships is not None:
             candidates.append(
                 f"""SELECT trim(s.tin), trim(s.npi), 'subgroup', 'mvp', m.subgroup_id || ' ' || m.mvp_id, m.final_score,
@@ -70,7 +82,10 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
     # the final scores with their rows' unconfirmed rules
     con.execute("""CREATE OR REPLACE TEMP TABLE _sc_final_rows AS
                    SELECT f.level, f.tin, f.npi, f.own_final_score, f.final_score, r.unconfirmed_rules,
-                          f.q_sent OR f.pi_sent OR f.ia_sent AS submitted
+                          f.q_sent OR f.pi_sent OR f.ia_sent AS submitted,
+                          -- the individual's own score is the automatic EUC policy's: it sent no data at all
+                          f.level = 'individual' AND coalesce(f.auto_euc, FALSE)
+                              AND NOT (f.q_sent OR f.pi_sent OR f.ia_sent) AS auto_euc_no_data
                    FROM _sc_final f JOIN final_scores r ON r.level = f.level AND r.tin = f.tin
                         AND r.npi IS NOT DISTINCT FROM f.npi""")
     # every TIN/NPI the run knows: individual rows, APM participants, MVP individuals and subgroup members
@@ -84,11 +99,21 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
     overrides, highest = list(rules["final_score_selection.overrides"]), list(rules["final_score_selection.highest_of"])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sel_candidates AS
-    SELECT c.*, coalesce(list_position({lit_list(overrides)}, path), 0) AS override_rank,
-           coalesce(list_position({lit_list(highest)}, path), 0) AS highest_rank
-    FROM ({' UNION ALL '.join(candidates)}) c (tin, npi, path, reporting, score_entity, final_score, unconfirmed_rules)
-    WHERE final_score IS NOT NULL AND npi IS NOT NULL""")
+    WITH c AS (
+        SELECT c.*, coalesce(list_position({lit_list(overrides)}, path), 0) AS override_rank,
+               coalesce(list_position({lit_list(highest)}, path), 0) AS highest_rank,
+               path = 'individual' AND reporting = 'traditional' AND EXISTS (
+                   SELECT 1 FROM _sc_final_rows f WHERE f.level = 'individual' AND f.tin = c.tin AND f.npi = c.npi
+                     AND f.auto_euc_no_data) AS auto_euc_no_data
+        FROM ({' UNION ALL '.join(candidates)}) c (tin, npi, path, reporting, score_entity, final_score, unconfirmed_rules)
+        WHERE final_score IS NOT NULL AND npi IS NOT NULL)
+    -- rule final_score_selection.automatic_euc_individual = yields_to_group: the automatic EUC score of an individual
+    -- without data is set aside when a group, virtual group or APM entity score exists for the TIN/NPI
+    SELECT *, {lit(auto_euc == 'yields_to_group')} AND auto_euc_no_data
+              AND bool_or(path IN ('group', 'virtual_group', 'apm_entity')) OVER (PARTITION BY tin, npi) AS yielded
+    FROM c""")
     leaf_o, leaf_h = rules.leaf("final_score_selection.overrides"), rules.leaf("final_score_selection.highest_of")
+    leaf_a = rules.leaf("final_score_selection.automatic_euc_individual")
     fs = "final_score"
     base, exceptional = adjustment_sql(rules, fs, scaling_factor, exceptional_scaling_factor)
     low, high = adjustment_range_sql(rules, fs, scaling_factor, exceptional_scaling_factor)
@@ -98,7 +123,10 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
     body = f"""
     WITH usable AS (
         -- a path the year's rules name neither as an override nor among the highest is not a score CMS pays on
-        SELECT * FROM _sel_candidates WHERE override_rank > 0 OR highest_rank > 0),
+        SELECT * FROM _sel_candidates WHERE (override_rank > 0 OR highest_rank > 0) AND NOT yielded),
+    auto AS (
+        SELECT tin, npi, bool_or(auto_euc_no_data) AS has_auto_euc, bool_or(yielded) AS auto_euc_yielded
+        FROM _sel_candidates GROUP BY tin, npi),
     listed AS (
         SELECT tin, npi, count(*) AS candidate_count,
                string_agg(path || ' (' || reporting || ', ' || score_entity || ') ' || printf('%.4f', final_score), '; '
@@ -111,10 +139,10 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
         QUALIFY row_number() OVER (PARTITION BY tin, npi ORDER BY coalesce(nullif(override_rank, 0), 99),
                                    final_score DESC, highest_rank, reporting, score_entity) = 1),
     p AS (
-        SELECT k.*, l.candidate_count, l.candidates, l.has_override,
+        SELECT k.*, l.candidate_count, l.candidates, l.has_override, a.has_auto_euc, a.auto_euc_yielded,
                (SELECT any_value(part_b_allowed_charges) FROM final_scores i
                 WHERE i.level = 'individual' AND i.tin = k.tin AND i.npi = k.npi) AS part_b_allowed_charges
-        FROM picked k JOIN listed l USING (tin, npi)),
+        FROM picked k JOIN listed l USING (tin, npi) JOIN auto a USING (tin, npi)),
     adj AS (
         SELECT p.*, {qp} AS qp_excluded,
                CASE WHEN {qp} THEN 0.0 ELSE ({base}) + ({exceptional}) END AS payment_adjustment_percent,
@@ -133,6 +161,12 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
                     WHEN candidate_count = 1 THEN 'the only final score of this TIN/NPI'
                     ELSE 'the highest of ' || candidate_count::VARCHAR || ' final scores (rule '
                          || 'final_score_selection.highest_of: ' || {lit(', '.join(highest))} || ')' END,
+               CASE WHEN auto_euc_yielded
+                    THEN 'the individual''s automatic extreme and uncontrollable circumstances score (no data submitted) '
+                         || 'yields to the group or APM entity score (rule final_score_selection.automatic_euc_individual)'
+                    WHEN has_auto_euc AND candidate_count > 1 AND NOT has_override
+                    THEN 'the individual''s automatic extreme and uncontrollable circumstances score (the performance '
+                         || 'threshold, no data submitted) competes (rule final_score_selection.automatic_euc_individual)' END,
                CASE payment_adjustment_basis WHEN 'estimate' THEN 'adjustment is an ESTIMATE (factor from a secondary source)'
                     WHEN 'range' THEN 'adjustment is a RANGE: the factor is not published; pass --scaling-factor' END
            ) AS selection_reason,
@@ -144,7 +178,10 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
            nullif(array_to_string(list_sort(list_distinct(list_filter(string_split(concat_ws(', ', unconfirmed_rules,
                CASE WHEN override_rank > 0 AND {lit(leaf_o.unconfirmed)} THEN 'final_score_selection.overrides' END,
                CASE WHEN candidate_count > 1 AND NOT has_override AND {lit(leaf_h.unconfirmed)}
-                    THEN 'final_score_selection.highest_of' END), ', '), lambda x: x <> ''))), ', '), '') AS unconfirmed_rules
+                    THEN 'final_score_selection.highest_of' END,
+               CASE WHEN (auto_euc_yielded OR (has_auto_euc AND candidate_count > 1 AND NOT has_override))
+                         AND {lit(leaf_a.unconfirmed)} THEN 'final_score_selection.automatic_euc_individual' END
+               ), ', '), lambda x: x <> ''))), ', '), '') AS unconfirmed_rules
     FROM adj"""
     con.execute(f"CREATE OR REPLACE TABLE {PAYMENT_ADJUSTMENTS.name} AS "
                 f"{PAYMENT_ADJUSTMENTS.select_sql(f'({body})')}")
