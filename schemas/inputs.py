@@ -325,7 +325,8 @@ PI_INPUT = contract(
     "pi_input", "one row per (tin, npi, PI measure); empty npi = group", ("tin", "npi", "measure_id"),
     {
         **_ENTITY_KEY,
-        "measure_id": column("VARCHAR", "PI measure id, e.g. PI_EP_1", required=True, normalize="upper"),
+        "measure_id": column("VARCHAR", "PI measure id, e.g. PI_EP_1; ACI_ (PY2017) and PI_ (PY2018 on) ids are read with "
+                             "the performance year's prefix", required=True, normalize="upper"),
         "numerator": column("BIGINT", "numerator", extra_checks=[checks.integer(0)]),
         "denominator": column("BIGINT", "denominator", extra_checks=[checks.integer(0)]),
         "value": column("BOOLEAN", "answer of a yes/no (attestation) measure"),
@@ -604,7 +605,8 @@ POOLED_ENTITY_SUBMISSION_INPUT = contract(
         "category": column("VARCHAR", "quality, pi, ia or cahps", required=True, normalize="lower",
                            extra_checks=[checks.one_of("category", ["quality", "pi", "ia", "cahps"],
                                                        "not quality, pi, ia or cahps")]),
-        "measure_id": column("VARCHAR", "quality measure id (001), PI measure id, improvement activity id or CAHPS summary "
+        "measure_id": column("VARCHAR", "quality measure id (001), PI measure id (ACI_ or PI_, read with the "
+                             "performance year's prefix as in pi_input), improvement activity id or CAHPS summary "
                              "survey measure id (CAHPS_1 .. CAHPS_12)", required=True, normalize="upper"),
         "collection_type": column("VARCHAR", "quality: benchmark submission method (registry, electronicHealthRecord, ...)"),
         "stratum": column("VARCHAR", "quality: stratum name for multi-strata measures"),

@@ -10,6 +10,8 @@ Rules (data/rules/<PY>.yaml, section pooled_entity):
   final.complex_patient_bonus_formula: PY2018-2019 1 x HCC (cap 5), PY2020-2021 2 x HCC (cap 10), PY2022 on
   standardized, its constants not known -> 'not computable'.
 CAHPS SSM points are those of tests/test_scoring_cahps.py (the year's CAHPS_n benchmarks).
+A pi row's measure id is read as pi_input's is: ACI (PY2017) was renamed PI in PY2018 with the same suffixes, so an id
+with the other year's prefix takes the year's (transforms/scoring/pi.py pi_measure_id_sql).
 """
 from __future__ import annotations
 
@@ -131,3 +133,50 @@ def test_a_submission_of_an_unknown_entity_fails_in_one_line(tmp_path, capsys):
         args += [f"--{option}", str(path)]
     assert main([*args, "--output", str(tmp_path / "o")]) != 0
     assert "ACO-9 is neither a virtual group" in capsys.readouterr().err
+
+
+# PI rows of an APM entity's own submission (measure suffix, numerator, denominator, yes/no)
+_PI_2017 = [("ACI_PPHI_1", "", "", "true"), ("ACI_EP_1", 5, 10, ""), ("ACI_PEA_1", 45, 100, ""),
+            ("ACI_HIE_1", 10, 100, ""), ("ACI_HIE_2", 10, 10, ""), ("ACI_PHCDRR_2", "", "", "true")]
+_PI_2019 = [("PI_PPHI_1", "", "", "true"), ("PI_EP_1", 49, 115, ""), ("PI_HIE_1", 1123, 1951, ""),
+            ("PI_HIE_4", 923, 951, ""), ("PI_PEA_1", 861, 1809, ""), ("PI_PHCDRR_1", "", "", "true"),
+            ("PI_PHCDRR_2", "", "", "true")]
+
+
+def _other_prefix(measure_id):
+    return ("PI_" + measure_id[4:]) if measure_id.startswith("ACI_") else ("ACI_" + measure_id[3:])
+
+
+def _apm_pi_submission(year, rows):
+    # other MIPS APM OCM-77 (participant N3 of TIN 333333333) submits its own PI; no quality, its IA is its APM credit
+    return {"entities": f"tin,npi\n{T3},{N3}\n",
+            "apm": "apm_entity_id,tin,npi,performance_year,shared_savings_or_next_generation_aco\n"
+                   f"OCM-77,{T3},{N3},{year},false\n",
+            "entity-submissions": "performance_year,entity_id,category,measure_id,numerator,denominator,value\n"
+                                  + "".join(f"{year},OCM-77,pi,{m},{n},{d},{v}\n" for m, n, d, v in rows)}
+
+
+@pytest.mark.parametrize("year, rows, pi, fs", [
+    # PY2017 (ACI ids; scoring standard, other MIPS APM 0/0/25/75): base 50 (PPHI_1, EP_1 5/10, PEA_1, HIE_1 sent)
+    # + performance PEA_1 45 % -> 5, HIE_1 10 % -> 1, HIE_2 100 % -> 10 + registry bonus 5 = 71;
+    # FS = 0.25 x 100 (IA, APM credit) + 0.75 x 71 = 78.25.
+    (2017, _PI_2017, 71, 78.25),
+    # PY2019 (PI ids; every MIPS APM 50/0/20/30), CMS engine v0.75.0 example: EP_1 (49/115) x 10 = 4.26 -> 4,
+    # HIE_1 (1123/1951) x 20 = 11.51 -> 12, HIE_4 (923/951) x 20 = 19.41 -> 19, PEA_1 (861/1809) x 40 = 19.04 -> 19,
+    # public health 10 -> 64; FS = 0.50 x 0 (no quality) + 0.20 x 100 + 0.30 x 64 = 39.2.
+    (2019, _PI_2019, 64, 39.2),
+])
+def test_an_entity_pi_submission_with_the_other_years_prefix_scores_as_the_years_own_ids(tmp_path, year, rows, pi, fs):
+    """ACI (PY2017) was renamed PI in PY2018 with the same suffixes: an entity's own PI rows written with the other
+    prefix (PI_ in PY2017, ACI_ in PY2019) are read with the year's ids, as the TIN/NPI PI input is, not scored 0."""
+    (tmp_path / "own").mkdir(), (tmp_path / "other").mkdir()
+    own, _ = _score(tmp_path / "own", year, _apm_pi_submission(year, rows))
+    other, _ = _score(tmp_path / "other", year, _apm_pi_submission(year, [(_other_prefix(m), *r) for m, *r in rows]))
+    for final in (own, other):
+        aco = final[("apm_entity", "OCM-77", None)]
+        assert aco.pi_score == pytest.approx(pi) and aco.final_score == pytest.approx(fs)
+        assert final[("individual", T3, N3)].final_score == pytest.approx(fs)
+    a, b = own[("apm_entity", "OCM-77", None)], other[("apm_entity", "OCM-77", None)]
+    assert (a.payment_adjustment_low_percent, a.payment_adjustment_high_percent) == \
+           (b.payment_adjustment_low_percent, b.payment_adjustment_high_percent)
+    assert a.explanation == b.explanation

@@ -12,7 +12,7 @@ from schemas.scoring import CATEGORY_SCORES, FINAL_SCORES, MEASURE_SCORES
 from transforms.scoring.cost import score_cost
 from transforms.scoring.final import category_rows_sql, final_rows_sql, score_final
 from transforms.scoring.ia import score_ia
-from transforms.scoring.pi import score_pi
+from transforms.scoring.pi import pi_measure_id_sql, score_pi
 from transforms.scoring.quality import score_quality
 from transforms.scoring.reference import prepare_reference
 from transforms.scoring._sql import lit_list
@@ -158,18 +158,11 @@ def score_entities(con: duckdb.DuckDBPyConnection, *, performance_year: int, ent
                       ia_activities=ia_activities)
     for kind, rel in (("entity", entity), ("quality", quality), ("pi", pi), ("ia", ia), ("cost", cost)):
         _stage(con, kind, rel, f"_sc_in_{kind}")
-    # ACI (PY2017) was renamed PI in PY2018 with the same suffixes (ACI_EP_1 = PI_EP_1): a file written with
-    # the other year's prefix is read with the prefix of this year's rule data rather than scored 0.
-    ids = [m["measure_id"] for m in rules["pi.measures"]]
-    prefix = "ACI_" if any(i.startswith("ACI_") for i in ids) else "PI_"
-    other = "PI_" if prefix == "ACI_" else "ACI_"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_in_pi AS
-                    SELECT * REPLACE (CASE WHEN starts_with(upper(trim(measure_id)), '{other}')
-                                           THEN '{prefix}' || substr(upper(trim(measure_id)), {len(other) + 1})
-                                           ELSE upper(trim(measure_id)) END AS measure_id)
-                    FROM _sc_in_pi""")
+    # a PI id written with the other year's prefix (ACI_/PI_) is read with this year's (pi_measure_id_sql)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sc_in_pi AS SELECT * REPLACE ({pi_measure_id_sql(rules)} AS measure_id) "
+                "FROM _sc_in_pi")
     # a virtual group's or APM entity's own submission (rule pooled_entity.own_submission)
-    stage_submissions(con, performance_year, entity_submissions, _columns)
+    stage_submissions(con, performance_year, entity_submissions, _columns, rules)
     # virtual groups (§414.1315): their rows are built from the member TINs' staged inputs
     other_years = stage_virtual_groups(con, rules, virtual_groups, _columns)
     replace_with_own(con, "(SELECT virtual_group_id AS pool_id, tin FROM _sc_vg_members)")

@@ -15,6 +15,21 @@ from transforms.scoring._sql import same_entity
 from transforms.scoring.rules import Rules
 
 
+def pi_measure_id_sql(rules: Rules, column: str = "measure_id") -> str:
+    """SQL for ``column`` as a PI measure id of this year's rule data.
+
+    ACI (PY2017) was renamed PI in PY2018 with the same suffixes (ACI_EP_1 = PI_EP_1): an id written with the other
+    year's prefix is read with the prefix of the year's ``pi.measures`` rather than scored 0. Every PI input (the
+    TIN/NPI rows and a pooled entity's own submission) goes through this one mapping.
+    """
+    ids = [m["measure_id"] for m in rules["pi.measures"]]
+    prefix = "ACI_" if any(i.startswith("ACI_") for i in ids) else "PI_"
+    other = "PI_" if prefix == "ACI_" else "ACI_"
+    cleaned = f"upper(trim({column}))"
+    return (f"CASE WHEN starts_with({cleaned}, '{other}') THEN '{prefix}' || substr({cleaned}, {len(other) + 1}) "
+            f"ELSE {cleaned} END")
+
+
 def _rule_tables(con, rules: Rules) -> None:
     units, members, required, redistribution = [], [], [], []
     for m in rules["pi.measures"]:

@@ -10,6 +10,8 @@ are the entity's CAHPS for MIPS survey (``_sc_pooled_cahps``, scored as measure 
 from __future__ import annotations
 
 from mips.errors import PipelineError
+from transforms.scoring.pi import pi_measure_id_sql
+from transforms.scoring.rules import Rules
 
 _QUALITY = ("measure_id, collection_type, stratum, eligible_population, eligible_population_exclusion, "
             "eligible_population_exception, performance_met, performance_not_met, end_to_end_reported")
@@ -21,8 +23,9 @@ _COLUMNS = {"collection_type": "VARCHAR", "stratum": "VARCHAR", "eligible_popula
             "score": "DOUBLE", "reliable": "BOOLEAN"}
 
 
-def stage_submissions(con, performance_year: int, relation: str | None, columns_of) -> None:
-    """``_sc_own`` (this year's rows, typed), ``_sc_own_used`` (entity_id, category) and ``_sc_pooled_cahps`` empty."""
+def stage_submissions(con, performance_year: int, relation: str | None, columns_of, rules: Rules) -> None:
+    """``_sc_own`` (this year's rows, typed), ``_sc_own_used`` (entity_id, category) and ``_sc_pooled_cahps`` empty.
+    A pi row's measure id is read as the PI input's is (``pi_measure_id_sql``: ACI_/PI_ by the year's rules)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _sc_own_used (entity_id VARCHAR, category VARCHAR)")
     con.execute("CREATE OR REPLACE TEMP TABLE _sc_pooled_cahps (tin VARCHAR, ssm_id VARCHAR, score DOUBLE, reliable BOOLEAN)")
     present = columns_of(con, relation)
@@ -42,7 +45,9 @@ def stage_submissions(con, performance_year: int, relation: str | None, columns_
     CREATE OR REPLACE TEMP TABLE _sc_own AS
     SELECT upper(trim(entity_id)) AS entity_id, lower(trim(category)) AS category,
            CASE WHEN lower(trim(category)) = 'quality' AND regexp_matches(trim(measure_id), '^[0-9]{{1,2}}$')
-                THEN lpad(trim(measure_id), 3, '0') ELSE upper(trim(measure_id)) END AS measure_id, {cols}
+                THEN lpad(trim(measure_id), 3, '0')
+                WHEN lower(trim(category)) = 'pi' THEN {pi_measure_id_sql(rules)}
+                ELSE upper(trim(measure_id)) END AS measure_id, {cols}
     FROM {relation} WHERE performance_year = {int(performance_year)}""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_own AS SELECT * REPLACE (
                         CASE regexp_replace(lower(collection_type), '[^a-z]', '', 'g') {spelled}
