@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from mips.cli import main
+from tests.test_scoring_support import score_args
 
 ACO, OTHER = "A1234", "OCM-77"
 T1, T2, T3 = "333333333", "444444444", "666666666"
@@ -27,11 +28,7 @@ N1, N2, N3, N4, N5 = "1234567893", "1003000126", "1003000134", "1003000142", "10
 
 
 def _run(tmp_path, year, files: dict[str, str], *extra) -> int:
-    args = ["score", "--performance-year", str(year)]
-    for option, text in files.items():
-        path = tmp_path / f"{option}.csv"
-        path.write_text(text)
-        args += [f"--{option}", str(path)]
+    args = score_args(tmp_path, year, files)
     return main([*args, *extra, "--output", str(tmp_path / f"o{year}")])
 
 

@@ -41,6 +41,7 @@ import pandas as pd
 import pytest
 
 from mips.cli import main
+from tests.test_scoring_support import score_args
 
 TIN, N1, N2 = "222222222", "1234567802", "1234567810"
 QUALITY = ("tin,npi,measure_id,collection_type,eligible_population,performance_met,performance_not_met\n"
@@ -55,11 +56,7 @@ def _score(tmp_path, year: int, registrations: str, *extra: str):
         "apm": f"apm_entity_id,tin,npi,performance_year\nACO-7,{TIN},{N1},{year}\nACO-7,{TIN},{N2},{year}\n",
         "mvp-registrations": f"{REG_HEAD}\n{registrations}\n",
     }
-    args = ["score", "--performance-year", str(year), "--output", str(tmp_path / "out"), *extra]
-    for option, text in files.items():
-        path = tmp_path / f"{option}.csv"
-        path.write_text(text)
-        args += [f"--{option}", str(path)]
+    args = [*score_args(tmp_path, year, files), "--output", str(tmp_path / "out"), *extra]
     code = main(args)
 
     def read(table):

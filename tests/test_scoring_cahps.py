@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from mips.cli import main
+from tests.test_scoring_support import score_args
 
 TIN = "123456789"
 CAHPS = f"tin,ssm_id,score,reliable\n{TIN},CAHPS_1,85.00,\n{TIN},CAHPS_2,93.00,true\n{TIN},CAHPS_3,99.00,false\n"
@@ -24,11 +25,7 @@ def _score(tmp_path, year, quality=None, cahps=CAHPS):
     files = {"entities": f"tin,npi\n{TIN},\n", "cahps": cahps}
     if quality:
         files["quality"] = quality
-    args = ["score", "--performance-year", str(year)]
-    for option, text in files.items():
-        path = tmp_path / f"{option}.csv"
-        path.write_text(text)
-        args += [f"--{option}", str(path)]
+    args = score_args(tmp_path, year, files)
     out = tmp_path / f"o{year}"
     assert main([*args, "--output", str(out)]) == 0
     read = lambda t: duckdb.sql(f"SELECT * FROM read_parquet('{out}/{t}/**/*.parquet', hive_partitioning=true)").df()

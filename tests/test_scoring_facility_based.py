@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from mips.cli import main
+from tests.test_scoring_support import score_args
 
 TIN, GROUP = "123456789", "555555555"
 CONVERSION = "performance_year,tps_at_least,quality_score_percent,cost_score_percent\n" + "".join(
@@ -32,11 +33,7 @@ def _run(tmp_path, year, conversion=CONVERSION):
                          + "".join(f"{GROUP},,{m},registry,10,5,5\n" for m in ("236", "001", "047")))}
     if conversion is not None:
         files["facility-conversion"] = conversion
-    args = ["score", "--performance-year", str(year)]
-    for option, text in files.items():
-        path = tmp_path / f"{option}.csv"
-        path.write_text(text)
-        args += [f"--{option}", str(path)]
+    args = score_args(tmp_path, year, files)
     return main([*args, "--scaling-factor", "1", "--output", str(tmp_path / f"o{year}")])
 
 

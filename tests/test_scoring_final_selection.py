@@ -31,6 +31,7 @@ import duckdb
 import pytest
 
 from mips.cli import main
+from tests.test_scoring_support import score_args
 
 T1, T2, T3, T4 = "111111111", "222222222", "333333333", "444444444"
 N1, N2, N3, N4 = "1234567893", "1003000126", "1003000134", "1003000142"
@@ -47,11 +48,7 @@ def _files(year: int) -> dict[str, str]:
 
 
 def _paid(tmp_path, year, files, *extra):
-    args = ["score", "--performance-year", str(year)]
-    for option, text in files.items():
-        path = tmp_path / f"{option}-{year}.csv"
-        path.write_text(text)
-        args += [f"--{option}", str(path)]
+    args = score_args(tmp_path, year, files, name="{option}-{year}.csv")
     out = tmp_path / f"o{year}"
     assert main([*args, *extra, "--output", str(out)]) == 0
     rows = duckdb.sql(f"SELECT * FROM read_parquet('{out}/payment_adjustments/**/*.parquet', hive_partitioning=true)").df()
@@ -144,11 +141,7 @@ def test_py2025_a_shared_savings_aco_is_scored_on_the_app_plus_set_and_other_ent
 
     def scored(year):
         out = tmp_path / f"o{year}"
-        args = ["score", "--performance-year", str(year)]
-        for option, text in files(year).items():
-            path = tmp_path / f"{option}-{year}.csv"
-            path.write_text(text)
-            args += [f"--{option}", str(path)]
+        args = score_args(tmp_path, year, files(year), name="{option}-{year}.csv")
         assert main([*args, "--output", str(out)]) == 0
         rows = duckdb.sql(f"""SELECT tin, measure_id FROM read_parquet('{out}/measure_scores/**/*.parquet',
                               hive_partitioning=true) WHERE level = 'apm_entity' AND category = 'quality'""").fetchall()
@@ -198,11 +191,7 @@ def test_py2022_app_reported_by_an_individual_and_by_a_group_competes_with_tradi
 def test_app_reporting_by_individuals_is_refused_before_py2021_and_app_plus_before_py2025(tmp_path, capsys):
     files = {"entities": f"tin,npi\n{T1},{N1}\n",
              "apm": APP_HEAD + f"OCM-1,{T1},{N1},2020,traditional,true,,\n"}
-    args = ["score", "--performance-year", "2020"]
-    for option, text in files.items():
-        path = tmp_path / f"{option}.csv"
-        path.write_text(text)
-        args += [f"--{option}", str(path)]
+    args = score_args(tmp_path, 2020, files)
     assert main([*args, "--output", str(tmp_path / "o")]) != 0
     assert "APM Performance Pathway starts with PY2021" in capsys.readouterr().err
     (tmp_path / "apm.csv").write_text(APP_HEAD + f"OCM-1,{T1},{N1},2024,traditional,true,,app_plus\n")

@@ -19,17 +19,14 @@ import duckdb
 import pytest
 
 from mips.cli import main
+from tests.test_scoring_support import score_args
 
 T2, T3, T4 = "222222222", "333333333", "444444444"
 N3 = "1003000134"
 
 
 def _score(tmp_path, year, files):
-    args = ["score", "--performance-year", str(year)]
-    for option, text in files.items():
-        path = tmp_path / f"{option}-{year}.csv"
-        path.write_text(text)
-        args += [f"--{option}", str(path)]
+    args = score_args(tmp_path, year, files, name="{option}-{year}.csv")
     out = tmp_path / f"o{year}"
     assert main([*args, "--output", str(out)]) == 0
     read = lambda t: duckdb.sql(f"SELECT * FROM read_parquet('{out}/{t}/**/*.parquet', hive_partitioning=true)").df()
@@ -126,11 +123,7 @@ def test_the_entity_own_quality_rows_replace_the_pooled_ones_and_other_categorie
 def test_a_submission_of_an_unknown_entity_fails_in_one_line(tmp_path, capsys):
     files = {"entities": f"tin,npi\n{T3},{N3}\n",
              "entity-submissions": "performance_year,entity_id,category,measure_id,score\n2024,ACO-9,cahps,CAHPS_1,85\n"}
-    args = ["score", "--performance-year", "2024"]
-    for option, text in files.items():
-        path = tmp_path / f"{option}.csv"
-        path.write_text(text)
-        args += [f"--{option}", str(path)]
+    args = score_args(tmp_path, 2024, files)
     assert main([*args, "--output", str(tmp_path / "o")]) != 0
     assert "ACO-9 is neither a virtual group" in capsys.readouterr().err
 

@@ -1,6 +1,8 @@
 """Helpers shared by the scoring tests: tiny hand-made reference tables and a one-call scorer."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from transforms.scoring import score_frames
@@ -61,3 +63,15 @@ def one(frame: pd.DataFrame, **where) -> pd.Series:
         sel = sel[sel[k].isna()] if v is None else sel[sel[k] == v]
     assert len(sel) == 1, f"expected one row for {where}, got {len(sel)}"
     return sel.iloc[0]
+
+
+def score_args(directory, year: int, files: dict[str, str], *, name: str = "{option}.csv") -> list[str]:
+    """The `mips score --performance-year YEAR` argument list with one CSV per score option: ``files`` maps an option
+    (``quality``, ``entity-submissions``, ...) to its CSV text, written to ``directory`` / ``name`` (``{option}`` and
+    ``{year}`` filled in). The caller adds ``--output`` and any other option."""
+    args = ["score", "--performance-year", str(year)]
+    for option, text in files.items():
+        path = Path(directory) / name.format(option=option, year=year)
+        path.write_text(text, encoding="utf-8")
+        args += [f"--{option}", str(path)]
+    return args

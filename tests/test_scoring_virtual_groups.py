@@ -28,6 +28,7 @@ import duckdb
 import pytest
 
 from mips.cli import main
+from tests.test_scoring_support import score_args
 
 VG, SOLO, GROUP, NPI = "VG-000123", "111111111", "222222222", "1234567893"
 MEMBERS = f"virtual_group_id,tin,performance_year,tin_clinicians\n{VG},{SOLO},{{y}},1\n{VG},{GROUP},{{y}},3\n"
@@ -42,11 +43,7 @@ def _run(tmp_path, year, members=None, *extra):
                     f"{SOLO},,236,registry,12,10,2\n{GROUP},,236,registry,10,6,4\n"),
         "virtual-groups": (members if members is not None else MEMBERS).format(y=year),
     }
-    args = ["score", "--performance-year", str(year)]
-    for option, text in files.items():
-        path = tmp_path / f"{option}.csv"
-        path.write_text(text)
-        args += [f"--{option}", str(path)]
+    args = score_args(tmp_path, year, files)
     return main([*args, *extra, "--output", str(tmp_path / f"o{year}")])
 
 

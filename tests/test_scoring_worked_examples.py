@@ -20,6 +20,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from tests.test_scoring_support import score_args
+
 ROOT = Path(__file__).resolve().parents[1]
 MIPS = [sys.executable, "-m", "mips.cli"]
 _TMP = Path(tempfile.mkdtemp(prefix="mips_worked_examples_"))
@@ -52,11 +54,7 @@ COST_HEAD = "tin,npi,measure_id,measure_value,case_count"
 
 def run_cli(year: int, files: dict[str, str], *extra: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     tmp = Path(tempfile.mkdtemp(prefix=f"py{year}_", dir=_TMP))
-    args = [*MIPS, "score", "--performance-year", str(year)]
-    for option, text in files.items():
-        path = tmp / f"{option}.csv"
-        path.write_text(text.strip() + "\n", encoding="utf-8")
-        args += [f"--{option}", str(path)]
+    args = [*MIPS, *score_args(tmp, year, {option: text.strip() + "\n" for option, text in files.items()})]
     args += [*extra, "--output", str(tmp / "out")]
     proc = subprocess.run(args, capture_output=True, text=True, cwd=cwd or ROOT)
     proc.out = tmp / "out"
