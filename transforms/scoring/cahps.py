@@ -70,15 +70,15 @@ def append_cahps_points(con, rules: Rules) -> None:
     con.execute(f"""
     INSERT INTO _sc_q_points BY NAME
     SELECT any_value(e.level) AS level, c.tin, NULL AS npi, {lit(measure)} AS measure_id, 'certifiedSurveyVendor' AS collection_type,
-           NULL AS stratum, avg(c.score) FILTER (WHERE c.points IS NOT NULL) AS performance_rate,
-           coalesce(avg(c.points), CASE WHEN any_value(e.small_practice) THEN {float(nob['small_practice'])}
+           NULL AS stratum, avg(c.score ORDER BY c.score) FILTER (WHERE c.points IS NOT NULL) AS performance_rate,
+           coalesce(avg(c.points ORDER BY c.points), CASE WHEN any_value(e.small_practice) THEN {float(nob['small_practice'])}
                                         ELSE {float(nob['standard'])} END) AS achievement_points,
            'cahps' AS measure_class, TRUE AS meets_case_minimum, TRUE AS meets_data_completeness,
            count(c.points) > 0 AS has_benchmark, FALSE AS is_admin, TRUE AS is_outcome, TRUE AS is_high_priority,
            FALSE AS topped_out, FALSE AS end_to_end_reported, FALSE AS new_floor_applied, any_value(e.small_practice) AS small_practice,
            printf('CAHPS for MIPS: %d of %d summary survey measures scored (rule cahps.scoring): %s; average %s points',
                   count(c.points), count(*), string_agg(c.note, ', ' ORDER BY c.ssm_id),
-                  coalesce(round(avg(c.points), 4)::VARCHAR, 'none: no benchmark/reliable measure')) AS strata_note
+                  coalesce(round(avg(c.points ORDER BY c.points), 4)::VARCHAR, 'none: no benchmark/reliable measure')) AS strata_note
     -- a group's survey, or a virtual group's or APM entity's own (transforms/scoring/pooled_submissions.py)
     FROM _sc_cahps_ssm c JOIN _sc_entities e ON e.npi IS NULL AND e.tin = c.tin
     GROUP BY c.tin""")

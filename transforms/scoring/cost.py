@@ -94,7 +94,7 @@ def score_cost(con, rules: Rules) -> None:
         JOIN _sc_cost c ON c.level = s.level AND c.tin = s.tin AND c.npi IS NOT DISTINCT FROM s.npi AND c.measure_id = s.measure_id
         WHERE s.selected),
     g AS (
-        SELECT level, tin, npi, sum(achievement_points) AS achieved, {per_measure} * count(*) AS denominator, count(*) AS scored,
+        SELECT level, tin, npi, sum(achievement_points ORDER BY achievement_points) AS achieved, {per_measure} * count(*) AS denominator, count(*) AS scored,
                count(change) AS compared, count(*) FILTER (WHERE change = 'improved') AS improved,
                count(*) FILTER (WHERE change = 'declined') AS declined
         FROM m GROUP BY ALL)

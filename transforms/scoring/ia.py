@@ -33,7 +33,7 @@ def score_ia(con, rules: Rules) -> None:
     ent AS (
         SELECT e.level, e.tin, e.npi, e.pcmh AS pcmh_flag, coalesce(bool_or(act.is_pcmh), FALSE) AS pcmh_attested,
                e.special_status,
-               coalesce(sum(act.points), 0) AS raw_points, count(act.activity_id) AS activities,
+               coalesce(sum(act.points ORDER BY act.points), 0) AS raw_points, count(act.activity_id) AS activities,
                count(act.activity_id) FILTER (WHERE NOT act.known) AS unknown_activities,
                string_agg(act.activity_id, ', ' ORDER BY act.activity_id) FILTER (WHERE NOT act.known) AS unknown_ids
         FROM _sc_entities e LEFT JOIN act ON {same_entity('e', 'act')}

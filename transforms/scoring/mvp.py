@@ -314,7 +314,7 @@ def _quality_selection(con, rules: Rules) -> None:
     WITH c AS (
         SELECT level, tin, npi,
                count(*) FILTER (WHERE mvp_selected AND role <> 'population_health') AS counted,
-               coalesce(sum(points) FILTER (WHERE mvp_selected), 0) AS achieved,
+               coalesce(sum(points ORDER BY points) FILTER (WHERE mvp_selected), 0) AS achieved,
                {required} * {per_measure} + {per_measure} * count(*) FILTER (WHERE mvp_selected AND role = 'population_health')
                    AS denominator,
                bool_or(outcome_rank = 1) AS has_required_hp,

@@ -110,7 +110,7 @@ def score_pi(con, rules: Rules) -> None:
                   yes_count >= 1 AND yes_count + excluded_count >= yes_needed AS is_reported
         FROM unit),
     extra AS (
-        SELECT f.level, f.tin, f.npi, r.target_unit AS unit_id, sum(r.points) AS extra
+        SELECT f.level, f.tin, f.npi, r.target_unit AS unit_id, sum(r.points ORDER BY r.points) AS extra
         FROM flagged f JOIN _sc_pi_redistribution r ON r.excluded_unit = f.unit_id
         WHERE f.is_excluded GROUP BY ALL)
     SELECT f.*, coalesce(x.extra, 0) AS extra,
@@ -133,8 +133,8 @@ def score_pi(con, rules: Rules) -> None:
                string_agg(objective, ', ' ORDER BY objective) FILTER (WHERE NOT met) AS missing
         FROM obj GROUP BY ALL),
     pts AS (
-        SELECT level, tin, npi, sum(unit_points) FILTER (WHERE NOT bonus) AS performance_points,
-               sum(unit_points) FILTER (WHERE bonus) AS bonus_points,
+        SELECT level, tin, npi, sum(unit_points ORDER BY unit_points) FILTER (WHERE NOT bonus) AS performance_points,
+               sum(unit_points ORDER BY unit_points) FILTER (WHERE bonus) AS bonus_points,
                string_agg(printf('%s %s', unit_id, unit_points::VARCHAR), ', ' ORDER BY unit_id)
                    FILTER (WHERE unit_points > 0) AS detail,
                string_agg(unit_id, ', ' ORDER BY unit_id) FILTER (WHERE is_excluded) AS excluded

@@ -96,7 +96,8 @@ def _combine_strata(con, q: SimpleNamespace) -> None:
            sum(eligible_population), sum(eligible_population_exclusion), sum(eligible_population_exception),
            sum(performance_met), sum(performance_not_met), bool_or(end_to_end_reported),
            CASE WHEN any_value(overall_algorithm) = 'simpleAverage'
-                THEN avg(100.0 * performance_met / nullif(performance_met + performance_not_met, 0)) END,
+                THEN avg(100.0 * performance_met / nullif(performance_met + performance_not_met, 0)
+                         ORDER BY 100.0 * performance_met / nullif(performance_met + performance_not_met, 0)) END,
            printf('%d strata combined (%s)', count(*), coalesce(any_value(overall_algorithm), 'pooled counts'))
     FROM t
     WHERE n_strata > 1 AND coalesce(overall_algorithm, '') <> 'split'
@@ -261,7 +262,7 @@ def _best_collection_type(con, q: SimpleNamespace) -> None:
     WITH best_ct AS (
         SELECT level, tin, npi, measure_id, collection_type,
                row_number() OVER (PARTITION BY level, tin, npi, measure_id
-                                  ORDER BY avg(achievement_points) DESC, collection_type) AS ct_rank
+                                  ORDER BY avg(achievement_points ORDER BY achievement_points) DESC, collection_type) AS ct_rank
         FROM _sc_q_points GROUP BY level, tin, npi, measure_id, collection_type)
     SELECT q.* FROM _sc_q_points q JOIN best_ct b
       ON b.level = q.level AND b.tin = q.tin AND b.npi IS NOT DISTINCT FROM q.npi
@@ -287,7 +288,7 @@ def _select_measures(con, q: SimpleNamespace) -> None:
     CREATE OR REPLACE TEMP TABLE _sc_q_selection AS
     WITH m AS (
         SELECT level, tin, npi, measure_id, any_value(is_admin) AS is_admin,
-               avg(achievement_points) AS points, bool_or(is_outcome) AS is_outcome,
+               avg(achievement_points ORDER BY achievement_points) AS points, bool_or(is_outcome) AS is_outcome,
                bool_or(is_high_priority OR is_outcome) AS is_hp,
                bool_and(meets_case_minimum AND meets_data_completeness) AS bonus_eligible_base,
                min(performance_rate) AS min_rate, bool_or(coalesce(end_to_end_reported, FALSE)) AS e2e
@@ -362,9 +363,9 @@ def _category_score(con, q: SimpleNamespace) -> None:
     WITH c AS (
         SELECT level, tin, npi,
                count(*) FILTER (WHERE NOT is_admin) AS submitted,
-               coalesce(sum(points) FILTER (WHERE selected), 0) AS achieved,
+               coalesce(sum(points ORDER BY points) FILTER (WHERE selected), 0) AS achieved,
                {required} * {per_measure} + {per_measure} * count(*) FILTER (WHERE is_admin AND selected) AS denominator,
-               sum(high_priority_bonus) AS hp_sum, sum(end_to_end_bonus) AS e2e_sum,
+               sum(high_priority_bonus ORDER BY high_priority_bonus) AS hp_sum, sum(end_to_end_bonus ORDER BY end_to_end_bonus) AS e2e_sum,
                bool_or(hp_rank = 1) AS has_required_hp
         FROM _sc_q_bonuses GROUP BY ALL),
     d AS (
