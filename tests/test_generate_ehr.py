@@ -9,7 +9,6 @@ import pytest
 from mips.cli import main
 from transforms import ingest
 from transforms.fhir_files import load_fhir_dir
-from mips.paths import REFERENCE_DIR
 from transforms.generate.ehr import RESOURCE_TYPES, VALUE_SETS, build_ehr, write_ndjson
 
 # A few real codes of each value set (Office Visit CPT, Diabetes and Essential Hypertension SNOMED CT,
@@ -93,8 +92,6 @@ def test_generate_arguments(tmp_path, capsys, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.skipif(not (REFERENCE_DIR / "ecqm_value_set_codes.parquet").exists(),
-                    reason="needs the compiled eCQM value sets (data/reference/ecqm_value_set_codes.parquet)")
 def test_generated_practice_runs_through_mips_run_without_defaults(tmp_path):
     # mips generate --patients writes Bulk Data NDJSON that mips run --fhir reads with nothing rejected and every
     # encounter attributed by its own participant and serviceProvider (no --default-tin / --default-npi); with
@@ -124,8 +121,6 @@ def test_generated_practice_runs_through_mips_run_without_defaults(tmp_path):
     assert populations["tables"] == populations["fhir"]
 
 
-@pytest.mark.skipif(not (REFERENCE_DIR / "ecqm_value_set_codes.parquet").exists(),
-                    reason="needs the compiled eCQM value sets (data/reference/ecqm_value_set_codes.parquet)")
 def test_generate_tables_only_writes_no_fhir(tmp_path, capsys):
     assert main(["generate", "--performance-year", "2026", "--patients", "20", "--ehr-format", "tables",
                  "--output", str(tmp_path / "in")]) == 0
