@@ -202,3 +202,33 @@ def test_py2023_mips_run_a_tin_above_only_in_segment_2_keeps_its_subgroup_unscor
     assert "subgroup SGA (MVP G0053) not scored" in pa.selection_reason
     assert (pb.score_path, pb.reporting) == ("subgroup", "mvp")
     assert pb.payment_adjustment_percent == pytest.approx(SUBGROUP_ADJUSTMENT)
+
+
+def test_py2023_mips_run_whose_claims_do_not_cover_segment_1_scores_the_subgroup_and_says_so(tmp_path):
+    """The claims of _claims_files from 2022-10-01 on only: segment 1 (2021-10 .. 2022-09) has no month with a line,
+    so the run cannot tell whether TIN B exceeded the threshold there. Its subgroup SGB is scored (57.5, -2.1 % for its
+    member, as above) and its row and the run's warnings say the eligibility is NOT DETERMINED, beside the ordinary
+    warning that segment 1 is not covered (transforms/scoring/eligibility.py)."""
+    from mips.period import run_period_steps
+
+    files = _bundle({TIN_B: ("SGB", MEMBER_B)})
+    files["entities"] = f"tin,npi,pi_hardship\n{TIN_B},,true\n"
+    score_args(tmp_path, 2023, files)  # writes the CSVs
+    claim_args = _claims_files(tmp_path)  # then keep the lines of segment 2 on
+    claims = tmp_path / "medical_claim.csv"
+    lines = claims.read_text().splitlines()
+    claims.write_text("\n".join([lines[0]] + [ln for ln in lines[1:] if ln.split(",")[4] >= "2022-10-01"]) + "\n")
+    names = {"entities": "entity_input", "quality": "quality_input", "ia": "ia_input",
+             "mvp-registrations": "mvp_registration_input", "subgroups": "subgroup_membership_input"}
+    inputs = {names[o]: tmp_path / f"{o}.csv" for o in files} | {
+        "medical_claim": claims, "eligibility": tmp_path / "eligibility.csv"}
+    assert claim_args[1] == str(claims)
+    report = run_period_steps(performance_year=2023, files=inputs, output_root=tmp_path / "out", allow_empty=True)
+    sgb = _read(tmp_path / "out", "mvp_scores").set_index("subgroup_id").loc["SGB"]
+    assert sgb.scored and sgb.final_score == pytest.approx(SUBGROUP_FINAL)
+    assert (f"NOT DETERMINED for affiliated group TIN {TIN_B}: the run's claims do not cover every month of "
+            f"{SEGMENT_1}") in sgb.explanation
+    rules = [w[1] for w in report.warnings]
+    assert "determination segment 1 not covered" in rules and "subgroup eligibility not determined" in rules
+    paid = _read(tmp_path / "out", "payment_adjustments").set_index("npi").loc[MEMBER_B]
+    assert paid.payment_adjustment_percent == pytest.approx(SUBGROUP_ADJUSTMENT)
