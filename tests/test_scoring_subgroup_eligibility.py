@@ -204,15 +204,19 @@ def test_py2023_mips_run_a_tin_above_only_in_segment_2_keeps_its_subgroup_unscor
     assert pb.payment_adjustment_percent == pytest.approx(SUBGROUP_ADJUSTMENT)
 
 
-def test_py2023_mips_run_whose_claims_do_not_cover_segment_1_scores_the_subgroup_and_says_so(tmp_path):
+@pytest.mark.parametrize("given", ["", "false"])
+def test_py2023_mips_run_whose_claims_do_not_cover_segment_1_asks_the_entity_input_or_says_not_determined(tmp_path, given):
     """The claims of _claims_files from 2022-10-01 on only: segment 1 (2021-10 .. 2022-09) has no month with a line,
-    so the run cannot tell whether TIN B exceeded the threshold there. Its subgroup SGB is scored (57.5, -2.1 % for its
-    member, as above) and its row and the run's warnings say the eligibility is NOT DETERMINED, beside the ordinary
-    warning that segment 1 is not covered (transforms/scoring/eligibility.py)."""
+    so the run's claims cannot tell whether TIN B exceeded the threshold there (beside it, the ordinary warning that
+    segment 1 is not covered, transforms/scoring/eligibility.py).
+    - Nothing given: subgroup SGB is scored (57.5, -2.1 % for its member, as above), and its row and the run's
+      warnings say its eligibility is NOT DETERMINED.
+    - The entity input gives CMS's segment-1 determination of TIN B, false: it decides (as it would over claims that
+      cover the segment); SGB is not scored and its member is paid on the group's 3.75, -9 %."""
     from mips.period import run_period_steps
 
     files = _bundle({TIN_B: ("SGB", MEMBER_B)})
-    files["entities"] = f"tin,npi,pi_hardship\n{TIN_B},,true\n"
+    files["entities"] = f"tin,npi,pi_hardship,segment_1_exceeds_low_volume_threshold\n{TIN_B},,true,{given}\n"
     score_args(tmp_path, 2023, files)  # writes the CSVs
     claim_args = _claims_files(tmp_path)  # then keep the lines of segment 2 on
     claims = tmp_path / "medical_claim.csv"
@@ -225,10 +229,18 @@ def test_py2023_mips_run_whose_claims_do_not_cover_segment_1_scores_the_subgroup
     assert claim_args[1] == str(claims)
     report = run_period_steps(performance_year=2023, files=inputs, output_root=tmp_path / "out", allow_empty=True)
     sgb = _read(tmp_path / "out", "mvp_scores").set_index("subgroup_id").loc["SGB"]
-    assert sgb.scored and sgb.final_score == pytest.approx(SUBGROUP_FINAL)
-    assert (f"NOT DETERMINED for affiliated group TIN {TIN_B}: the run's claims do not cover every month of "
-            f"{SEGMENT_1}") in sgb.explanation
-    rules = [w[1] for w in report.warnings]
-    assert "determination segment 1 not covered" in rules and "subgroup eligibility not determined" in rules
     paid = _read(tmp_path / "out", "payment_adjustments").set_index("npi").loc[MEMBER_B]
-    assert paid.payment_adjustment_percent == pytest.approx(SUBGROUP_ADJUSTMENT)
+    rules = [w[1] for w in report.warnings]
+    assert "determination segment 1 not covered" in rules
+    if not given:
+        assert sgb.scored and sgb.final_score == pytest.approx(SUBGROUP_FINAL)
+        assert (f"NOT DETERMINED for affiliated group TIN {TIN_B}: the run's claims do not cover every month of "
+                f"{SEGMENT_1}") in sgb.explanation
+        assert "subgroup eligibility not determined" in rules
+        assert paid.payment_adjustment_percent == pytest.approx(SUBGROUP_ADJUSTMENT)
+    else:
+        assert not sgb.scored and sgb.reason.startswith(
+            f"affiliated group TIN {TIN_B} at or below the low-volume threshold in {SEGMENT_1}, as the entity input gives it")
+        assert "subgroup eligibility not determined" not in rules
+        assert (paid.score_path, paid.final_score) == ("group", pytest.approx(GROUP_FINAL))
+        assert paid.payment_adjustment_percent == pytest.approx(-9)
