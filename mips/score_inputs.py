@@ -35,7 +35,9 @@ SCORE_INPUT_TABLE = (
                "euc_cost, euc_ia, in_disaster_area), complex patient inputs (complex_patient_bonus, or "
                "average_hcc_risk_score and dual_eligible_proportion: computed by the year's formula), "
                "prior_quality_achievement_percent, part_b_allowed_charges, facility_based, hvbp_total_performance_score "
-               "(the Hospital VBP input). In `mips run` its values win over the claims' and roster's where given"),
+               "(the Hospital VBP input), segment_1_exceeds_low_volume_threshold (a TIN's low-volume determination in "
+               "segment 1, as CMS released it: may its subgroups report, PY2023 on). In `mips run` its values win over "
+               "the claims' and roster's where given"),
     ScoreInput("quality_input", "--quality",
                "Q.csv: quality measure counts per entity (registry, eCQM, ... submissions); in `mips run` added to the "
                "measures computed from claims and EHR data (a measure given both ways is an error)"),

@@ -406,6 +406,11 @@ ENTITY_INPUT = contract(
                                                "the facility-based clinician or group is attributed to: its quality "
                                                "and cost scores replace the own when better"),
         "part_b_allowed_charges": column("DOUBLE", "Part B allowed charges (USD) the adjustment applies to"),
+        "segment_1_exceeds_low_volume_threshold": column(
+            _FLAG, "a TIN's (group row) low-volume determination in MIPS determination segment 1, as CMS released it "
+                   "(initial eligibility on the QPP Participation Status): whether its subgroups may report (PY2023 on, "
+                   "rule mvp.subgroup_eligibility, 42 CFR §414.1318(a)(4)); in `mips run` it wins over the claims' "
+                   "segment 1"),
         "medicare_beneficiaries": column("BIGINT", "Medicare Part B beneficiaries seen: weights a virtual group member's "
                                          "average HCC risk score and dual-eligible proportion in the virtual group's "
                                          "complex patient bonus", extra_checks=[checks.integer(0)]),

@@ -229,7 +229,7 @@ MVP_SCORES = TableSpec(
     columns=_MVP_PARTICIPANT + (
         Column("mvp_title", "VARCHAR", "CMS title of the MVP (NULL when the id is not offered that year)"),
         Column("scored", "BOOLEAN", "the registration was scored (false: see reason)", nullable=False),
-        Column("reason", "VARCHAR", "why the registration was not scored"),
+        Column("reason", "VARCHAR", "why the registration was not scored (e.g. a subgroup whose affiliated group is not above the low-volume threshold in determination segment 1, rule mvp.subgroup_eligibility)"),
         Column("members", "INTEGER", "subgroup: clinicians (NPIs) in the subgroup membership file; APM entity: its "
                "participants (TIN/NPIs) scored as the entity in the APM participation input"),
         Column("quality_score", "DOUBLE", "MVP quality score 0..100: the MVP's 4 best measures (one outcome, else high "

@@ -22,9 +22,11 @@ traditional ones (quality measures required, IA points and special-status multip
   its score competes for each of its participants in ``payment_adjustments`` (transforms/scoring/selection.py).
 
 Registrations are checked first: the year offers MVPs, the MVP exists that year, the participant type is offered and
-built, a subgroup has members and no clinician is in two subgroups of a TIN, and (PY2026 on) a group attests a
-specialty composition that may report as a group (``mvp.group_registration_specialty``). A registration that fails
-a check is kept, unscored, with its reason.
+built, a subgroup has members and no clinician is in two subgroups of a TIN, a subgroup's affiliated group exceeds
+the low-volume threshold in the determination segment that decides a subgroup's eligibility
+(``mvp.subgroup_eligibility``: segment 1, §414.1318(a)(4); see ``_subgroup_eligibility``), and (PY2026 on) a group
+attests a specialty composition that may report as a group (``mvp.group_registration_specialty``). A registration
+that fails a check is kept, unscored, with its reason.
 
 The scorer runs in its own DuckDB connection (its work tables and outputs do not touch the caller's) on one row per
 participant: the participant's key stands in for the NPI there. Output in the caller's connection: ``mvp_scores``
@@ -88,6 +90,11 @@ def _check_rules(rules: Rules) -> None:
     for path, known in KNOWN.items():
         if rules[path] not in known:
             raise ValueError(f"PY{rules.performance_year} rule {path} = {rules[path]!r} is not known to the MVP scorer")
+    eligibility = rules["mvp.subgroup_eligibility"]
+    if eligibility is not None and (eligibility.get("level") != "affiliated_group"
+                                    or eligibility.get("segment") not in (1, 2)):
+        raise ValueError(f"PY{rules.performance_year} rule mvp.subgroup_eligibility = {eligibility!r} is not known to "
+                         "the MVP scorer")
 
 
 def _relation_or_empty(con, relation: str | None, kind: str, extra: dict[str, str] | None = None) -> str:
@@ -100,8 +107,73 @@ def _relation_or_empty(con, relation: str | None, kind: str, extra: dict[str, st
     return f"(SELECT * REPLACE (nullif(trim(tin), '') AS tin, nullif(trim(npi), '') AS npi) FROM (SELECT {cols} FROM {relation}))"
 
 
+# the entity input's column that gives CMS's own segment-1 determination of a TIN (QPP initial eligibility)
+SEGMENT_INPUT_COLUMN = "segment_{segment}_exceeds_low_volume_threshold"
+
+
+def _subgroup_eligibility(con, rules: Rules, registrations: str, entity: str | None) -> None:
+    """_mvp_subgroup_eligibility: one row per TIN with a subgroup registration of the year, whether its affiliated
+    group exceeds the low-volume threshold in the determination segment that decides a subgroup's eligibility (rule
+    mvp.subgroup_eligibility: segment 1, at the group level, §414.1318(a)(1), (a)(4)), from where, and why.
+
+    Where the figure comes from, first found first: the TIN's group row of the entity input
+    (``segment_1_exceeds_low_volume_threshold``: CMS's own initial determination, as the QPP Participation Status
+    shows it), else the run's claims when they cover every month of the segment (mips_eligibility's group row of the
+    TIN; no Part B line of the TIN in the segment = not above). Otherwise it is not determined: the subgroup is scored,
+    and its row and the run's warnings say so (never a silent "not eligible")."""
+    empty = "CREATE OR REPLACE TEMP TABLE _mvp_subgroup_eligibility (tin VARCHAR, eligible BOOLEAN, basis VARCHAR, note VARCHAR)"
+    rule = rules["mvp.subgroup_eligibility"]
+    if rule is None or "tin" not in (_columns(con, registrations) or set()):
+        con.execute(empty)
+        return
+    from transforms.scoring.eligibility import determination_segments
+
+    py, segment = rules.performance_year, int(rule["segment"])
+    _, start, end = next(s for s in determination_segments(py) if s[0] == segment)
+    column = SEGMENT_INPUT_COLUMN.format(segment=segment)
+    given = (f"""SELECT trim(tin) AS tin, bool_and(TRY_CAST({column} AS BOOLEAN)) AS given FROM {entity}
+                 WHERE nullif(trim(npi), '') IS NULL AND {column} IS NOT NULL GROUP BY 1"""
+             if entity is not None and column in (_columns(con, entity) or set()) else
+             "SELECT NULL::VARCHAR AS tin, NULL::BOOLEAN AS given LIMIT 0")
+    has_claims = _columns(con, "mips_eligibility") is not None
+    claims = (f"""SELECT tin, segment_{segment}_covered AS covered, segment_{segment}_exceeds_low_volume_threshold AS exceeds,
+                         segment_{segment}_allowed_charges AS allowed, segment_{segment}_beneficiaries AS beneficiaries,
+                         segment_{segment}_services AS services
+                  FROM mips_eligibility WHERE level = 'group' AND performance_year = {int(py)}"""
+              if has_claims else
+              "SELECT NULL::VARCHAR AS tin, NULL::BOOLEAN AS covered, NULL::BOOLEAN AS exceeds, NULL::DOUBLE AS allowed, "
+              "NULL::BIGINT AS beneficiaries, NULL::BIGINT AS services LIMIT 0")
+    seg = f"determination segment {segment} ({start}..{end})"
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _mvp_subgroup_eligibility AS
+    WITH t AS (SELECT DISTINCT trim(tin) AS tin FROM {registrations}
+               WHERE performance_year = {int(py)} AND lower(trim(participant_type)) = 'subgroup' AND trim(tin) IS NOT NULL),
+    g AS ({given}), c AS ({claims})
+    SELECT t.tin,
+           CASE WHEN g.given IS NOT NULL THEN g.given WHEN c.covered THEN coalesce(c.exceeds, FALSE) END AS eligible,
+           CASE WHEN g.given IS NOT NULL THEN 'entity input' WHEN c.covered THEN 'claims' ELSE 'not determined' END AS basis,
+           CASE WHEN g.given IS NOT NULL
+                THEN printf('affiliated group TIN %s %s the low-volume threshold in {seg}, as the entity input gives it '
+                            '({column})', t.tin, CASE WHEN g.given THEN 'above' ELSE 'at or below' END)
+                WHEN c.covered AND c.allowed IS NULL
+                THEN printf('affiliated group TIN %s has no Part B claims in {seg} in the run''s claims', t.tin)
+                WHEN c.covered
+                THEN printf('affiliated group TIN %s %s the low-volume threshold in {seg} in the run''s claims '
+                            '(%s USD allowed, %d beneficiaries, %d services)', t.tin,
+                            CASE WHEN c.exceeds THEN 'above' ELSE 'at or below' END, printf('%.2f', c.allowed),
+                            c.beneficiaries, c.services)
+                ELSE printf('NOT DETERMINED for affiliated group TIN %s: %s, and the entity input gives no {column} for '
+                            'it (CMS''s initial eligibility of the TIN); scored as if eligible', t.tin,
+                            CASE WHEN NOT {str(has_claims).upper()} THEN 'the run has no Part B claims of {seg}'
+                                 WHEN c.tin IS NULL THEN 'the run''s claims have no Part B line of the TIN in the performance year'
+                                 ELSE 'the run''s claims do not cover every month of {seg}' END)
+           END AS note
+    FROM t LEFT JOIN g ON g.tin = t.tin LEFT JOIN c ON c.tin = t.tin""")
+
+
 def _participants(con, rules: Rules, registrations: str, memberships: str | None) -> None:
-    """_mvp_participants: one row per registration of the year, with its participant key and why it is not scored."""
+    """_mvp_participants: one row per registration of the year, with its participant key and why it is not scored
+    (a subgroup's eligibility from _mvp_subgroup_eligibility)."""
     py = rules.performance_year
     if memberships is not None and _columns(con, memberships) is not None:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _mvp_members AS
@@ -140,12 +212,15 @@ def _participants(con, rules: Rules, registrations: str, memberships: str | None
                lower(trim(specialty_composition)) AS specialty_composition
         FROM {registrations} WHERE performance_year = {int(py)}),
     m AS (SELECT tin, subgroup_id, count(*) AS members FROM _mvp_members GROUP BY ALL),
+    se AS (SELECT * FROM _mvp_subgroup_eligibility),
     a AS ({participants})
     SELECT 'P' || row_number() OVER (ORDER BY r.participant_type, r.tin, r.npi NULLS FIRST, r.subgroup_id NULLS FIRST,
                                             r.mvp_id) AS participant_key,
            r.*, v.title AS mvp_title, coalesce(v.has_outcome_measure, FALSE) AS has_outcome_measure,
            CASE WHEN r.participant_type = 'subgroup' THEN coalesce(m.members, 0)
                 WHEN r.participant_type = 'apm_entity' THEN coalesce(a.n, 0) END AS members,
+           CASE WHEN r.participant_type = 'subgroup' THEN coalesce(se.basis, 'not determined') END AS eligibility_basis,
+           CASE WHEN r.participant_type = 'subgroup' THEN se.note END AS eligibility_note,
            CASE WHEN v.mvp_id IS NULL THEN printf('MVP %s is not offered in performance year %d', r.mvp_id, {int(py)})
                 WHEN NOT list_contains({lit_list(offered)}, r.participant_type)
                      THEN printf('participant type %s may not report an MVP in performance year %d (rule mvp.participant_types)',
@@ -157,6 +232,11 @@ def _participants(con, rules: Rules, registrations: str, memberships: str | None
                                  'input (--apm, reporting apm_entity)', r.tin)
                 WHEN r.participant_type = 'subgroup' AND coalesce(m.members, 0) = 0
                      THEN 'subgroup has no clinicians in the subgroup membership file (--subgroups)'
+                WHEN r.participant_type = 'subgroup' AND se.eligible = FALSE
+                     THEN se.note || ': a subgroup may report only when its affiliated group exceeds the low-volume '
+                          || 'threshold in that segment (rule mvp.subgroup_eligibility, 42 CFR §414.1318(a)(1), (a)(4); '
+                          || 'a group that only opts in may not report as subgroups, (a)(2)); its clinicians are paid on '
+                          || 'their other scores'
                 WHEN r.participant_type = 'group' AND {specialty_check}
                      THEN printf('a group reports an MVP only if it attests its specialty composition as %s '
                                  '(rule mvp.group_registration_specialty; got %s): report as subgroups or individuals',
@@ -169,6 +249,7 @@ def _participants(con, rules: Rules, registrations: str, memberships: str | None
     FROM r
     LEFT JOIN ref.mvps v ON v.performance_year = {int(py)} AND v.mvp_id = r.mvp_id
     LEFT JOIN m ON m.tin = r.tin AND m.subgroup_id = r.subgroup_id
+    LEFT JOIN se ON r.participant_type = 'subgroup' AND se.tin = r.tin
     LEFT JOIN a ON r.participant_type = 'apm_entity' AND a.apm_entity_id = r.tin
     """)
     # registrations of other years are not this run's: counted for the warnings, not scored
@@ -353,6 +434,7 @@ def score_mvps(con: duckdb.DuckDBPyConnection, *, performance_year: int,
         attach_reference(con)
     if _columns(con, registrations) is None:
         raise PipelineError("MVP registrations: no registration table to score")
+    _subgroup_eligibility(con, rules, registrations, entity)
     _participants(con, rules, registrations, memberships)
     inputs = _inputs(con, rules, entity=entity, quality=quality, pi=pi, ia=ia, cost=cost)
     r = mvp_rules(rules)
@@ -426,12 +508,17 @@ def _outputs(work, rules: Rules) -> None:
                      and p not in ("mvp.group_registration_specialty", "mvp.apm_entity_category_weights")]
     specialty_unconfirmed = (rules["mvp.group_registration_specialty"] is not None
                              and rules.leaf("mvp.group_registration_specialty").unconfirmed)
+    # a subgroup's eligibility read from the run's claims rests on the year's segment dates and threshold
+    claims_eligibility_rules = [p for p in ("eligibility.determination_segments", "eligibility.low_volume_threshold")
+                                if rules.leaf(p).unconfirmed] + (["mvp.subgroup_eligibility"]
+                                                                 if rules.leaf("mvp.subgroup_eligibility").unconfirmed else [])
     unconfirmed_sql = _distinct_list(
         f"concat_ws(', ', {_renamed('f.unconfirmed_rules')}, {_renamed('c.unconfirmed')}, "
         f"{lit(', '.join(general_rules) or None)}, "
         f"CASE WHEN p.participant_type = 'subgroup' THEN {lit(', '.join(subgroup_rules) or None)} END, "
         f"CASE WHEN p.participant_type = 'apm_entity' THEN {lit(', '.join(apm_entity_rules) or None)} END, "
-        f"CASE WHEN p.participant_type = 'group' AND {lit(specialty_unconfirmed)} THEN 'mvp.group_registration_specialty' END)")
+        f"CASE WHEN p.participant_type = 'group' AND {lit(specialty_unconfirmed)} THEN 'mvp.group_registration_specialty' END, "
+        f"CASE WHEN p.eligibility_basis = 'claims' THEN {lit(', '.join(claims_eligibility_rules) or None)} END)")
     work.execute(f"""
     CREATE OR REPLACE TEMP TABLE _mvp_scores AS
     WITH cat AS (
@@ -462,6 +549,8 @@ def _outputs(work, rules: Rules) -> None:
                CASE WHEN p.participant_type = 'subgroup'
                     THEN printf('subgroup of %d clinician(s): Promoting Interoperability, cost and administrative claims '
                                 'measures are the affiliated group''s (TIN %s)', p.members, p.tin) END,
+               CASE WHEN p.participant_type = 'subgroup'
+                    THEN 'subgroup eligibility (rule mvp.subgroup_eligibility): ' || p.eligibility_note END,
                CASE WHEN p.participant_type = 'apm_entity'
                     THEN printf('APM entity %s of %d participant(s): scored at the APM entity level on its participants'' '
                                 'pooled data or its own submission; cost weighted 0 (rule mvp.apm_entity_category_weights); '
@@ -512,6 +601,13 @@ def mvp_warnings(con) -> list[tuple[str, str, int, str]]:
     """Registrations not scored, as (table, rule, count, description) for the run summary."""
     rows = con.execute("""SELECT reason, count(*) FROM mvp_scores WHERE NOT scored GROUP BY 1 ORDER BY 1""").fetchall()
     out = [("mvp_scores", "MVP registration not scored", int(n), reason) for reason, n in rows]
+    undetermined = con.execute("""SELECT count(*), string_agg(DISTINCT tin, ', ' ORDER BY tin) FROM _mvp_participants
+                                  WHERE reason IS NULL AND eligibility_basis = 'not determined'""").fetchone()
+    if undetermined[0]:
+        out.append(("mvp_scores", "subgroup eligibility not determined", int(undetermined[0]),
+                    f"the affiliated group's low-volume determination in the segment that decides a subgroup's "
+                    f"eligibility (rule mvp.subgroup_eligibility) is neither in the entity input nor in claims covering "
+                    f"that segment, for TIN(s) {undetermined[1]}: scored as if eligible"))
     n, years = con.execute("SELECT n, years FROM _mvp_other_years").fetchone()
     if n:
         out.append(("mvp_scores", "MVP registration of another performance year", int(n),

@@ -26,6 +26,7 @@ REQUIRED: dict[str, str] = {
     "mvp.subgroup_administrative_claims": "str?",     # affiliated_group
     "mvp.subgroup_statuses": "str?",                  # affiliated_group
     "mvp.subgroup_single_membership": "bool?",
+    "mvp.subgroup_eligibility": "mapping?",           # {level: affiliated_group, segment: 1}: whose volume, which segment
     "mvp.group_registration_specialty": "list?",      # specialty compositions a registering group may attest
     # payment (§414.1405, spec §4)
     "payment.payment_year": "int",

@@ -96,6 +96,18 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
             clinician_sources.append(f"SELECT trim(tin), trim(npi) FROM {memberships}")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _sel_clinicians AS
                     SELECT DISTINCT tin, npi FROM ({' UNION ALL '.join(clinician_sources)}) WHERE npi IS NOT NULL""")
+    # a subgroup registration kept unscored (e.g. its affiliated group not eligible in the segment that decides a
+    # subgroup's eligibility, rule mvp.subgroup_eligibility): its members' rows say why its score is not a candidate
+    if "mvp_scores" in tables and memberships is not None:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _sel_subgroup_notes AS
+                        SELECT trim(s.tin) AS tin, trim(s.npi) AS npi,
+                               string_agg(printf('subgroup %s (MVP %s) not scored: %s', m.subgroup_id, m.mvp_id, m.reason),
+                                          '; ' ORDER BY m.subgroup_id, m.mvp_id) AS note
+                        FROM {memberships} s JOIN mvp_scores m ON NOT m.scored AND m.participant_type = 'subgroup'
+                          AND m.tin = trim(s.tin) AND m.subgroup_id = trim(s.subgroup_id)
+                        GROUP BY ALL""")
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _sel_subgroup_notes (tin VARCHAR, npi VARCHAR, note VARCHAR)")
     overrides, highest = list(rules["final_score_selection.overrides"]), list(rules["final_score_selection.highest_of"])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _sel_candidates AS
@@ -141,7 +153,8 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
     p AS (
         SELECT k.*, l.candidate_count, l.candidates, l.has_override, a.has_auto_euc, a.auto_euc_yielded,
                (SELECT any_value(part_b_allowed_charges) FROM final_scores i
-                WHERE i.level = 'individual' AND i.tin = k.tin AND i.npi = k.npi) AS part_b_allowed_charges
+                WHERE i.level = 'individual' AND i.tin = k.tin AND i.npi = k.npi) AS part_b_allowed_charges,
+               (SELECT any_value(note) FROM _sel_subgroup_notes n WHERE n.tin = k.tin AND n.npi = k.npi) AS subgroup_note
         FROM picked k JOIN listed l USING (tin, npi) JOIN auto a USING (tin, npi)),
     adj AS (
         SELECT p.*, {qp} AS qp_excluded,
@@ -167,6 +180,7 @@ def select_final_scores(con, rules: Rules, *, scaling_factor: float | None = Non
                     WHEN has_auto_euc AND candidate_count > 1 AND NOT has_override
                     THEN 'the individual''s automatic extreme and uncontrollable circumstances score (the performance '
                          || 'threshold, no data submitted) competes (rule final_score_selection.automatic_euc_individual)' END,
+               subgroup_note,
                CASE payment_adjustment_basis WHEN 'estimate' THEN 'adjustment is an ESTIMATE (factor from a secondary source)'
                     WHEN 'range' THEN 'adjustment is a RANGE: the factor is not published; pass --scaling-factor' END
            ) AS selection_reason,
