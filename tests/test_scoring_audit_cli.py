@@ -161,3 +161,15 @@ def test_py2026_an_activity_the_inventory_dropped_earns_nothing(tmp_path, capsys
     category = _one(_score(tmp_path, 2026, {"entities": ENTITY, "ia": ia})["category_scores"], category="ia")
     assert category["points_earned"] == 20 and category["score_percent"] == pytest.approx(50)
     assert "IA_AHE_1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("year, points", [(2022, 7), (2023, 5)])
+def test_new_measure_floor_first_year_7_second_year_5(tmp_path, year, points):
+    # CY2022 PFS final rule (rule quality.new_measure_floor): a measure in its first year earns at least 7 points, in
+    # its second year 5, whenever data completeness is met, even below the case minimum or without a benchmark.
+    # Measure 482 (registry) is first offered in 2022 and has no 2022 benchmark: 10 eligible, 5 met + 5 not met =
+    # data completeness 100 %, 10 cases < 20. Without the floor it would earn 3 (2022, class 2) or 0 (2023).
+    quality = ("tin,npi,measure_id,collection_type,eligible_population,performance_met,performance_not_met\n"
+               f"{TIN},,482,registry,10,5,5\n")
+    m = _one(_score(tmp_path, year, {"entities": ENTITY, "quality": quality})["measure_scores"], measure_id="482")
+    assert m["achievement_points"] == points
