@@ -80,6 +80,7 @@ def _combine_strata(con, q: SimpleNamespace) -> None:
     WITH t0 AS (SELECT *, {q.scored_sql} AS scored_stratum FROM _sc_quality),
     t AS (
         SELECT q.* EXCLUDE (scored_stratum), m.overall_algorithm,
+               100.0 * q.performance_met / nullif(q.performance_met + q.performance_not_met, 0) AS stratum_rate,
                count(*) OVER (PARTITION BY q.level, q.tin, q.npi, q.measure_id, q.collection_type) AS n_strata,
                bool_or(lower(q.stratum) = 'overall') OVER (PARTITION BY q.level, q.tin, q.npi, q.measure_id, q.collection_type) AS has_overall
         FROM t0 q LEFT JOIN _sc_quality_measures m USING (measure_id)
@@ -96,8 +97,7 @@ def _combine_strata(con, q: SimpleNamespace) -> None:
            sum(eligible_population), sum(eligible_population_exclusion), sum(eligible_population_exception),
            sum(performance_met), sum(performance_not_met), bool_or(end_to_end_reported),
            CASE WHEN any_value(overall_algorithm) = 'simpleAverage'
-                THEN avg(100.0 * performance_met / nullif(performance_met + performance_not_met, 0)
-                         ORDER BY 100.0 * performance_met / nullif(performance_met + performance_not_met, 0)) END,
+                THEN avg(stratum_rate ORDER BY stratum_rate) END,
            printf('%d strata combined (%s)', count(*), coalesce(any_value(overall_algorithm), 'pooled counts'))
     FROM t
     WHERE n_strata > 1 AND coalesce(overall_algorithm, '') <> 'split'
