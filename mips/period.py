@@ -545,9 +545,17 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
         run.notes.append("scores: nothing to score (no claims, measures or category inputs); skipped")
         return {}
     factors = {k: run.parameters.get(k) for k in ("scaling_factor", "exceptional_scaling_factor")}
+    if "medical_claim" in tables:
+        # The low-volume threshold reads every claim line (most of this step's time on a big year). Its sums are
+        # exact DECIMALs, so it gives the same rows on any number of threads: it keeps them all; only the small
+        # scoring tables, which add up doubles, run on one.
+        from transforms.scoring.eligibility import entities_from_claims
+
+        entities_from_claims(run.con, run.period.performance_year)
     with single_thread(run.con):
         if "medical_claim" in tables:
-            created = score_from_claims(run.con, performance_year=run.period.performance_year, **factors)
+            created = score_from_claims(run.con, performance_year=run.period.performance_year, entities_built=True,
+                                        **factors)
         else:
             quality = None
             if "measure_results" in tables:  # EHR measures, with the quality counts given (--quality) added

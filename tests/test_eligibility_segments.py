@@ -221,3 +221,32 @@ def test_allowed_charges_do_not_depend_on_the_order_lines_are_added_in():
         rows = con.execute(f"SELECT level, allowed_charges, services FROM ({_volume_sql('true')}) ORDER BY level").fetchall()
         sums.add(tuple(rows))
     assert sums == {(("group", 0.3, 4.0), ("individual", 0.3, 4.0))}
+
+
+def test_mips_run_reads_the_claim_lines_on_every_thread_and_scores_on_one(tmp_path, monkeypatch):
+    # The scores step of `mips run`: mips_eligibility and entity_input (every claim line read, exact DECIMAL sums)
+    # are built on all of DuckDB's threads; only the scoring proper, which adds up doubles, runs on one thread
+    # (mips.period.single_thread). Both are recorded as they are called on the run's connection.
+    from mips.period import run_period_steps
+    from tests.test_flow import CLAIM_HEADER, ELIGIBILITY_HEADER, PERSONS, line, write_csv
+    from transforms.scoring import eligibility, engine
+
+    seen = {}
+
+    def recording(name, function):
+        def wrapped(con, *args, **kwargs):
+            seen.setdefault(name, []).append(con.execute("SELECT current_setting('threads')").fetchone()[0])
+            return function(con, *args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(eligibility, "entities_from_claims", recording("entities", eligibility.entities_from_claims))
+    monkeypatch.setattr(engine, "score_entities", recording("scoring", engine.score_entities))
+    lines = [line("C1", 1, "PERSONA", "99213"), line("C2", 1, "PERSONB", "99213")]
+    people = [{"person_id": p, "birth_date": b, "gender": "female", "enrollment_start_date": "2022-01-01",
+               "enrollment_end_date": "2024-12-31"} for p, b in PERSONS.items()]
+    files = {"medical_claim": write_csv(tmp_path / "medical_claim.csv", CLAIM_HEADER, lines),
+             "eligibility": write_csv(tmp_path / "eligibility.csv", ELIGIBILITY_HEADER, people)}
+    threads = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0]
+    run_period_steps(performance_year=2024, files=files, output_root=tmp_path / "out", allow_empty=True)
+    # entity_input is built once, before the scoring, with the connection's threads; the scoring on one
+    assert seen == {"entities": [threads], "scoring": [1]}

@@ -128,3 +128,29 @@ def test_mips_run_reweights_pi_by_the_roster_clinician_type():
     assert pi == {"1000000001": False, "1000000002": True}
     reason = con.execute("SELECT reason FROM category_scores WHERE category = 'pi' AND npi = '1000000002'").fetchone()[0]
     assert "nurse practitioner" in reason
+
+
+def test_eligibility_gives_the_same_rows_on_any_number_of_threads():
+    # `mips run` builds mips_eligibility and entity_input (every claim line read) on all of DuckDB's threads and only
+    # the scoring proper on one (mips.period.scores_step). That is safe because the low-volume sums are exact
+    # DECIMALs: added in any order they give the same allowed charges and services, to the last bit. 491,520 lines
+    # (four of DuckDB's 122,880-row groups, so four threads each add a part) with cent amounts that doubles cannot
+    # hold exactly (added as doubles, these sums differ between 1 and 4 threads); four TINs x 25 NPIs, all above the
+    # threshold.
+    def eligibility(threads: int):
+        con = duckdb.connect()
+        con.execute(f"SET threads = {threads}")
+        con.execute("""CREATE TABLE medical_claim AS SELECT 'c' || i AS claim_id, 'p' || (i % 40000) AS person_id,
+                       DATE '2023-01-01' + CAST(i % 365 AS INTEGER) AS claim_line_start_date,
+                       '10000000' || lpad(CAST(i % 25 AS VARCHAR), 2, '0') AS rendering_npi,
+                       '12345678' || CAST(i % 4 AS VARCHAR) AS billing_tin,
+                       CAST((i % 9973) * 0.37 + 0.01 AS DOUBLE) AS allowed_amount,  -- DOUBLE, as the contract types it
+                       CAST(1.0 + (i % 3) * 0.1 AS DOUBLE) AS service_unit_quantity
+                       FROM range(491520) t(i)""")
+        entities_from_claims(con, 2023)
+        return (con.execute("SELECT * FROM mips_eligibility ORDER BY ALL").fetchall(),
+                con.execute("SELECT * FROM entity_input ORDER BY ALL").fetchall())
+
+    one, four = eligibility(1), eligibility(4)
+    assert len(one[0]) == 4 * 25 + 4 and len(one[1]) == 4 * 25 + 4
+    assert one == four

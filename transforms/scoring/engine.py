@@ -281,14 +281,20 @@ def score_frames(*, performance_year: int, entities: pd.DataFrame | None = None,
 
 
 def score_from_claims(con: duckdb.DuckDBPyConnection, *, performance_year: int, opt_in: bool = False,
-                      scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None) -> list[str]:
+                      scaling_factor: float | None = None, exceptional_scaling_factor: float | None = None,
+                      entities_built: bool = False) -> list[str]:
     """The `mips run` path: entities (both levels) and eligibility from medical_claim + clinician_roster,
     quality from measure_results when present, pi/ia/cost inputs when ingested; then the same scorer
     as `mips score`. Returns the names of the tables created, to publish with their TableSpecs
-    (schemas.scoring: MIPS_ELIGIBILITY + SCORING_TABLES)."""
+    (schemas.scoring: MIPS_ELIGIBILITY + SCORING_TABLES).
+
+    ``entities_built``: entity_input and mips_eligibility were made already by
+    ``entities_from_claims(con, performance_year, opt_in=opt_in)`` (the run does that step, which reads every
+    claim line, on all of DuckDB's threads, and the scoring proper on one)."""
     from transforms.scoring.eligibility import entities_from_claims, quality_input_from_measure_results
 
-    entities_from_claims(con, performance_year, opt_in=opt_in)
+    if not entities_built:
+        entities_from_claims(con, performance_year, opt_in=opt_in)
     quality = None
     if _columns(con, "measure_results") is not None:
         quality_input_from_measure_results(con, performance_year)  # with the quality counts given (--quality) added
