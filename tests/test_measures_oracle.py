@@ -378,8 +378,9 @@ class Gen:
         return self.b
 
 
-# Engine discrepancies already recorded by an xfail test below, left out of the random comparison so that the
-# random sets keep checking everything else: {year: {(measure_id, stratum)}}.  Empty: both found so far are fixed.
+# Engine discrepancies left out of the random comparison while a fix is pending, so that the random sets keep
+# checking everything else: {year: {(measure_id, stratum)}}. Record each with a failing (xfail) test of its own.
+# Empty: both discrepancies found so far are fixed.
 KNOWN_ENGINE_BUGS: dict = {}
 
 
