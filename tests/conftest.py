@@ -3,6 +3,8 @@
 ``prefect_harness``: ONE temporary Prefect server (``prefect_test_harness``) for the whole pytest
 session, started only when a test asks for it (starting one costs ~13 s). Tests that run a flow
 take it and are marked ``@pytest.mark.flow``; every other test runs the library without Prefect.
+With pytest-xdist (``python3 dev.py test`` runs the suite on every CPU) a session is one worker's:
+each worker that meets a flow test starts its own server.
 """
 from __future__ import annotations
 
