@@ -214,20 +214,46 @@ def test_a_row_failing_several_rules_counts_once(tmp_path, con):
     assert_reconciles(result, con)
 
 
-def test_the_typed_table_keeps_file_order_and_its_own_columns_after_rejects(tmp_path, con):
-    # 3000 lines, every 7th with a bad date (it fails iso_date and is never cast): the 2571 accepted lines come in
-    # the file's order, and the table has exactly the contract's columns plus source_file and source_row_number
+def test_the_typed_table_numbers_its_rows_and_has_its_own_columns_after_rejects(tmp_path, con):
+    # 3000 lines, every 7th with a bad date (it fails iso_date and is never cast): the 2571 accepted lines each carry
+    # their data row number, and the table has exactly the contract's columns plus source_file and source_row_number
     # (no working column left behind).
     lines = claim_lines(3000)
     for i in range(0, 3000, 7):
         lines[i]["claim_line_start_date"] = "2024-02-30"
     result = ingest.ingest_file(con, write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines), "medical_claim")
     assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (3000, 2571, 429)
-    order = [r[0] for r in con.execute("SELECT source_row_number FROM medical_claim").fetchall()]
-    assert order == [n for n in range(1, 3001) if (n - 1) % 7] == sorted(order)
+    numbered = con.execute("SELECT source_row_number, claim_id FROM medical_claim ORDER BY 1").fetchall()
+    assert numbered == [(n, f"C{n}") for n in range(1, 3001) if (n - 1) % 7]
     columns = [r[0] for r in con.execute("DESCRIBE medical_claim").fetchall()]
     assert columns == list(CONTRACTS["medical_claim"].schema.columns) + ["source_file", "source_row_number"]
     assert_reconciles(result, con)
+
+
+@pytest.mark.parametrize("database", ["in_memory", "work_folder"])
+def test_row_numbers_hold_when_the_typed_table_is_not_in_file_order(tmp_path, database):
+    # The typed pass writes the table on every thread without keeping the file's order (its rules' IN lists become
+    # joins), so a row's number must come from the file, never from its place in the table. 300,000 lines on 2
+    # threads, with the raw text in memory and in a work folder's Parquet file: bad NPIs on data rows 1, 100,000,
+    # 150,001 and 299,999 are rejected with those numbers, and each of the 299,996 accepted lines C<n> carries n.
+    # How the threads shuffle the table is a race: numbering by the table's rowid instead failed one or both cases
+    # in each of 5 runs here.
+    from mips.db import connect
+
+    lines = claim_lines(300_000)
+    bad = [1, 100_000, 150_001, 299_999]
+    for row in bad:
+        lines[row - 1]["rendering_npi"] = "1234567890"
+    path = write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines)
+    con = duckdb.connect() if database == "in_memory" else connect(tmp_path / "work")
+    con.execute("SET threads = 2")
+    result = ingest.ingest_file(con, path, "medical_claim")
+    assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (300_000, 299_996, 4)
+    assert [(r[0], r[2]) for r in rejects(con)] == [(row, "npi_check_digit") for row in bad]
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE claim_id = 'C' || source_row_number) "
+                       "FROM medical_claim").fetchone() == (299_996, 299_996)
+    assert_reconciles(result, con)
+    con.close()
 
 
 def test_malformed_csv_rows_are_rejected_and_numbered(tmp_path, con):

@@ -219,7 +219,8 @@ def _read_text(con, json_files: list[Path], ndjson_files: list[Path]) -> None:
                 "bundle VARCHAR, full_url VARCHAR, doc JSON, broken BOOLEAN, blank BOOLEAN, container BOOLEAN)")
     if ndjson_files:
         # One column, no quoting, a delimiter JSON text never holds raw (\x1f): every physical line is a row,
-        # blank ones as NULL, in file order (insertion order is kept), so rowid gives the line number.
+        # blank ones as NULL, in file order (insertion order is kept), so rowid gives the line number. DuckDB keeps
+        # that order only for a plan without a join: no IN list of five or more values here (it becomes one).
         reader = ("read_csv({files}, columns={{'line': 'VARCHAR'}}, header=false, auto_detect=false, delim='\x1f', "
                   "quote='', escape='', filename=true, strict_mode=false, max_line_size=536870912)")
         try:

@@ -140,6 +140,8 @@ def _load_raw_csv(con, path: Path, header: list[str], raw: str, reader_rejects: 
     clash = {"file_row_number", "_raw_position"} & set(header)  # names the Parquet reading takes for itself
     parquet = None if clash else _raw_parquet_path(con, raw)
     if parquet is None:
+        # a plain copy keeps the file's order, so rowid numbers the rows (DuckDB keeps insertion order only for a plan
+        # without a join; the typed pass, which has joins, carries the numbers as a column instead)
         con.execute(f"CREATE TABLE {raw} AS SELECT * FROM {read}")
         return "rowid"
     parquet.parent.mkdir(exist_ok=True)
@@ -363,9 +365,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: str | Path, contract: Inpu
     con.execute(f"CREATE OR REPLACE TEMP VIEW {norm} AS SELECT {', '.join(selects)}, source_row_number FROM {numbering}")
 
     # One typed pass: every row is normalised, checked against every rule and cast in the same scan, straight into
-    # the contract table, in file order. Most rows pass; a failing row keeps the list of the rules it fails (built
-    # for failing rows only) and no typed values (a value that fails its check is never cast), and is deleted from
-    # the table once its rejects are recorded. The table keeps the file's row order (a scan and a delete keep it).
+    # the contract table. Most rows pass; a failing row keeps the list of the rules it fails (built for failing rows
+    # only) and no typed values (a value that fails its check is never cast), and is deleted from the table once its
+    # rejects are recorded. The table is not in file order on a big file: DuckDB turns a rule's list of five or
+    # more values (x IN (...)) into a join, and then writes the table on every thread without keeping the order.
+    # source_row_number is each row's place in the file; every reader orders by it or by a key, never by position.
     items = _failure_items(contract)
     any_failure = _any_failure(contract)
     typed = ", ".join(_typed_value(name, col) + f" AS {_q(name)}" for name, col in contract.schema.columns.items())
