@@ -230,8 +230,21 @@ def test_the_typed_table_numbers_its_rows_and_has_its_own_columns_after_rejects(
     assert_reconciles(result, con)
 
 
+_PARALLEL_BAD_ROWS = [1, 100_000, 150_001, 299_999]
+
+
+@pytest.fixture(scope="module")
+def parallel_claims_csv(tmp_path_factory) -> Path:
+    """300,000 claim lines C1..C300000 with a bad NPI on the data rows of _PARALLEL_BAD_ROWS (written once for the
+    module: both connections below read the same file)."""
+    lines = claim_lines(300_000)
+    for row in _PARALLEL_BAD_ROWS:
+        lines[row - 1]["rendering_npi"] = "1234567890"
+    return write_csv(tmp_path_factory.mktemp("parallel") / "c.csv", CLAIM_HEADER, lines)
+
+
 @pytest.mark.parametrize("database", ["in_memory", "work_folder"])
-def test_row_numbers_hold_when_the_typed_table_is_not_in_file_order(tmp_path, database):
+def test_row_numbers_hold_when_the_typed_table_is_not_in_file_order(tmp_path, database, parallel_claims_csv):
     # The typed pass writes the table on every thread without keeping the file's order (its rules' IN lists become
     # joins), so a row's number must come from the file, never from its place in the table. 300,000 lines on 2
     # threads, with the raw text in memory and in a work folder's Parquet file: bad NPIs on data rows 1, 100,000,
@@ -240,16 +253,11 @@ def test_row_numbers_hold_when_the_typed_table_is_not_in_file_order(tmp_path, da
     # in each of 5 runs here.
     from mips.db import connect
 
-    lines = claim_lines(300_000)
-    bad = [1, 100_000, 150_001, 299_999]
-    for row in bad:
-        lines[row - 1]["rendering_npi"] = "1234567890"
-    path = write_csv(tmp_path / "c.csv", CLAIM_HEADER, lines)
     con = duckdb.connect() if database == "in_memory" else connect(tmp_path / "work")
     con.execute("SET threads = 2")
-    result = ingest.ingest_file(con, path, "medical_claim")
+    result = ingest.ingest_file(con, parallel_claims_csv, "medical_claim")
     assert (result.input_rows, result.accepted_rows, result.rejected_rows) == (300_000, 299_996, 4)
-    assert [(r[0], r[2]) for r in rejects(con)] == [(row, "npi_check_digit") for row in bad]
+    assert [(r[0], r[2]) for r in rejects(con)] == [(row, "npi_check_digit") for row in _PARALLEL_BAD_ROWS]
     assert con.execute("SELECT count(*), count(*) FILTER (WHERE claim_id = 'C' || source_row_number) "
                        "FROM medical_claim").fetchone() == (299_996, 299_996)
     assert_reconciles(result, con)
