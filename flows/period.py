@@ -247,6 +247,20 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
 
 
 @contextmanager
+def empty_api_url_as_unset():
+    """PREFECT_API_URL set to "" means no server, as unset does: we start the temporary server then, but
+    Prefect 3.8's event worker takes "" for a server's address and logs an error for each event (about 20
+    ERROR lines in a run). Inside the block the setting is unset, for Prefect too."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value() != "":
+        yield
+        return
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        yield
+
+
+@contextmanager
 def console_logs(shown: bool):
     """Hide Prefect's console output (not the logs sent to the server) while a command prints its own
     summary: a failed run must end in the command's one-line error, not in Prefect's traceback.
@@ -283,7 +297,7 @@ def run_period_flow(*, performance_year: int, files: dict[str, Path], output_roo
     # no telemetry from a temporary server (it logs an error on machines without internet)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     flow_to_run = period_flow
-    with console_logs(show_prefect_logs), ExitStack() as stack:
+    with console_logs(show_prefect_logs), empty_api_url_as_unset(), ExitStack() as stack:
         start_owned_temporary_server()
         if shards:
             from mips.sharded import check_shards

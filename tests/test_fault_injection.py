@@ -35,7 +35,8 @@ def start_paused_run(files: dict[str, Path], out: Path, point: str, *, prefect: 
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def wait_until_paused(proc: subprocess.Popen, point: str, timeout: float) -> None:
+def wait_until_paused(proc: subprocess.Popen, point: str, timeout: float) -> list[str]:
+    """The run's stderr lines up to its pause at ``point``."""
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
@@ -48,7 +49,7 @@ def wait_until_paused(proc: subprocess.Popen, point: str, timeout: float) -> Non
         seen.append(line)
         # the marker may share its line with a log record another thread wrote at the same moment
         if f"MIPS_TEST_PAUSED {point}" in line:
-            return
+            return seen
     proc.kill()
     raise AssertionError(f"the run never paused at {point}: {''.join(seen)[-2000:]}")
 
@@ -109,11 +110,17 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the death signal is Linux's")
 def test_a_killed_mips_run_leaves_no_temporary_prefect_server(tmp_path):
     files = make_inputs(tmp_path / "in")
+    # A fresh Prefect home: the temporary server builds its database first (10 s alone here, 40 s with the
+    # 2 cores 4 times oversubscribed, over 3 minutes once on a CI machine). The test is about orphans, not
+    # speed, so both waits only guard against a hang.
+    # PREFECT_API_URL="" (no server) as a user may set it: the run treats it as unset, for Prefect's event
+    # worker too, which otherwise logs "Service 'EventsWorker' failed" for each event.
     env = {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": "",
-           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "150"}  # a busy CI machine
+           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600"}
     proc = start_paused_run(files, tmp_path / "out", "ingest", prefect=True, env=env)
     try:
-        wait_until_paused(proc, "ingest", timeout=180)  # the temporary server is up by the first task
+        printed = wait_until_paused(proc, "ingest", timeout=660)  # the temporary server is up by the first task
+        assert [line for line in printed if "ERROR" in line] == []
         servers = [pid for pid in _children(proc.pid)
                    if b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
         assert len(servers) == 1, "the run should have started one temporary server"
