@@ -15,7 +15,9 @@ import pytest
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    # a guard against a hang, not a speed target: a new server builds its database first, which took a
+    # temporary server over 3 minutes once on a busy CI machine (about 10 s here)
+    with prefect_test_harness(server_startup_timeout=600):
         yield
 
 
