@@ -249,8 +249,8 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
 @contextmanager
 def empty_api_url_as_unset():
     """PREFECT_API_URL set to "" means no server, as unset does: we start the temporary server then, but
-    Prefect 3.8's event worker takes "" for a server's address and logs an error for each event (about 20
-    ERROR lines in a run). Inside the block the setting is unset, for Prefect too."""
+    Prefect 3.8's event worker takes "" for a server's address and logs an error for each event (15 to 20
+    ERROR lines for a run of the sample data). Inside the block the setting is unset, for Prefect too."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     if PREFECT_API_URL.value() != "":
