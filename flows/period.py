@@ -247,16 +247,19 @@ def period_flow(performance_year: Optional[int] = None, output: str = "out", inp
 
 
 @contextmanager
-def empty_api_url_as_unset():
-    """PREFECT_API_URL set to "" means no server, as unset does: we start the temporary server then, but
-    Prefect 3.8's event worker takes "" for a server's address and logs an error for each event (15 to 20
-    ERROR lines for a run of the sample data). Inside the block the setting is unset, for Prefect too."""
+def prefect_server_for_this_process():
+    """What a command that runs flows in this process needs of Prefect, in one place. With no server configured
+    (PREFECT_API_URL unset or ""), a temporary server of our own that dies with us (start_owned_temporary_server),
+    without telemetry (it logs an error on machines without internet). An empty PREFECT_API_URL is unset for
+    Prefect too while the block runs: Prefect 3.8's event worker takes "" for a server's address and logs an error
+    for each event (15 to 20 ERROR lines for a run of the sample data)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    if PREFECT_API_URL.value() != "":
-        yield
-        return
-    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    with ExitStack() as stack:
+        if PREFECT_API_URL.value() == "":
+            stack.enter_context(temporary_settings(restore_defaults={PREFECT_API_URL}))
+        start_owned_temporary_server()
         yield
 
 
@@ -294,11 +297,8 @@ def run_period_flow(*, performance_year: int, files: dict[str, Path], output_roo
     starts a temporary one unless PREFECT_API_URL points at a server, where the run then shows).
     With ``shards``, measures and scores run per TIN shard on a Dask cluster (``dask_address``, else a local one).
     Raises the flow's error (a PipelineError for user problems) like the plain steps do."""
-    # no telemetry from a temporary server (it logs an error on machines without internet)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     flow_to_run = period_flow
-    with console_logs(show_prefect_logs), empty_api_url_as_unset(), ExitStack() as stack:
-        start_owned_temporary_server()
+    with console_logs(show_prefect_logs), prefect_server_for_this_process(), ExitStack() as stack:
         if shards:
             from mips.sharded import check_shards
             check_shards(shards, dask_address)

@@ -33,15 +33,11 @@ def run(args) -> int:
         raise PipelineError(f"the last year ({args.last_year}) is before the first ({args.first_year})")
     if args.last_year - args.first_year > 20:
         raise PipelineError("at most 21 years in one backfill")
-    import os
+    from flows.period import backfill_flow, console_logs, prefect_server_for_this_process
 
-    from flows.period import backfill_flow, console_logs, empty_api_url_as_unset, start_owned_temporary_server
-
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Prefect's own console lines (and a failed year's traceback) only with --verbose: each year's
     # outcome is one line, and a failure ends in the command's one-line error
-    with empty_api_url_as_unset(), console_logs(args.verbosity == "verbose"):
-        start_owned_temporary_server()  # without PREFECT_API_URL: a temporary server that dies with us
+    with console_logs(args.verbosity == "verbose"), prefect_server_for_this_process():
         outcome = backfill_flow(first_year=args.first_year, last_year=args.last_year, input_dir=args.input_dir,
                                 output=str(args.output), levels=args.levels,
                                 max_rejected_percent=args.max_rejected_percent, default_tin=args.default_tin,
