@@ -545,7 +545,8 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
         run.notes.append("scores: nothing to score (no claims, measures or category inputs); skipped")
         return {}
     factors = {k: run.parameters.get(k) for k in ("scaling_factor", "exceptional_scaling_factor")}
-    if "medical_claim" in tables:
+    from_claims = "medical_claim" in tables
+    if from_claims:
         # The low-volume threshold reads every claim line (most of this step's time on a big year). Its sums are
         # exact DECIMALs, so it gives the same rows on any number of threads: it keeps them all; only the small
         # scoring tables, which add up doubles, run on one.
@@ -553,7 +554,7 @@ def scores_step(run: PeriodRun) -> dict[str, int]:
 
         entities_from_claims(run.con, run.period.performance_year)
     with single_thread(run.con):
-        if "medical_claim" in tables:
+        if from_claims:
             created = score_from_claims(run.con, performance_year=run.period.performance_year, entities_built=True,
                                         **factors)
         else:

@@ -110,8 +110,8 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the death signal is Linux's")
 def test_a_killed_mips_run_leaves_no_temporary_prefect_server(tmp_path):
     files = make_inputs(tmp_path / "in")
-    # A fresh Prefect home: the temporary server builds its database first (10 s alone here, 40 s with the
-    # 2 cores 4 times oversubscribed, over 3 minutes once on a CI machine). The test is about orphans, not
+    # A fresh Prefect home: the temporary server builds its database first (10 s alone here, 38 s beside 6 busy
+    # loops on the 2 cores, over 3 minutes once on a CI machine). The test is about orphans, not
     # speed, so both waits only guard against a hang.
     # PREFECT_API_URL="" (no server) as a user may set it: the run treats it as unset, for Prefect's event
     # worker too, which otherwise logs "Service 'EventsWorker' failed" for each event.
