@@ -32,26 +32,30 @@ def start_paused_run(files: dict[str, Path], out: Path, point: str, *, prefect: 
     for name, path in files.items():
         args += [f"--{name.replace('_', '-')}", str(path)]
     return subprocess.Popen(args, cwd=PROJECT, env={**os.environ, **(env or {}), PAUSE_ENV: point},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def wait_until_paused(proc: subprocess.Popen, point: str, timeout: float) -> list[str]:
-    """The run's stderr lines up to its pause at ``point``."""
+    """The run's stderr lines up to its pause at ``point``.
+
+    Reads the pipe's bytes itself: select() with readline() loses a marker that came in the same chunk as the line
+    before it (readline buffers it, select then sees an empty pipe and waits out the timeout)."""
     deadline = time.monotonic() + timeout
-    seen = []
+    stderr = proc.stderr.fileno()
+    printed = b""
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
+        ready, _, _ = select.select([stderr], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             break
-        line = proc.stderr.readline()
-        if not line:
+        chunk = os.read(stderr, 65536)
+        if not chunk:
             break
-        seen.append(line)
+        printed += chunk
         # the marker may share its line with a log record another thread wrote at the same moment
-        if f"MIPS_TEST_PAUSED {point}" in line:
-            return seen
+        if f"MIPS_TEST_PAUSED {point}".encode() in printed:
+            return printed.decode(errors="replace").splitlines(keepends=True)
     proc.kill()
-    raise AssertionError(f"the run never paused at {point}: {''.join(seen)[-2000:]}")
+    raise AssertionError(f"the run never paused at {point}: {printed.decode(errors='replace')[-2000:]}")
 
 
 def snapshot(out: Path) -> dict:
